@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // one real control plane per file, so files run one at a time on this 2-core machine.
 export default defineConfig({
   test: {
+    teardownTimeout: 60_000,
     projects: [
       {
         test: {
@@ -18,7 +19,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          teardownTimeout: 60_000,
         },
       },
       {
@@ -28,7 +28,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,
-          teardownTimeout: 60_000,
         },
       },
     ],
