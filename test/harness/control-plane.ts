@@ -24,6 +24,8 @@ export interface ControlPlane {
   /** Kubeconfig of a system:masters administrator. */
   readonly kubeconfigPath: string;
   readonly ca: CertificateAndKey;
+  /** Plain-HTTP client URL of the control plane's own etcd (to compact it, say). */
+  readonly etcdUrl: string;
   /** A fresh client configuration for the administrator. */
   kubeConfig(): KubeConfig;
   /** The real kubectl with the administrator's kubeconfig; never throws on a non-zero exit. */
@@ -119,7 +121,12 @@ function startEtcd(dir: string, clientPort: number, peerPort: number): ManagedPr
  * Starts a private etcd, kube-apiserver (TLS, RBAC, service-account keys) and
  * kube-controller-manager on free loopback ports and resolves once all are healthy.
  */
-export async function startControlPlane(label = 'cp'): Promise<ControlPlane> {
+export interface ControlPlaneOptions {
+  /** Extra kube-apiserver flags, such as `--watch-cache=false`. */
+  extraApiServerArgs?: string[];
+}
+
+export async function startControlPlane(label = 'cp', options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = makeHarnessDir(label);
   const processes: ManagedProcess[] = [];
   const stopAll = async () => {
@@ -139,7 +146,8 @@ export async function startControlPlane(label = 'cp'): Promise<ControlPlane> {
     processes.push(etcd);
     await waitFor('etcd /health', async () => (await httpGet(`http://127.0.0.1:${etcdClient}/health`)).status === 200, { process: etcd });
 
-    const apiArgs = apiServerArgs(dir, certs, apiPort, `http://127.0.0.1:${etcdClient}`);
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const apiArgs = [...apiServerArgs(dir, certs, apiPort, etcdUrl), ...(options.extraApiServerArgs ?? [])];
     const adminTls = { ca: certs.ca.certPem, cert: certs.admin.certPem, key: certs.admin.keyPem };
     let apiserver = startProcess('kube-apiserver', kubeBinary('kube-apiserver'), apiArgs, { logDir: dir });
     processes.push(apiserver);
@@ -160,6 +168,7 @@ export async function startControlPlane(label = 'cp'): Promise<ControlPlane> {
       server,
       kubeconfigPath,
       ca: certs.ca,
+      etcdUrl,
       kubeConfig() {
         const kc = new KubeConfig();
         kc.loadFromFile(kubeconfigPath);

@@ -1,0 +1,93 @@
+/**
+ * Every name, label, selector, port and URL the operator derives from an EtcdCluster. Nothing
+ * else in the code base spells these out; deterministic, so a pass can recompute them.
+ */
+
+export const ports = { client: 2379, peer: 2380, metrics: 2381 } as const;
+
+/** Upper bound on members (the API allows 1, 3, 5, 7 or 9). Certificates name all of them. */
+export const maxMembers = 9;
+
+export const defaultClusterDomain = 'cluster.local';
+
+export interface ClusterRef {
+  name: string;
+  namespace: string;
+}
+
+export const labelKeys = {
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  managedBy: 'app.kubernetes.io/managed-by',
+  component: 'app.kubernetes.io/component',
+} as const;
+
+export const fieldManager = 'etcd-operator';
+
+/** Labels on everything the operator creates for a cluster. */
+export function clusterLabels(cluster: ClusterRef): Record<string, string> {
+  return {
+    [labelKeys.name]: 'etcd',
+    [labelKeys.instance]: cluster.name,
+    [labelKeys.managedBy]: 'etcd-operator',
+  };
+}
+
+/** The labels that select a cluster's member pods (immutable once a StatefulSet exists). */
+export function memberSelector(cluster: ClusterRef): Record<string, string> {
+  return { [labelKeys.name]: 'etcd', [labelKeys.instance]: cluster.name, [labelKeys.component]: 'member' };
+}
+
+export function selectorString(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export const names = {
+  statefulSet: (c: ClusterRef) => c.name,
+  peerService: (c: ClusterRef) => `${c.name}-peer`,
+  clientService: (c: ClusterRef) => `${c.name}-client`,
+  podDisruptionBudget: (c: ClusterRef) => c.name,
+  /** Member (and pod) name of a StatefulSet ordinal. */
+  member: (c: ClusterRef, ordinal: number) => `${c.name}-${ordinal}`,
+  caSecret: (c: ClusterRef) => `${c.name}-ca`,
+  serverSecret: (c: ClusterRef) => `${c.name}-server-tls`,
+  peerSecret: (c: ClusterRef) => `${c.name}-peer-tls`,
+  /** The certificate the operator itself authenticates to etcd with. */
+  operatorClientSecret: (c: ClusterRef) => `${c.name}-operator-client-tls`,
+  /** The certificate handed to users of the cluster. */
+  userClientSecret: (c: ClusterRef) => `${c.name}-client-tls`,
+};
+
+/** `<pod>.<peer-service>.<namespace>.svc.<domain>`: a member's stable DNS name. */
+export function memberHost(c: ClusterRef, ordinal: number, domain = defaultClusterDomain): string {
+  return `${names.member(c, ordinal)}.${names.peerService(c)}.${c.namespace}.svc.${domain}`;
+}
+
+export function memberPeerUrl(c: ClusterRef, ordinal: number, domain = defaultClusterDomain): string {
+  return `https://${memberHost(c, ordinal, domain)}:${ports.peer}`;
+}
+
+export function memberClientUrl(c: ClusterRef, ordinal: number, domain = defaultClusterDomain): string {
+  return `https://${memberHost(c, ordinal, domain)}:${ports.client}`;
+}
+
+/** The client Service's names, short to fully qualified. */
+export function clientServiceHosts(c: ClusterRef, domain = defaultClusterDomain): string[] {
+  const svc = names.clientService(c);
+  return [svc, `${svc}.${c.namespace}`, `${svc}.${c.namespace}.svc`, `${svc}.${c.namespace}.svc.${domain}`];
+}
+
+/** What users and the operator connect to. */
+export function clientEndpoint(c: ClusterRef, domain = defaultClusterDomain): string {
+  return `https://${names.clientService(c)}.${c.namespace}.svc.${domain}:${ports.client}`;
+}
+
+/** Parses a member name back to its ordinal, or undefined when it is not one of this cluster's. */
+export function memberOrdinal(c: ClusterRef, memberName: string): number | undefined {
+  const prefix = `${c.name}-`;
+  if (!memberName.startsWith(prefix)) return undefined;
+  const rest = memberName.slice(prefix.length);
+  return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : undefined;
+}
