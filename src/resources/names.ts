@@ -65,6 +65,12 @@ export function memberHost(c: ClusterRef, ordinal: number, domain = defaultClust
   return `${names.member(c, ordinal)}.${names.peerService(c)}.${c.namespace}.svc.${domain}`;
 }
 
+/** A member's names, short to fully qualified (the last is `memberHost`): what clients may dial. */
+export function memberHosts(c: ClusterRef, ordinal: number, domain = defaultClusterDomain): string[] {
+  const pod = `${names.member(c, ordinal)}.${names.peerService(c)}`;
+  return [pod, `${pod}.${c.namespace}`, `${pod}.${c.namespace}.svc`, memberHost(c, ordinal, domain)];
+}
+
 export function memberPeerUrl(c: ClusterRef, ordinal: number, domain = defaultClusterDomain): string {
   return `https://${memberHost(c, ordinal, domain)}:${ports.peer}`;
 }
