@@ -1,0 +1,157 @@
+/**
+ * Membership planning: one pure function from what was observed to the one next step.
+ *
+ * The algorithm, in words:
+ * - No StatefulSet yet: create it. If the cluster never formed, with `desired` members that
+ *   bootstrap together; if it did (status remembers members), at the size it had, so the pods
+ *   come back on their volumes.
+ * - etcd cannot be reached: change nothing; wait (the StatefulSet may still be starting).
+ * - A member that is down, was once recorded running on a volume, and whose ordinal now has another
+ *   volume (or none) lost its data and cannot rejoin: remove it, then re-add it as a learner. With
+ *   no record there is no proof of loss, and nothing is done.
+ * - A learner that was added but whose pod does not exist yet: grow the StatefulSet to start it.
+ *   A started learner: promote it once it has caught up with the leader; until then, wait.
+ * - Scale down only while every other voter is healthy: move leadership away from the member
+ *   leaving, remove it from etcd, then shrink the StatefulSet, then delete its volume if the
+ *   retention policy says so. Always the highest ordinal first.
+ * - Scale up only while every member is healthy: add one learner for the lowest free ordinal
+ *   (first deleting a stale volume left there by a removed member), then start it, promote it.
+ * - Every step changes one thing; the next pass observes the result and decides again.
+ */
+
+export interface ObservedMember {
+  /** etcd member ID as a decimal string (64-bit; never a JS number). */
+  id: string;
+  /** StatefulSet ordinal, from the member's peer URL. Undefined for a member that is not ours. */
+  ordinal: number | undefined;
+  /** False until the member process has started and published its name. */
+  started: boolean;
+  isLearner: boolean;
+  healthy: boolean;
+  isLeader: boolean;
+  /** For learners: whether its log is close enough to the leader's to promote it. */
+  caughtUp: boolean;
+}
+
+export interface ObservedVolume {
+  ordinal: number;
+  /** The member recorded as having run on this very volume (by its UID); undefined if none. */
+  memberId: string | undefined;
+}
+
+export interface MembershipObservation {
+  desired: number;
+  /** spec.replicas of the StatefulSet; undefined when it does not exist. */
+  statefulSetReplicas: number | undefined;
+  /** Member count the cluster had when last observed (status), 0 if it never formed. */
+  knownMembers: number;
+  /** Member list; undefined when no member answered. */
+  members: ObservedMember[] | undefined;
+  volumes: ObservedVolume[];
+  /** Members recorded as having run on some volume: only their data can be known lost. */
+  recordedMembers: ReadonlySet<string>;
+  /** Whether volumes of removed members are deleted. */
+  deleteVolumesOnScaleDown: boolean;
+}
+
+export type MembershipStep =
+  | { kind: 'createStatefulSet'; replicas: number; bootstrap: boolean }
+  | { kind: 'scaleStatefulSet'; replicas: number; reason: 'startLearner' | 'shrink' }
+  | { kind: 'addLearner'; ordinal: number }
+  | { kind: 'promoteLearner'; memberId: string; ordinal: number }
+  | { kind: 'moveLeader'; fromId: string; toId: string }
+  | { kind: 'removeMember'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'dataLost' | 'foreign' }
+  | { kind: 'deleteVolume'; ordinal: number; reason: 'scaledDown' | 'stale' }
+  | { kind: 'wait'; reason: WaitReason }
+  | { kind: 'none' };
+
+export type WaitReason =
+  | 'etcdUnreachable'
+  | 'learnerStarting'
+  | 'learnerCatchingUp'
+  | 'memberStarting'
+  | 'unhealthyNoScaleDown'
+  | 'unhealthyNoScaleUp';
+
+const byOrdinalDesc = (a: ObservedMember, b: ObservedMember) => (b.ordinal ?? -1) - (a.ordinal ?? -1);
+
+export function planMembership(o: MembershipObservation): MembershipStep {
+  if (o.statefulSetReplicas === undefined) {
+    return o.knownMembers > 0
+      ? { kind: 'createStatefulSet', replicas: o.knownMembers, bootstrap: false }
+      : { kind: 'createStatefulSet', replicas: o.desired, bootstrap: true };
+  }
+  if (!o.members) return { kind: 'wait', reason: 'etcdUnreachable' };
+  return (
+    repairLostData(o, o.members) ??
+    advanceLearner(o, o.members) ??
+    scaleDown(o, o.members) ??
+    trimStatefulSet(o, o.members) ??
+    scaleUp(o, o.members) ?? { kind: 'none' }
+  );
+}
+
+function volumeOf(o: MembershipObservation, ordinal: number | undefined): ObservedVolume | undefined {
+  return o.volumes.find((v) => v.ordinal === ordinal);
+}
+
+function repairLostData(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
+  for (const m of members) {
+    if (!m.started || m.healthy || m.ordinal === undefined || !o.recordedMembers.has(m.id)) continue;
+    if (volumeOf(o, m.ordinal)?.memberId !== m.id) {
+      return { kind: 'removeMember', memberId: m.id, ordinal: m.ordinal, reason: 'dataLost' };
+    }
+  }
+  return undefined;
+}
+
+function advanceLearner(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
+  const pending = members.find((m) => m.isLearner || !m.started);
+  if (!pending) return undefined;
+  if (!pending.started) {
+    if (pending.ordinal !== undefined && o.statefulSetReplicas! <= pending.ordinal) {
+      return { kind: 'scaleStatefulSet', replicas: pending.ordinal + 1, reason: 'startLearner' };
+    }
+    return { kind: 'wait', reason: pending.isLearner ? 'learnerStarting' : 'memberStarting' };
+  }
+  if (pending.healthy && pending.caughtUp && pending.ordinal !== undefined) {
+    return { kind: 'promoteLearner', memberId: pending.id, ordinal: pending.ordinal };
+  }
+  return { kind: 'wait', reason: 'learnerCatchingUp' };
+}
+
+function scaleDown(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
+  const foreign = members.find((m) => m.ordinal === undefined);
+  const surplus = members.filter((m) => m.ordinal !== undefined && m.ordinal >= o.desired).sort(byOrdinalDesc);
+  const target = foreign ?? surplus[0];
+  if (!target) return undefined;
+  const others = members.filter((m) => m !== target);
+  if (!others.every((m) => m.healthy)) return { kind: 'wait', reason: 'unhealthyNoScaleDown' };
+  if (target.isLeader) {
+    const next = others.filter((m) => !m.isLearner).sort((a, b) => (a.ordinal ?? 0) - (b.ordinal ?? 0))[0];
+    if (next) return { kind: 'moveLeader', fromId: target.id, toId: next.id };
+  }
+  return { kind: 'removeMember', memberId: target.id, ordinal: target.ordinal, reason: foreign ? 'foreign' : 'scaleDown' };
+}
+
+function trimStatefulSet(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
+  const needed = Math.max(0, ...members.map((m) => (m.ordinal ?? -1) + 1));
+  if (o.statefulSetReplicas! > needed) return { kind: 'scaleStatefulSet', replicas: needed, reason: 'shrink' };
+  if (o.deleteVolumesOnScaleDown) {
+    const leftover = o.volumes.filter((v) => v.ordinal >= needed).sort((a, b) => b.ordinal - a.ordinal)[0];
+    if (leftover) return { kind: 'deleteVolume', ordinal: leftover.ordinal, reason: 'scaledDown' };
+  }
+  return undefined;
+}
+
+function scaleUp(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
+  if (members.length >= o.desired) return undefined;
+  if (!members.every((m) => m.healthy)) return { kind: 'wait', reason: 'unhealthyNoScaleUp' };
+  const taken = new Set(members.map((m) => m.ordinal));
+  let ordinal = 0;
+  while (taken.has(ordinal)) ordinal++;
+  // A volume left by a removed member holds a stale log: a fresh member cannot start on it.
+  const stale = volumeOf(o, ordinal);
+  if (stale?.memberId !== undefined) return { kind: 'deleteVolume', ordinal, reason: 'stale' };
+  return { kind: 'addLearner', ordinal };
+}
