@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { KeyedBackoff } from './backoff.js';
+import { FakeClock } from './clock.js';
+import { WorkQueue } from './workqueue.js';
+
+function setup() {
+  const clock = new FakeClock();
+  const queue = new WorkQueue({ clock, backoff: new KeyedBackoff({ baseMs: 10, capMs: 100 }) });
+  return { clock, queue };
+}
+
+/** Drains what is ready now without waiting (get() on an empty queue would block). */
+async function ready(queue: WorkQueue): Promise<string[]> {
+  const keys: string[] = [];
+  while (queue.len() > 0) keys.push((await queue.get())!);
+  return keys;
+}
+
+describe('WorkQueue', () => {
+  it('merges repeated adds of a key and keeps first-in order', async () => {
+    const { queue } = setup();
+    for (const key of ['a', 'b', 'a', 'c', 'b']) queue.add(key);
+    expect(await ready(queue)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('never hands a key to two workers: an add while processing waits for done, then runs once', async () => {
+    const { queue } = setup();
+    queue.add('a');
+    const first = await queue.get();
+    queue.add('a');
+    queue.add('a');
+    expect(queue.len()).toBe(0);
+    queue.done(first!);
+    expect(await ready(queue)).toEqual(['a']);
+    queue.done('a');
+    expect(queue.len()).toBe(0);
+  });
+
+  it('wakes a waiting worker when a key arrives', async () => {
+    const { queue } = setup();
+    const pending = queue.get();
+    queue.add('x');
+    expect(await pending).toBe('x');
+  });
+
+  it('addAfter holds a key until its time and keeps the earliest of two delays', async () => {
+    const { clock, queue } = setup();
+    queue.addAfter('a', 1000);
+    queue.addAfter('a', 300);
+    queue.addAfter('a', 2000);
+    clock.advance(299);
+    expect(queue.len()).toBe(0);
+    clock.advance(1);
+    expect(await ready(queue)).toEqual(['a']);
+    queue.done('a');
+    clock.advance(5000);
+    expect(queue.len()).toBe(0);
+  });
+
+  it('backs off failures per key, doubling to the cap, and forget starts over', async () => {
+    const { clock, queue } = setup();
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const before = clock.now();
+      queue.addRateLimited('a');
+      while (queue.len() === 0) clock.advance(1);
+      delays.push(clock.now() - before);
+      queue.done((await queue.get())!);
+    }
+    expect(delays).toEqual([10, 20, 40, 80, 100, 100]);
+    expect(queue.numRequeues('a')).toBe(6);
+    queue.forget('a');
+    expect(queue.numRequeues('a')).toBe(0);
+    // Another key's failures do not slow this one.
+    queue.addRateLimited('b');
+    queue.addRateLimited('b');
+    queue.addRateLimited('a');
+    clock.advance(10);
+    expect(await ready(queue)).toEqual(['b', 'a']);
+  });
+
+  it('shutDown releases waiting workers, drops queued and delayed keys and refuses new ones', async () => {
+    const { clock, queue } = setup();
+    const waiting = queue.get();
+    queue.shutDown();
+    expect(await waiting).toBeUndefined();
+    queue.addAfter('late', 10);
+    queue.add('new');
+    clock.advance(100);
+    expect(queue.len()).toBe(0);
+    expect(await queue.get()).toBeUndefined();
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('a key in flight at shutdown can still be marked done, and is not queued again', async () => {
+    const { queue } = setup();
+    queue.add('a');
+    const key = await queue.get();
+    queue.add('a');
+    queue.shutDown();
+    queue.done(key!);
+    expect(queue.len()).toBe(0);
+    expect(queue.inFlightSince()).toEqual([]);
+  });
+
+  it('reports how long a key waited and how long it was worked on', async () => {
+    const clock = new FakeClock();
+    const waited: number[] = [];
+    const worked: number[] = [];
+    const queue = new WorkQueue({ clock, observer: { waited: (s) => waited.push(s), worked: (s) => worked.push(s) } });
+    queue.add('a');
+    clock.advance(250);
+    const key = await queue.get();
+    clock.advance(1500);
+    queue.done(key!);
+    expect(waited).toEqual([0.25]);
+    expect(worked).toEqual([1.5]);
+  });
+});
