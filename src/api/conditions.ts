@@ -1,0 +1,47 @@
+/**
+ * Condition types and reasons on an EtcdCluster's status. Conditions follow metav1.Condition;
+ * reasons are CamelCase constants so that tools and tests can match them without parsing text.
+ */
+
+export const conditionTypes = {
+  /** True when a quorum of members is healthy and serves clients. */
+  available: 'Available',
+  /** True while the operator is changing the cluster (bootstrap, scaling, upgrade, repair). */
+  progressing: 'Progressing',
+  /** True when something needs attention: lost members, certificate problems, reconcile errors. */
+  degraded: 'Degraded',
+} as const;
+
+export type ConditionType = (typeof conditionTypes)[keyof typeof conditionTypes];
+
+export const conditionReasons = {
+  // Available
+  quorumHealthy: 'QuorumHealthy',
+  quorumLost: 'QuorumLost',
+  // Progressing
+  bootstrapping: 'Bootstrapping',
+  scalingUp: 'ScalingUp',
+  scalingDown: 'ScalingDown',
+  addingLearner: 'AddingLearner',
+  promotingLearner: 'PromotingLearner',
+  removingMember: 'RemovingMember',
+  movingLeader: 'MovingLeader',
+  replacingLostMember: 'ReplacingLostMember',
+  upgrading: 'Upgrading',
+  paused: 'Paused',
+  reconciled: 'Reconciled',
+  // Degraded
+  memberUnhealthy: 'MemberUnhealthy',
+  caSecretMissing: 'CASecretMissing',
+  caSecretInvalid: 'CASecretInvalid',
+  caKeyMismatch: 'CAKeyMismatch',
+  certificateInvalid: 'CertificateInvalid',
+  reconcileError: 'ReconcileError',
+  healthy: 'Healthy',
+} as const;
+
+export type ConditionReason = (typeof conditionReasons)[keyof typeof conditionReasons];
+
+export const conditionStatuses = { true: 'True', false: 'False', unknown: 'Unknown' } as const;
+
+export type ConditionStatus = (typeof conditionStatuses)[keyof typeof conditionStatuses];

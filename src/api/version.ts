@@ -1,0 +1,89 @@
+/**
+ * etcd versions as the API accepts them: semantic versions without a leading `v` or build
+ * metadata (`3.6.16`, `3.6.0-rc.5`), because they become image tags. Pure; the CRD's CEL rules
+ * apply the same policy (see upgradeRules in schema-rules.ts), so the two must agree.
+ */
+
+export interface EtcdVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  /** Dot-separated pre-release identifiers, empty for a release. */
+  prerelease: string[];
+}
+
+/** etcd releases the operator runs: 3.5 and later 3.x (flags and the learner API differ before). */
+export const supportedMajor = 3;
+export const minimumSupportedMinor = 5;
+
+const numeric = '0|[1-9][0-9]*';
+const identifier = `(?:${numeric}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)`;
+const versionPattern = new RegExp(`^(${numeric})\\.(${numeric})\\.(${numeric})(?:-(${identifier}(?:\\.${identifier})*))?$`);
+
+export function parseVersion(text: string): EtcdVersion | undefined {
+  const m = versionPattern.exec(text);
+  if (!m) return undefined;
+  const [major, minor, patch] = [m[1], m[2], m[3]].map(Number) as [number, number, number];
+  if (![major, minor, patch].every(Number.isSafeInteger)) return undefined;
+  return { major, minor, patch, prerelease: m[4] ? m[4].split('.') : [] };
+}
+
+function mustParse(text: string): EtcdVersion {
+  const v = parseVersion(text);
+  if (!v) throw new Error(`"${text}" is not an etcd version (MAJOR.MINOR.PATCH, such as 3.6.16)`);
+  return v;
+}
+
+export function formatVersion(v: EtcdVersion): string {
+  const core = `${v.major}.${v.minor}.${v.patch}`;
+  return v.prerelease.length ? `${core}-${v.prerelease.join('.')}` : core;
+}
+
+const sign = (n: number): -1 | 0 | 1 => (n < 0 ? -1 : n > 0 ? 1 : 0);
+
+/** Semantic Versioning 2.0 precedence of pre-release identifiers. */
+function comparePrerelease(a: string[], b: string[]): -1 | 0 | 1 {
+  if (a.length === 0 || b.length === 0) return sign(b.length - a.length);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [x, y] = [a[i]!, b[i]!];
+    if (x === y) continue;
+    const [xn, yn] = [/^\d+$/.test(x), /^\d+$/.test(y)];
+    if (xn && yn) return sign(Number(x) - Number(y));
+    if (xn !== yn) return xn ? -1 : 1;
+    return x < y ? -1 : 1;
+  }
+  return sign(a.length - b.length);
+}
+
+/** -1, 0 or 1 as `a` is older than, the same as, or newer than `b`. Throws on a non-version. */
+export function compareVersions(a: string | EtcdVersion, b: string | EtcdVersion): -1 | 0 | 1 {
+  const [x, y] = [typeof a === 'string' ? mustParse(a) : a, typeof b === 'string' ? mustParse(b) : b];
+  return sign(x.major - y.major) || sign(x.minor - y.minor) || sign(x.patch - y.patch) || comparePrerelease(x.prerelease, y.prerelease);
+}
+
+export function isSupportedVersion(text: string): boolean {
+  const v = parseVersion(text);
+  return v !== undefined && v.major === supportedMajor && v.minor >= minimumSupportedMinor;
+}
+
+/**
+ * What moving a running cluster from `running` to `desired` means. etcd upgrades one minor
+ * release at a time and cannot roll a minor back by swapping binaries; within a minor, patch
+ * releases are compatible in both directions.
+ */
+export type VersionChange = 'none' | 'patch' | 'minorUpgrade' | 'minorDowngrade' | 'skipsMinor' | 'majorChange';
+
+export function versionChange(running: string, desired: string): VersionChange {
+  const [from, to] = [mustParse(running), mustParse(desired)];
+  if (from.major !== to.major) return 'majorChange';
+  if (to.minor < from.minor) return 'minorDowngrade';
+  if (to.minor > from.minor + 1) return 'skipsMinor';
+  if (to.minor === from.minor + 1) return 'minorUpgrade';
+  return compareVersions(from, to) === 0 ? 'none' : 'patch';
+}
+
+/** Whether the API lets a cluster running `running` move to `desired`. */
+export function isAllowedVersionChange(running: string, desired: string): boolean {
+  const change = versionChange(running, desired);
+  return change === 'none' || change === 'patch' || change === 'minorUpgrade';
+}
