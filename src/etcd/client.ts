@@ -1,0 +1,184 @@
+import type { Etcd3 } from 'etcd3';
+import { connectEndpoint, deadline } from './connection.js';
+import { toMember, toStatus, uint64 } from './convert.js';
+import { EtcdAdminError, classify } from './errors.js';
+import type {
+  EndpointHealth,
+  EndpointProbe,
+  EndpointStatus,
+  EtcdAdmin,
+  EtcdAdminOptions,
+  EtcdMember,
+  LeaderMove,
+  MemberAdded,
+  MemberList,
+} from './types.js';
+
+/** The leader as found just before a change, and where to send the change. */
+interface Leader {
+  id: string;
+  endpoint: string;
+}
+
+/** The etcd admin client over etcd3's gRPC clients; see `EtcdAdmin` for the contract. */
+export class EtcdAdminClient implements EtcdAdmin {
+  readonly endpoints: readonly string[];
+  private readonly connections = new Map<string, Etcd3>();
+  /** Reads start at the endpoint that last answered, so one dead member costs one attempt. */
+  private preferred = 0;
+  private closed = false;
+
+  constructor(private readonly options: EtcdAdminOptions) {
+    if (options.endpoints.length === 0) throw new Error('etcd admin client needs at least one endpoint');
+    this.endpoints = [...options.endpoints];
+  }
+
+  async memberList(options: { linearizable?: boolean } = {}): Promise<MemberList> {
+    const linearizable = options.linearizable ?? true;
+    const res = await this.read('memberList', (c) => c.cluster.memberList({ linearizable }, this.callOptions()));
+    return {
+      clusterId: uint64(res.header.cluster_id, 'cluster_id'),
+      reportedBy: uint64(res.header.member_id, 'member_id'),
+      members: res.members.map(toMember),
+    };
+  }
+
+  memberAddLearner(peerURLs: string[]): Promise<MemberAdded> {
+    return this.add(peerURLs, true);
+  }
+
+  memberAdd(peerURLs: string[]): Promise<MemberAdded> {
+    return this.add(peerURLs, false);
+  }
+
+  async memberPromote(id: string): Promise<EtcdMember[]> {
+    const res = await this.mutate('memberPromote', (c) => c.cluster.memberPromote({ ID: uint64(id, 'id') }, this.callOptions()));
+    return res.members.map(toMember);
+  }
+
+  async memberRemove(id: string): Promise<EtcdMember[]> {
+    const res = await this.mutate('memberRemove', (c) => c.cluster.memberRemove({ ID: uint64(id, 'id') }, this.callOptions()));
+    return res.members.map(toMember);
+  }
+
+  async status(endpoint: string): Promise<EndpointStatus> {
+    try {
+      return toStatus(endpoint, await this.connection(endpoint).maintenance.status(this.callOptions()));
+    } catch (err) {
+      throw classify(err, { op: 'status', endpoint });
+    }
+  }
+
+  statusAll(): Promise<EndpointProbe[]> {
+    return Promise.all(
+      this.endpoints.map((endpoint) =>
+        this.status(endpoint).then(
+          (status) => ({ endpoint, status }),
+          (err: unknown) => ({ endpoint, error: classify(err, { op: 'status', endpoint }) }),
+        ),
+      ),
+    );
+  }
+
+  /** A linearizable read must commit through raft; permission denied still proves that. */
+  async health(endpoint: string): Promise<EndpointHealth> {
+    try {
+      await this.connection(endpoint).get('health').options(this.callOptions()).exec();
+      return { endpoint, healthy: true };
+    } catch (err) {
+      const error = classify(err, { op: 'health', endpoint });
+      return error.kind === 'PermissionDenied' ? { endpoint, healthy: true } : { endpoint, healthy: false, error };
+    }
+  }
+
+  async moveLeader(targetId: string): Promise<LeaderMove> {
+    const target = uint64(targetId, 'targetId');
+    const leader = await this.findLeader('moveLeader');
+    if (leader.id === target) return { fromId: leader.id, toId: target };
+    await this.send('moveLeader', leader.endpoint, (c) => c.maintenance.moveLeader({ targetID: target }, this.callOptions()));
+    return { fromId: leader.id, toId: target };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+  }
+
+  private async add(peerURLs: string[], isLearner: boolean): Promise<MemberAdded> {
+    const op = isLearner ? 'memberAddLearner' : 'memberAdd';
+    const res = await this.mutate(op, (c) => c.cluster.memberAdd({ peerURLs, isLearner }, this.callOptions()));
+    return {
+      clusterId: uint64(res.header.cluster_id, 'cluster_id'),
+      member: toMember(res.member),
+      members: res.members.map(toMember),
+    };
+  }
+
+  private callOptions(): { deadline: number } {
+    return deadline(this.options.callTimeoutMs);
+  }
+
+  private connection(endpoint: string): Etcd3 {
+    if (this.closed) throw new Error('etcd admin client is closed');
+    let connection = this.connections.get(endpoint);
+    if (!connection) {
+      connection = connectEndpoint(endpoint, this.options.tls);
+      this.connections.set(endpoint, connection);
+    }
+    return connection;
+  }
+
+  /** Reads fail over: each endpoint is tried once, moving on only after a retryable error. */
+  private async read<T>(op: string, call: (c: Etcd3) => Promise<T>): Promise<T> {
+    let last: EtcdAdminError | undefined;
+    for (let i = 0; i < this.endpoints.length; i++) {
+      const index = (this.preferred + i) % this.endpoints.length;
+      const endpoint = this.endpoints[index]!;
+      try {
+        const result = await call(this.connection(endpoint));
+        this.preferred = index;
+        return result;
+      } catch (err) {
+        last = classify(err, { op, endpoint });
+        if (!last.retryable) throw last;
+      }
+    }
+    throw last ?? new Error('unreachable: no endpoints');
+  }
+
+  /** Membership changes go to the leader, once: no retry, no failover. */
+  private async mutate<T>(op: string, call: (c: Etcd3) => Promise<T>): Promise<T> {
+    const leader = await this.findLeader(op);
+    return this.send(op, leader.endpoint, call);
+  }
+
+  private async send<T>(op: string, endpoint: string, call: (c: Etcd3) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.connection(endpoint));
+    } catch (err) {
+      throw classify(err, { op, endpoint, mutating: true });
+    }
+  }
+
+  /**
+   * Finds the leader from the members' own statuses. If no configured endpoint is the leader,
+   * the leader's advertised client URL (from the member list) is used instead.
+   */
+  private async findLeader(op: string): Promise<Leader> {
+    const statuses = (await this.statusAll()).flatMap((p) => ('status' in p ? [p.status] : []));
+    const leading = statuses.find((s) => s.leaderId !== '0' && s.memberId === s.leaderId);
+    if (leading) return { id: leading.memberId, endpoint: leading.endpoint };
+    const leaderId = statuses.find((s) => s.leaderId !== '0')?.leaderId;
+    if (leaderId === undefined) throw new EtcdAdminError({ kind: 'NoLeader', op, detail: 'no endpoint reports a leader' });
+    const advertised = (await this.memberList({ linearizable: false })).members.find((m) => m.id === leaderId)?.clientURLs[0];
+    if (advertised === undefined) {
+      throw new EtcdAdminError({ kind: 'NoLeader', op, detail: `leader ${leaderId} advertises no client URL` });
+    }
+    return { id: leaderId, endpoint: advertised };
+  }
+}
+
+export function createEtcdAdmin(options: EtcdAdminOptions): EtcdAdmin {
+  return new EtcdAdminClient(options);
+}

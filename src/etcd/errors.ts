@@ -1,0 +1,161 @@
+import {
+  EtcdPermissionDeniedError,
+  GRPCCancelledError,
+  GRPCDeadlineExceededError,
+  GRPCFailedPreconditionError,
+  GRPCInvalidArgumentError,
+  GRPCNotFoundError,
+  GRPCUnauthenticatedError,
+  GRPCUnavailableError,
+  GRPCUnknownError,
+} from 'etcd3';
+
+/** gRPC status codes we act on (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+export const GrpcCode = {
+  Cancelled: 1,
+  Unknown: 2,
+  InvalidArgument: 3,
+  DeadlineExceeded: 4,
+  NotFound: 5,
+  PermissionDenied: 7,
+  FailedPrecondition: 9,
+  Unavailable: 14,
+  Unauthenticated: 16,
+} as const;
+
+export type EtcdAdminErrorKind =
+  | 'MemberNotFound'
+  | 'MemberExists'
+  | 'MemberNotLearner'
+  | 'LearnerNotReady'
+  | 'TooManyLearners'
+  | 'UnhealthyCluster'
+  | 'NotLeader'
+  | 'NoLeader'
+  | 'BadLeaderTransferee'
+  | 'InvalidArgument'
+  | 'Unavailable'
+  | 'DeadlineExceeded'
+  | 'PermissionDenied'
+  | 'Unauthenticated'
+  | 'Unknown';
+
+/** Kinds that clear by themselves: a later pass may send the same request again. */
+const retryableKinds: ReadonlySet<EtcdAdminErrorKind> = new Set<EtcdAdminErrorKind>([
+  'LearnerNotReady',
+  'UnhealthyCluster',
+  'NotLeader',
+  'NoLeader',
+  'Unavailable',
+  'DeadlineExceeded',
+]);
+
+/** Kinds after which a membership change may or may not have been applied. */
+const ambiguousKinds: ReadonlySet<EtcdAdminErrorKind> = new Set<EtcdAdminErrorKind>(['Unavailable', 'DeadlineExceeded', 'Unknown']);
+
+export interface EtcdAdminErrorInit {
+  kind: EtcdAdminErrorKind;
+  op: string;
+  endpoint?: string;
+  grpcCode?: number;
+  /** etcd's error description, when etcd sent one. */
+  detail?: string;
+  mutating?: boolean;
+  cause?: unknown;
+}
+
+export class EtcdAdminError extends Error {
+  readonly kind: EtcdAdminErrorKind;
+  /** The condition is expected to clear: the same request may be sent again on a later pass. */
+  readonly retryable: boolean;
+  /**
+   * True for a membership change that failed in a way that does not say whether etcd applied it
+   * (a deadline, a lost connection): observe the member list before deciding anything.
+   */
+  readonly maybeApplied: boolean;
+  readonly op: string;
+  readonly endpoint: string | undefined;
+  readonly grpcCode: number | undefined;
+  readonly detail: string | undefined;
+
+  constructor(init: EtcdAdminErrorInit) {
+    const where = init.endpoint ? ` at ${init.endpoint}` : '';
+    super(`etcd ${init.op}${where}: ${init.kind}${init.detail ? ` (${init.detail})` : ''}`, { cause: init.cause });
+    this.name = 'EtcdAdminError';
+    this.kind = init.kind;
+    this.retryable = retryableKinds.has(init.kind);
+    this.maybeApplied = (init.mutating ?? false) && ambiguousKinds.has(init.kind);
+    this.op = init.op;
+    this.endpoint = init.endpoint;
+    this.grpcCode = init.grpcCode;
+    this.detail = init.detail;
+  }
+}
+
+/**
+ * etcd names its server errors only by a fixed description under a gRPC code (its own Go client
+ * maps them back the same way, in api/v3rpc/rpctypes). This table is the one place those
+ * descriptions are matched, and only exactly and together with the code.
+ */
+const etcdServerErrors: ReadonlyArray<[code: number, description: string, kind: EtcdAdminErrorKind]> = [
+  [GrpcCode.NotFound, 'etcdserver: member not found', 'MemberNotFound'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: member ID already exist', 'MemberExists'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: Peer URLs already exists', 'MemberExists'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: can only promote a learner member', 'MemberNotLearner'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: can only promote a learner member which is in sync with leader', 'LearnerNotReady'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: too many learner members in cluster', 'TooManyLearners'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: re-configuration failed due to not enough started members', 'UnhealthyCluster'],
+  [GrpcCode.Unavailable, 'etcdserver: unhealthy cluster', 'UnhealthyCluster'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: not leader', 'NotLeader'],
+  [GrpcCode.Unavailable, 'etcdserver: no leader', 'NoLeader'],
+  [GrpcCode.FailedPrecondition, 'etcdserver: bad leader transferee', 'BadLeaderTransferee'],
+];
+
+/** Kinds that follow from the gRPC code alone, when etcd's description is not in the table. */
+const kindByCode = new Map<number, EtcdAdminErrorKind>([
+  [GrpcCode.InvalidArgument, 'InvalidArgument'],
+  [GrpcCode.DeadlineExceeded, 'DeadlineExceeded'],
+  [GrpcCode.PermissionDenied, 'PermissionDenied'],
+  [GrpcCode.Unavailable, 'Unavailable'],
+  [GrpcCode.Unauthenticated, 'Unauthenticated'],
+]);
+
+/**
+ * etcd3 replaces grpc-js's error (dropping its `code`) by one class per status code, keeping the
+ * message. The class gives the code; the message, in grpc-js's fixed `<code> <NAME>: <details>`
+ * form, gives the details.
+ */
+const codeByClass: ReadonlyArray<[new (...args: never[]) => Error, number]> = [
+  [GRPCCancelledError, GrpcCode.Cancelled],
+  [GRPCUnknownError, GrpcCode.Unknown],
+  [GRPCInvalidArgumentError, GrpcCode.InvalidArgument],
+  [GRPCDeadlineExceededError, GrpcCode.DeadlineExceeded],
+  [GRPCNotFoundError, GrpcCode.NotFound],
+  [EtcdPermissionDeniedError, GrpcCode.PermissionDenied],
+  [GRPCFailedPreconditionError, GrpcCode.FailedPrecondition],
+  [GRPCUnavailableError, GrpcCode.Unavailable],
+  [GRPCUnauthenticatedError, GrpcCode.Unauthenticated],
+];
+
+const grpcMessage = /^(\d+) [A-Z_]+: ([\s\S]*)$/;
+
+/** The gRPC status code and details of an error from etcd3 or grpc-js, if it carries one. */
+export function grpcStatusOf(err: unknown): { code: number; details: string } | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const parsed = grpcMessage.exec(err.message);
+  const ownCode = (err as { code?: unknown }).code;
+  const code = typeof ownCode === 'number' ? ownCode : codeByClass.find(([cls]) => err instanceof cls)?.[1] ?? Number(parsed?.[1]);
+  if (!Number.isInteger(code)) return undefined;
+  return { code, details: parsed?.[2] ?? err.message };
+}
+
+/** Turns anything a call threw into an `EtcdAdminError`; anything unrecognised becomes `Unknown`. */
+export function classify(err: unknown, context: { op: string; endpoint?: string; mutating?: boolean }): EtcdAdminError {
+  if (err instanceof EtcdAdminError) return err;
+  const status = grpcStatusOf(err);
+  const base = { ...context, cause: err };
+  if (!status) return new EtcdAdminError({ ...base, kind: 'Unknown', detail: err instanceof Error ? err.message : String(err) });
+  const known = etcdServerErrors.find(([code, description]) => code === status.code && description === status.details);
+  const kind = known?.[2] ?? kindByCode.get(status.code) ?? 'Unknown';
+  return new EtcdAdminError({ ...base, kind, grpcCode: status.code, detail: status.details });
+}

@@ -1,0 +1,103 @@
+import type { EtcdAdminError } from './errors.js';
+
+/** PEM material for mutual TLS with etcd's client port. */
+export interface EtcdTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface EtcdAdminOptions {
+  /** Client URLs (`https://host:port`) the admin reads from; mutations go to the leader. */
+  endpoints: string[];
+  tls: EtcdTls;
+  /**
+   * Deadline of every gRPC call, connecting included. grpc-js has no separate dial timeout (and
+   * etcd3 ignores its own `dialTimeout` option), so this one deadline bounds dialing too.
+   */
+  callTimeoutMs: number;
+}
+
+/**
+ * One member as etcd reports it. `id` is etcd's uint64 in decimal: it never passes through a JS
+ * number. A member added but not started yet has an empty `name` and no `clientURLs`.
+ */
+export interface EtcdMember {
+  id: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export interface MemberList {
+  clusterId: string;
+  /** The member that answered. */
+  reportedBy: string;
+  members: EtcdMember[];
+}
+
+export interface MemberAdded {
+  clusterId: string;
+  member: EtcdMember;
+  /** The membership right after the add, as etcd returned it. */
+  members: EtcdMember[];
+}
+
+/** What one member says about itself (Maintenance.Status). Raft counters are uint64, as bigint. */
+export interface EndpointStatus {
+  endpoint: string;
+  clusterId: string;
+  memberId: string;
+  /** `'0'` when the member knows of no leader. */
+  leaderId: string;
+  raftIndex: bigint;
+  raftAppliedIndex: bigint;
+  raftTerm: bigint;
+  dbSize: number;
+  dbSizeInUse: number;
+  version: string;
+  isLearner: boolean;
+  /** Alarms and other problems the member reports. */
+  errors: string[];
+}
+
+/** The outcome of probing one endpoint: a status or the error it gave. */
+export type EndpointProbe = { endpoint: string; status: EndpointStatus } | { endpoint: string; error: EtcdAdminError };
+
+export interface EndpointHealth {
+  endpoint: string;
+  /** A linearizable read went through the raft log, as `etcdctl endpoint health` checks. */
+  healthy: boolean;
+  error?: EtcdAdminError;
+}
+
+export interface LeaderMove {
+  fromId: string;
+  toId: string;
+}
+
+/**
+ * The narrow admin surface the reconciler acts through. Reads may fail over across endpoints;
+ * membership changes are sent once, to the leader, and never retried here: on an error the
+ * caller observes again next pass (see `EtcdAdminError.maybeApplied`).
+ */
+export interface EtcdAdmin {
+  readonly endpoints: readonly string[];
+  /** Linearizable by default, so a member list never lags a change just made. */
+  memberList(options?: { linearizable?: boolean }): Promise<MemberList>;
+  memberAddLearner(peerURLs: string[]): Promise<MemberAdded>;
+  memberAdd(peerURLs: string[]): Promise<MemberAdded>;
+  /** Returns the membership after the promotion. */
+  memberPromote(id: string): Promise<EtcdMember[]>;
+  /** Returns the membership after the removal. */
+  memberRemove(id: string): Promise<EtcdMember[]>;
+  /** The status of one endpoint, which need not be one of `endpoints`; no failover. */
+  status(endpoint: string): Promise<EndpointStatus>;
+  /** Status of every configured endpoint, in parallel; errors are returned, not thrown. */
+  statusAll(): Promise<EndpointProbe[]>;
+  health(endpoint: string): Promise<EndpointHealth>;
+  /** Transfers leadership to `targetId`, sent to the current leader. A no-op if it leads already. */
+  moveLeader(targetId: string): Promise<LeaderMove>;
+  close(): void;
+}
