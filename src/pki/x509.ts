@@ -113,7 +113,7 @@ export function signCertificate(
     }
   }
   cert.setExtensions(exts);
-  cert.sign(forge.pki.privateKeyFromPem(signingKeyPem) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  cert.sign(forge.pki.privateKeyFromPem(signingKeyPem), forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
 }
 

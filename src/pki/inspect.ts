@@ -1,0 +1,136 @@
+/**
+ * Reads certificates out of observed Secrets and states what is wrong with them. Pure parsing (no
+ * clock: `now` is passed in); errors become values the plan can report.
+ */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import forge from 'node-forge';
+
+/** The standard keys of a `kubernetes.io/tls` Secret, plus the trust bundle. */
+export const secretKeys = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
+
+export type CaProblemReason =
+  | 'CASecretNotFound'
+  | 'CASecretMalformed'
+  | 'CAKeyUnsupported'
+  | 'CAKeyMismatch'
+  | 'CANotACertificateAuthority'
+  | 'CANotYetValid'
+  | 'CAExpired';
+
+export interface Problem<R extends string = string> {
+  reason: R;
+  message: string;
+}
+
+/** A usable signing CA, without its key (the plan never carries key material). */
+export interface CaFacts {
+  certPem: string;
+  cert: X509Certificate;
+  notAfter: Date;
+}
+
+/** Decodes one key of a Secret's base64 `data`, or undefined when absent or empty. */
+export function secretText(secret: V1Secret, key: string): string | undefined {
+  const b64 = secret.data?.[key];
+  if (!b64) return undefined;
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  return text.trim() === '' ? undefined : text;
+}
+
+export function parseCertificate(pem: string): X509Certificate | undefined {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    return undefined;
+  }
+}
+
+export function keyMatches(cert: X509Certificate, keyPem: string): boolean {
+  try {
+    return cert.checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}
+
+function keyType(keyPem: string): string | undefined {
+  try {
+    return createPrivateKey(keyPem).asymmetricKeyType;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A CA needs keyCertSign when it has a key-usage extension at all (RFC 5280 4.2.1.3). */
+function canSignCertificates(certPem: string): boolean {
+  const usage = forge.pki.certificateFromPem(certPem).getExtension('keyUsage') as { keyCertSign?: boolean } | null;
+  return usage === null || usage.keyCertSign === true;
+}
+
+const where = (s: V1Secret) => `Secret ${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+
+/**
+ * Checks a CA Secret (the user's or the operator's) and returns the CA or the first problem,
+ * phrased for a person reading the Degraded condition. Never includes key material.
+ */
+export function inspectCa(secret: V1Secret, now: Date): { ca: CaFacts } | { problem: Problem<CaProblemReason> } {
+  const fail = (reason: CaProblemReason, message: string) => ({ problem: { reason, message: `${where(secret)}: ${message}` } });
+  const certPem = secretText(secret, secretKeys.cert);
+  const keyPem = secretText(secret, secretKeys.key);
+  if (!certPem || !keyPem) {
+    return fail('CASecretMalformed', `needs both ${secretKeys.cert} and ${secretKeys.key} (the operator signs with the CA key)`);
+  }
+  const cert = parseCertificate(certPem);
+  if (!cert) return fail('CASecretMalformed', `${secretKeys.cert} is not a PEM certificate`);
+  const type = keyType(keyPem);
+  if (!type) return fail('CASecretMalformed', `${secretKeys.key} is not a PEM private key`);
+  // node-forge signs only with RSA keys.
+  if (type !== 'rsa') return fail('CAKeyUnsupported', `the CA key is ${type}; only RSA CA keys are supported`);
+  if (!keyMatches(cert, keyPem)) return fail('CAKeyMismatch', `${secretKeys.key} does not match the certificate in ${secretKeys.cert}`);
+  if (!cert.ca || !canSignCertificates(certPem)) {
+    return fail('CANotACertificateAuthority', `the certificate (${cert.subject.replaceAll('\n', ', ')}) is not a CA`);
+  }
+  const notBefore = new Date(cert.validFrom);
+  const notAfter = new Date(cert.validTo);
+  if (now < notBefore) return fail('CANotYetValid', `the CA is not valid before ${notBefore.toISOString()}`);
+  if (now >= notAfter) return fail('CAExpired', `the CA expired at ${notAfter.toISOString()}`);
+  return { ca: { certPem, cert, notAfter } };
+}
+
+/** The facts of a leaf certificate that the renewal policy compares with its profile. */
+export interface LeafFacts {
+  cert: X509Certificate;
+  notAfter: Date;
+  commonName: string | undefined;
+  dnsNames: string[];
+  ipAddresses: string[];
+  extKeyUsages: string[];
+  /** The trust bundle shipped beside it. */
+  caPem: string | undefined;
+}
+
+/** Parses a leaf Secret; undefined when it is unusable (missing keys, bad PEM, key mismatch). */
+export function inspectLeaf(secret: V1Secret): LeafFacts | undefined {
+  const certPem = secretText(secret, secretKeys.cert);
+  const keyPem = secretText(secret, secretKeys.key);
+  const cert = certPem ? parseCertificate(certPem) : undefined;
+  if (!cert || !keyPem || !keyMatches(cert, keyPem)) return undefined;
+  const sans = (cert.subjectAltName ?? '').split(', ').filter((s) => s !== '');
+  const valuesOf = (prefix: string) => sans.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
+  const cn = cert.subject.split('\n').find((line) => line.startsWith('CN='));
+  return {
+    cert,
+    notAfter: new Date(cert.validTo),
+    commonName: cn?.slice(3),
+    dnsNames: valuesOf('DNS:'),
+    ipAddresses: valuesOf('IP Address:'),
+    extKeyUsages: cert.keyUsage ?? [],
+    caPem: secretText(secret, secretKeys.ca),
+  };
+}
+
+/** True when a controller owner reference names `ownerUid`: the Secret is ours to replace. */
+export function ownedBy(secret: V1Secret, ownerUid: string): boolean {
+  return (secret.metadata?.ownerReferences ?? []).some((ref) => ref.uid === ownerUid && ref.controller === true);
+}

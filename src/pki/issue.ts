@@ -1,0 +1,73 @@
+/**
+ * The act step of the PKI: generates keys and signs what a plan asks for, and returns the Secrets
+ * to apply. Key generation runs in Node's thread pool (see x509.ts), so this never blocks the
+ * event loop; it talks to no API server: the caller applies the result.
+ */
+import { randomBytes } from 'node:crypto';
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { parseCertificate, secretKeys, secretText } from './inspect.js';
+import type { CertificatePlan, ObservedPki, PkiInputs } from './plan.js';
+import { type TlsPolicy, caValidity, leafValidity } from './policy.js';
+import { type LeafProfile, type PkiCluster, caCommonName, leafProfile, organization } from './profiles.js';
+import { buildCaSecret, buildTlsSecret } from './secrets.js';
+import { type CertificateAndKey, issue } from './x509.js';
+
+/** 128 random bits with the top bit clear, so the DER integer stays positive. */
+export function randomSerialHex(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f;
+  return bytes.toString('hex');
+}
+
+export function issueCa(cluster: PkiCluster, policy: TlsPolicy, now: Date): Promise<CertificateAndKey> {
+  return issue({ commonName: caCommonName(cluster), organizations: [organization], isCA: true, serialHex: randomSerialHex(), ...caValidity(now, policy) });
+}
+
+export function issueLeaf(profile: LeafProfile, ca: CertificateAndKey, caNotAfter: Date, policy: TlsPolicy, now: Date): Promise<CertificateAndKey> {
+  const { commonName, organizations, dnsNames, ipAddresses, usages } = profile;
+  const spec = { commonName, organizations, dnsNames, ipAddresses, usages, serialHex: randomSerialHex(), ...leafValidity(now, policy, caNotAfter) };
+  return issue(spec, ca);
+}
+
+/** The signing CA the plan kept, read back from the observed Secret (the plan holds no keys). */
+function keptCa(observed: ObservedPki): CertificateAndKey {
+  const certPem = observed.ca && secretText(observed.ca, secretKeys.cert);
+  const keyPem = observed.ca && secretText(observed.ca, secretKeys.key);
+  if (!certPem || !keyPem) throw new Error('the plan kept a CA that the observed Secret does not hold');
+  return { certPem, keyPem };
+}
+
+/**
+ * Issues what `plan` says and returns the Secrets to apply: the operator's CA first when it is new,
+ * then the leaves. Empty when the plan writes nothing.
+ */
+export async function executeCertificatePlan(
+  plan: CertificatePlan,
+  observed: ObservedPki,
+  inputs: PkiInputs,
+  owner: V1OwnerReference,
+  now: Date,
+): Promise<V1Secret[]> {
+  if (plan.ca.action === 'blocked') return [];
+  const c = inputs.cluster;
+  const secrets: V1Secret[] = [];
+  let ca: CertificateAndKey;
+  let caNotAfter: Date;
+  if (plan.ca.action === 'issue') {
+    ca = await issueCa(c, inputs.policy, now);
+    caNotAfter = caValidity(now, inputs.policy).notAfter;
+    secrets.push(buildCaSecret(c, plan.ca.secretName, ca, owner));
+  } else {
+    ca = keptCa(observed);
+    caNotAfter = caNotAfterOf(ca);
+  }
+  const leaves = await Promise.all(plan.issue.map((item) => issueLeaf(leafProfile(c, item.kind), ca, caNotAfter, inputs.policy, now)));
+  plan.issue.forEach((item, i) => secrets.push(buildTlsSecret(c, item.secretName, leaves[i]!, ca.certPem, owner)));
+  return secrets;
+}
+
+function caNotAfterOf(ca: CertificateAndKey): Date {
+  const cert = parseCertificate(ca.certPem);
+  if (!cert) throw new Error('the kept CA certificate does not parse');
+  return new Date(cert.validTo);
+}

@@ -1,0 +1,138 @@
+/**
+ * The PKI decision of one reconcile pass: from the Secrets observed, which to (re)issue and why,
+ * and what to report. Pure (no I/O, no clock); nothing due means an empty plan and nothing written.
+ *
+ * In words: find the signing CA (the user's referenced Secret, never written; or the operator's
+ * own, generated when missing). Without a usable CA, report why and touch nothing. Then compare
+ * each leaf Secret with its profile and the renewal policy. Secrets the EtcdCluster does not
+ * control are reported, never overwritten.
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import { names } from '../resources/names.js';
+import { type CaFacts, type CaProblemReason, type Problem, inspectCa, inspectLeaf, ownedBy } from './inspect.js';
+import { type RenewalReason, type TlsPolicy, checkPolicy, leafValidity, renewalReason, renewalTime } from './policy.js';
+import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
+
+export interface PkiInputs {
+  cluster: PkiCluster;
+  /** uid of the EtcdCluster: Secrets it controls are the operator's to replace. */
+  ownerUid: string;
+  policy: TlsPolicy;
+  /** spec.tls.caSecretRef: a user CA in the cluster's namespace. Absent: the operator makes one. */
+  caSecretRef?: { name: string };
+}
+
+export interface ObservedPki {
+  /** The Secret `caSecretRef` names or, without one, the operator's CA Secret; undefined if absent. */
+  ca?: V1Secret;
+  leaves: Partial<Record<LeafKind, V1Secret>>;
+}
+
+export type PkiProblemReason = CaProblemReason | 'CAExpiringSoon' | 'SecretNotOwned' | 'InvalidTLSPolicy';
+
+export interface CaDecision {
+  source: 'user' | 'operator';
+  secretName: string;
+  action: 'keep' | 'issue' | 'blocked';
+  /** Why the operator's CA is (re)issued. */
+  reason?: 'Missing' | 'Invalid' | 'Expired';
+}
+
+export interface LeafIssue {
+  kind: LeafKind;
+  secretName: string;
+  reason: RenewalReason;
+}
+
+export interface CertificatePlan {
+  ca: CaDecision;
+  issue: LeafIssue[];
+  /** For a Degraded condition; empty when all is well. */
+  problems: Problem<PkiProblemReason>[];
+  /** The earliest renewal among the certificates kept, for `requeueAfter`. */
+  nextRenewalAt?: Date;
+  /**
+   * The trust bundle of the server or peer certificates changes. etcd re-reads its certificate and
+   * key on every new connection but its trusted CA only at start (measured with 3.6), so members
+   * must be restarted one at a time once the new Secrets are mounted. Leaf renewals alone need not.
+   */
+  restartMembers: boolean;
+}
+
+function decideCa(observed: V1Secret | undefined, inputs: PkiInputs, now: Date): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
+  const c = inputs.cluster;
+  if (inputs.caSecretRef) {
+    const decision = { source: 'user', secretName: inputs.caSecretRef.name } as const;
+    if (!observed) {
+      const message = `Secret ${c.namespace}/${inputs.caSecretRef.name} named by spec.tls.caSecretRef does not exist`;
+      return { decision: { ...decision, action: 'blocked' }, problem: { reason: 'CASecretNotFound', message } };
+    }
+    const found = inspectCa(observed, now);
+    if ('problem' in found) return { decision: { ...decision, action: 'blocked' }, problem: found.problem };
+    return { decision: { ...decision, action: 'keep' }, ca: found.ca };
+  }
+  const decision = { source: 'operator', secretName: names.caSecret(c) } as const;
+  if (!observed) return { decision: { ...decision, action: 'issue', reason: 'Missing' } };
+  if (!ownedBy(observed, inputs.ownerUid)) {
+    return { decision: { ...decision, action: 'blocked' }, problem: notOwned(c, decision.secretName) };
+  }
+  const found = inspectCa(observed, now);
+  if (!('problem' in found)) return { decision: { ...decision, action: 'keep' }, ca: found.ca };
+  // A clock behind the CA's start is not the CA's fault: regenerating would change trust for nothing.
+  if (found.problem.reason === 'CANotYetValid') return { decision: { ...decision, action: 'blocked' }, problem: found.problem };
+  return { decision: { ...decision, action: 'issue', reason: found.problem.reason === 'CAExpired' ? 'Expired' : 'Invalid' } };
+}
+
+function notOwned(c: PkiCluster, secretName: string): Problem<'SecretNotOwned'> {
+  return { reason: 'SecretNotOwned', message: `Secret ${c.namespace}/${secretName} exists but is not controlled by EtcdCluster ${c.name}; it is left as it is` };
+}
+
+/** Leaves a CA about to expire could sign would be due at once: renewing them would loop. */
+function expiringSoon(ca: CaFacts, policy: TlsPolicy, now: Date): boolean {
+  return leafValidity(now, policy, ca.notAfter).notAfter <= new Date(now.getTime() + policy.renewBeforeMs);
+}
+
+function trustChanges(observed: ObservedPki, newCaPem: string | undefined): boolean {
+  return (['server', 'peer'] as const).some((kind) => {
+    const secret = observed.leaves[kind];
+    const bundle = secret ? inspectLeaf(secret)?.caPem : undefined;
+    return bundle !== undefined && bundle.trim() !== newCaPem?.trim();
+  });
+}
+
+export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: Date): CertificatePlan {
+  const policyProblem = checkPolicy(inputs.policy);
+  const { decision, ca, problem } = decideCa(observed.ca, inputs, now);
+  const plan: CertificatePlan = { ca: decision, issue: [], problems: [], restartMembers: false };
+  if (policyProblem) plan.problems.push(policyProblem);
+  if (problem) plan.problems.push(problem);
+  if (policyProblem || decision.action === 'blocked') return { ...plan, ca: { ...decision, action: decision.action === 'issue' ? 'blocked' : decision.action } };
+
+  const soon = ca !== undefined && expiringSoon(ca, inputs.policy, now);
+  if (soon) {
+    const message = `the CA expires at ${ca.notAfter.toISOString()}, within renewBefore: replace it (leaf renewal is paused)`;
+    plan.problems.push({ reason: 'CAExpiringSoon', message });
+  }
+  for (const profile of leafProfiles(inputs.cluster)) {
+    const secret = observed.leaves[profile.kind];
+    const issue = (reason: RenewalReason) => plan.issue.push({ kind: profile.kind, secretName: profile.secretName, reason });
+    if (!secret) issue('Missing');
+    else if (!ownedBy(secret, inputs.ownerUid)) plan.problems.push(notOwned(inputs.cluster, profile.secretName));
+    else if (!ca) issue('IssuerChanged');
+    else {
+      const leaf = inspectLeaf(secret);
+      const reason = renewalReason(leaf, profile, ca, inputs.policy, now);
+      if (reason && !(reason === 'Expiring' && soon)) issue(reason);
+      else if (leaf && !reason) plan.nextRenewalAt = earliest(plan.nextRenewalAt, renewalTime(leaf.notAfter, inputs.policy));
+    }
+  }
+  plan.restartMembers = decision.action === 'issue' ? trustChanges(observed, undefined) : trustChanges(observed, ca?.certPem);
+  return plan;
+}
+
+const earliest = (a: Date | undefined, b: Date) => (a === undefined || b < a ? b : a);
+
+/** True when the plan writes nothing. */
+export function planIsEmpty(plan: CertificatePlan): boolean {
+  return plan.ca.action !== 'issue' && plan.issue.length === 0;
+}
