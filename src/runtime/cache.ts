@@ -1,0 +1,110 @@
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import type { Clock } from './clock.js';
+import { type Kind, keyOf, type ObjectOfKind, watchedKinds } from './kinds.js';
+import { Informer, type InformerObserver } from './informer.js';
+import { childLabelSelector, owningClusterKey } from './owners.js';
+
+/** What a reconciler reads: the informers' view of the world, never a live API call. */
+export interface ClusterCache {
+  /** The object, or undefined when it does not exist (as far as the last event says). */
+  get<K extends Kind>(kind: K, namespace: string, name: string): ObjectOfKind[K] | undefined;
+  /** Objects of `kind` in `namespace` whose labels include every entry of `labels`. */
+  list<K extends Kind>(kind: K, namespace: string, labels?: Record<string, string>): ObjectOfKind[K][];
+}
+
+export interface InformerCacheOptions {
+  kc: KubeConfig;
+  /** Namespaces to watch; empty watches all of them. */
+  namespaces: string[];
+  log: Logger;
+  clock?: Clock;
+  observer?: InformerObserver;
+  backoff?: { baseMs: number; capMs: number; resetAfterMs: number };
+}
+
+/**
+ * One informer per watched kind (and per namespace when a list is configured). Every event is
+ * turned into the key of the EtcdCluster it concerns; nothing else leaves this module.
+ */
+export class InformerCache implements ClusterCache {
+  private readonly informers = new Map<Kind, Map<string, Informer<KubernetesObject>>>();
+  private readonly listeners: ((key: string) => void)[] = [];
+
+  constructor(private readonly options: InformerCacheOptions) {
+    const scopes = options.namespaces.length > 0 ? options.namespaces : [''];
+    for (const kind of Object.keys(watchedKinds) as Kind[]) {
+      const byScope = new Map<string, Informer<KubernetesObject>>();
+      for (const namespace of scopes) byScope.set(namespace, this.makeInformer(kind, namespace));
+      this.informers.set(kind, byScope);
+    }
+  }
+
+  /** Called with an EtcdCluster key for every change to the cluster or one of its children. */
+  onClusterEvent(listener: (key: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  get<K extends Kind>(kind: K, namespace: string, name: string): ObjectOfKind[K] | undefined {
+    return this.informerFor(kind, namespace).store.get(namespace, name) as ObjectOfKind[K] | undefined;
+  }
+
+  list<K extends Kind>(kind: K, namespace: string, labels: Record<string, string> = {}): ObjectOfKind[K][] {
+    const wanted = Object.entries(labels);
+    const items = this.informerFor(kind, namespace).store.list(namespace);
+    return items.filter((o) => wanted.every(([k, v]) => o.metadata?.labels?.[k] === v)) as ObjectOfKind[K][];
+  }
+
+  /** Keys of every EtcdCluster in the cache, for the periodic resync. */
+  clusterKeys(): string[] {
+    return [...this.informers.get('EtcdCluster')!.values()].flatMap((i) => i.store.list().map(keyOf));
+  }
+
+  hasSynced(): boolean {
+    return this.all().every((i) => i.hasSynced());
+  }
+
+  /** Resolves once every informer has listed (never, if the API server stays unreachable). */
+  async waitForSync(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.synced));
+  }
+
+  start(): void {
+    for (const informer of this.all()) informer.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.stop()));
+  }
+
+  private all(): Informer<KubernetesObject>[] {
+    return [...this.informers.values()].flatMap((m) => [...m.values()]);
+  }
+
+  private informerFor(kind: Kind, namespace: string): Informer<KubernetesObject> {
+    const byScope = this.informers.get(kind)!;
+    const informer = byScope.get('') ?? byScope.get(namespace);
+    // A key from outside the watched namespaces can only come from a bug: say so loudly.
+    if (!informer) throw new Error(`namespace ${namespace} is not watched`);
+    return informer;
+  }
+
+  private makeInformer(kind: Kind, namespace: string): Informer<KubernetesObject> {
+    const informer = new Informer<KubernetesObject>({
+      kc: this.options.kc,
+      resource: watchedKinds[kind],
+      namespace: namespace || undefined,
+      labelSelector: kind === 'EtcdCluster' ? undefined : childLabelSelector,
+      log: this.options.log,
+      clock: this.options.clock,
+      observer: this.options.observer,
+      backoff: this.options.backoff,
+    });
+    const toKey = kind === 'EtcdCluster' ? keyOf : owningClusterKey;
+    informer.on((_change, obj) => {
+      const key = toKey(obj);
+      if (key) for (const listener of this.listeners) listener(key);
+    });
+    return informer;
+  }
+}
