@@ -1,0 +1,152 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { executeCertificatePlan } from './issue.js';
+import { type ObservedPki, type PkiInputs, planCertificates, planIsEmpty } from './plan.js';
+import { leafProfile, leafKinds } from './profiles.js';
+import { type CertificateAndKey, issue } from './x509.js';
+
+const day = 24 * 3600_000;
+const cluster = { name: 'db', namespace: 'prod', clusterDomain: 'cluster.local' };
+const policy = { validityMs: 90 * day, renewBeforeMs: 30 * day };
+const inputs: PkiInputs = { cluster, ownerUid: 'uid-1', policy };
+const owner = { apiVersion: 'etcd.example.com/v1alpha1', kind: 'EtcdCluster', name: 'db', uid: 'uid-1', controller: true, blockOwnerDeletion: true };
+const now = new Date('2026-03-01T00:00:00Z');
+const later = (days: number) => new Date(now.getTime() + days * day);
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** What the API server would hand back on the next pass: the Secrets the last pass applied. */
+function observe(secrets: V1Secret[], ca?: V1Secret): ObservedPki {
+  const byName = new Map(secrets.map((s): [string, V1Secret] => [s.metadata!.name!, s]));
+  const leaves: ObservedPki['leaves'] = {};
+  for (const kind of leafKinds) {
+    const secret = byName.get(leafProfile(cluster, kind).secretName);
+    if (secret) leaves[kind] = secret;
+  }
+  return { ca: ca ?? byName.get('db-ca'), leaves };
+}
+
+function userSecret(data: Record<string, string>, name = 'my-ca'): V1Secret {
+  return { metadata: { name, namespace: 'prod' }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) };
+}
+
+let first: V1Secret[];
+let userCa: CertificateAndKey;
+
+beforeAll(async () => {
+  first = await executeCertificatePlan(planCertificates({ leaves: {} }, inputs, now), { leaves: {} }, inputs, owner, now);
+  userCa = await issue({ commonName: 'user-ca', isCA: true, notBefore: later(-1), notAfter: later(3650), serialHex: '01' });
+});
+
+describe('planCertificates, operator CA', () => {
+  it('issues a CA and every leaf on the first pass, and reports nothing', () => {
+    const plan = planCertificates({ leaves: {} }, inputs, now);
+    expect(plan.ca).toEqual({ source: 'operator', secretName: 'db-ca', action: 'issue', reason: 'Missing' });
+    expect(plan.issue.map((i) => [i.kind, i.reason])).toEqual(leafKinds.map((k) => [k, 'Missing']));
+    expect(plan.problems).toEqual([]);
+    expect(plan.restartMembers).toBe(false);
+    expect(first.map((s) => s.metadata?.name)).toEqual(['db-ca', 'db-server-tls', 'db-peer-tls', 'db-operator-client-tls', 'db-client-tls']);
+  });
+
+  it('is idempotent: a second pass with nothing due writes nothing and says when to look again', async () => {
+    const plan = planCertificates(observe(first), inputs, later(1));
+    expect(plan.ca.action).toBe('keep');
+    expect(plan.issue).toEqual([]);
+    expect(plan.problems).toEqual([]);
+    expect(planIsEmpty(plan)).toBe(true);
+    expect(plan.nextRenewalAt).toEqual(later(60));
+    expect(await executeCertificatePlan(plan, observe(first), inputs, owner, later(1))).toEqual([]);
+  });
+
+  it('renews the leaves once due, with the same CA, and needs no member restart', async () => {
+    const plan = planCertificates(observe(first), inputs, later(60));
+    expect(plan.ca.action).toBe('keep');
+    expect(plan.issue.map((i) => i.reason)).toEqual(['Expiring', 'Expiring', 'Expiring', 'Expiring']);
+    expect(plan.restartMembers).toBe(false);
+    const renewed = await executeCertificatePlan(plan, observe(first), inputs, owner, later(60));
+    expect(renewed.map((s) => s.metadata?.name)).not.toContain('db-ca');
+    expect(renewed.every((s) => s.data?.['ca.crt'] === first[0]!.data?.['ca.crt'])).toBe(true);
+    expect(planIsEmpty(planCertificates(observe([first[0]!, ...renewed]), inputs, later(61)))).toBe(true);
+  });
+
+  it('reissues a leaf of ours that is corrupt, but reports and keeps one it does not control', () => {
+    const [ca, server, peer, ...rest] = first;
+    const corrupt = { ...server!, data: { ...server!.data, 'tls.key': b64('garbage') } };
+    const foreign = { ...peer!, metadata: { ...peer!.metadata, ownerReferences: [] } };
+    const plan = planCertificates(observe([ca!, corrupt, foreign, ...rest]), inputs, later(1));
+    expect(plan.issue).toEqual([{ kind: 'server', secretName: 'db-server-tls', reason: 'Invalid' }]);
+    expect(plan.problems).toEqual([{ reason: 'SecretNotOwned', message: expect.stringContaining('prod/db-peer-tls') as string }]);
+  });
+
+  it('does not touch an operator CA Secret it does not control', () => {
+    const foreign = { ...first[0]!, metadata: { ...first[0]!.metadata, ownerReferences: [] } };
+    const plan = planCertificates(observe(first, foreign), inputs, later(1));
+    expect(plan.ca.action).toBe('blocked');
+    expect(plan.problems.map((p) => p.reason)).toEqual(['SecretNotOwned']);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+
+  it('replaces its own expired CA and every leaf, and asks for a member restart (trust changes)', () => {
+    const plan = planCertificates(observe(first), inputs, later(3651));
+    expect(plan.ca).toMatchObject({ action: 'issue', reason: 'Expired' });
+    expect(plan.issue.map((i) => i.reason)).toEqual(['IssuerChanged', 'IssuerChanged', 'IssuerChanged', 'IssuerChanged']);
+    expect(plan.restartMembers).toBe(true);
+  });
+
+  it('reports a CA about to expire instead of renewing leaves in a loop', () => {
+    const plan = planCertificates(observe(first), inputs, later(3650 - 20));
+    expect(plan.problems.map((p) => p.reason)).toEqual(['CAExpiringSoon']);
+    expect(plan.issue).toEqual([]);
+  });
+
+  it('reports a policy that would reissue on every pass, and writes nothing', () => {
+    const plan = planCertificates({ leaves: {} }, { ...inputs, policy: { validityMs: day, renewBeforeMs: 2 * day } }, now);
+    expect(plan.problems.map((p) => p.reason)).toEqual(['InvalidTLSPolicy']);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+});
+
+describe('planCertificates, user CA', () => {
+  const withRef: PkiInputs = { ...inputs, caSecretRef: { name: 'my-ca' } };
+
+  it('signs with a valid user CA and never writes the user Secret', async () => {
+    const observed = { ca: userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem }), leaves: {} };
+    const plan = planCertificates(observed, withRef, now);
+    expect(plan.ca).toEqual({ source: 'user', secretName: 'my-ca', action: 'keep' });
+    expect(plan.problems).toEqual([]);
+    const secrets = await executeCertificatePlan(plan, observed, withRef, owner, now);
+    expect(secrets.map((s) => s.metadata?.name)).toEqual(['db-server-tls', 'db-peer-tls', 'db-operator-client-tls', 'db-client-tls']);
+    expect(Buffer.from(secrets[0]!.data!['ca.crt']!, 'base64').toString()).toBe(userCa.certPem);
+    expect(planIsEmpty(planCertificates(observe(secrets, observed.ca), withRef, later(1)))).toBe(true);
+  });
+
+  it('moving from the operator CA to a user CA reissues every leaf and asks for a member restart', () => {
+    const plan = planCertificates(observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem })), withRef, now);
+    expect(plan.issue.map((i) => i.reason)).toEqual(['IssuerChanged', 'IssuerChanged', 'IssuerChanged', 'IssuerChanged']);
+    expect(plan.restartMembers).toBe(true);
+  });
+
+  const otherKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+
+  type Row = [string, (() => V1Secret) | undefined, string, RegExp, number?];
+  it.each<Row>([
+    ['missing', undefined, 'CASecretNotFound', /does not exist/],
+    ['without a key', () => userSecret({ 'tls.crt': userCa.certPem }), 'CASecretMalformed', /needs both tls.crt and tls.key/],
+    ['with a bad certificate', () => userSecret({ 'tls.crt': 'nope', 'tls.key': userCa.keyPem }), 'CASecretMalformed', /not a PEM certificate/],
+    ['with a bad key', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': 'nope' }), 'CASecretMalformed', /not a PEM private key/],
+    ['with a key of another certificate', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': otherKey() }), 'CAKeyMismatch', /does not match/],
+    ['with an EC key', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': ecKey() }), 'CAKeyUnsupported', /only RSA/],
+    ['holding a leaf, not a CA', () => userSecret({ 'tls.crt': b(first[1]!, 'tls.crt'), 'tls.key': b(first[1]!, 'tls.key') }), 'CANotACertificateAuthority', /not a CA/],
+    ['expired', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem }), 'CAExpired', /expired at/, 3651],
+  ])('reports a user CA Secret %s and writes nothing', (_, secret, reason, message, days = 0) => {
+    const plan = planCertificates({ ca: secret?.(), leaves: observe(first).leaves }, withRef, later(days));
+    expect(plan.ca.action).toBe('blocked');
+    expect(plan.problems).toEqual([{ reason, message: expect.stringMatching(message) as string }]);
+    expect(plan.problems[0]!.message).not.toMatch(/PRIVATE KEY/);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+});
+
+const b = (s: V1Secret, key: string) => Buffer.from(s.data![key]!, 'base64').toString();
+
