@@ -1,0 +1,217 @@
+/**
+ * The schema of EtcdCluster.spec: the one source the CRD and the TypeScript types are generated
+ * from. Rules that compare a field with its previous value (oldSelf) only run on update.
+ * Every message says what is wrong and what to do instead.
+ */
+import { labelKeys, maxMembers } from '../resources/names.js';
+import { type OwnedFlagGroup, describeGroup, flagNamePattern, ownedFlagGroups } from './options.js';
+import { type Schema, type ValidationRule, array, boolean, celList, defaultedObject, enumOf, int32, object, string, stringMap } from './schema-builders.js';
+import { affinity, resourceRequirements, toleration, topologySpreadConstraint } from './schema-core.js';
+import { minimumSupportedMinor, supportedMajor } from './version.js';
+
+/** The etcd release new clusters run; hack/versions.env pins the same one for the tests. */
+export const defaultEtcdVersion = '3.6.16';
+
+const oddCounts = Array.from({ length: (maxMembers + 1) / 2 }, (_, i) => 2 * i + 1);
+
+const replicas = int32('Number of etcd members: 1, 3, 5, 7 or 9. Also set through the scale subresource.', {
+  default: 3,
+  'x-kubernetes-validations': [
+    {
+      rule: `self in [${oddCounts.join(', ')}]`,
+      message: `replicas must be one of ${oddCounts.join(', ')}: etcd needs a majority of members (a quorum) to work, and an even count tolerates no more failures than the odd count below it. Choose an odd number up to ${maxMembers}.`,
+    },
+  ],
+});
+
+const version = string(`etcd release to run, MAJOR.MINOR.PATCH without a leading v. Upgrades go one minor release at a time; minor downgrades are refused.`, 64, {
+  default: defaultEtcdVersion,
+  'x-kubernetes-validations': [
+    {
+      rule: "isSemver(self) && !self.contains('+')",
+      messageExpression: `'version ' + self + ' is not an etcd release: write MAJOR.MINOR.PATCH without a leading v, such as ${defaultEtcdVersion}.'`,
+    },
+    {
+      rule: `!isSemver(self) || semver(self).major() == ${supportedMajor} && semver(self).minor() >= ${minimumSupportedMinor}`,
+      messageExpression: `'etcd ' + self + ' is not supported: use ${supportedMajor}.${minimumSupportedMinor} or a later ${supportedMajor}.x release, such as ${defaultEtcdVersion}.'`,
+    },
+  ],
+});
+
+const pvc = "self.type == 'PersistentVolumeClaim'";
+
+const storage = defaultedObject(
+  'Where members keep their data.',
+  {
+    type: enumOf('PersistentVolumeClaim (one volume per member, the default) or EmptyDir (data lost with the pod; for development only).', ['PersistentVolumeClaim', 'EmptyDir'], {
+      default: 'PersistentVolumeClaim',
+      'x-kubernetes-validations': [
+        {
+          rule: 'self == oldSelf',
+          messageExpression: "'storage.type cannot change from ' + oldSelf + ' to ' + self + ' on a live cluster: members would lose or strand their data. Set it back to ' + oldSelf + '; to change it, create a new EtcdCluster and restore a snapshot into it.'",
+        },
+      ],
+    }),
+    size: string('Volume size per member (the emptyDir size limit for EmptyDir), as a quantity such as 8Gi. May grow, never shrink.', 64, {
+      default: '8Gi',
+      'x-kubernetes-validations': [
+        { rule: 'isQuantity(self)', messageExpression: "'storage.size ' + self + ' is not a quantity: write a size such as 8Gi, 20Gi or 512Mi.'" },
+        { rule: "!isQuantity(self) || quantity(self).isGreaterThan(quantity('0'))", message: 'storage.size must be greater than zero: write a size such as 8Gi.' },
+      ],
+    }),
+    storageClassName: string('StorageClass of the volumes; the cluster default when unset. Fixed once the cluster exists.', 253),
+    retentionPolicy: enumOf('What happens to a member volume when the cluster is deleted or scaled down: Retain (keep it, the default) or Delete.', ['Retain', 'Delete'], {
+      default: 'Retain',
+    }),
+  },
+  {
+    title: 'EtcdClusterStorage',
+    'x-kubernetes-validations': [
+      {
+        rule: `${pvc} || !has(self.storageClassName)`,
+        fieldPath: '.storageClassName',
+        message: 'storage.storageClassName only applies to storage.type PersistentVolumeClaim: remove it, or set type to PersistentVolumeClaim.',
+      },
+      {
+        rule: 'has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)',
+        fieldPath: '.storageClassName',
+        message: 'storage.storageClassName cannot change on a live cluster: existing volumes keep their class. Restore the previous value; to move to another class, create a new EtcdCluster and restore a snapshot into it.',
+      },
+      {
+        rule: `!(${pvc}) || !isQuantity(self.size) || !isQuantity(oldSelf.size) || quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0`,
+        fieldPath: '.size',
+        messageExpression: "'storage.size cannot shrink from ' + oldSelf.size + ' to ' + self.size + ': a PersistentVolumeClaim cannot be made smaller. Keep ' + oldSelf.size + ' or a larger size.'",
+      },
+    ],
+  },
+);
+
+const duration = (description: string, defaultValue: string): Schema =>
+  string(description, 32, {
+    default: defaultValue,
+    'x-kubernetes-validations': [
+      {
+        rule: "self.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$') && duration(self) > duration('0s')",
+        messageExpression: "self + ' is not a positive duration: write hours, minutes or seconds, such as 8760h, 720h or 90m.'",
+      },
+    ],
+  });
+
+const validDurations = "self.certificateValidity.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$') && self.renewBefore.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$')";
+
+const tls = defaultedObject(
+  'Mutual TLS for clients and peers, on by default with a CA the operator creates.',
+  {
+    enabled: boolean('Serve clients and peers over mutual TLS. Fixed once the cluster exists.', { default: true }),
+    caSecretRef: object(
+      'A Secret in this namespace holding the CA to issue member and client certificates from (tls.crt and tls.key). The operator creates its own CA when unset. Fixed once the cluster exists.',
+      {
+        name: string('Name of the Secret.', 253, {
+          'x-kubernetes-validations': [
+            {
+              rule: "self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",
+              messageExpression: "'tls.caSecretRef.name ' + self + ' is not a Secret name: use lowercase letters, digits, - and .'",
+            },
+          ],
+        }),
+      },
+      { title: 'SecretReference', required: ['name'] },
+    ),
+    certificateValidity: duration('Lifetime of the member and client certificates the operator issues.', '8760h'),
+    renewBefore: duration('How long before expiry the operator renews a certificate. Must be shorter than certificateValidity.', '720h'),
+  },
+  {
+    title: 'EtcdClusterTLS',
+    'x-kubernetes-validations': [
+      {
+        rule: '!oldSelf.enabled || self.enabled',
+        fieldPath: '.enabled',
+        message: 'tls.enabled cannot be turned off: members and clients of this cluster already rely on TLS. Set it back to true; to run without TLS, create a new EtcdCluster.',
+      },
+      {
+        rule: 'oldSelf.enabled || !self.enabled',
+        fieldPath: '.enabled',
+        message: 'tls.enabled cannot be turned on for a cluster created without TLS: its members advertise plain-HTTP peer URLs. Set it back to false, or create a new EtcdCluster with TLS and restore a snapshot into it.',
+      },
+      {
+        rule: 'self.enabled || !has(self.caSecretRef)',
+        fieldPath: '.caSecretRef',
+        message: 'tls.caSecretRef needs tls.enabled: true. Remove caSecretRef, or enable TLS.',
+      },
+      {
+        rule: 'has(self.caSecretRef) == has(oldSelf.caSecretRef) && (!has(self.caSecretRef) || self.caSecretRef.name == oldSelf.caSecretRef.name)',
+        fieldPath: '.caSecretRef',
+        message: 'tls.caSecretRef cannot be added, removed or changed on a live cluster: every member certificate chains to the CA the cluster started with. Restore the previous value; to use another CA, create a new EtcdCluster.',
+      },
+      {
+        rule: `!(${validDurations}) || duration(self.renewBefore) < duration(self.certificateValidity)`,
+        fieldPath: '.renewBefore',
+        messageExpression:
+          "'tls.renewBefore (' + self.renewBefore + ') must be shorter than tls.certificateValidity (' + self.certificateValidity + '), or certificates are due for renewal as soon as they are issued. Lower renewBefore or raise certificateValidity.'",
+      },
+    ],
+  },
+);
+
+const ownedFlagRule = (group: OwnedFlagGroup): ValidationRule => {
+  const matches = [`k in ${celList(group.flags)}`, ...group.prefixes.map((p) => `k.startsWith('${p}')`)].join(' || ');
+  return {
+    rule: `!self.exists(k, ${matches})`,
+    message: `options may not set ${describeGroup(group)}: the operator ${group.why}. Remove ${group.flags.length + group.prefixes.length > 1 ? 'them' : 'it'} from spec.options.`,
+  };
+};
+
+const options = stringMap('Extra etcd flags, name (without --) to value, such as quota-backend-bytes: "8589934592". Flags the operator sets itself are refused.', 32, 1024, {
+  'x-kubernetes-validations': [
+    {
+      rule: `self.all(k, k.matches('${flagNamePattern}'))`,
+      message: 'options keys are etcd flag names in lowercase without leading dashes, such as quota-backend-bytes or auto-compaction-retention. Rename the offending keys.',
+    },
+    ...ownedFlagGroups.map(ownedFlagRule),
+  ],
+});
+
+const ownedLabels = Object.values(labelKeys);
+
+const podTemplate = object(
+  'Scheduling and metadata for member pods.',
+  {
+    metadata: object(
+      'Extra labels and annotations for member pods.',
+      {
+        labels: stringMap('Labels added to member pods.', 64, 63, {
+          'x-kubernetes-validations': [
+            {
+              rule: `self.all(k, !(k in ${celList(ownedLabels)}))`,
+              message: `podTemplate.metadata.labels may not set ${ownedLabels.join(', ')}: the operator sets them to find member pods. Use other label keys.`,
+            },
+          ],
+        }),
+        annotations: stringMap('Annotations added to member pods.', 64, 4096),
+      },
+      { title: 'PodTemplateMetadata' },
+    ),
+    nodeSelector: stringMap('Node labels a member pod requires.', 32, 63),
+    tolerations: array('Taints member pods tolerate.', toleration, 32, { 'x-kubernetes-list-type': 'atomic' }),
+    affinity,
+    topologySpreadConstraints: array('How member pods spread across zones or nodes.', topologySpreadConstraint, 8, { 'x-kubernetes-list-type': 'atomic' }),
+    priorityClassName: string('PriorityClass of member pods.', 253),
+  },
+  { title: 'EtcdClusterPodTemplate' },
+);
+
+export const specSchema: Schema = defaultedObject(
+  'Desired state of the etcd cluster.',
+  {
+    replicas,
+    version,
+    image: string('Container image to run instead of the default etcd image for version; it must be that etcd release.', 512, { minLength: 1 }),
+    storage,
+    resources: resourceRequirements,
+    podTemplate,
+    tls,
+    options,
+    paused: boolean('Stop reconciling this cluster (no membership, scaling or upgrade changes) until set back to false.', { default: false }),
+  },
+  { title: 'EtcdClusterSpec' },
+);

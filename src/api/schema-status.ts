@@ -1,0 +1,56 @@
+/**
+ * The schema of EtcdCluster.status, rebuilt by the operator on every pass. Member and cluster IDs
+ * are hexadecimal strings, as etcdctl prints them: 64-bit IDs never pass through a JS number.
+ */
+import { type Schema, array, boolean, enumOf, int32, int64, object, string, stringList } from './schema-builders.js';
+
+const hexId = (description: string) => string(description, 16, { pattern: '^[0-9a-f]{1,16}$' });
+
+const member = object(
+  'One etcd member as the cluster reports it.',
+  {
+    name: string('Member name, which is also its pod name.', 63),
+    memberID: hexId('Member ID in lowercase hexadecimal, as etcdctl prints it.'),
+    peerURLs: stringList('URLs peers reach this member on.', 8, 512),
+    clientURLs: stringList('URLs clients reach this member on.', 8, 512),
+    role: enumOf('Voter, or Learner while it catches up before promotion.', ['Voter', 'Learner']),
+    isLeader: boolean('Whether this member is the raft leader.'),
+    healthy: boolean('Whether the member answered its last health check.'),
+    version: string('etcd server version the member reports.', 64),
+    dbSizeBytes: int64('Size of the member database file in bytes.'),
+  },
+  { title: 'EtcdMemberStatus', required: ['name', 'memberID'] },
+);
+
+/** The standard metav1.Condition shape. */
+const condition = object(
+  'One aspect of the cluster state; see conditions.ts for types and reasons.',
+  {
+    type: string('Condition type: Available, Progressing or Degraded.', 316, { pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' }),
+    status: enumOf('True, False or Unknown.', ['True', 'False', 'Unknown']),
+    observedGeneration: int64('The .metadata.generation this condition was set for.', { minimum: 0 }),
+    lastTransitionTime: string('When status last changed.', 64, { format: 'date-time' }),
+    reason: string('CamelCase reason for the last transition.', 1024, { minLength: 1, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' }),
+    message: string('Human-readable details.', 32768),
+  },
+  { title: 'Condition', required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },
+);
+
+export const statusSchema: Schema = object(
+  'Observed state of the etcd cluster, rebuilt from the world on every pass.',
+  {
+    observedGeneration: int64('The .metadata.generation the operator last acted on.'),
+    replicas: int32('Members in the cluster (the scale subresource reports it).'),
+    readyReplicas: int32('Members that are healthy.'),
+    selector: string('Label selector of member pods, for the scale subresource.', 1024),
+    members: array('Members as etcd reports them.', member, 16, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+    leader: string('Name of the leader member.', 63),
+    clusterID: hexId('Cluster ID in lowercase hexadecimal.'),
+    currentVersion: string('Lowest etcd version among members. Upgrade rules compare spec.version with it.', 64),
+    clientEndpoint: string('URL clients connect to.', 512),
+    caSecretName: string('Secret holding the CA certificate (ca.crt) clients should trust.', 253),
+    clientSecretName: string('Secret holding a client certificate (tls.crt, tls.key, ca.crt) for users of the cluster.', 253),
+    conditions: array('Available, Progressing and Degraded.', condition, 8, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  },
+  { title: 'EtcdClusterStatus' },
+);
