@@ -17,7 +17,6 @@ function obs(over: Partial<MembershipObservation>): MembershipObservation {
     members: [m(0), m(1), m(2)],
     volumes: vols(0, 1, 2),
     recordedMembers: recorded(0, 1, 2),
-    deleteVolumesOnScaleDown: false,
     ...over,
   };
 }
@@ -39,8 +38,7 @@ const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['scale down refused while another member is unhealthy', { statefulSetReplicas: 5, members: [m(0), m(1, { healthy: false }), m(2), m(3), m(4)] }, { kind: 'wait', reason: 'unhealthyNoScaleDown' }],
   ['scale down: the member leaving may itself be down', { statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { healthy: false })], recordedMembers: recorded(0, 1, 2) }, { kind: 'removeMember', memberId: '1003', ordinal: 3, reason: 'scaleDown' }],
   ['scale down: member removed, StatefulSet shrinks next', { statefulSetReplicas: 5 }, { kind: 'scaleStatefulSet', replicas: 3, reason: 'shrink' }],
-  ['scale down: volumes kept by default', { statefulSetReplicas: 3, volumes: vols(0, 1, 2, 3, 4) }, { kind: 'none' }],
-  ['scale down: volumes deleted under the Delete policy, highest first', { deleteVolumesOnScaleDown: true, volumes: vols(0, 1, 2, 3, 4) }, { kind: 'deleteVolume', ordinal: 4, reason: 'scaledDown' }],
+  ['scale down: volumes left by removed members are left to the StatefulSet retention policy', { statefulSetReplicas: 3, volumes: vols(0, 1, 2, 3, 4) }, { kind: 'none' }],
   ['lost data: a recorded member is down on a new volume', { volumes: [...vols(0, 2), { ordinal: 1, memberId: undefined }], members: [m(0), m(1, { healthy: false }), m(2)] }, { kind: 'removeMember', memberId: '1001', ordinal: 1, reason: 'dataLost' }],
   ['lost data: the volume is gone altogether', { volumes: vols(0, 2), members: [m(0), m(1, { healthy: false }), m(2)] }, { kind: 'removeMember', memberId: '1001', ordinal: 1, reason: 'dataLost' }],
   ['no record of the member ever running: no proof of loss, nothing removed', { volumes: [...vols(0, 2), { ordinal: 1, memberId: undefined }], recordedMembers: recorded(0, 2), members: [m(0), m(1, { healthy: false }), m(2)] }, { kind: 'none' }],

@@ -12,8 +12,8 @@
  * - A learner that was added but whose pod does not exist yet: grow the StatefulSet to start it.
  *   A started learner: promote it once it has caught up with the leader; until then, wait.
  * - Scale down only while every other voter is healthy: move leadership away from the member
- *   leaving, remove it from etcd, then shrink the StatefulSet, then delete its volume if the
- *   retention policy says so. Always the highest ordinal first.
+ *   leaving, remove it from etcd, then shrink the StatefulSet (whose PVC retention policy,
+ *   from spec.storage.retentionPolicy, then keeps or deletes the volume). Highest ordinal first.
  * - Scale up only while every member is healthy: add one learner for the lowest free ordinal
  *   (first deleting a stale volume left there by a removed member), then start it, promote it.
  * - Every step changes one thing; the next pass observes the result and decides again.
@@ -50,8 +50,6 @@ export interface MembershipObservation {
   volumes: ObservedVolume[];
   /** Members recorded as having run on some volume: only their data can be known lost. */
   recordedMembers: ReadonlySet<string>;
-  /** Whether volumes of removed members are deleted. */
-  deleteVolumesOnScaleDown: boolean;
 }
 
 export type MembershipStep =
@@ -61,7 +59,7 @@ export type MembershipStep =
   | { kind: 'promoteLearner'; memberId: string; ordinal: number }
   | { kind: 'moveLeader'; fromId: string; toId: string }
   | { kind: 'removeMember'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'dataLost' | 'foreign' }
-  | { kind: 'deleteVolume'; ordinal: number; reason: 'scaledDown' | 'stale' }
+  | { kind: 'deleteVolume'; ordinal: number; reason: 'stale' }
   | { kind: 'wait'; reason: WaitReason }
   | { kind: 'none' };
 
@@ -137,10 +135,6 @@ function scaleDown(o: MembershipObservation, members: ObservedMember[]): Members
 function trimStatefulSet(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
   const needed = Math.max(0, ...members.map((m) => (m.ordinal ?? -1) + 1));
   if (o.statefulSetReplicas! > needed) return { kind: 'scaleStatefulSet', replicas: needed, reason: 'shrink' };
-  if (o.deleteVolumesOnScaleDown) {
-    const leftover = o.volumes.filter((v) => v.ordinal >= needed).sort((a, b) => b.ordinal - a.ordinal)[0];
-    if (leftover) return { kind: 'deleteVolume', ordinal: leftover.ordinal, reason: 'scaledDown' };
-  }
   return undefined;
 }
 

@@ -49,6 +49,8 @@ export const names = {
   peerService: (c: ClusterRef) => `${c.name}-peer`,
   clientService: (c: ClusterRef) => `${c.name}-client`,
   podDisruptionBudget: (c: ClusterRef) => c.name,
+  /** Initial-cluster flags for a member that starts empty, and which member ran on which volume. */
+  membershipConfig: (c: ClusterRef) => `${c.name}-membership`,
   /** Member (and pod) name of a StatefulSet ordinal. */
   member: (c: ClusterRef, ordinal: number) => `${c.name}-${ordinal}`,
   caSecret: (c: ClusterRef) => `${c.name}-ca`,

@@ -1,0 +1,61 @@
+import type { EtcdCluster } from '../api/types.generated.js';
+import { type ClusterRef, names, ports } from './names.js';
+
+/** Where the pod mounts things. */
+export const paths = {
+  data: '/var/lib/etcd',
+  serverTls: '/etc/etcd/tls/server',
+  peerTls: '/etc/etcd/tls/peer',
+} as const;
+
+/** Environment variables the pod gets and the flags refer to as $(NAME). */
+export const env = {
+  podName: 'POD_NAME',
+  podIP: 'POD_IP',
+  initialCluster: 'ETCD_OPERATOR_INITIAL_CLUSTER',
+  initialClusterState: 'ETCD_OPERATOR_INITIAL_CLUSTER_STATE',
+} as const;
+
+/** Flags the operator sets unless the user's options name them. */
+const defaultOptions: Record<string, string> = {
+  // Keep one hour of history; without compaction the database grows until it hits its quota.
+  'auto-compaction-mode': 'periodic',
+  'auto-compaction-retention': '1h',
+};
+
+/**
+ * etcd's command line, kubeadm style: every setting explicit. Per-pod values come from the
+ * downward API and the membership ConfigMap through $(VAR) expansion, so all pods share one
+ * template. Listeners bind the pod IP (metrics too: Prometheus must reach them).
+ */
+export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string): string[] {
+  const host = `$(${env.podName}).${names.peerService(ref)}.${ref.namespace}.svc.${domain}`;
+  const ip = `$(${env.podIP})`;
+  const args = [
+    `--name=$(${env.podName})`,
+    `--data-dir=${paths.data}/data`,
+    `--listen-client-urls=https://${ip}:${ports.client}`,
+    `--advertise-client-urls=https://${host}:${ports.client}`,
+    `--listen-peer-urls=https://${ip}:${ports.peer}`,
+    `--initial-advertise-peer-urls=https://${host}:${ports.peer}`,
+    `--listen-metrics-urls=http://${ip}:${ports.metrics}`,
+    `--initial-cluster=$(${env.initialCluster})`,
+    `--initial-cluster-state=$(${env.initialClusterState})`,
+    // Unique per cluster object, so members of a deleted and recreated cluster never mix.
+    `--initial-cluster-token=${ref.namespace}-${ref.name}-${cluster.metadata.uid}`,
+    '--client-cert-auth=true',
+    `--trusted-ca-file=${paths.serverTls}/ca.crt`,
+    `--cert-file=${paths.serverTls}/tls.crt`,
+    `--key-file=${paths.serverTls}/tls.key`,
+    '--peer-client-cert-auth=true',
+    `--peer-trusted-ca-file=${paths.peerTls}/ca.crt`,
+    `--peer-cert-file=${paths.peerTls}/tls.crt`,
+    `--peer-key-file=${paths.peerTls}/tls.key`,
+  ];
+  const options = { ...defaultOptions, ...(cluster.spec.options ?? {}) };
+  for (const key of Object.keys(options).sort()) {
+    const value = options[key];
+    if (value !== undefined) args.push(`--${key}=${value}`);
+  }
+  return args;
+}

@@ -1,0 +1,97 @@
+import type { V1Affinity, V1PodTemplateSpec, V1ResourceRequirements, V1Volume } from '@kubernetes/client-node';
+import type { EtcdCluster } from '../api/types.generated.js';
+import { etcdArgs, env, paths } from './etcd-args.js';
+import { membershipKeys } from './membership-config.js';
+import { type ClusterRef, labelKeys, memberSelector, names, ports } from './names.js';
+import { memberProbes } from './probes.js';
+
+/** The image of an etcd release unless the spec names one. */
+export function etcdImage(cluster: EtcdCluster): string {
+  return cluster.spec.image ?? `gcr.io/etcd-development/etcd:v${cluster.spec.version}`;
+}
+
+/** Distroless etcd images run as this user; the volume is made writable for its group. */
+const etcdUser = 65532;
+
+/** Members prefer different nodes: losing one node should cost at most one member. */
+function defaultAffinity(ref: ClusterRef): V1Affinity {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: memberSelector(ref) } } },
+      ],
+    },
+  };
+}
+
+function volumes(cluster: EtcdCluster, ref: ClusterRef): V1Volume[] {
+  const list: V1Volume[] = [
+    { name: 'server-tls', secret: { secretName: names.serverSecret(ref), defaultMode: 0o400 } },
+    { name: 'peer-tls', secret: { secretName: names.peerSecret(ref), defaultMode: 0o400 } },
+  ];
+  if (cluster.spec.storage.type === 'EmptyDir') list.push({ name: 'data', emptyDir: { sizeLimit: cluster.spec.storage.size } });
+  return list;
+}
+
+function configMapEnv(name: string, ref: ClusterRef, key: string) {
+  return { name, valueFrom: { configMapKeyRef: { name: names.membershipConfig(ref), key } } };
+}
+
+/**
+ * The member pod: etcd as kubeadm runs it, with a restricted security context. The user's
+ * podTemplate adds labels and annotations and replaces scheduling fields it sets; it can never
+ * change the selector labels.
+ */
+export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: string): V1PodTemplateSpec {
+  const user = cluster.spec.podTemplate ?? {};
+  const labels: Record<string, string> = { ...(user.metadata?.labels), ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' };
+  return {
+    metadata: { labels, annotations: user.metadata?.annotations },
+    spec: {
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 30,
+      securityContext: { runAsNonRoot: true, runAsUser: etcdUser, runAsGroup: etcdUser, fsGroup: etcdUser, seccompProfile: { type: 'RuntimeDefault' } },
+      affinity: user.affinity ?? defaultAffinity(ref),
+      nodeSelector: user.nodeSelector,
+      tolerations: user.tolerations,
+      topologySpreadConstraints: user.topologySpreadConstraints,
+      priorityClassName: user.priorityClassName,
+      containers: [
+        {
+          name: 'etcd',
+          image: etcdImage(cluster),
+          imagePullPolicy: 'IfNotPresent',
+          command: ['etcd'],
+          args: etcdArgs(cluster, ref, domain),
+          env: [
+            { name: env.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: env.podIP, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            configMapEnv(env.initialCluster, ref, membershipKeys.initialCluster),
+            configMapEnv(env.initialClusterState, ref, membershipKeys.initialClusterState),
+          ],
+          ports: [
+            { name: 'client', containerPort: ports.client, protocol: 'TCP' },
+            { name: 'peer', containerPort: ports.peer, protocol: 'TCP' },
+            { name: 'metrics', containerPort: ports.metrics, protocol: 'TCP' },
+          ],
+          ...memberProbes(cluster.spec.version),
+          resources: cluster.spec.resources as V1ResourceRequirements | undefined,
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          volumeMounts: [
+            { name: 'data', mountPath: paths.data },
+            { name: 'server-tls', mountPath: paths.serverTls, readOnly: true },
+            { name: 'peer-tls', mountPath: paths.peerTls, readOnly: true },
+          ],
+        },
+      ],
+      volumes: volumes(cluster, ref),
+    },
+  };
+}
