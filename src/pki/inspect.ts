@@ -134,3 +134,11 @@ export function inspectLeaf(secret: V1Secret): LeafFacts | undefined {
 export function ownedBy(secret: V1Secret, ownerUid: string): boolean {
   return (secret.metadata?.ownerReferences ?? []).some((ref) => ref.uid === ownerUid && ref.controller === true);
 }
+
+/** Certificate, key and trust bundle of a TLS Secret, e.g. for the operator's own etcd client. */
+export function tlsMaterial(secret: V1Secret): { certPem: string; keyPem: string; caPem: string } | undefined {
+  const certPem = secretText(secret, secretKeys.cert);
+  const keyPem = secretText(secret, secretKeys.key);
+  const caPem = secretText(secret, secretKeys.ca);
+  return certPem && keyPem && caPem ? { certPem, keyPem, caPem } : undefined;
+}
