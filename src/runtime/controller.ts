@@ -100,7 +100,7 @@ export class Controller {
     }
     const seconds = (this.clock.now() - started) / 1000;
     if (this.abort.signal.aborted) {
-      ctx.log.warn('pass abandoned', { reason: String(this.abort.signal.reason), error: error === undefined ? undefined : String(error) });
+      ctx.log.warn('pass abandoned', { reason: String(this.abort.signal.reason), error: error === undefined ? undefined : describe(error) });
       return;
     }
     if (error !== undefined) this.failed(key, error, ctx, seconds);

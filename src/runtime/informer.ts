@@ -1,7 +1,7 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { RestartBackoff } from './backoff.js';
-import { type Clock, realClock } from './clock.js';
+import { type Clock, pause, realClock } from './clock.js';
 import { collectionPath, type ResourceType } from './kinds.js';
 import { KubeApiError, type KubeStatus, kubeRequest, statusCodeOf, type WatchEvent, watchStream } from './kube-http.js';
 import { Store, type StoreChange } from './store.js';
@@ -97,10 +97,7 @@ export class Informer<T extends KubernetesObject> {
     const delayMs = this.backoff.next(startedAt, this.clock.now());
     this.options.log.warn('list-watch failed, retrying', { resource: this.name, error: String(err), statusCode: statusCodeOf(err), delayMs });
     this.options.observer?.failed?.(this.name, delayMs);
-    await new Promise<void>((resolve) => {
-      const cancel = this.clock.schedule(delayMs, resolve);
-      this.stopper.signal.addEventListener('abort', () => (cancel(), resolve()), { once: true });
-    });
+    await pause(this.clock, delayMs, this.stopper.signal);
   }
 
   private query(extra: Record<string, string>): string {

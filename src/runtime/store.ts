@@ -19,7 +19,7 @@ export class Store<T extends KubernetesObject> {
   upsert(obj: T): StoreChange | undefined {
     const { namespace, name } = refOf(obj);
     let names = this.byNamespace.get(namespace);
-    if (!names) this.byNamespace.set(namespace, (names = new Map()));
+    if (!names) this.byNamespace.set(namespace, (names = new Map<string, T>()));
     const old = names.get(name);
     names.set(name, obj);
     if (!old) return 'add';
