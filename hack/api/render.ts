@@ -20,7 +20,14 @@ export function renderCrd(): string {
   return header('#') + stringify(etcdClusterCrd(), { lineWidth: 0 });
 }
 
-type TsSchema = Schema & { tsType?: string; $ref?: string; definitions?: Record<string, TsSchema> };
+type TsSchema = Omit<Schema, 'properties' | 'items' | 'additionalProperties'> & {
+  properties?: Record<string, TsSchema>;
+  items?: TsSchema;
+  additionalProperties?: TsSchema;
+  tsType?: string;
+  $ref?: string;
+  definitions?: Record<string, TsSchema>;
+};
 
 /**
  * The TypeScript view of the schema. Objects read from the API server always carry their
@@ -28,7 +35,7 @@ type TsSchema = Schema & { tsType?: string; $ref?: string; definitions?: Record<
  * Titled schemas become definitions referenced by name, so a shared type is declared once.
  */
 function forTypes(schema: Schema, definitions: Record<string, TsSchema>): TsSchema {
-  const out: TsSchema = { ...schema };
+  const out = { ...schema } as TsSchema;
   if (schema.properties) {
     out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, forTypes(v, definitions)]));
     const defaulted = Object.entries(schema.properties).filter(([, v]) => v.default !== undefined).map(([k]) => k);

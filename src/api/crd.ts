@@ -16,7 +16,7 @@ export function crdSchema(schema: Schema): Schema {
     else if (key === 'anyOf') out[key] = (value as Schema[]).map(crdSchema);
     else out[key] = value;
   }
-  return out as Schema;
+  return out;
 }
 
 const column = (name: string, jsonPath: string, type: string, description: string, priority = 0) => ({

@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { etcdClusterCrd } from '../../src/api/crd.js';
+import { crdPath, renderCrd, renderTypes, typesPath } from './render.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const committed = (path: string) => readFileSync(join(root, path), 'utf8');
+const stale = (path: string) => `${path} is out of date with src/api/schema*.ts: run \`npx tsx hack/api/generate.ts\` and commit the result`;
+
+// The schema in src/api is the one source; these fail when a generated file was edited by hand
+// or not regenerated after a schema change.
+describe('generated API files', () => {
+  it('the committed CRD matches the schema', () => {
+    expect(committed(crdPath) === renderCrd(), stale(crdPath)).toBe(true);
+  });
+
+  it('the committed TypeScript types match the schema', async () => {
+    expect(committed(typesPath) === (await renderTypes()), stale(typesPath)).toBe(true);
+  });
+
+  it('the CRD file parses back to the CRD object', () => {
+    expect(parse(committed(crdPath))).toEqual(etcdClusterCrd());
+  });
+
+  it('the CRD carries no TypeScript-only keywords', () => {
+    expect(committed(crdPath)).not.toMatch(/^\s*(title|tsType):/m);
+  });
+});
