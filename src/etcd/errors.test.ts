@@ -1,0 +1,61 @@
+import { GRPCFailedPreconditionError, GRPCUnavailableError } from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import { EtcdAdminError, classify, grpcStatusOf } from './errors.js';
+
+/** An error shaped as grpc-js builds it: the status code and details on a plain Error. */
+function grpcError(code: number, name: string, details: string): Error {
+  return Object.assign(new Error(`${code} ${name}: ${details}`), { code, details });
+}
+
+describe('classify', () => {
+  it.each([
+    [5, 'NOT_FOUND', 'etcdserver: member not found', 'MemberNotFound', false],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: Peer URLs already exists', 'MemberExists', false],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: can only promote a learner member', 'MemberNotLearner', false],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: can only promote a learner member which is in sync with leader', 'LearnerNotReady', true],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: too many learner members in cluster', 'TooManyLearners', false],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: re-configuration failed due to not enough started members', 'UnhealthyCluster', true],
+    [14, 'UNAVAILABLE', 'etcdserver: unhealthy cluster', 'UnhealthyCluster', true],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: not leader', 'NotLeader', true],
+    [14, 'UNAVAILABLE', 'etcdserver: no leader', 'NoLeader', true],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: bad leader transferee', 'BadLeaderTransferee', false],
+    [14, 'UNAVAILABLE', 'etcdserver: request timed out', 'Unavailable', true],
+    [14, 'UNAVAILABLE', 'No connection established. Last error: connect ECONNREFUSED', 'Unavailable', true],
+    [4, 'DEADLINE_EXCEEDED', 'Deadline exceeded after 5.001s', 'DeadlineExceeded', true],
+    [7, 'PERMISSION_DENIED', 'etcdserver: permission denied', 'PermissionDenied', false],
+    [16, 'UNAUTHENTICATED', 'etcdserver: invalid auth token', 'Unauthenticated', false],
+    [3, 'INVALID_ARGUMENT', 'etcdserver: given member URLs are invalid', 'InvalidArgument', false],
+  ])('code %i %s %j -> %s', (code, name, details, kind, retryable) => {
+    const err = classify(grpcError(code, name, details), { op: 'test' });
+    expect(err).toMatchObject({ kind, retryable, grpcCode: code, detail: details });
+  });
+
+  it('identifies an etcd error by code and description together, never by the text alone', () => {
+    const err = classify(grpcError(2, 'UNKNOWN', 'etcdserver: member not found'), { op: 'memberRemove' });
+    expect(err.kind).toBe('Unknown');
+  });
+
+  it('reads the code from the class etcd3 turns grpc-js errors into', () => {
+    expect(grpcStatusOf(new GRPCFailedPreconditionError('9 FAILED_PRECONDITION: etcdserver: not leader'))).toEqual({
+      code: 9,
+      details: 'etcdserver: not leader',
+    });
+    expect(classify(new GRPCUnavailableError('14 UNAVAILABLE: etcdserver: no leader'), { op: 'status' }).kind).toBe('NoLeader');
+  });
+
+  it('marks only ambiguous failures of membership changes as maybe applied', () => {
+    const timeout = grpcError(4, 'DEADLINE_EXCEEDED', 'Deadline exceeded');
+    expect(classify(timeout, { op: 'memberAdd', mutating: true }).maybeApplied).toBe(true);
+    expect(classify(timeout, { op: 'memberList' }).maybeApplied).toBe(false);
+    const refused = grpcError(9, 'FAILED_PRECONDITION', 'etcdserver: too many learner members in cluster');
+    expect(classify(refused, { op: 'memberAdd', mutating: true }).maybeApplied).toBe(false);
+  });
+
+  it('keeps anything without a gRPC status as Unknown, with the cause', () => {
+    const cause = new TypeError('boom');
+    const err = classify(cause, { op: 'status', endpoint: 'https://127.0.0.1:1' });
+    expect(err).toBeInstanceOf(EtcdAdminError);
+    expect(err).toMatchObject({ kind: 'Unknown', retryable: false, cause, endpoint: 'https://127.0.0.1:1' });
+    expect(classify(err, { op: 'other' })).toBe(err);
+  });
+});
