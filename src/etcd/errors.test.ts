@@ -19,6 +19,7 @@ describe('classify', () => {
     [9, 'FAILED_PRECONDITION', 'etcdserver: not leader', 'NotLeader', true],
     [14, 'UNAVAILABLE', 'etcdserver: no leader', 'NoLeader', true],
     [9, 'FAILED_PRECONDITION', 'etcdserver: bad leader transferee', 'BadLeaderTransferee', false],
+    [9, 'FAILED_PRECONDITION', 'etcdserver: rpc not supported for learner', 'NotSupportedForLearner', true],
     [14, 'UNAVAILABLE', 'etcdserver: request timed out', 'Unavailable', true],
     [14, 'UNAVAILABLE', 'No connection established. Last error: connect ECONNREFUSED', 'Unavailable', true],
     [4, 'DEADLINE_EXCEEDED', 'Deadline exceeded after 5.001s', 'DeadlineExceeded', true],

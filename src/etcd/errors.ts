@@ -33,6 +33,7 @@ export type EtcdAdminErrorKind =
   | 'NotLeader'
   | 'NoLeader'
   | 'BadLeaderTransferee'
+  | 'NotSupportedForLearner'
   | 'InvalidArgument'
   | 'Unavailable'
   | 'DeadlineExceeded'
@@ -40,12 +41,16 @@ export type EtcdAdminErrorKind =
   | 'Unauthenticated'
   | 'Unknown';
 
-/** Kinds that clear by themselves: a later pass may send the same request again. */
+/**
+ * Kinds that clear by themselves: a later pass may send the same request again, and a read may
+ * be sent to another endpoint (a learner refuses reads another member serves).
+ */
 const retryableKinds: ReadonlySet<EtcdAdminErrorKind> = new Set<EtcdAdminErrorKind>([
   'LearnerNotReady',
   'UnhealthyCluster',
   'NotLeader',
   'NoLeader',
+  'NotSupportedForLearner',
   'Unavailable',
   'DeadlineExceeded',
 ]);
@@ -109,6 +114,10 @@ const etcdServerErrors: ReadonlyArray<[code: number, description: string, kind: 
   [GrpcCode.FailedPrecondition, 'etcdserver: not leader', 'NotLeader'],
   [GrpcCode.Unavailable, 'etcdserver: no leader', 'NoLeader'],
   [GrpcCode.FailedPrecondition, 'etcdserver: bad leader transferee', 'BadLeaderTransferee'],
+  // etcd 3.6.16 sends this one as FailedPrecondition (seen against the real server); older
+  // releases' rpctypes list it as Unavailable.
+  [GrpcCode.FailedPrecondition, 'etcdserver: rpc not supported for learner', 'NotSupportedForLearner'],
+  [GrpcCode.Unavailable, 'etcdserver: rpc not supported for learner', 'NotSupportedForLearner'],
 ];
 
 /** Kinds that follow from the gRPC code alone, when etcd's description is not in the table. */

@@ -96,6 +96,7 @@ export interface EtcdAdmin {
   status(endpoint: string): Promise<EndpointStatus>;
   /** Status of every configured endpoint, in parallel; errors are returned, not thrown. */
   statusAll(): Promise<EndpointProbe[]>;
+  /** A learner cannot serve the read (NotSupportedForLearner): judge learners by `status`. */
   health(endpoint: string): Promise<EndpointHealth>;
   /** Transfers leadership to `targetId`, sent to the current leader. A no-op if it leads already. */
   moveLeader(targetId: string): Promise<LeaderMove>;

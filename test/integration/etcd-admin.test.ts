@@ -109,6 +109,14 @@ describe('etcd admin client against real etcd with TLS', () => {
     const learner = await cluster.startMember({ name: 'l1', initialCluster, state: 'existing', ports });
     const learnerStatus = await waitFor('learner status', () => admin.status(learner.clientUrl).catch(() => undefined));
     expect(learnerStatus).toMatchObject({ memberId: added.member.id, isLearner: true });
+    const learnerHealth = await admin.health(learner.clientUrl);
+    expect(learnerHealth).toMatchObject({ healthy: false, error: { kind: 'NotSupportedForLearner', grpcCode: 9 } });
+    const learnerFirst = adminFor([learner.clientUrl, ...voters.flatMap((m) => m.clientURLs)]);
+    try {
+      expect((await learnerFirst.memberList()).members).toHaveLength(2);
+    } finally {
+      learnerFirst.close();
+    }
 
     // Test tooling only: the reconciler would requeue on LearnerNotReady instead of looping.
     const members = await waitFor('learner promoted', () =>
