@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tlsMaterial } from '../../src/pki/inspect.js';
 import { executeCertificatePlan } from '../../src/pki/issue.js';
 import { planCertificates } from '../../src/pki/plan.js';
-import { type LeafKind, leafProfile, leafKinds } from '../../src/pki/profiles.js';
+import { type LeafKind, leafProfile } from '../../src/pki/profiles.js';
+import { names } from '../../src/resources/names.js';
 import type { CertificateAndKey } from '../../src/pki/x509.js';
 import { etcdBinary } from '../harness/binaries.js';
 import { type EtcdTestCluster, type TestPki, startEtcdCluster } from '../harness/etcd-cluster.js';
@@ -29,8 +30,9 @@ async function issueSet(name = cluster.name): Promise<IssuedSet> {
   const secrets = await executeCertificatePlan(planCertificates({ leaves: {} }, inputs, now), { leaves: {} }, inputs, owner, now);
   const byName = new Map(secrets.map((s): [string, V1Secret] => [s.metadata!.name!, s]));
   const material = (secretName: string) => tlsMaterial(byName.get(secretName)!)!;
-  const leaves = Object.fromEntries(leafKinds.map((k) => [k, material(leafProfile(inputs.cluster, k).secretName)])) as Record<LeafKind, CertificateAndKey>;
-  return { ca: material(`${name}-ca`), leaves };
+  const leaf = (kind: LeafKind) => material(leafProfile(inputs.cluster, kind).secretName);
+  const leaves = { server: leaf('server'), peer: leaf('peer'), operatorClient: leaf('operatorClient'), userClient: leaf('userClient') };
+  return { ca: material(names.caSecret(inputs.cluster)), leaves };
 }
 
 function testPki(set: IssuedSet): TestPki {
