@@ -130,7 +130,7 @@ export class FakeEtcdAdmin implements EtcdAdmin {
 
   async health(endpoint: string): Promise<EndpointHealth> {
     try {
-      await this.status(endpoint);
+      if ((await this.status(endpoint)).isLearner) throw this.error('health', 'NotSupportedForLearner', endpoint);
       this.requireQuorum('health');
       return { endpoint, healthy: true };
     } catch (err) {

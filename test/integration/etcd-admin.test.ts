@@ -129,4 +129,18 @@ describe('etcd admin client against real etcd with TLS', () => {
     expect((await etcdctlMembers()).map((m) => m.isLearner)).toEqual([false, false]);
     await waitFor('promoted member reports itself a voter', async () => !(await admin.status(learner.clientUrl)).isLearner);
   });
+
+  it('moves leadership through an admin that only knows a follower, finding the leader from the member list', async () => {
+    const list = await admin.memberList();
+    const leaderId = (await admin.status(cluster.endpoints()[0]!)).leaderId;
+    const follower = list.members.find((m) => m.id !== leaderId)!;
+    const followerOnly = adminFor(follower.clientURLs);
+    try {
+      expect(await rejection(followerOnly.moveLeader('12345'))).toMatchObject({ kind: 'BadLeaderTransferee', retryable: false });
+      expect(await followerOnly.moveLeader(follower.id)).toEqual({ fromId: leaderId, toId: follower.id });
+      for (const probe of await admin.statusAll()) expect('status' in probe && probe.status.leaderId).toBe(follower.id);
+    } finally {
+      followerOnly.close();
+    }
+  });
 });
