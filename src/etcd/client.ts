@@ -123,7 +123,7 @@ export class EtcdAdminClient implements EtcdAdmin {
     if (this.closed) throw new Error('etcd admin client is closed');
     let connection = this.connections.get(endpoint);
     if (!connection) {
-      connection = connectEndpoint(endpoint, this.options.tls);
+      connection = connectEndpoint(endpoint, this.options.tls, this.options.serverNames?.[endpoint]);
       this.connections.set(endpoint, connection);
     }
     return connection;

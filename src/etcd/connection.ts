@@ -23,9 +23,11 @@ const sendOnce: FaultPolicy = {
  * for changes, a given member for its status). etcd3 connects lazily and, after a transport
  * error, drops the channel so the next call dials afresh rather than waiting out gRPC's backoff.
  */
-export function connectEndpoint(endpoint: string, tls: EtcdTls): Etcd3 {
+export function connectEndpoint(endpoint: string, tls: EtcdTls, serverName?: string): Etcd3 {
   return new Etcd3({
     hosts: [endpoint],
+    // Reaching a member by pod IP while verifying the DNS name its certificate carries.
+    grpcOptions: serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : undefined,
     credentials: {
       rootCertificate: Buffer.from(tls.caPem),
       certChain: Buffer.from(tls.certPem),

@@ -16,6 +16,11 @@ export interface EtcdAdminOptions {
    * etcd3 ignores its own `dialTimeout` option), so this one deadline bounds dialing too.
    */
   callTimeoutMs: number;
+  /**
+   * The name to verify an endpoint's certificate against, by endpoint URL, when the URL holds an
+   * address the certificate does not name (a member reached by pod IP).
+   */
+  serverNames?: Record<string, string>;
 }
 
 /**

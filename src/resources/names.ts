@@ -51,6 +51,8 @@ export const names = {
   podDisruptionBudget: (c: ClusterRef) => c.name,
   /** Initial-cluster flags for a member that starts empty, and which member ran on which volume. */
   membershipConfig: (c: ClusterRef) => `${c.name}-membership`,
+  /** The PVC the StatefulSet controller creates for an ordinal from the `data` claim template. */
+  dataVolumeClaim: (c: ClusterRef, ordinal: number) => `data-${c.name}-${ordinal}`,
   /** Member (and pod) name of a StatefulSet ordinal. */
   member: (c: ClusterRef, ordinal: number) => `${c.name}-${ordinal}`,
   caSecret: (c: ClusterRef) => `${c.name}-ca`,

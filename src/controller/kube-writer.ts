@@ -1,0 +1,82 @@
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { apiVersion, plural } from '../api/group.js';
+import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
+import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
+import { fieldManager } from '../resources/names.js';
+
+/** The API path of a named object, from its apiVersion and a plural. */
+function objectPath(apiVersionOfObj: string, pluralName: string, namespace: string, name: string): string {
+  const base = apiVersionOfObj.includes('/') ? `/apis/${apiVersionOfObj}` : `/api/${apiVersionOfObj}`;
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/${pluralName}/${encodeURIComponent(name)}`;
+}
+
+const plurals: Record<string, string> = {
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  Service: 'services',
+  StatefulSet: 'statefulsets',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  PersistentVolumeClaim: 'persistentvolumeclaims',
+  Pod: 'pods',
+  EtcdCluster: plural,
+};
+
+function pathOf(obj: KubernetesObject): string {
+  const kind = obj.kind ?? '';
+  const p = plurals[kind];
+  if (!p || !obj.apiVersion || !obj.metadata?.name || !obj.metadata.namespace) throw new Error(`cannot address ${kind} ${obj.metadata?.name}`);
+  return objectPath(obj.apiVersion, p, obj.metadata.namespace, obj.metadata.name);
+}
+
+/** Writes of one pass. Every call is one request; errors carry the HTTP status (KubeApiError). */
+export class KubeWriter {
+  constructor(private readonly kc: KubeConfig) {}
+
+  /** Server-side apply under the operator's field manager, taking ownership of conflicting fields. */
+  async apply<T extends KubernetesObject>(obj: T, signal?: AbortSignal): Promise<T> {
+    const query = `?fieldManager=${fieldManager}&force=true`;
+    return kubeRequest<T>(this.kc, pathOf(obj) + query, { method: 'PATCH', body: obj, contentType: 'application/apply-patch+yaml', signal });
+  }
+
+  /**
+   * Replaces the status: a merge patch of the status subresource, where lists are replaced whole
+   * and a field this pass no longer reports is sent as null, which deletes it.
+   */
+  async patchStatus(cluster: EtcdCluster, status: EtcdClusterStatus, signal?: AbortSignal): Promise<void> {
+    const path = objectPath(apiVersion, plural, cluster.metadata.namespace!, cluster.metadata.name!) + '/status';
+    const cleared = Object.fromEntries(Object.keys(cluster.status ?? {}).map((k) => [k, null]));
+    const body = { status: { ...cleared, ...(JSON.parse(JSON.stringify(status)) as Record<string, unknown>) } };
+    await kubeRequest(this.kc, path, { method: 'PATCH', body, contentType: 'application/merge-patch+json', signal });
+  }
+
+  /** Deletes an object; already gone counts as done. */
+  async delete(kind: string, apiVersionOfObj: string, namespace: string, name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await kubeRequest(this.kc, pathOf({ kind, apiVersion: apiVersionOfObj, metadata: { name, namespace } }), { method: 'DELETE', signal });
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err;
+    }
+  }
+
+  /** A Kubernetes Event on the cluster object, for people running `kubectl describe`. */
+  async event(cluster: EtcdCluster, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
+    const ns = cluster.metadata.namespace!;
+    const time = now.toISOString();
+    await kubeRequest(this.kc, `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
+      method: 'POST',
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${cluster.metadata.name}.`, namespace: ns },
+        involvedObject: { apiVersion, kind: 'EtcdCluster', name: cluster.metadata.name, namespace: ns, uid: cluster.metadata.uid },
+        reason,
+        message,
+        type,
+        source: { component: 'etcd-operator' },
+        firstTimestamp: time,
+        lastTimestamp: time,
+        count: 1,
+      },
+    });
+  }
+}

@@ -1,0 +1,49 @@
+import type { EtcdCluster } from '../api/types.generated.js';
+import type { MembershipObservation } from './membership.js';
+import type { KubeView } from './observe-kube.js';
+import { type EtcdView, caughtUp } from './observe-etcd.js';
+
+/**
+ * Records which member ran on which volume: a healthy started member is recorded on the volume
+ * its ordinal has now. Records of members that are gone and whose volume is gone are dropped;
+ * a record whose member still exists stays, because it is the proof of lost data.
+ */
+export function updateVolumeRecords(records: Record<string, string>, etcd: EtcdView | undefined, volumes: Map<number, string>): Record<string, string> {
+  if (!etcd) return records;
+  const next = { ...records };
+  for (const m of etcd.members) {
+    const uid = m.ordinal === undefined ? undefined : volumes.get(m.ordinal);
+    if (m.healthy && m.started && uid) next[uid] = m.id;
+  }
+  const memberIds = new Set(etcd.members.map((m) => m.id));
+  const volumeUids = new Set(volumes.values());
+  for (const [uid, id] of Object.entries(next)) if (!memberIds.has(id) && !volumeUids.has(uid)) delete next[uid];
+  return next;
+}
+
+/** Whether the cluster ever formed: it has a cluster ID, or its members were told to join one. */
+export function hasFormed(cluster: EtcdCluster, kube: KubeView): boolean {
+  return (cluster.status?.clusterID ?? '') !== '' || kube.membership?.state === 'existing';
+}
+
+/** The planner's input, from this pass's observations. */
+export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd: EtcdView | undefined, records: Record<string, string>): MembershipObservation {
+  const leaderStatus = etcd?.members.find((m) => m.isLeader)?.status;
+  const formed = hasFormed(cluster, kube);
+  return {
+    desired: cluster.spec.replicas,
+    statefulSetReplicas: kube.statefulSet?.spec?.replicas,
+    knownMembers: formed ? Math.max(cluster.status?.replicas ?? 0, kube.membership?.ordinals.length ?? 0) : 0,
+    members: etcd?.members.map((m) => ({
+      id: m.id,
+      ordinal: m.ordinal,
+      started: m.started,
+      isLearner: m.isLearner,
+      healthy: m.healthy,
+      isLeader: m.isLeader,
+      caughtUp: !m.isLearner || caughtUp(m.status, leaderStatus),
+    })),
+    volumes: [...kube.volumes].map(([ordinal, uid]) => ({ ordinal, memberId: records[uid] })),
+    recordedMembers: new Set(Object.values(records)),
+  };
+}

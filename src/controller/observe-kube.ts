@@ -1,0 +1,54 @@
+import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { EtcdCluster } from '../api/types.generated.js';
+import type { ClusterCache } from '../runtime/cache.js';
+import { type MembershipConfig, parseMembershipConfig } from '../resources/membership-config.js';
+import { type ClusterRef, memberHost, memberOrdinal, memberSelector, names, ports } from '../resources/names.js';
+
+/** What the cache says about a cluster's Kubernetes children this pass. */
+export interface KubeView {
+  statefulSet: V1StatefulSet | undefined;
+  /** Member pods by ordinal. */
+  pods: Map<number, V1Pod>;
+  /** Identity of each ordinal's data: its PVC's UID, or the pod's UID for emptyDir storage. */
+  volumes: Map<number, string>;
+  membership: MembershipConfig | undefined;
+}
+
+/** A member's client endpoint by pod IP, and the DNS name its certificate is verified against. */
+export interface MemberEndpoint {
+  url: string;
+  serverName: string;
+}
+
+export function observeKube(cache: ClusterCache, cluster: EtcdCluster, ref: ClusterRef, pvcs: (ns: string) => V1PersistentVolumeClaim[]): KubeView {
+  const ns = ref.namespace;
+  const pods = new Map<number, V1Pod>();
+  for (const pod of cache.list('Pod', ns, memberSelector(ref)) as V1Pod[]) {
+    const ordinal = memberOrdinal(ref, pod.metadata?.name ?? '');
+    if (ordinal !== undefined && !pod.metadata?.deletionTimestamp) pods.set(ordinal, pod);
+  }
+  const volumes = new Map<number, string>();
+  if (cluster.spec.storage.type === 'EmptyDir') {
+    for (const [ordinal, pod] of pods) if (pod.metadata?.uid) volumes.set(ordinal, pod.metadata.uid);
+  } else {
+    for (const pvc of pvcs(ns)) {
+      const match = /^data-(.+)$/.exec(pvc.metadata?.name ?? '');
+      const ordinal = match ? memberOrdinal(ref, match[1]!) : undefined;
+      if (ordinal !== undefined && pvc.metadata?.uid && !pvc.metadata.deletionTimestamp) volumes.set(ordinal, pvc.metadata.uid);
+    }
+  }
+  return {
+    statefulSet: cache.get('StatefulSet', ns, names.statefulSet(ref)) as V1StatefulSet | undefined,
+    pods,
+    volumes,
+    membership: parseMembershipConfig(cache.get('ConfigMap', ns, names.membershipConfig(ref)) as V1ConfigMap | undefined),
+  };
+}
+
+/** Endpoints of member pods that have an IP, in ordinal order. */
+export function memberEndpoints(view: KubeView, ref: ClusterRef, domain: string): MemberEndpoint[] {
+  return [...view.pods]
+    .filter(([, pod]) => pod.status?.podIP)
+    .sort(([a], [b]) => a - b)
+    .map(([ordinal, pod]) => ({ url: `https://${pod.status!.podIP}:${ports.client}`, serverName: memberHost(ref, ordinal, domain) }));
+}

@@ -1,0 +1,116 @@
+import type { KubeConfig, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { EtcdCluster } from '../api/types.generated.js';
+import type { ClusterCache } from '../runtime/cache.js';
+import type { Clock } from '../runtime/clock.js';
+import { splitKey } from '../runtime/kinds.js';
+import type { PassContext, Reconciler, Result } from '../runtime/reconciler.js';
+import { buildMembershipConfig } from '../resources/membership-config.js';
+import { type ClusterRef } from '../resources/names.js';
+import { clusterRef } from '../resources/owner.js';
+import { buildPodDisruptionBudget } from '../resources/pdb.js';
+import { buildClientService, buildPeerService } from '../resources/services.js';
+import { buildStatefulSet } from '../resources/statefulset.js';
+import type { AdminPool } from './admin-pool.js';
+import { reconcileCertificates } from './certificates.js';
+import type { KubeWriter } from './kube-writer.js';
+import { type MembershipStep, planMembership } from './membership.js';
+import { membershipObservation, updateVolumeRecords } from './observation.js';
+import { type EtcdView, observeEtcd } from './observe-etcd.js';
+import { type KubeView, memberEndpoints, observeKube } from './observe-kube.js';
+import { computeStatus } from './status.js';
+import { type StepOutcome, act } from './steps.js';
+import { isSubset, sameJson } from './subset.js';
+
+export interface ReconcilerDeps {
+  cache: ClusterCache;
+  kc: KubeConfig;
+  writer: KubeWriter;
+  admins: AdminPool;
+  clock: Clock;
+  clusterDomain: string;
+  /** PVCs of a namespace, from the cache. */
+  pvcs: (namespace: string) => V1PersistentVolumeClaim[];
+}
+
+/** How soon to look again: quickly while a change is under way, every 30 s to refresh health. */
+export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRenewalAt: Date | undefined, now: Date): number {
+  const base = outcome === 'acted' ? 500 : step.kind === 'wait' || outcome === 'notReady' ? 2_000 : 30_000;
+  if (!nextRenewalAt) return base;
+  return Math.max(1_000, Math.min(base, nextRenewalAt.getTime() - now.getTime()));
+}
+
+export class EtcdClusterReconciler implements Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(key: string, ctx: PassContext): Promise<Result> {
+    const { namespace, name } = splitKey(key);
+    const cluster = this.deps.cache.get('EtcdCluster', namespace, name) as EtcdCluster | undefined;
+    if (!cluster || cluster.metadata.deletionTimestamp) {
+      // Children go with the owner through the garbage collector; only our connections remain.
+      this.deps.admins.drop(key);
+      return {};
+    }
+    const ref = clusterRef(cluster);
+    const now = new Date(this.deps.clock.now());
+    const certs = await reconcileCertificates(this.deps, cluster, ref, now);
+    const kube = observeKube(this.deps.cache, cluster, ref, this.deps.pvcs);
+    await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster), buildPodDisruptionBudget(cluster)], ctx.signal);
+
+    const etcd = certs.operatorTls ? await this.observeEtcd(key, kube, ref, certs.operatorTls, ctx) : undefined;
+    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
+    const planned = planMembership(membershipObservation(cluster, kube, etcd, records));
+    // Paused clusters and clusters without usable certificates are observed, never changed.
+    const blocked = cluster.spec.paused || !certs.operatorTls;
+    const step: MembershipStep = blocked ? { kind: 'none' } : planned;
+    await this.syncMembershipConfig(cluster, etcd, records, step);
+    if (kube.statefulSet && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
+      await this.applyIfChanged([buildStatefulSet(cluster, kube.statefulSet.spec?.replicas ?? 0, this.deps.clusterDomain)], ctx.signal);
+    }
+    const admin = certs.operatorTls && kube.pods.size > 0 ? this.admin(key, kube, ref, certs.operatorTls) : undefined;
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, writer: this.deps.writer, admin, records, log: ctx.log, now });
+    if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
+
+    const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
+    if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
+    return { requeueAfterMs: requeueAfter(step, outcome, certs.nextRenewalAt, now) };
+  }
+
+  private admin(key: string, kube: KubeView, ref: ClusterRef, tls: NonNullable<Parameters<AdminPool['get']>[2]>) {
+    return this.deps.admins.get(key, memberEndpoints(kube, ref, this.deps.clusterDomain), tls);
+  }
+
+  /** The member list and statuses, or undefined when no member answers (not an error). */
+  private async observeEtcd(key: string, kube: KubeView, ref: ClusterRef, tls: Parameters<AdminPool['get']>[2], ctx: PassContext): Promise<EtcdView | undefined> {
+    if (memberEndpoints(kube, ref, this.deps.clusterDomain).length === 0) return undefined;
+    try {
+      return await observeEtcd(this.admin(key, kube, ref, tls), ref);
+    } catch (err) {
+      ctx.log.debug('etcd did not answer', { error: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    }
+  }
+
+  /**
+   * The membership ConfigMap: at bootstrap the initial members with state `new`; once members
+   * answer, the current membership with state `existing` and the volume records. Unknown
+   * membership leaves it as it is.
+   */
+  private async syncMembershipConfig(cluster: EtcdCluster, etcd: EtcdView | undefined, records: Record<string, string>, step: MembershipStep): Promise<void> {
+    let desired;
+    if (etcd) {
+      const ordinals = etcd.members.map((m) => m.ordinal).filter((o): o is number => o !== undefined);
+      desired = buildMembershipConfig(cluster, { state: 'existing', ordinals, memberVolumes: records });
+    } else if (step.kind === 'createStatefulSet' && step.bootstrap) {
+      desired = buildMembershipConfig(cluster, { state: 'new', ordinals: Array.from({ length: step.replicas }, (_, i) => i), memberVolumes: {} });
+    }
+    if (desired) await this.applyIfChanged([desired]);
+  }
+
+  private async applyIfChanged(objects: { metadata?: { name?: string; namespace?: string }; kind?: string }[], signal?: AbortSignal): Promise<void> {
+    for (const obj of objects) {
+      const kind = obj.kind as 'Service' | 'PodDisruptionBudget' | 'ConfigMap' | 'StatefulSet';
+      const live = this.deps.cache.get(kind, obj.metadata!.namespace!, obj.metadata!.name!);
+      if (!live || !isSubset(obj, live)) await this.deps.writer.apply(obj as never, signal);
+    }
+  }
+}

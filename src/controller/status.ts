@@ -1,0 +1,122 @@
+import { conditionReasons as R, conditionTypes as T } from '../api/conditions.js';
+import type { EtcdCluster, EtcdClusterStatus, EtcdMemberStatus } from '../api/types.generated.js';
+import { compareVersions } from '../api/version.js';
+import { quorum } from '../resources/pdb.js';
+import { type ClusterRef, clientEndpoint, memberSelector, names, selectorString } from '../resources/names.js';
+import { type ConditionInput, withTransitions } from './conditions.js';
+import type { MembershipStep } from './membership.js';
+import type { EtcdView, MemberView } from './observe-etcd.js';
+
+export interface StatusInputs {
+  cluster: EtcdCluster;
+  ref: ClusterRef;
+  /** undefined when no member answered this pass. */
+  etcd: EtcdView | undefined;
+  /** The step this pass took (or would take, when blocked). */
+  step: MembershipStep | undefined;
+  /** Certificate and other problems that need a person, for Degraded. */
+  problems: { reason: string; message: string }[];
+  caSecretName: string;
+  clusterDomain: string;
+  now: Date;
+}
+
+const hex = (decimal: string) => BigInt(decimal).toString(16);
+
+function memberStatus(m: MemberView): EtcdMemberStatus {
+  return {
+    name: m.name || `(starting) ${m.peerURLs[0] ?? ''}`,
+    memberID: hex(m.id),
+    peerURLs: m.peerURLs,
+    clientURLs: m.clientURLs,
+    role: m.isLearner ? 'Learner' : 'Voter',
+    isLeader: m.isLeader,
+    healthy: m.healthy,
+    version: m.status?.version,
+    dbSizeBytes: m.status?.dbSize,
+  };
+}
+
+/** Reason for Progressing, from the step this pass planned. */
+export function progressReason(step: MembershipStep | undefined, formed: boolean): { reason: string; message: string } | undefined {
+  if (!step) return undefined;
+  switch (step.kind) {
+    case 'createStatefulSet':
+      return { reason: step.bootstrap ? R.bootstrapping : R.scalingUp, message: `creating the StatefulSet with ${step.replicas} members` };
+    case 'scaleStatefulSet':
+      return step.reason === 'startLearner'
+        ? { reason: R.scalingUp, message: `starting member ${step.replicas - 1}` }
+        : { reason: R.scalingDown, message: `shrinking the StatefulSet to ${step.replicas}` };
+    case 'addLearner':
+      return { reason: R.addingLearner, message: `adding member ${step.ordinal} as a learner` };
+    case 'promoteLearner':
+      return { reason: R.promotingLearner, message: `promoting member ${step.ordinal} to voter` };
+    case 'moveLeader':
+      return { reason: R.movingLeader, message: `moving leadership from ${hex(step.fromId)} to ${hex(step.toId)}` };
+    case 'removeMember':
+      return step.reason === 'dataLost'
+        ? { reason: R.replacingLostMember, message: `member ${step.ordinal} lost its data: removing it to re-add it empty` }
+        : { reason: R.removingMember, message: `removing member ${hex(step.memberId)}` };
+    case 'deleteVolume':
+      return { reason: R.scalingUp, message: `deleting the stale volume of ordinal ${step.ordinal} before reusing it` };
+    case 'wait':
+      if (step.reason === 'etcdUnreachable') return { reason: formed ? R.quorumLost : R.bootstrapping, message: 'waiting for members to answer' };
+      if (step.reason === 'learnerStarting' || step.reason === 'learnerCatchingUp') return { reason: R.addingLearner, message: `waiting: ${step.reason}` };
+      return undefined;
+    case 'none':
+      return undefined;
+  }
+}
+
+function conditionsFor(i: StatusInputs): ConditionInput[] {
+  const members = i.etcd?.members ?? [];
+  const voters = members.filter((m) => !m.isLearner);
+  const healthyVoters = voters.filter((m) => m.healthy).length;
+  const available = i.etcd !== undefined && i.etcd.leaderId !== undefined && healthyVoters >= quorum(voters.length);
+  const progress = i.cluster.spec.paused
+    ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
+    : progressReason(i.step, (i.cluster.status?.clusterID ?? '') !== '');
+  const unhealthy = members.filter((m) => !m.healthy && m.started);
+  const degraded = [
+    ...i.problems,
+    ...(unhealthy.length > 0 ? [{ reason: R.memberUnhealthy, message: unhealthy.map((m) => `${m.name}: ${m.problem}`).join('; ') }] : []),
+  ];
+  return [
+    {
+      type: T.available,
+      status: available ? 'True' : 'False',
+      reason: available ? R.quorumHealthy : R.quorumLost,
+      message: `${healthyVoters} of ${voters.length} voting members healthy`,
+    },
+    { type: T.progressing, status: progress && !i.cluster.spec.paused ? 'True' : 'False', reason: progress?.reason ?? R.reconciled, message: progress?.message ?? 'membership matches the spec' },
+    {
+      type: T.degraded,
+      status: degraded.length > 0 ? 'True' : 'False',
+      reason: degraded[0]?.reason ?? R.healthy,
+      message: degraded.map((d) => d.message).join('; ') || 'no problems observed',
+    },
+  ];
+}
+
+/** The whole status, rebuilt from this pass's observations. Pure. */
+export function computeStatus(i: StatusInputs): EtcdClusterStatus {
+  const members = i.etcd?.members ?? [];
+  const versions = members.map((m) => m.status?.version).filter((v): v is string => !!v);
+  const lowest = versions.sort((a, b) => compareVersions(a, b))[0];
+  const leader = members.find((m) => m.isLeader);
+  return {
+    observedGeneration: i.cluster.metadata.generation,
+    // Unreachable etcd is no proof that members are gone: keep the last count seen.
+    replicas: i.etcd ? members.length : (i.cluster.status?.replicas ?? 0),
+    readyReplicas: members.filter((m) => m.healthy).length,
+    selector: selectorString(memberSelector(i.ref)),
+    members: members.map(memberStatus),
+    leader: leader?.name,
+    clusterID: i.etcd ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
+    currentVersion: lowest ?? i.cluster.status?.currentVersion,
+    clientEndpoint: clientEndpoint(i.ref, i.clusterDomain),
+    caSecretName: i.caSecretName,
+    clientSecretName: names.userClientSecret(i.ref),
+    conditions: withTransitions(conditionsFor(i), i.cluster.status?.conditions, i.cluster.metadata.generation, i.now),
+  };
+}

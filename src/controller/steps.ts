@@ -1,0 +1,100 @@
+import type { Logger } from 'winston';
+import type { EtcdCluster } from '../api/types.generated.js';
+import { EtcdAdminError } from '../etcd/errors.js';
+import type { EtcdAdmin, EtcdMember } from '../etcd/types.js';
+import { buildMembershipConfig } from '../resources/membership-config.js';
+import { type ClusterRef, memberPeerUrl, names } from '../resources/names.js';
+import { buildStatefulSet } from '../resources/statefulset.js';
+import type { KubeWriter } from './kube-writer.js';
+import type { MembershipStep } from './membership.js';
+import { ordinalOf } from './observe-etcd.js';
+
+export interface StepContext {
+  cluster: EtcdCluster;
+  ref: ClusterRef;
+  domain: string;
+  writer: KubeWriter;
+  admin: EtcdAdmin | undefined;
+  /** Volume records to keep in the membership ConfigMap. */
+  records: Record<string, string>;
+  log: Logger;
+  now: Date;
+}
+
+/** What acting did, for the requeue decision. */
+export type StepOutcome = 'acted' | 'notReady' | 'idle';
+
+const hex = (id: string) => BigInt(id).toString(16);
+
+function needAdmin(ctx: StepContext): EtcdAdmin {
+  if (!ctx.admin) throw new Error('no etcd client: the operator client certificate is not available yet');
+  return ctx.admin;
+}
+
+/** After a change etcd reports the new membership: pods that start empty must announce it. */
+async function announce(ctx: StepContext, members: EtcdMember[]): Promise<void> {
+  const ordinals = members.map((m) => ordinalOf(ctx.ref, m)).filter((o): o is number => o !== undefined);
+  await ctx.writer.apply(buildMembershipConfig(ctx.cluster, { state: 'existing', ordinals, memberVolumes: ctx.records }));
+}
+
+async function event(ctx: StepContext, reason: string, message: string): Promise<void> {
+  ctx.log.info(message, { event: reason });
+  await ctx.writer.event(ctx.cluster, 'Normal', reason, message, ctx.now);
+}
+
+/**
+ * Carries out one planned step: one request that changes the world (plus the bookkeeping that
+ * must follow it at once). Membership calls are sent once; on any error the next pass observes.
+ */
+export async function act(step: MembershipStep, ctx: StepContext): Promise<StepOutcome> {
+  try {
+    return await actOnce(step, ctx);
+  } catch (err) {
+    // etcd refusing a change it did not apply (a learner not caught up, a member that joined less
+    // than 5 s ago making the cluster "unhealthy" for changes) is a wait, not a failure.
+    if (err instanceof EtcdAdminError && err.retryable && !err.maybeApplied) {
+      ctx.log.info('etcd is not ready for the step yet', { step: step.kind, kind: err.kind });
+      return 'notReady';
+    }
+    throw err;
+  }
+}
+
+async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutcome> {
+  const { ref } = ctx;
+  switch (step.kind) {
+    case 'createStatefulSet':
+    case 'scaleStatefulSet':
+      await ctx.writer.apply(buildStatefulSet(ctx.cluster, step.replicas, ctx.domain));
+      await event(ctx, step.kind === 'createStatefulSet' ? 'StatefulSetCreated' : 'StatefulSetScaled', `StatefulSet ${names.statefulSet(ref)} set to ${step.replicas} replicas`);
+      return 'acted';
+    case 'addLearner': {
+      const added = await needAdmin(ctx).memberAddLearner([memberPeerUrl(ref, step.ordinal, ctx.domain)]);
+      await announce(ctx, added.members);
+      await event(ctx, 'MemberAdded', `added ${names.member(ref, step.ordinal)} as learner ${hex(added.member.id)}`);
+      return 'acted';
+    }
+    case 'promoteLearner':
+      await needAdmin(ctx).memberPromote(step.memberId);
+      await event(ctx, 'MemberPromoted', `promoted ${names.member(ref, step.ordinal)} (${hex(step.memberId)}) to voter`);
+      return 'acted';
+    case 'moveLeader':
+      await needAdmin(ctx).moveLeader(step.toId);
+      await event(ctx, 'LeaderMoved', `moved leadership from ${hex(step.fromId)} to ${hex(step.toId)}`);
+      return 'acted';
+    case 'removeMember': {
+      const remaining = await needAdmin(ctx).memberRemove(step.memberId);
+      await announce(ctx, remaining);
+      await event(ctx, step.reason === 'dataLost' ? 'LostMemberRemoved' : 'MemberRemoved', `removed member ${hex(step.memberId)} (${step.reason})`);
+      return 'acted';
+    }
+    case 'deleteVolume':
+      if (ctx.cluster.spec.storage.type === 'EmptyDir') await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
+      else await ctx.writer.delete('PersistentVolumeClaim', 'v1', ref.namespace, names.dataVolumeClaim(ref, step.ordinal));
+      await event(ctx, 'StaleVolumeDeleted', `deleted the volume of ordinal ${step.ordinal}, left by a removed member`);
+      return 'acted';
+    case 'wait':
+    case 'none':
+      return 'idle';
+  }
+}
