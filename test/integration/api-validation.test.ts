@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import type { EtcdClusterSpecInput } from '../../src/api/defaults.js';
 import { crdName } from '../../src/api/group.js';
+import { defaultEtcdVersion } from '../../src/api/schema-spec.js';
+import type { EtcdClusterStatus } from '../../src/api/types.generated.js';
+import { isAllowedVersionChange } from '../../src/api/version.js';
 import { repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
 
@@ -61,15 +65,15 @@ const rejectedOnCreate: Rejected[] = [
 
 interface Change {
   what: string;
-  from: object;
+  from: EtcdClusterSpecInput;
   /** Status the operator would have reported before the change. */
-  status?: object;
-  to: object;
+  status?: Partial<EtcdClusterStatus>;
+  to: EtcdClusterSpecInput;
   /** Expected message, or undefined when the change is allowed. */
   says?: string;
 }
 
-const pvc = (storage: object) => ({ storage: { size: '10Gi', storageClassName: 'fast', ...storage } });
+const pvc = (storage: EtcdClusterSpecInput['storage']): EtcdClusterSpecInput => ({ storage: { size: '10Gi', storageClassName: 'fast', ...storage } });
 
 const changes: Change[] = [
   {
@@ -139,5 +143,11 @@ describe('EtcdCluster validation', () => {
       expect(changed.code).not.toBe(0);
       expect(changed.stderr).toContain(says);
     }
+  });
+
+  // The controller judges versions with version.ts; it must agree with the CRD's CEL rules.
+  it.each(changes.filter((c) => c.to.version !== undefined))('version.ts agrees with the API server on $what', ({ from, status, to, says }) => {
+    const running = status?.currentVersion ?? from.version ?? defaultEtcdVersion;
+    expect(isAllowedVersionChange(running, to.version!)).toBe(says === undefined);
   });
 });
