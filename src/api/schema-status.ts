@@ -9,7 +9,7 @@ const hexId = (description: string) => string(description, 16, { pattern: '^[0-9
 const member = object(
   'One etcd member as the cluster reports it.',
   {
-    name: string('Member name, which is also its pod name.', 63),
+    name: string('Member name, which is also its pod name. etcd reports no name until a member has started; the operator then writes a placeholder.', 253),
     memberID: hexId('Member ID in lowercase hexadecimal, as etcdctl prints it.'),
     peerURLs: stringList('URLs peers reach this member on.', 8, 512),
     clientURLs: stringList('URLs clients reach this member on.', 8, 512),
@@ -43,8 +43,9 @@ export const statusSchema: Schema = object(
     replicas: int32('Members in the cluster (the scale subresource reports it).'),
     readyReplicas: int32('Members that are healthy.'),
     selector: string('Label selector of member pods, for the scale subresource.', 1024),
-    members: array('Members as etcd reports them.', member, 16, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
-    leader: string('Name of the leader member.', 63),
+    // Keyed by ID, the one field etcd guarantees unique: members that have not started share an empty name.
+    members: array('Members as etcd reports them.', member, 16, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['memberID'] }),
+    leader: string('Name of the leader member.', 253),
     clusterID: hexId('Cluster ID in lowercase hexadecimal.'),
     currentVersion: string('Lowest etcd version among members. Upgrade rules compare spec.version with it.', 64),
     clientEndpoint: string('URL clients connect to.', 512),

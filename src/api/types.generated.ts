@@ -469,7 +469,7 @@ export interface EtcdClusterStatus {
  */
 export interface EtcdMemberStatus {
   /**
-   * Member name, which is also its pod name.
+   * Member name, which is also its pod name. etcd reports no name until a member has started; the operator then writes a placeholder.
    */
   name: string;
   /**
