@@ -1,22 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EtcdCluster } from '../api/types.generated.js';
+import { sampleCluster } from './fixtures.js';
 import { buildStatefulSet } from './statefulset.js';
-
-export function sampleCluster(over: Partial<EtcdCluster['spec']> = {}): EtcdCluster {
-  return {
-    apiVersion: 'etcd.operator.dev/v1alpha1',
-    kind: 'EtcdCluster',
-    metadata: { name: 'main', namespace: 'db', uid: 'uid-1', generation: 1 },
-    spec: {
-      replicas: 3,
-      version: '3.6.16',
-      storage: { type: 'PersistentVolumeClaim', size: '8Gi', retentionPolicy: 'Retain' },
-      tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h' },
-      paused: false,
-      ...over,
-    },
-  };
-}
 
 const container = (sts: ReturnType<typeof buildStatefulSet>) => sts.spec!.template.spec!.containers[0]!;
 

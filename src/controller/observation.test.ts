@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { EtcdView, MemberView } from './observe-etcd.js';
+import { updateVolumeRecords } from './observation.js';
+import { requeueAfter } from './reconcile.js';
+
+const m = (id: string, ordinal: number, healthy = true): MemberView => ({
+  id, name: `main-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: undefined, healthy, isLeader: false, problem: undefined,
+});
+const view = (...members: MemberView[]): EtcdView => ({ clusterId: '1', members, leaderId: undefined });
+
+describe('updateVolumeRecords', () => {
+  it('records healthy members on the volume their ordinal has', () => {
+    expect(updateVolumeRecords({}, view(m('11', 0), m('12', 1, false)), new Map([[0, 'uid-a'], [1, 'uid-b']]))).toEqual({ 'uid-a': '11' });
+  });
+
+  it('keeps the record of a member whose volume is gone: it proves the data loss', () => {
+    expect(updateVolumeRecords({ 'uid-old': '12' }, view(m('12', 1, false)), new Map([[1, 'uid-new']]))).toEqual({ 'uid-old': '12' });
+  });
+
+  it('drops records whose member and volume are both gone', () => {
+    expect(updateVolumeRecords({ 'uid-x': '99', 'uid-a': '11' }, view(m('11', 0)), new Map([[0, 'uid-a']]))).toEqual({ 'uid-a': '11' });
+  });
+
+  it('changes nothing when etcd was not observed', () => {
+    const records = { 'uid-a': '11' };
+    expect(updateVolumeRecords(records, undefined, new Map())).toBe(records);
+  });
+});
+
+describe('requeueAfter', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  it.each([
+    ['right after acting', { kind: 'addLearner', ordinal: 3 } as const, 'acted' as const, 500],
+    ['while waiting', { kind: 'wait', reason: 'learnerCatchingUp' } as const, 'idle' as const, 2_000],
+    ['when etcd was not ready for a step', { kind: 'promoteLearner', memberId: '1', ordinal: 1 } as const, 'notReady' as const, 2_000],
+    ['when converged, to refresh health', { kind: 'none' } as const, 'idle' as const, 30_000],
+  ])('%s', (_n, step, outcome, ms) => expect(requeueAfter(step, outcome, undefined, now)).toBe(ms));
+
+  it('comes back for a certificate renewal sooner than the health refresh', () => {
+    expect(requeueAfter({ kind: 'none' }, 'idle', new Date(now.getTime() + 5_000), now)).toBe(5_000);
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { EndpointStatus } from '../etcd/types.js';
+import { sampleCluster } from '../resources/fixtures.js';
+import type { EtcdView, MemberView } from './observe-etcd.js';
+import { computeStatus } from './status.js';
+
+const ref = { name: 'main', namespace: 'db' };
+const now = new Date('2026-11-23T12:00:00Z');
+
+function status(id: string, leaderId: string): EndpointStatus {
+  return { endpoint: '', clusterId: '99', memberId: id, leaderId, raftIndex: 10n, raftAppliedIndex: 10n, raftTerm: 2n, dbSize: 20480, dbSizeInUse: 16384, version: '3.6.16', isLearner: false, errors: [] };
+}
+
+function member(ordinal: number, over: Partial<MemberView> = {}): MemberView {
+  const id = String(1000 + ordinal);
+  return { id, name: `main-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: status(id, '1000'), healthy: true, isLeader: ordinal === 0, problem: undefined, ...over };
+}
+
+const view = (...members: MemberView[]): EtcdView => ({ clusterId: '99', members, leaderId: '1000' });
+const inputs = { ref, problems: [], caSecretName: 'main-ca', clusterDomain: 'cluster.local', now };
+const cond = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions!.find((c) => c.type === type)!;
+
+describe('computeStatus', () => {
+  it('reports a healthy cluster: members, leader, IDs in hex, conditions with observedGeneration', () => {
+    const s = computeStatus({ ...inputs, cluster: sampleCluster(), etcd: view(member(0), member(1), member(2)), step: { kind: 'none' } });
+    expect(s).toMatchObject({ observedGeneration: 1, replicas: 3, readyReplicas: 3, leader: 'main-0', clusterID: '63', currentVersion: '3.6.16' });
+    expect(s.selector).toBe('app.kubernetes.io/name=etcd,app.kubernetes.io/instance=main,app.kubernetes.io/component=member');
+    expect(s.members![0]).toMatchObject({ name: 'main-0', memberID: '3e8', role: 'Voter', isLeader: true, healthy: true, dbSizeBytes: 20480 });
+    expect(cond(s, 'Available')).toMatchObject({ status: 'True', reason: 'QuorumHealthy', observedGeneration: 1 });
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'False', reason: 'Healthy' });
+    expect(s.clientEndpoint).toBe('https://main-client.db.svc.cluster.local:2379');
+  });
+
+  it('stays Available with one of three members down, and says which one is Degraded', () => {
+    const s = computeStatus({ ...inputs, cluster: sampleCluster(), etcd: view(member(0), member(1, { healthy: false, problem: 'not answering', status: undefined }), member(2)), step: { kind: 'none' } });
+    expect(cond(s, 'Available').status).toBe('True');
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'MemberUnhealthy', message: 'main-1: not answering' });
+    expect(s.readyReplicas).toBe(2);
+  });
+
+  it('loses availability without quorum', () => {
+    const down = { healthy: false, problem: 'not answering', status: undefined };
+    const s = computeStatus({ ...inputs, cluster: sampleCluster(), etcd: view(member(0), member(1, down), member(2, down)), step: { kind: 'none' } });
+    expect(cond(s, 'Available')).toMatchObject({ status: 'False', reason: 'QuorumLost' });
+  });
+
+  it('counts learners apart from voters and names the step in Progressing', () => {
+    const s = computeStatus({ ...inputs, cluster: sampleCluster({ replicas: 5 }), etcd: view(member(0), member(1), member(2), member(3, { isLearner: true })), step: { kind: 'promoteLearner', memberId: '1003', ordinal: 3 } });
+    expect(s.members![3]!.role).toBe('Learner');
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'PromotingLearner' });
+    expect(cond(s, 'Available').message).toBe('3 of 3 voting members healthy');
+  });
+
+  it('keeps the last member count and cluster ID while etcd does not answer', () => {
+    const cluster = sampleCluster();
+    cluster.status = { replicas: 3, clusterID: '63' };
+    const s = computeStatus({ ...inputs, cluster, etcd: undefined, step: { kind: 'wait', reason: 'etcdUnreachable' } });
+    expect(s).toMatchObject({ replicas: 3, readyReplicas: 0, clusterID: '63' });
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'QuorumLost' });
+  });
+
+  it('reports certificate problems as Degraded with their reason', () => {
+    const s = computeStatus({ ...inputs, problems: [{ reason: 'CASecretNotFound', message: 'Secret db/mine does not exist' }], cluster: sampleCluster(), etcd: undefined, step: undefined });
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'CASecretNotFound', message: 'Secret db/mine does not exist' });
+  });
+
+  it('moves lastTransitionTime only when a condition status changes', () => {
+    const cluster = sampleCluster();
+    const first = computeStatus({ ...inputs, cluster, etcd: view(member(0), member(1), member(2)), step: { kind: 'none' } });
+    cluster.status = first;
+    const later = new Date(now.getTime() + 60_000);
+    const second = computeStatus({ ...inputs, now: later, cluster, etcd: view(member(0), member(1), member(2)), step: { kind: 'addLearner', ordinal: 3 } });
+    expect(cond(second, 'Available').lastTransitionTime).toBe(now.toISOString());
+    expect(cond(second, 'Progressing').lastTransitionTime).toBe(later.toISOString());
+  });
+
+  it('marks a paused cluster as not progressing, reason Paused', () => {
+    const s = computeStatus({ ...inputs, cluster: sampleCluster({ paused: true }), etcd: view(member(0)), step: { kind: 'addLearner', ordinal: 1 } });
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
+  });
+});
