@@ -92,20 +92,25 @@ export async function watchStream(kc: KubeConfig, path: string, onEvent: (event:
   const status = res.statusCode ?? 0;
   if (status !== 200) throw apiError(status, await readBody(res));
   const lines = createInterface({ input: res, crlfDelay: Infinity });
-  const ended = new Promise<void>((resolve, reject) => {
-    res.once('error', reject);
+  await new Promise<void>((resolve, reject) => {
+    res.on('error', reject);
+    // readline re-emits its input's errors; without a listener they would be uncaught.
+    lines.on('error', reject);
     // 'aborted' without 'error' happens when the server dies mid-stream.
     res.once('aborted', () => reject(new Error('watch connection aborted')));
     lines.once('close', () => (res.complete ? resolve() : reject(new Error('watch connection closed before the end'))));
+    let failed = false;
+    lines.on('line', (line) => {
+      if (failed || line.trim() === '') return;
+      try {
+        onEvent(JSON.parse(line) as WatchEvent);
+      } catch (err) {
+        // A bad line, an ERROR event (410 Gone) or a failing handler ends this watch with that
+        // error; rejecting before destroying keeps it from being reported as a mere abort.
+        failed = true;
+        reject(err as Error);
+        res.destroy();
+      }
+    });
   });
-  lines.on('line', (line) => {
-    if (line.trim() === '') return;
-    try {
-      onEvent(JSON.parse(line) as WatchEvent);
-    } catch (err) {
-      // A bad line or a failing handler ends this watch; the informer restarts it.
-      res.destroy(err as Error);
-    }
-  });
-  await ended;
 }
