@@ -1,5 +1,6 @@
 import type { KubeConfig, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
+import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import type { Clock } from '../runtime/clock.js';
 import { splitKey } from '../runtime/kinds.js';
@@ -16,7 +17,7 @@ import type { KubeWriter } from './kube-writer.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
-import { type KubeView, memberEndpoints, observeKube } from './observe-kube.js';
+import { memberEndpoints, observeKube } from './observe-kube.js';
 import { computeStatus } from './status.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
@@ -56,7 +57,9 @@ export class EtcdClusterReconciler implements Reconciler {
     const kube = observeKube(this.deps.cache, cluster, ref, this.deps.pvcs);
     await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster), buildPodDisruptionBudget(cluster)], ctx.signal);
 
-    const etcd = certs.operatorTls ? await this.observeEtcd(key, kube, ref, certs.operatorTls, ctx) : undefined;
+    const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
+    const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
+    const etcd = admin ? await this.observeEtcd(admin, ref, ctx) : undefined;
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
     const planned = planMembership(membershipObservation(cluster, kube, etcd, records));
     // Paused clusters and clusters without usable certificates are observed, never changed.
@@ -66,7 +69,6 @@ export class EtcdClusterReconciler implements Reconciler {
     if (kube.statefulSet && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
       await this.applyIfChanged([buildStatefulSet(cluster, kube.statefulSet.spec?.replicas ?? 0, this.deps.clusterDomain)], ctx.signal);
     }
-    const admin = certs.operatorTls && kube.pods.size > 0 ? this.admin(key, kube, ref, certs.operatorTls) : undefined;
     const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, writer: this.deps.writer, admin, records, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
 
@@ -75,15 +77,10 @@ export class EtcdClusterReconciler implements Reconciler {
     return { requeueAfterMs: requeueAfter(step, outcome, certs.nextRenewalAt, now) };
   }
 
-  private admin(key: string, kube: KubeView, ref: ClusterRef, tls: NonNullable<Parameters<AdminPool['get']>[2]>) {
-    return this.deps.admins.get(key, memberEndpoints(kube, ref, this.deps.clusterDomain), tls);
-  }
-
   /** The member list and statuses, or undefined when no member answers (not an error). */
-  private async observeEtcd(key: string, kube: KubeView, ref: ClusterRef, tls: Parameters<AdminPool['get']>[2], ctx: PassContext): Promise<EtcdView | undefined> {
-    if (memberEndpoints(kube, ref, this.deps.clusterDomain).length === 0) return undefined;
+  private async observeEtcd(admin: EtcdAdmin, ref: ClusterRef, ctx: PassContext): Promise<EtcdView | undefined> {
     try {
-      return await observeEtcd(this.admin(key, kube, ref, tls), ref);
+      return await observeEtcd(admin, ref);
     } catch (err) {
       ctx.log.debug('etcd did not answer', { error: err instanceof Error ? err.message : String(err) });
       return undefined;

@@ -23,9 +23,10 @@ export interface StatusInputs {
 
 const hex = (decimal: string) => BigInt(decimal).toString(16);
 
-function memberStatus(m: MemberView): EtcdMemberStatus {
+function memberStatus(ref: ClusterRef, m: MemberView): EtcdMemberStatus {
   return {
-    name: m.name || `(starting) ${m.peerURLs[0] ?? ''}`,
+    // A member that has not started has no name in etcd yet: report the pod it will run in.
+    name: m.name || (m.ordinal !== undefined ? names.member(ref, m.ordinal) : ''),
     memberID: hex(m.id),
     peerURLs: m.peerURLs,
     clientURLs: m.clientURLs,
@@ -110,7 +111,7 @@ export function computeStatus(i: StatusInputs): EtcdClusterStatus {
     replicas: i.etcd ? members.length : (i.cluster.status?.replicas ?? 0),
     readyReplicas: members.filter((m) => m.healthy).length,
     selector: selectorString(memberSelector(i.ref)),
-    members: members.map(memberStatus),
+    members: members.map((m) => memberStatus(i.ref, m)),
     leader: leader?.name,
     clusterID: i.etcd ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
     currentVersion: lowest ?? i.cluster.status?.currentVersion,

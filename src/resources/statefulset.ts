@@ -1,6 +1,6 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
-import { defaultClusterDomain, memberSelector, names } from './names.js';
+import { defaultClusterDomain, labelKeys, memberSelector, names } from './names.js';
 import { childMetadata, clusterRef } from './owner.js';
 import { buildPodTemplate } from './pod-template.js';
 
@@ -37,7 +37,8 @@ export function buildStatefulSet(cluster: EtcdCluster, replicas: number, domain 
               {
                 apiVersion: 'v1',
                 kind: 'PersistentVolumeClaim',
-                metadata: { name: 'data', labels: memberSelector(ref) },
+                // Labelled like every child, so the operator's informers see the claims.
+                metadata: { name: 'data', labels: { ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' } },
                 spec: {
                   accessModes: ['ReadWriteOnce'],
                   storageClassName: storage.storageClassName,
