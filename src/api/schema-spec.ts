@@ -124,6 +124,12 @@ const tls = defaultedObject(
     title: 'EtcdClusterTLS',
     'x-kubernetes-validations': [
       {
+        // Members, probes and the operator's own client all speak mutual TLS; no plain-HTTP mode exists.
+        rule: 'self.enabled',
+        fieldPath: '.enabled',
+        message: 'tls.enabled: false is not supported: this operator runs etcd with mutual TLS on every path and issues the certificates itself. Remove tls.enabled or set it to true.',
+      },
+      {
         rule: '!oldSelf.enabled || self.enabled',
         fieldPath: '.enabled',
         message: 'tls.enabled cannot be turned off: members and clients of this cluster already rely on TLS. Set it back to true; to run without TLS, create a new EtcdCluster.',

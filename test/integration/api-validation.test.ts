@@ -52,6 +52,7 @@ const rejectedOnCreate: Rejected[] = [
     says: 'tls.renewBefore (48h) must be shorter than tls.certificateValidity (24h), or certificates are due for renewal as soon as they are issued.',
   },
   { what: 'a malformed duration', spec: { tls: { certificateValidity: '1year' } }, says: '1year is not a positive duration: write hours, minutes or seconds, such as 8760h, 720h or 90m.' },
+  { what: 'TLS off', spec: { tls: { enabled: false } }, says: 'tls.enabled: false is not supported: this operator runs etcd with mutual TLS on every path' },
   { what: 'a CA without TLS', spec: { tls: { enabled: false, caSecretRef: { name: 'my-ca' } } }, says: 'tls.caSecretRef needs tls.enabled: true. Remove caSecretRef, or enable TLS.' },
   { what: 'a malformed CA secret name', spec: { tls: { caSecretRef: { name: 'My_CA' } } }, says: 'tls.caSecretRef.name My_CA is not a Secret name' },
   {
@@ -95,7 +96,6 @@ const changes: Change[] = [
   { what: 'a storage size shrink', from: pvc({}), to: pvc({ size: '5Gi' }), says: 'storage.size cannot shrink from 10Gi to 5Gi: a PersistentVolumeClaim cannot be made smaller. Keep 10Gi or a larger size.' },
   { what: 'a storage type change', from: {}, to: { storage: { type: 'EmptyDir' } }, says: 'storage.type cannot change from PersistentVolumeClaim to EmptyDir on a live cluster' },
   { what: 'turning TLS off', from: {}, to: { tls: { enabled: false } }, says: 'tls.enabled cannot be turned off: members and clients of this cluster already rely on TLS. Set it back to true' },
-  { what: 'turning TLS on later', from: { tls: { enabled: false } }, to: { tls: { enabled: true } }, says: 'tls.enabled cannot be turned on for a cluster created without TLS' },
   { what: 'a CA secret change', from: { tls: { caSecretRef: { name: 'ca-a' } } }, to: { tls: { caSecretRef: { name: 'ca-b' } } }, says: 'tls.caSecretRef cannot be added, removed or changed on a live cluster' },
   { what: 'a CA secret added later', from: {}, to: { tls: { caSecretRef: { name: 'ca-b' } } }, says: 'tls.caSecretRef cannot be added, removed or changed on a live cluster' },
   { what: 'an even count on update', from: {}, to: { replicas: 2 }, says: quorum },
