@@ -63,7 +63,7 @@ export class LeaderElector {
       await this.sleep(this.options.retryPeriodMs, signal);
       if (signal.aborted) break;
       const remaining = renewedAt + this.options.renewDeadlineMs - this.clock.now();
-      const attempt = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, remaining))]);
+      const attempt = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(remaining)))]);
       if (await this.tryAcquireOrRenew(attempt)) renewedAt = this.clock.now();
       else if (this.clock.now() - renewedAt >= this.options.renewDeadlineMs) {
         this.options.log.error('could not renew the lease within the renew deadline; leadership lost', { lease: this.leaseName() });

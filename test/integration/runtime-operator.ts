@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { repoRoot } from '../harness/binaries.js';
+import { type ManagedProcess, startProcess } from '../harness/process.js';
+import { waitFor } from '../harness/wait.js';
+
+/** The operator as a real process (`node --import tsx src/main.ts`), with its listeners on free loopback ports. */
+export interface OperatorProcess {
+  process: ManagedProcess;
+  metricsUrl: string;
+  healthUrl: string;
+  /** Sum of a metric's samples whose labels include `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+}
+
+export async function startOperator(name: string, dir: string, kubeconfig: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+  // `node --import tsx` rather than the tsx CLI: the CLI runs the program in a child process, and
+  // a SIGKILL to the CLI would leave the real operator running.
+  const args = ['--import', 'tsx', join(repoRoot, 'src', 'main.ts'), `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...extraArgs];
+  const process = startProcess(name, globalThis.process.execPath, args, { logDir: dir });
+  const bound = (server: string) =>
+    waitFor(`${name} ${server} address`, () => {
+      for (const line of readFileSync(process.logPath, 'utf8').split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as { message?: string; server?: string; address?: string };
+        if (entry.message === 'serving' && entry.server === server) return entry.address;
+      }
+      return undefined;
+    }, { process, timeoutMs: 60_000 });
+  const metricsUrl = `http://${await bound('metrics')}/metrics`;
+  const healthUrl = `http://${await bound('health')}`;
+  return {
+    process,
+    metricsUrl,
+    healthUrl,
+    async metric(metric, labels = {}) {
+      const text = await (await fetch(metricsUrl)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        const match = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+        if (!match || match[1] !== metric) continue;
+        const have = match[2] ?? '';
+        if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sum += Number(match[3]);
+      }
+      return sum;
+    },
+  };
+}
