@@ -108,7 +108,7 @@ export async function watchStream(kc: KubeConfig, path: string, onEvent: (event:
         // A bad line, an ERROR event (410 Gone) or a failing handler ends this watch with that
         // error; rejecting before destroying keeps it from being reported as a mere abort.
         failed = true;
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
         res.destroy();
       }
     });
