@@ -1,0 +1,200 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import type { Wire } from '../../src/runtime/kinds.js';
+import { kubeRequest, statusCodeOf } from '../../src/runtime/kube-http.js';
+import type { AddressPool } from './addresses.js';
+import type { EventRecorder } from './events.js';
+import { mergePatch, type ObjectSource, podPath, tolerating } from './kube.js';
+import { ContainerRunner } from './runner.js';
+import { buildPodStatus, type PodRecord, wireTime } from './status.js';
+import { PodVolumes } from './volumes.js';
+
+type Pod = Wire<V1Pod>;
+
+export interface WorkerContext {
+  kc: KubeConfig;
+  hostIP: string;
+  dir: string;
+  binRoot: string;
+  domain: string;
+  hostsFile: string;
+  addresses: AddressPool;
+  source: ObjectSource;
+  events: EventRecorder;
+  log: Logger;
+}
+
+/** Secret and ConfigMap volumes are re-read this often, as the kubelet's sync does (rotation). */
+const volumeRefreshMs = 10_000;
+
+/**
+ * One pod on this node, from address and volumes through its containers' lives to its deletion.
+ * Steps never overlap: a call while one runs marks it to run again, so every update is seen.
+ */
+export class PodWorker {
+  private pod: Pod;
+  private podIP: string | undefined;
+  private volumes: PodVolumes | undefined;
+  private runners: ContainerRunner[] = [];
+  private record: PodRecord;
+  private busy = false;
+  private again = false;
+  private gone = false;
+  private lastPublished = '';
+  private lastRefresh = 0;
+  private lastMountError = '';
+  /** The pod's containers are stopped for good and its object deleted (or gone). */
+  finished = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ctx: WorkerContext,
+    pod: Pod,
+  ) {
+    this.pod = pod;
+    this.log = ctx.log.child({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, uid: pod.metadata?.uid });
+    this.record = { hostIP: ctx.hostIP, sandboxReady: false, restartPolicy: pod.spec?.restartPolicy ?? 'Always', startTime: wireTime(Date.now()), containers: [] };
+    if (pod.status?.startTime) this.record.startTime = pod.status.startTime;
+  }
+
+  private get podDir(): string {
+    const m = this.pod.metadata;
+    return join(this.ctx.dir, 'pods', `${m?.namespace}_${m?.name}_${m?.uid}`);
+  }
+
+  update(pod: Pod): void {
+    this.pod = pod;
+    this.kick();
+  }
+
+  /** The pod object disappeared without us deleting it (a forced delete): stop at once. */
+  podGone(): void {
+    this.gone = true;
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.step();
+      } catch (err) {
+        this.log.error('pod sync failed; retrying on the next tick', { error: String(err), statusCode: statusCodeOf(err) });
+      }
+    } while (this.again);
+    this.busy = false;
+  }
+
+  private async step(): Promise<void> {
+    if (this.finished) return;
+    if (this.gone || this.pod.metadata?.deletionTimestamp) return this.terminate();
+    if (!this.record.sandboxReady && !(await this.setUpSandbox())) return this.publish();
+    if (Date.now() - this.lastRefresh > volumeRefreshMs) {
+      await this.volumes!.refresh();
+      this.lastRefresh = Date.now();
+    }
+    for (const runner of this.runners) await runner.ensure(Date.now());
+    await this.publish();
+  }
+
+  /** Address and volumes; false (with a FailedMount event once per message) while they cannot be. */
+  private async setUpSandbox(): Promise<boolean> {
+    if (this.pod.spec?.initContainers?.length) return this.mountFailed('init containers are not supported by the local agent');
+    this.podIP ??= await this.ctx.addresses.allocate();
+    this.record.podIP = this.podIP;
+    const volumes = new PodVolumes({ kc: this.ctx.kc, pod: this.pod, podDir: this.podDir, source: this.ctx.source });
+    try {
+      await volumes.setUp();
+    } catch (err) {
+      this.log.warn('volumes not ready', { error: String(err), statusCode: statusCodeOf(err) });
+      return this.mountFailed(err instanceof Error ? err.message : String(err));
+    }
+    this.volumes = volumes;
+    this.lastRefresh = Date.now();
+    this.runners = (this.pod.spec?.containers ?? []).map((c) => {
+      const previous = this.pod.status?.containerStatuses?.find((s) => s.name === c.name);
+      const ran = Boolean(previous?.state?.running ?? previous?.state?.terminated ?? previous?.lastState?.terminated);
+      return new ContainerRunner(this.runnerContext(volumes), c, previous?.restartCount ?? 0, ran);
+    });
+    this.record.containers = this.runners.map((r) => r.record);
+    this.record.sandboxReady = true;
+    this.log.info('sandbox ready', { podIP: this.podIP });
+    return true;
+  }
+
+  private mountFailed(message: string): false {
+    if (message !== this.lastMountError) this.ctx.events.record(this.pod, 'Warning', 'FailedMount', message);
+    this.lastMountError = message;
+    this.record.containers = (this.pod.spec?.containers ?? []).map((c) => ({
+      name: c.name, image: c.image ?? '', imageID: '', restartCount: 0, state: { kind: 'waiting', reason: 'ContainerCreating' }, started: false, ready: false,
+    }));
+    return false;
+  }
+
+  private runnerContext(volumes: PodVolumes) {
+    return {
+      pod: () => this.pod,
+      podIP: this.podIP!,
+      hostIP: this.ctx.hostIP,
+      podDir: this.podDir,
+      volumePaths: volumes.paths,
+      hostsFile: this.ctx.hostsFile,
+      binRoot: this.ctx.binRoot,
+      imageStore: join(this.ctx.dir, 'images'),
+      domain: this.ctx.domain,
+      source: this.ctx.source,
+      events: this.ctx.events,
+      log: this.log,
+      changed: () => this.kick(),
+    };
+  }
+
+  /** Writes the status when it differs from what was last written; a vanished pod is no error. */
+  private async publish(): Promise<void> {
+    const status = buildPodStatus(this.record, this.pod.status, wireTime(Date.now()));
+    const body = JSON.stringify(status);
+    if (body === this.lastPublished) return;
+    const { namespace, name } = this.pod.metadata ?? {};
+    await tolerating([404], () => mergePatch(this.ctx.kc, `${podPath(namespace ?? '', name ?? '')}/status`, { status }));
+    this.lastPublished = body;
+  }
+
+  /** SIGTERM, SIGKILL after the grace period, final status, then the object is deleted for good. */
+  private async terminate(): Promise<void> {
+    const graceSeconds = this.gone ? 0 : (this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30);
+    await Promise.all(this.runners.map((r) => r.terminate(graceSeconds * 1000)));
+    const { namespace, name, uid } = this.pod.metadata ?? {};
+    if (!this.gone) {
+      await this.publish();
+      const body = { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid } };
+      // 404: already gone; 409: the name now belongs to a new pod, which is not ours to delete.
+      await tolerating([404, 409], () => kubeRequest(this.ctx.kc, podPath(namespace ?? '', name ?? ''), { method: 'DELETE', body }));
+    }
+    this.release();
+    rmSync(this.podDir, { recursive: true, force: true });
+    this.finished = true;
+    this.log.info('pod terminated and removed', { graceSeconds });
+  }
+
+  private release(): void {
+    if (this.podIP) this.ctx.addresses.release(this.podIP);
+  }
+
+  /** The agent is stopping: stop the containers (a node going down), leave the pod object alone. */
+  async shutdown(graceMs: number): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.terminate(graceMs)));
+    this.release();
+    this.finished = true;
+  }
+}

@@ -1,0 +1,94 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+
+/** One bind mount into the container: a host path at an absolute path inside it. */
+export interface Bind {
+  source: string;
+  target: string;
+  readOnly: boolean;
+  /** The source is a file (mounted on an empty file), not a directory. */
+  file?: boolean;
+}
+
+export interface ContainerRoot {
+  /** The directory that becomes the container's `/`. */
+  root: string;
+  hostname: string;
+  binds: Bind[];
+  readOnlyRoot: boolean;
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/** Device nodes a Go program may open; the rest of /dev stays out of the container. */
+export const devices = ['/dev/null', '/dev/zero', '/dev/random', '/dev/urandom'];
+
+export function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+function inside(root: string, target: string): string {
+  const normal = posix.normalize(target);
+  if (!posix.isAbsolute(normal) || normal.split('/').includes('..')) throw new Error(`mount path ${target} must be absolute`);
+  return join(root, normal);
+}
+
+/**
+ * The shell step run inside a fresh mount (and UTS) namespace: bind the container's root onto
+ * itself, mount volumes, devices, /proc and /etc/hosts onto it, make it read-only if asked, then
+ * exec the command chrooted, as the container's user. Mounts are private to the namespace and
+ * vanish with its last process, so nothing reaches the host's mount table.
+ * The command and its arguments follow as "$@", never through the shell's parser.
+ */
+export function mountScript(c: ContainerRoot): string {
+  const q = shellQuote;
+  const lines = ['set -eu', `hostname ${q(c.hostname)}`, `mount --bind ${q(c.root)} ${q(c.root)}`];
+  // Parents before children, so a volume under another volume's path lands on top of it.
+  const binds = [...c.binds].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+  for (const b of binds) {
+    const target = q(inside(c.root, b.target));
+    lines.push(`mount --bind ${q(b.source)} ${target}`);
+    if (b.readOnly) lines.push(`mount -o remount,bind,ro ${target}`);
+  }
+  if (c.readOnlyRoot) lines.push(`mount -o remount,bind,ro ${q(c.root)}`);
+  const groups = c.groups.length ? ` --groups=${c.groups.join(',')}` : '';
+  lines.push(`exec /usr/sbin/chroot --userspec=${c.uid}:${c.gid}${groups} ${q(c.root)} "$@"`);
+  return lines.join('\n');
+}
+
+/**
+ * Creates the container's root: the mount points (made here, under the agent's directory, so the
+ * host's own tree is never touched) and the small files a distroless image carries.
+ */
+export function prepareRoot(c: ContainerRoot, resolvConf: string): void {
+  for (const dir of ['etc', 'proc', 'dev', 'tmp', 'usr/local/bin']) mkdirSync(join(c.root, dir), { recursive: true });
+  for (const b of c.binds) {
+    const path = inside(c.root, b.target);
+    if (b.file) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, '', { flag: 'a' });
+    } else {
+      mkdirSync(path, { recursive: true });
+    }
+  }
+  writeFileSync(join(c.root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
+  writeFileSync(join(c.root, 'etc', 'group'), 'root:x:0:\nnonroot:x:65532:\n');
+  writeFileSync(join(c.root, 'etc', 'nsswitch.conf'), 'hosts: files dns\n');
+  writeFileSync(join(c.root, 'etc', 'resolv.conf'), resolvConf);
+}
+
+/** The kubelet's resolv.conf search list; there is no cluster DNS server, only /etc/hosts. */
+export function resolvConf(namespace: string, domain: string): string {
+  return `search ${namespace}.svc.${domain} svc.${domain} ${domain}\noptions ndots:5\n`;
+}
+
+/** The standard binds every container gets besides its volumes. */
+export function systemBinds(hostsFile: string, binaryDir: string): Bind[] {
+  return [
+    { source: '/proc', target: '/proc', readOnly: false },
+    ...devices.map((d) => ({ source: d, target: d, readOnly: false, file: true })),
+    { source: hostsFile, target: '/etc/hosts', readOnly: true, file: true },
+    { source: binaryDir, target: '/usr/local/bin', readOnly: true },
+  ];
+}
