@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseDuration } from './config.js';
+import { loadConfig, parseDurationFlag } from './config.js';
 
 describe('config', () => {
   it('has controller-runtime defaults', () => {
@@ -19,7 +19,7 @@ describe('config', () => {
     expect(() => loadConfig(['--leader-elect=yes'], {})).toThrow(/leader-elect/);
     expect(() => loadConfig(['--renew-deadline=20s'], {})).toThrow(/renew-deadline/);
     expect(() => loadConfig(['--bogus=1'], {})).toThrow();
-    expect(() => parseDuration('10')).toThrow();
-    expect(parseDuration('1.5s')).toBe(1500);
+    expect(() => parseDurationFlag('10')).toThrow();
+    expect(parseDurationFlag('1.5s')).toBe(1500);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseDuration } from './api/duration.js';
 
 export interface Config {
   /** Path of a kubeconfig; undefined means in-cluster (or the default kubeconfig outside a pod). */
@@ -21,6 +22,8 @@ export interface Config {
   resyncPeriodMs: number;
   gracefulShutdownTimeoutMs: number;
   logLevel: string;
+  /** DNS domain of the Kubernetes cluster: member names and certificates use it. */
+  clusterDomain: string;
 }
 
 // Flag names follow controller-runtime / kubebuilder; each can also be set in the environment as
@@ -41,16 +44,16 @@ const flags = {
   'resync-period': { default: '10m' },
   'graceful-shutdown-timeout': { default: '30s' },
   'log-level': { default: 'info' },
+  'cluster-domain': { default: 'cluster.local' },
 } as const satisfies Record<string, { env?: string; default: string }>;
 
 type Flag = keyof typeof flags;
 
-/** Go-style durations as used by the flags above: `500ms`, `15s`, `10m`, `1h`. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!match) throw new Error(`invalid duration ${JSON.stringify(text)} (use e.g. 500ms, 15s, 10m)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
+/** Go-style durations as used by the flags above: `500ms`, `15s`, `10m`, `1h30m`. */
+export function parseDurationFlag(text: string): number {
+  const ms = parseDuration(text.trim());
+  if (ms === undefined) throw new Error(`invalid duration ${JSON.stringify(text)} (use e.g. 500ms, 15s, 10m)`);
+  return ms;
 }
 
 function parseBool(name: string, text: string): boolean {
@@ -85,13 +88,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     leaderElectionId: get('leader-election-id'),
     // As client-go: the host name plus a random suffix, so a restarted pod is a new candidate.
     leaderElectionIdentity: `${get('leader-election-identity') || hostname()}_${randomBytes(4).toString('hex')}`,
-    leaseDurationMs: parseDuration(get('lease-duration')),
-    renewDeadlineMs: parseDuration(get('renew-deadline')),
-    retryPeriodMs: parseDuration(get('retry-period')),
+    leaseDurationMs: parseDurationFlag(get('lease-duration')),
+    renewDeadlineMs: parseDurationFlag(get('renew-deadline')),
+    retryPeriodMs: parseDurationFlag(get('retry-period')),
     workers: parseWorkers(get('workers')),
-    resyncPeriodMs: parseDuration(get('resync-period')),
-    gracefulShutdownTimeoutMs: parseDuration(get('graceful-shutdown-timeout')),
+    resyncPeriodMs: parseDurationFlag(get('resync-period')),
+    gracefulShutdownTimeoutMs: parseDurationFlag(get('graceful-shutdown-timeout')),
     logLevel: get('log-level'),
+    clusterDomain: get('cluster-domain'),
   };
   if (config.renewDeadlineMs >= config.leaseDurationMs) throw new Error('--renew-deadline must be shorter than --lease-duration');
   if (config.retryPeriodMs >= config.renewDeadlineMs) throw new Error('--retry-period must be shorter than --renew-deadline');

@@ -42,7 +42,7 @@ async function main(): Promise<number> {
   const cache = new InformerCache({ kc, namespaces: config.namespaces, log, observer: metrics.informerObserver() });
   const controller: Controller = new Controller({
     name: controllerName,
-    reconciler: createEtcdClusterReconciler({ cache, kc }),
+    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain }),
     workers: config.workers,
     log,
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),

@@ -1,7 +1,12 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { createEtcdAdmin } from '../etcd/client.js';
 import type { ClusterCache } from '../runtime/cache.js';
-import { splitKey } from '../runtime/kinds.js';
+import { type Clock, realClock } from '../runtime/clock.js';
 import type { Reconciler } from '../runtime/reconciler.js';
+import { defaultClusterDomain, labelKeys } from '../resources/names.js';
+import { AdminPool } from './admin-pool.js';
+import { KubeWriter } from './kube-writer.js';
+import { EtcdClusterReconciler } from './reconcile.js';
 
 /** What main.ts hands the EtcdCluster controller. */
 export interface ControllerDeps {
@@ -9,27 +14,30 @@ export interface ControllerDeps {
   cache: ClusterCache;
   /** For writes (server-side apply, status, events). */
   kc: KubeConfig;
+  /** DNS domain of the Kubernetes cluster, for member names and certificates. */
+  clusterDomain?: string;
+  /** Deadline of every etcd call. */
+  etcdCallTimeoutMs?: number;
+  clock?: Clock;
 }
 
 /** The controller name in metrics and logs. */
 export const controllerName = 'etcdcluster';
 
-/**
- * PLACEHOLDER until the real EtcdCluster reconciler lands: it only reads the cluster from the
- * cache, so the runtime can be exercised end to end. The real one keeps this signature.
- */
-export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler {
-  return {
-    reconcile(key, ctx) {
-      const { namespace, name } = splitKey(key);
-      const cluster = deps.cache.get('EtcdCluster', namespace, name);
-      if (!cluster) {
-        ctx.log.debug('cluster is gone; nothing to do');
-        return Promise.resolve({});
-      }
-      const children = deps.cache.list('StatefulSet', namespace).length;
-      ctx.log.debug('observed cluster', { generation: cluster.metadata?.generation, statefulSets: children });
-      return Promise.resolve({});
-    },
-  };
+/** The EtcdCluster reconciler, with its etcd clients; `close()` drops their connections. */
+export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & { close(): void } {
+  const callTimeoutMs = deps.etcdCallTimeoutMs ?? 5_000;
+  const admins = new AdminPool((endpoints, tls) =>
+    createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs }),
+  );
+  const reconciler = new EtcdClusterReconciler({
+    cache: deps.cache,
+    kc: deps.kc,
+    writer: new KubeWriter(deps.kc),
+    admins,
+    clock: deps.clock ?? realClock,
+    clusterDomain: deps.clusterDomain ?? defaultClusterDomain,
+    pvcs: (ns) => deps.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[],
+  });
+  return { reconcile: (key, ctx) => reconciler.reconcile(key, ctx), close: () => admins.closeAll() };
 }

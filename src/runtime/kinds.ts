@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1ConfigMap, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 
 /**
  * An API object as it comes off the wire: the client-node model types, with every Date they
@@ -28,6 +28,8 @@ export const watchedKinds = {
   Pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod' },
   PodDisruptionBudget: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' },
   ConfigMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
+  // Claims come from the StatefulSet's template: their UIDs tell a member's data from a new volume.
+  PersistentVolumeClaim: { group: '', version: 'v1', plural: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim' },
 } as const satisfies Record<string, ResourceType>;
 
 export type Kind = keyof typeof watchedKinds;
@@ -42,6 +44,7 @@ export interface ObjectOfKind {
   Pod: Wire<V1Pod>;
   PodDisruptionBudget: Wire<V1PodDisruptionBudget>;
   ConfigMap: Wire<V1ConfigMap>;
+  PersistentVolumeClaim: Wire<V1PersistentVolumeClaim>;
 }
 
 export function apiVersionOf(r: ResourceType): string {

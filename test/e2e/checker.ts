@@ -1,0 +1,114 @@
+import { Etcd3 } from 'etcd3';
+
+/** Counts of a checker run: the e2e tests assert `lost` and `staleReads` are zero. */
+export interface CheckerReport {
+  acknowledged: number;
+  /** Writes that returned an error: not acknowledged, so allowed to be missing. */
+  failedWrites: number;
+  reads: number;
+  failedReads: number;
+  /** A read that returned an older value than the last acknowledged write. */
+  staleReads: number;
+  /** Acknowledged writes missing at the end. */
+  lost: number;
+  clientRebuilds: number;
+}
+
+export interface CheckerOptions {
+  /** Client URLs of the members to use now (re-read every second; a change rebuilds the client). */
+  endpoints: () => Promise<string[]>;
+  /** Name the members' server certificate is verified against. */
+  serverName: string;
+  tls: { caPem: string; certPem: string; keyPem: string };
+  prefix?: string;
+  intervalMs?: number;
+}
+
+/**
+ * A client that writes and reads continuously while a test changes the cluster: after every
+ * acknowledged write of `w/<n>` it reads `latest` (linearizable) and expects at least `n`. At the
+ * end every acknowledged key must be present.
+ */
+export class Checker {
+  private client: Etcd3 | undefined;
+  private endpointKey = '';
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly acked: number[] = [];
+  private readonly report: CheckerReport = { acknowledged: 0, failedWrites: 0, reads: 0, failedReads: 0, staleReads: 0, lost: 0, clientRebuilds: 0 };
+  private readonly prefix: string;
+
+  constructor(private readonly options: CheckerOptions) {
+    this.prefix = options.prefix ?? `checker/${Date.now()}`;
+  }
+
+  private async refreshClient(): Promise<Etcd3 | undefined> {
+    const endpoints = (await this.options.endpoints()).sort();
+    const key = endpoints.join(',');
+    if (key !== this.endpointKey) {
+      this.client?.close();
+      this.client = undefined;
+      this.endpointKey = key;
+      if (endpoints.length > 0) {
+        this.report.clientRebuilds++;
+        const { caPem, certPem, keyPem } = this.options.tls;
+        this.client = new Etcd3({
+          hosts: endpoints,
+          credentials: { rootCertificate: Buffer.from(caPem), certChain: Buffer.from(certPem), privateKey: Buffer.from(keyPem) },
+          grpcOptions: { 'grpc.ssl_target_name_override': this.options.serverName, 'grpc.default_authority': this.options.serverName },
+        });
+      }
+    }
+    return this.client;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    let n = 0;
+    let lastRefresh = 0;
+    while (this.running) {
+      if (Date.now() - lastRefresh > 1_000) {
+        lastRefresh = Date.now();
+        await this.refreshClient().catch(() => undefined);
+      }
+      const client = this.client;
+      if (!client) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      n++;
+      try {
+        await client.put(`${this.prefix}/latest`).value(String(n)).exec();
+        await client.put(`${this.prefix}/w/${String(n).padStart(8, '0')}`).value(String(n)).exec();
+        this.acked.push(n);
+        this.report.acknowledged++;
+      } catch {
+        this.report.failedWrites++;
+      }
+      try {
+        const latest = Number(await client.get(`${this.prefix}/latest`).string());
+        this.report.reads++;
+        if (this.acked.length > 0 && latest < this.acked[this.acked.length - 1]!) this.report.staleReads++;
+      } catch {
+        this.report.failedReads++;
+      }
+      await new Promise((r) => setTimeout(r, this.options.intervalMs ?? 20));
+    }
+  }
+
+  /** Stops writing, then reads every key back and returns the counts. */
+  async stop(): Promise<CheckerReport> {
+    this.running = false;
+    await this.loop;
+    const client = await this.refreshClient();
+    if (!client) throw new Error('no endpoints left to verify the writes against');
+    const keys = new Set(await client.getAll().prefix(`${this.prefix}/w/`).keys());
+    this.report.lost = this.acked.filter((n) => !keys.has(`${this.prefix}/w/${String(n).padStart(8, '0')}`)).length;
+    client.close();
+    return { ...this.report };
+  }
+}
