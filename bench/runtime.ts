@@ -11,7 +11,7 @@ import { Manager } from '../src/runtime/manager.js';
 import { repoRoot } from '../test/harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../test/harness/control-plane.js';
 import { waitFor } from '../test/harness/wait.js';
-import { startOperator } from '../test/integration/runtime-operator.js';
+import { startOperator } from '../test/harness/operator.js';
 
 const events = Number(process.env.BENCH_EVENTS ?? 300);
 const ns = 'bench';

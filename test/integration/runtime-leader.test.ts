@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
-import { type OperatorProcess, startOperator } from './runtime-operator.js';
+import { type OperatorProcess, startOperator } from '../harness/operator.js';
 
 const ns = 'runtime-leader';
 const leaseMs = 4000;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { repoRoot } from '../harness/binaries.js';
-import { type ManagedProcess, startProcess } from '../harness/process.js';
-import { waitFor } from '../harness/wait.js';
+import { repoRoot } from './binaries.js';
+import { type ManagedProcess, startProcess } from './process.js';
+import { waitFor } from './wait.js';
 
 /** The operator as a real process (`node --import tsx src/main.ts`), with its listeners on free loopback ports. */
 export interface OperatorProcess {

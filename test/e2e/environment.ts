@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { EtcdCluster } from '../../src/api/types.generated.js';
+import { clientServiceHosts, memberSelector, selectorString } from '../../src/resources/names.js';
+import { type Agent, startAgent } from '../agent/agent.js';
+import { repoRoot } from '../harness/binaries.js';
+import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
+import { type OperatorProcess, startOperator } from '../harness/operator.js';
+import { waitFor } from '../harness/wait.js';
+import { Checker } from './checker.js';
+
+/** The whole product on one machine: control plane, node agent, and the operator as a process. */
+export interface E2eEnvironment {
+  cp: ControlPlane;
+  agent: Agent;
+  operator(): OperatorProcess;
+  /** Starts the operator (again), with its listeners on free loopback ports. */
+  startOperator(extraArgs?: string[]): Promise<OperatorProcess>;
+  kubectl(...args: string[]): Promise<string>;
+  cluster(namespace: string, name: string): Promise<EtcdCluster>;
+  /** Waits until etcd reports `voters` healthy voting members, no learner, and status says so. */
+  waitConverged(namespace: string, name: string, voters: number, timeoutMs?: number): Promise<EtcdCluster>;
+  /** A write/read checker against the cluster's Ready members, with the user certificate. */
+  checker(namespace: string, name: string): Promise<Checker>;
+  stop(): Promise<void>;
+}
+
+export async function startE2eEnvironment(label: string): Promise<E2eEnvironment> {
+  const cp = await startControlPlane(label);
+  const kubectl = async (...args: string[]) => {
+    const res = await cp.kubectl(args);
+    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
+    return res.stdout;
+  };
+  await kubectl('apply', '--server-side', '-f', join(repoRoot, 'crds'));
+  await kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev');
+  const agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent') });
+  let operator: OperatorProcess | undefined;
+  let operators = 0;
+  const env: E2eEnvironment = {
+    cp,
+    agent,
+    operator: () => {
+      if (!operator) throw new Error('the operator is not running');
+      return operator;
+    },
+    async startOperator(extraArgs = []) {
+      operator = await startOperator(`operator-${operators++}`, cp.dir, cp.kubeconfigPath, ['--leader-elect=false', '--log-level=debug', ...extraArgs]);
+      return operator;
+    },
+    kubectl,
+    async cluster(namespace, name) {
+      return JSON.parse(await kubectl('get', 'etcdcluster', name, '-n', namespace, '-o', 'json')) as EtcdCluster;
+    },
+    async waitConverged(namespace, name, voters, timeoutMs = 240_000) {
+      return waitFor(`${namespace}/${name} at ${voters} healthy voters`, async () => {
+        const c = await env.cluster(namespace, name);
+        const s = c.status;
+        const members = s?.members ?? [];
+        const sts = JSON.parse(await kubectl('get', 'statefulset', name, '-n', namespace, '-o', 'json')) as { spec: { replicas: number } };
+        const ok =
+          s?.observedGeneration === c.metadata.generation &&
+          members.length === voters &&
+          members.every((m) => m.role === 'Voter' && m.healthy) &&
+          s!.readyReplicas === voters &&
+          sts.spec.replicas === voters &&
+          s!.conditions?.some((x) => x.type === 'Available' && x.status === 'True') &&
+          s!.conditions?.some((x) => x.type === 'Progressing' && x.status === 'False');
+        return ok ? c : undefined;
+      }, { timeoutMs, intervalMs: 500 });
+    },
+    async checker(namespace, name) {
+      const secret = JSON.parse(await kubectl('get', 'secret', `${name}-client-tls`, '-n', namespace, '-o', 'json')) as V1Secret;
+      const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64').toString('utf8');
+      const selector = selectorString(memberSelector({ name, namespace }));
+      return new Checker({
+        tls: { caPem: pem('ca.crt'), certPem: pem('tls.crt'), keyPem: pem('tls.key') },
+        serverName: clientServiceHosts({ name, namespace }).at(-1)!,
+        endpoints: async () => {
+          const pods = JSON.parse(await kubectl('get', 'pods', '-n', namespace, '-l', selector, '-o', 'json')) as { items: V1Pod[] };
+          return pods.items
+            .filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+            .map((p) => `https://${p.status!.podIP}:2379`);
+        },
+      });
+    },
+    async stop() {
+      await operator?.process.stop();
+      await agent.stop();
+      await cp.stop();
+    },
+  };
+  return env;
+}
