@@ -55,3 +55,12 @@ for pair in "etcd-3.6:$ETCD_VERSION" "etcd-3.5:$ETCD_PREVIOUS_VERSION"; do
     etcdctl=go.etcd.io/etcd/etcdctl/v3 \
     etcdutl=go.etcd.io/etcd/etcdutl/v3
 done
+
+# helm's lint and default .Capabilities.KubeVersion use the Kubernetes minor it was built against
+# (its Makefile derives it from client-go the same way); without these it would claim v1.20.
+hminor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$here/tools/helm/go.mod")
+hflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+  hflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$hminor"
+done
+build "$here/tools/helm" "helm-$HELM_VERSION" "$hflags" helm=helm.sh/helm/v3/cmd/helm
