@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../../src/api/types.generated.js';
 import { clientServiceHosts, memberSelector, selectorString } from '../../src/resources/names.js';
 import { type Agent, startAgent } from '../agent/agent.js';
-import { repoRoot } from '../harness/binaries.js';
+import { withClusterDns } from '../agent/fixtures.js';
+import { etcdBinary, repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
 import { type OperatorProcess, startOperator } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
@@ -20,6 +23,8 @@ export interface E2eEnvironment {
   cluster(namespace: string, name: string): Promise<EtcdCluster>;
   /** Waits until etcd reports `voters` healthy voting members, no learner, and status says so. */
   waitConverged(namespace: string, name: string, voters: number, timeoutMs?: number): Promise<EtcdCluster>;
+  /** The real etcdctl with the user certificate, run as a pod's neighbour would (cluster DNS). */
+  etcdctl(namespace: string, name: string, args: string[]): Promise<string>;
   /** A write/read checker against the cluster's Ready members, with the user certificate. */
   checker(namespace: string, name: string): Promise<Checker>;
   stop(): Promise<void>;
@@ -68,6 +73,19 @@ export async function startE2eEnvironment(label: string): Promise<E2eEnvironment
           s!.conditions?.some((x) => x.type === 'Progressing' && x.status === 'False');
         return ok ? c : undefined;
       }, { timeoutMs, intervalMs: 500 });
+    },
+    async etcdctl(namespace, name, args) {
+      const dir = join(cp.dir, `etcdctl-${namespace}-${name}`);
+      mkdirSync(dir, { recursive: true });
+      const secret = JSON.parse(await kubectl('get', 'secret', `${name}-client-tls`, '-n', namespace, '-o', 'json')) as V1Secret;
+      for (const key of ['ca.crt', 'tls.crt', 'tls.key']) writeFileSync(join(dir, key), Buffer.from(secret.data![key]!, 'base64'), { mode: 0o600 });
+      // The members' advertised client URLs; the agent's cluster DNS has no ClusterIP Services.
+      const endpoints = ((await env.cluster(namespace, name)).status?.members ?? []).flatMap((m) => m.clientURLs ?? []);
+      const tlsArgs = [`--cacert=${join(dir, 'ca.crt')}`, `--cert=${join(dir, 'tls.crt')}`, `--key=${join(dir, 'tls.key')}`, `--endpoints=${endpoints.join(',')}`];
+      const argv = withClusterDns(agent.hostsFile, [etcdBinary('etcdctl'), ...tlsArgs, ...args]);
+      return new Promise((resolve, reject) => {
+        execFile(argv[0]!, argv.slice(1), { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`etcdctl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+      });
     },
     async checker(namespace, name) {
       const secret = JSON.parse(await kubectl('get', 'secret', `${name}-client-tls`, '-n', namespace, '-o', 'json')) as V1Secret;

@@ -31,6 +31,31 @@ describe('EtcdCluster lifecycle end to end', () => {
     checker = await env.checker(ns, name);
     checker.start();
   });
+
+  it('reads and writes with the user certificate through the real etcdctl', async () => {
+    const out = await env.etcdctl(ns, name, ['put', 'hello', 'world']);
+    expect(out.trim()).toBe('OK');
+    expect(await env.etcdctl(ns, name, ['get', 'hello', '--print-value-only'])).toBe('world\n');
+  });
+
+  it('scales to 5 with kubectl scale, one learner at a time', async () => {
+    const started = Date.now();
+    await env.kubectl('scale', 'etcdcluster', name, '-n', ns, '--replicas=5');
+    await env.waitConverged(ns, name, 5);
+    console.log(`scale 3 -> 5: ${Date.now() - started} ms`);
+    const events = await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}');
+    const reasons = events.trim().split('\n');
+    expect(reasons.filter((r) => r === 'MemberAdded')).toHaveLength(2);
+    expect(reasons.filter((r) => r === 'MemberPromoted')).toHaveLength(2);
+  });
+
+  it('scales back to 3, removing members before shrinking the StatefulSet', async () => {
+    const started = Date.now();
+    await env.kubectl('scale', 'etcdcluster', name, '-n', ns, '--replicas=3');
+    const cluster = await env.waitConverged(ns, name, 3);
+    console.log(`scale 5 -> 3: ${Date.now() - started} ms`);
+    expect(cluster.status!.members!.map((m) => m.name).sort()).toEqual(['example-0', 'example-1', 'example-2']);
+  });
 });
 
 export type { CheckerReport };
