@@ -23,6 +23,9 @@ export interface E2eEnvironment {
   cluster(namespace: string, name: string): Promise<EtcdCluster>;
   /** Waits until etcd reports `voters` healthy voting members, no learner, and status says so. */
   waitConverged(namespace: string, name: string, voters: number, timeoutMs?: number): Promise<EtcdCluster>;
+  /** Reasons of the Events on EtcdClusters in a namespace, oldest first. */
+  eventReasons(namespace: string): Promise<string[]>;
+  waitFor: typeof waitFor;
   /** The real etcdctl with the user certificate, run as a pod's neighbour would (cluster DNS). */
   etcdctl(namespace: string, name: string, args: string[]): Promise<string>;
   /** A write/read checker against the cluster's Ready members, with the user certificate. */
@@ -74,6 +77,11 @@ export async function startE2eEnvironment(label: string): Promise<E2eEnvironment
         return ok ? c : undefined;
       }, { timeoutMs, intervalMs: 500 });
     },
+    async eventReasons(namespace) {
+      const out = await kubectl('get', 'events', '-n', namespace, '--field-selector', 'involvedObject.kind=EtcdCluster', '--sort-by=.lastTimestamp', '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}');
+      return out.trim().split('\n').filter(Boolean);
+    },
+    waitFor,
     async etcdctl(namespace, name, args) {
       const dir = join(cp.dir, `etcdctl-${namespace}-${name}`);
       mkdirSync(dir, { recursive: true });

@@ -56,6 +56,60 @@ describe('EtcdCluster lifecycle end to end', () => {
     console.log(`scale 5 -> 3: ${Date.now() - started} ms`);
     expect(cluster.status!.members!.map((m) => m.name).sort()).toEqual(['example-0', 'example-1', 'example-2']);
   });
+
+  it('brings a deleted member pod back, rejoining with its data', async () => {
+    const before = (await env.cluster(ns, name)).status!.members!.find((m) => m.name === 'example-1')!.memberID;
+    const podUid = async () => (JSON.parse(await env.kubectl('get', 'pod', 'example-1', '-n', ns, '-o', 'json')) as { metadata: { uid: string } }).metadata.uid;
+    const oldUid = await podUid();
+    await env.kubectl('delete', 'pod', 'example-1', '-n', ns, '--wait=false');
+    await env.waitFor('example-1 to be replaced', async () => (await podUid().catch(() => oldUid)) !== oldUid, { timeoutMs: 60_000 });
+    const cluster = await env.waitConverged(ns, name, 3);
+    // Same member ID: the pod came back on its volume, so it is the same member, not a new one.
+    expect(cluster.status!.members!.find((m) => m.name === 'example-1')!.memberID).toBe(before);
+  });
+
+  it('replaces a member whose pod and volume were deleted: removed, then re-added empty', async () => {
+    const before = (await env.cluster(ns, name)).status!.members!.find((m) => m.name === 'example-2')!.memberID;
+    await env.kubectl('delete', 'pvc', 'data-example-2', '-n', ns, '--wait=false');
+    await env.kubectl('delete', 'pod', 'example-2', '-n', ns, '--wait=false');
+    const cluster = await env.waitConverged(ns, name, 3);
+    const after = cluster.status!.members!.find((m) => m.name === 'example-2')!.memberID;
+    expect(after).not.toBe(before);
+    const reasons = await env.eventReasons(ns);
+    expect(reasons).toContain('LostMemberRemoved');
+  });
+
+  it('converges when the operator is killed between adding a learner and starting its pod', async () => {
+    const added = async () => (await env.eventReasons(ns)).filter((r) => r === 'MemberAdded').length;
+    const addedBefore = await added();
+    await env.kubectl('scale', 'etcdcluster', name, '-n', ns, '--replicas=5');
+    // Kill the operator as soon as etcd has the learner, aiming before the StatefulSet grows.
+    await env.waitFor('a learner to be added', async () => (await added()) > addedBefore, { intervalMs: 20 });
+    process.kill(env.operator().process.pid, 'SIGKILL');
+    await env.operator().process.exited;
+    const stsReplicas = JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as { spec: { replicas: number } };
+    console.log(`operator killed with the StatefulSet at ${stsReplicas.spec.replicas} replicas after the learner was added`);
+    await env.startOperator();
+    await env.waitConverged(ns, name, 5);
+  });
+
+  it('lost no acknowledged write and served no stale read throughout', async () => {
+    const report: CheckerReport = await checker.stop();
+    console.log(`checker: ${JSON.stringify(report)}`);
+    expect(report.acknowledged).toBeGreaterThan(100);
+    expect(report.lost).toBe(0);
+    expect(report.staleReads).toBe(0);
+  });
+
+  it('deletes everything the cluster owns when it is deleted, keeping volumes by default', async () => {
+    await env.kubectl('delete', 'etcdcluster', name, '-n', ns, '--wait=true', '--timeout=120s');
+    await env.waitFor('owned objects to be collected', async () => {
+      const left = await env.kubectl('get', 'statefulset,service,secret,configmap,poddisruptionbudget,pod', '-n', ns, '-l', 'app.kubernetes.io/instance=example', '-o', 'name');
+      return left.trim() === '';
+    }, { timeoutMs: 120_000 });
+    const pvcs = await env.kubectl('get', 'pvc', '-n', ns, '-o', 'name');
+    expect(pvcs.trim().split('\n').length).toBeGreaterThanOrEqual(3);
+  });
 });
 
 export type { CheckerReport };
