@@ -17,7 +17,7 @@ export function fakeCluster(name: string, namespace: string, spec: EtcdClusterSp
     kind: 'EtcdCluster',
     metadata: { name, namespace, uid: `00000000-0000-4000-8000-${Buffer.from(name).toString('hex').padEnd(12, '0').slice(0, 12)}` },
     spec: withDefaults(spec),
-  } as EtcdCluster;
+  };
 }
 
 /** The cluster's children without owner references: their owner does not exist in the API. */

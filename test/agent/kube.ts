@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { kubeRequest, statusCodeOf } from '../../src/runtime/kube-http.js';
 
 /** Reads of ConfigMaps and Secrets at the moment a container starts, as the kubelet does. */
@@ -52,8 +52,18 @@ export async function tolerating(codes: number[], fn: () => Promise<unknown>): P
     await fn();
     return true;
   } catch (err) {
-    const code = statusCodeOf(err);
+    const code = err instanceof ApiException ? err.code : statusCodeOf(err);
     if (code !== undefined && codes.includes(code)) return false;
     throw err;
   }
+}
+
+/**
+ * Deletes a pod at once, only if it is still the one with `uid`. Through client-node, because a
+ * DELETE with a body needs a Content-Length that kubeRequest does not send.
+ */
+export async function deletePodNow(kc: KubeConfig, namespace: string, name: string, uid: string | undefined): Promise<boolean> {
+  const api = kc.makeApiClient(CoreV1Api);
+  // 404: already gone; 409: the name now belongs to a new pod, which is not ours to delete.
+  return tolerating([404, 409], () => api.deleteNamespacedPod({ namespace, name, body: { gracePeriodSeconds: 0, preconditions: { uid } } }));
 }

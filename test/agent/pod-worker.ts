@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Wire } from '../../src/runtime/kinds.js';
-import { kubeRequest, statusCodeOf } from '../../src/runtime/kube-http.js';
+import { statusCodeOf } from '../../src/runtime/kube-http.js';
 import type { AddressPool } from './addresses.js';
 import type { EventRecorder } from './events.js';
-import { mergePatch, type ObjectSource, podPath, tolerating } from './kube.js';
+import { deletePodNow, mergePatch, type ObjectSource, podPath, tolerating } from './kube.js';
 import { ContainerRunner } from './runner.js';
 import { buildPodStatus, type PodRecord, wireTime } from './status.js';
 import { PodVolumes } from './volumes.js';
@@ -113,12 +113,13 @@ export class PodWorker {
     if (this.pod.spec?.initContainers?.length) return this.mountFailed('init containers are not supported by the local agent');
     this.podIP ??= await this.ctx.addresses.allocate();
     this.record.podIP = this.podIP;
-    const volumes = new PodVolumes({ kc: this.ctx.kc, pod: this.pod, podDir: this.podDir, source: this.ctx.source });
+    const volumes = new PodVolumes({ kc: this.ctx.kc, pod: this.pod, podDir: this.podDir, source: this.ctx.source, podIP: this.podIP, hostIP: this.ctx.hostIP });
     try {
       await volumes.setUp();
     } catch (err) {
-      this.log.warn('volumes not ready', { error: String(err), statusCode: statusCodeOf(err) });
-      return this.mountFailed(err instanceof Error ? err.message : String(err));
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== this.lastMountError) this.log.warn('volumes not ready', { error: String(err), statusCode: statusCodeOf(err) });
+      return this.mountFailed(message);
     }
     this.volumes = volumes;
     this.lastRefresh = Date.now();
@@ -177,9 +178,7 @@ export class PodWorker {
     const { namespace, name, uid } = this.pod.metadata ?? {};
     if (!this.gone) {
       await this.publish();
-      const body = { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid } };
-      // 404: already gone; 409: the name now belongs to a new pod, which is not ours to delete.
-      await tolerating([404, 409], () => kubeRequest(this.ctx.kc, podPath(namespace ?? '', name ?? ''), { method: 'DELETE', body }));
+      await deletePodNow(this.ctx.kc, namespace ?? '', name ?? '', uid);
     }
     this.release();
     rmSync(this.podDir, { recursive: true, force: true });

@@ -1,35 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { KubeConfig, V1KeyToPath, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { KubeConfig, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Volume } from '@kubernetes/client-node';
 import type { Wire } from '../../src/runtime/kinds.js';
 import { kubeRequest } from '../../src/runtime/kube-http.js';
 import type { ObjectSource } from './kube.js';
 import { applyFsGroup } from './ownership.js';
+import { project, type ProjectedFile, ProjectedSources, VolumeSetupError } from './projected.js';
+
+export { VolumeSetupError };
 
 type Pod = Wire<V1Pod>;
 type Volume = Wire<V1Volume>;
-
-/** A volume that cannot be set up: a FailedMount event, and the pod waits in ContainerCreating. */
-export class VolumeSetupError extends Error {
-  override name = 'VolumeSetupError';
-}
-
-interface ProjectedFile {
-  path: string;
-  data: Buffer;
-  mode: number;
-}
-
-/** Which keys land in which files: all keys by name, or the listed items (a missing one fails). */
-function project(data: Record<string, Buffer>, items: Wire<V1KeyToPath>[] | undefined, defaultMode: number, what: string): ProjectedFile[] {
-  if (!items) return Object.entries(data).map(([key, value]) => ({ path: key, data: value, mode: defaultMode }));
-  return items.map((item) => {
-    const value = data[item.key];
-    if (value === undefined) throw new VolumeSetupError(`configmap references non-existent config key: ${item.key} (${what})`);
-    return { path: item.path, data: value, mode: item.mode ?? defaultMode };
-  });
-}
 
 /**
  * Writes a Secret or ConfigMap volume the way the kubelet's atomic writer does: files in a fresh
@@ -72,14 +54,19 @@ export interface VolumeContext {
   /** The pod's own directory under the agent's. */
   podDir: string;
   source: ObjectSource;
+  podIP: string;
+  hostIP: string;
 }
 
 /** A pod's volumes on disk: volume name -> host directory that is bind-mounted into containers. */
 export class PodVolumes {
   readonly paths = new Map<string, string>();
   private readonly digests = new Map<string, string>();
+  private readonly projected: ProjectedSources;
 
-  constructor(private readonly ctx: VolumeContext) {}
+  constructor(private readonly ctx: VolumeContext) {
+    this.projected = new ProjectedSources(ctx.kc, ctx.source, () => ctx.podIP, ctx.hostIP);
+  }
 
   private get fsGroup(): number | undefined {
     return this.ctx.pod.spec?.securityContext?.fsGroup;
@@ -96,11 +83,11 @@ export class PodVolumes {
 
   /** Rewrites Secret and ConfigMap volumes whose content changed (certificate rotation). */
   async refresh(): Promise<void> {
-    for (const v of this.ctx.pod.spec?.volumes ?? []) if (v.secret || v.configMap) await this.setUpOne(v);
+    for (const v of this.ctx.pod.spec?.volumes ?? []) if (v.secret || v.configMap || v.projected) await this.setUpOne(v);
   }
 
   private async setUpOne(v: Volume): Promise<string> {
-    if (v.secret || v.configMap) return this.setUpProjected(v);
+    if (v.secret || v.configMap || v.projected) return this.setUpProjected(v);
     if (v.emptyDir) {
       const dir = join(this.ctx.podDir, 'volumes', 'empty-dir', v.name);
       mkdirSync(dir, { recursive: true, mode: 0o777 });
@@ -112,11 +99,11 @@ export class PodVolumes {
       if (this.fsGroup !== undefined) applyFsGroup(dir, this.fsGroup, false);
       return dir;
     }
-    throw new VolumeSetupError(`volume "${v.name}": only secret, configMap, emptyDir and persistentVolumeClaim volumes are supported by the local agent`);
+    throw new VolumeSetupError(`volume "${v.name}": only secret, configMap, projected, emptyDir and persistentVolumeClaim volumes are supported by the local agent`);
   }
 
   private async setUpProjected(v: Volume): Promise<string> {
-    const dir = join(this.ctx.podDir, 'volumes', v.secret ? 'secret' : 'configmap', v.name);
+    const dir = join(this.ctx.podDir, 'volumes', v.secret ? 'secret' : v.configMap ? 'configmap' : 'projected', v.name);
     const files = await this.projectedFiles(v);
     const sum = digest(files);
     if (this.digests.get(v.name) !== sum) {
@@ -127,6 +114,7 @@ export class PodVolumes {
   }
 
   private async projectedFiles(v: Volume): Promise<ProjectedFile[]> {
+    if (v.projected) return this.projected.files(this.ctx.pod, v.projected);
     if (v.secret) {
       const name = v.secret.secretName ?? '';
       const data = await this.ctx.source.secret(this.namespace, name);
