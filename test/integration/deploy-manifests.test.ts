@@ -12,7 +12,7 @@ const crdFile = 'etcd.operator.dev_etcdclusters.yaml';
 const overlays: Overlay[] = ['cluster-wide', 'namespaced'];
 
 function rulesOf(objects: KubernetesObject[], kind: string, name: string): V1PolicyRule[] {
-  const role = objects.find((o) => o.kind === kind && o.metadata?.name === name) as V1Role | undefined;
+  const role = objects.find((o): o is V1Role => o.kind === kind && o.metadata?.name === name);
   if (!role) throw new Error(`no ${kind} ${name}`);
   return role.rules ?? [];
 }
