@@ -1,6 +1,7 @@
 import type { Logger } from 'winston';
 import type { EtcdCluster } from '../api/types.generated.js';
 import { EtcdAdminError } from '../etcd/errors.js';
+import { crashpoint } from '../runtime/crashpoints.js';
 import type { EtcdAdmin, EtcdMember } from '../etcd/types.js';
 import { buildMembershipConfig } from '../resources/membership-config.js';
 import { type ClusterRef, memberPeerUrl, names } from '../resources/names.js';
@@ -70,20 +71,24 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       return 'acted';
     case 'addLearner': {
       const added = await needAdmin(ctx).memberAddLearner([memberPeerUrl(ref, step.ordinal, ctx.domain)]);
+      crashpoint('after-member-add');
       await announce(ctx, added.members);
       await event(ctx, 'MemberAdded', `added ${names.member(ref, step.ordinal)} as learner ${hex(added.member.id)}`);
       return 'acted';
     }
     case 'promoteLearner':
       await needAdmin(ctx).memberPromote(step.memberId);
+      crashpoint('after-member-promote');
       await event(ctx, 'MemberPromoted', `promoted ${names.member(ref, step.ordinal)} (${hex(step.memberId)}) to voter`);
       return 'acted';
     case 'moveLeader':
       await needAdmin(ctx).moveLeader(step.toId);
+      crashpoint('after-leader-move');
       await event(ctx, 'LeaderMoved', `moved leadership from ${hex(step.fromId)} to ${hex(step.toId)}`);
       return 'acted';
     case 'removeMember': {
       const remaining = await needAdmin(ctx).memberRemove(step.memberId);
+      crashpoint('after-member-remove');
       await announce(ctx, remaining);
       await event(ctx, step.reason === 'dataLost' ? 'LostMemberRemoved' : 'MemberRemoved', `removed member ${hex(step.memberId)} (${step.reason})`);
       return 'acted';

@@ -79,20 +79,6 @@ describe('EtcdCluster lifecycle end to end', () => {
     expect(reasons).toContain('LostMemberRemoved');
   });
 
-  it('converges when the operator is killed between adding a learner and starting its pod', async () => {
-    const added = async () => (await env.eventReasons(ns)).filter((r) => r === 'MemberAdded').length;
-    const addedBefore = await added();
-    await env.kubectl('scale', 'etcdcluster', name, '-n', ns, '--replicas=5');
-    // Kill the operator as soon as etcd has the learner, aiming before the StatefulSet grows.
-    await env.waitFor('a learner to be added', async () => (await added()) > addedBefore, { intervalMs: 20 });
-    process.kill(env.operator().process.pid, 'SIGKILL');
-    await env.operator().process.exited;
-    const stsReplicas = JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as { spec: { replicas: number } };
-    console.log(`operator killed with the StatefulSet at ${stsReplicas.spec.replicas} replicas after the learner was added`);
-    await env.startOperator();
-    await env.waitConverged(ns, name, 5);
-  });
-
   it('lost no acknowledged write and served no stale read throughout', async () => {
     const report: CheckerReport = await checker.stop();
     console.log(`checker: ${JSON.stringify(report)}`);

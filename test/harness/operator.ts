@@ -13,11 +13,11 @@ export interface OperatorProcess {
   metric(name: string, labels?: Record<string, string>): Promise<number>;
 }
 
-export async function startOperator(name: string, dir: string, kubeconfig: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+export async function startOperator(name: string, dir: string, kubeconfig: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<OperatorProcess> {
   // `node --import tsx` rather than the tsx CLI: the CLI runs the program in a child process, and
   // a SIGKILL to the CLI would leave the real operator running.
   const args = ['--import', 'tsx', join(repoRoot, 'src', 'main.ts'), `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...extraArgs];
-  const process = startProcess(name, globalThis.process.execPath, args, { logDir: dir });
+  const process = startProcess(name, globalThis.process.execPath, args, { logDir: dir, env: { ...globalThis.process.env, ...env } });
   const bound = (server: string) =>
     waitFor(`${name} ${server} address`, () => {
       for (const line of readFileSync(process.logPath, 'utf8').split('\n')) {
