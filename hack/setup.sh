@@ -16,3 +16,4 @@ if [[ ! -f node_modules/.setup-stamp || $(<node_modules/.setup-stamp) != "$lock_
 fi
 
 hack/build-binaries.sh
+hack/install-prometheus.sh
