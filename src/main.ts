@@ -8,6 +8,7 @@ import { LeaderElector } from './runtime/leader-election.js';
 import { Manager } from './runtime/manager.js';
 import { serve } from './telemetry/http-server.js';
 import { createLogger } from './telemetry/logger.js';
+import { ClusterMetrics } from './telemetry/cluster-metrics.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
 
 function kubeConfig(config: Config): KubeConfig {
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
   const cache = new InformerCache({ kc, namespaces: config.namespaces, log, observer: metrics.informerObserver() });
   const controller: Controller = new Controller({
     name: controllerName,
-    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain }),
+    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, metrics: new ClusterMetrics(metrics.registry) }),
     workers: config.workers,
     log,
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),

@@ -7,6 +7,7 @@ import { defaultClusterDomain, labelKeys } from '../resources/names.js';
 import { AdminPool } from './admin-pool.js';
 import { KubeWriter } from './kube-writer.js';
 import { EtcdClusterReconciler } from './reconcile.js';
+import { ClusterMetrics } from '../telemetry/cluster-metrics.js';
 
 /** What main.ts hands the EtcdCluster controller. */
 export interface ControllerDeps {
@@ -19,6 +20,8 @@ export interface ControllerDeps {
   /** Deadline of every etcd call. */
   etcdCallTimeoutMs?: number;
   clock?: Clock;
+  /** Per-cluster health metrics, registered in the operator's registry by main. */
+  metrics?: ClusterMetrics;
 }
 
 /** The controller name in metrics and logs. */
@@ -37,6 +40,8 @@ export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & 
     admins,
     clock: deps.clock ?? realClock,
     clusterDomain: deps.clusterDomain ?? defaultClusterDomain,
+    // Without a registry of its own the recorder still tracks health, for the transition logs.
+    metrics: deps.metrics ?? new ClusterMetrics(),
     pvcs: (ns) => deps.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[],
   });
   return { reconcile: (key, ctx) => reconciler.reconcile(key, ctx), close: () => admins.closeAll() };

@@ -1,4 +1,4 @@
-import type { KubeConfig, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
@@ -21,6 +21,7 @@ import { memberEndpoints, observeKube } from './observe-kube.js';
 import { computeStatus } from './status.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
+import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
 
 export interface ReconcilerDeps {
   cache: ClusterCache;
@@ -31,6 +32,8 @@ export interface ReconcilerDeps {
   clusterDomain: string;
   /** PVCs of a namespace, from the cache. */
   pvcs: (namespace: string) => V1PersistentVolumeClaim[];
+  /** Per-cluster health metrics; also remembers health between passes to log its transitions. */
+  metrics?: ClusterMetrics;
 }
 
 /** How soon to look again: quickly while a change is under way, every 30 s to refresh health. */
@@ -49,6 +52,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!cluster || cluster.metadata.deletionTimestamp) {
       // Children go with the owner through the garbage collector; only our connections remain.
       this.deps.admins.drop(key);
+      this.deps.metrics?.forget({ namespace, name });
       return {};
     }
     const ref = clusterRef(cluster);
@@ -60,6 +64,8 @@ export class EtcdClusterReconciler implements Reconciler {
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
     const etcd = admin ? await this.observeEtcd(admin, ref, ctx) : undefined;
+    // Recorded before acting, so a failing step still leaves the health of this pass visible.
+    this.recordHealth(cluster, ref, etcd, ctx);
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
     const planned = planMembership(membershipObservation(cluster, kube, etcd, records));
     // Paused clusters and clusters without usable certificates are observed, never changed.
@@ -74,7 +80,15 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
+    this.deps.metrics?.reconciled(ref, now);
     return { requeueAfterMs: requeueAfter(step, outcome, certs.nextRenewalAt, now) };
+  }
+
+  /** Metrics of what this pass saw, and one log line per member whose health flipped. */
+  private recordHealth(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, ctx: PassContext): void {
+    const secret = (name: string) => this.deps.cache.get('Secret', ref.namespace, name) as V1Secret | undefined;
+    const transitions = this.deps.metrics?.record(snapshotOf(cluster, ref, etcd, secret)) ?? [];
+    for (const t of transitions) ctx.log.info(t.healthy ? 'member became healthy' : 'member became unhealthy', { member: t.member, healthy: t.healthy, problem: t.problem });
   }
 
   /** The member list and statuses, or undefined when no member answers (not an error). */
