@@ -10,6 +10,8 @@ import type { Schema } from '../../src/api/schema-builders.js';
 import { etcdClusterSchema } from '../../src/api/schema.js';
 
 export const crdPath = 'crds/etcd.operator.dev_etcdclusters.yaml';
+/** Copies of the CRD that kustomize and Helm need inside their own directories. */
+export const crdCopyPaths = ['deploy/base/crd/etcd.operator.dev_etcdclusters.yaml', 'charts/etcd-operator/crds/etcd.operator.dev_etcdclusters.yaml'];
 export const typesPath = 'src/api/types.generated.ts';
 
 const header = (commentPrefix: string) =>
