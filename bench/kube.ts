@@ -1,0 +1,65 @@
+// Small steps the Kubernetes scenarios share: namespaces, cleanup between runs, and reading the
+// audit log for the operator's first write after a change.
+import type { V1Pod } from '@kubernetes/client-node';
+import { memberSelector, selectorString } from '../src/resources/names.js';
+import { waitFor } from '../test/harness/wait.js';
+import { type AuditEvent, micros, writeVerbs } from './audit.js';
+import { type BenchEnvironment, operatorUser } from './env.js';
+
+export async function ensureNamespace(env: BenchEnvironment, namespace: string): Promise<void> {
+  await env.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }));
+}
+
+export async function memberPods(env: BenchEnvironment, namespace: string, name: string): Promise<V1Pod[]> {
+  const labelSelector = selectorString(memberSelector({ namespace, name }));
+  return (await env.core.listNamespacedPod({ namespace, labelSelector })).items;
+}
+
+/**
+ * Deletes clusters and their volumes and waits until their etcd processes are gone, so that the
+ * next run does not share the CPU with members shutting down.
+ */
+export async function deleteClusters(env: BenchEnvironment, namespace: string, clusterNames: string[]): Promise<void> {
+  if (clusterNames.length === 0) return;
+  await env.kubectl(['delete', 'etcdcluster', '-n', namespace, '--wait=false', '--ignore-not-found', ...clusterNames]);
+  const mine = (n: string) => clusterNames.some((c) => n.startsWith(`data-${c}-`) || n.startsWith(`${c}-`));
+  await waitFor('members of deleted clusters to stop', async () => {
+    const pods = (await env.core.listNamespacedPod({ namespace })).items.filter((p) => mine(p.metadata?.name ?? ''));
+    return pods.length === 0;
+  }, { timeoutMs: 180_000, intervalMs: 500 });
+  const pvcs = (await env.core.listNamespacedPersistentVolumeClaim({ namespace })).items.map((p) => p.metadata!.name!).filter(mine);
+  if (pvcs.length > 0) await env.kubectl(['delete', 'pvc', '-n', namespace, '--wait=true', '--timeout=120s', ...pvcs]);
+}
+
+export interface FirstWrite {
+  /** From the change's response on the API server to the operator's first write request. */
+  ms: number;
+  what: string;
+}
+
+/**
+ * The operator's first write after the bench's own write to an EtcdCluster, both timed by the
+ * API server's clock in the audit log (microseconds): the change is committed when its response
+ * completes; the operator's write counts from when the server received it.
+ */
+export function firstWriteAfterChange(events: AuditEvent[], clusterName: string): FirstWrite | undefined {
+  const change = events.find((e) => e.user.username !== operatorUser && writeVerbs.has(e.verb) && e.objectRef?.resource === 'etcdclusters' && e.objectRef.name === clusterName);
+  if (!change) return undefined;
+  const committed = micros(change.stageTimestamp);
+  const write = events.find((e) => e.user.username === operatorUser && writeVerbs.has(e.verb) && micros(e.requestReceivedTimestamp) >= committed);
+  if (!write) return undefined;
+  const r = write.objectRef;
+  return { ms: (micros(write.requestReceivedTimestamp) - committed) / 1000, what: `${write.verb} ${r?.resource}${r?.subresource ? `/${r.subresource}` : ''} ${r?.name ?? ''}`.trim() };
+}
+
+/** Waits out a change in flight: until the operator has written nothing for `quietMs`. */
+export async function waitQuiet(env: BenchEnvironment, quietMs: number, timeoutMs = 60_000): Promise<void> {
+  let mark = env.audit.mark();
+  let since = Date.now();
+  await waitFor('the operator to stop writing', () => {
+    const writes = env.audit.since(mark).filter((e) => e.user.username === operatorUser && writeVerbs.has(e.verb));
+    mark = env.audit.mark();
+    if (writes.length > 0) since = Date.now();
+    return Date.now() - since >= quietMs;
+  }, { timeoutMs, intervalMs: 250 });
+}

@@ -1,0 +1,92 @@
+// The benchmark runner: every scenario several times, beside the floor measured in the same run.
+// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator]
+// Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../test/harness/binaries.js';
+import { type BenchEnvironment, startBenchEnvironment } from './env.js';
+import { floorScenarios } from './floor.js';
+import { gitCommit, loadAverage, machine } from './machine.js';
+import { operatorScale } from './operator-scale.js';
+import { quietPass } from './quiet.js';
+import { recovery } from './recovery.js';
+import { renderMarkdown } from './report.js';
+import { Results } from './results.js';
+import { scaling, timeToReady } from './scenarios.js';
+
+const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'operator'] as const;
+type Section = (typeof sections)[number];
+
+export interface RunOptions {
+  runs: number;
+  quick: boolean;
+  /** Cluster counts for the operator's scale; the quick run stops at 10. */
+  clusterCounts: number[];
+}
+
+function options(): { run: RunOptions; only: Set<Section>; out: string } {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
+  const quick = values.quick ?? false;
+  const only = new Set((values.only?.split(',') ?? sections) as Section[]);
+  for (const s of only) if (!sections.includes(s)) throw new Error(`unknown section ${s}; known: ${sections.join(', ')}`);
+  const runs = Number(values.runs ?? (quick ? 2 : 5));
+  return { run: { runs, quick, clusterCounts: quick ? [1, 10] : [1, 10, 50] }, only, out: values.out ?? join(repoRoot, 'bench') };
+}
+
+/** Runs one section; a failure is recorded and the next section still runs. */
+async function section(results: Results, name: string, fn: () => Promise<void>): Promise<void> {
+  const t0 = Date.now();
+  console.log(`[bench] ${name}: start (load ${loadAverage().join(' ')})`);
+  try {
+    await fn();
+  } catch (err) {
+    results.failed(name, err);
+  }
+  results.details[`seconds.${name}`] = Math.round((Date.now() - t0) / 1000);
+  results.details[`load.after.${name}`] = loadAverage();
+}
+
+async function main(): Promise<void> {
+  const { run, only, out } = options();
+  const results = new Results();
+  const started = new Date();
+  const before = machine();
+  if (only.has('floor')) await section(results, 'floor', () => floorScenarios(results, run.runs));
+  const kube = (['ready', 'scale', 'recovery', 'quiet'] as const).filter((s) => only.has(s));
+  if (kube.length > 0) {
+    let env: BenchEnvironment | undefined;
+    await section(results, 'environment', async () => {
+      env = await startBenchEnvironment('bench');
+      await env.startOperator();
+    });
+    try {
+      if (env) {
+        const e = env;
+        if (only.has('ready')) await section(results, 'ready', () => timeToReady(e, results, run));
+        if (only.has('scale')) await section(results, 'scale', () => scaling(e, results, run));
+        if (only.has('recovery')) await section(results, 'recovery', () => recovery(e, results, run));
+        if (only.has('quiet')) await section(results, 'quiet', () => quietPass(e, results, run));
+      }
+    } finally {
+      await env?.stop();
+    }
+  }
+  // A fresh control plane and operator, so that memory figures start from a clean process.
+  if (only.has('operator')) await section(results, 'operator', () => operatorScale(results, run));
+  const report = {
+    commit: gitCommit(),
+    date: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    options: { ...run, sections: [...only] },
+    machine: { ...before, loadAverageAtEnd: loadAverage() },
+    figures: results.figures,
+    errors: results.errors,
+    details: results.details,
+  };
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(out, 'RESULTS.md'), renderMarkdown(report));
+  console.log(`[bench] wrote ${join(out, 'results.json')} and RESULTS.md in ${report.durationSeconds} s`);
+}
+
+await main();
