@@ -44,7 +44,8 @@ async function open(kc: KubeConfig, path: string, options: RequestOptions): Prom
   const opts: https.RequestOptions = { method: options.method ?? 'GET', headers: { Accept: 'application/json' } };
   await kc.applyToHTTPSOptions(opts);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  if (payload !== undefined) opts.headers = { ...opts.headers, 'Content-Type': options.contentType ?? 'application/json' };
+  // An explicit length: Node does not chunk a DELETE body, and the server would wait for one.
+  if (payload !== undefined) opts.headers = { ...opts.headers, 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) };
   const transport = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
     const req = transport.request(url, { ...opts, signal: options.signal }, resolve);
