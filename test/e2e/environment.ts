@@ -18,7 +18,7 @@ export interface E2eEnvironment {
   agent: Agent;
   operator(): OperatorProcess;
   /** Starts the operator (again), with its listeners on free loopback ports. */
-  startOperator(extraArgs?: string[], env?: NodeJS.ProcessEnv): Promise<OperatorProcess>;
+  startOperator(extraArgs?: string[], env?: NodeJS.ProcessEnv, kubeconfig?: string): Promise<OperatorProcess>;
   kubectl(...args: string[]): Promise<string>;
   cluster(namespace: string, name: string): Promise<EtcdCluster>;
   /** Waits until etcd reports `voters` healthy voting members, no learner, and status says so. */
@@ -52,8 +52,9 @@ export async function startE2eEnvironment(label: string): Promise<E2eEnvironment
       if (!operator) throw new Error('the operator is not running');
       return operator;
     },
-    async startOperator(extraArgs = [], processEnv = {}) {
-      operator = await startOperator(`operator-${operators++}`, cp.dir, cp.kubeconfigPath, ['--leader-elect=false', '--log-level=debug', ...extraArgs], processEnv);
+    async startOperator(extraArgs = [], processEnv = {}, kubeconfig = cp.kubeconfigPath) {
+      // Later flags win, so extraArgs may turn leader election back on.
+      operator = await startOperator(`operator-${operators++}`, cp.dir, kubeconfig, ['--leader-elect=false', '--log-level=debug', ...extraArgs], processEnv);
       return operator;
     },
     kubectl,
