@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../harness/process.js';
 
 /** Lock files naming which process holds which loopback address, shared by every agent here. */
 export const addressLockDir = join(tmpdir(), 'etcd-operator-agent-addresses');
@@ -9,14 +10,6 @@ export const addressLockDir = join(tmpdir(), 'etcd-operator-agent-addresses');
 /** Ports a pod's etcd binds on its address; all must be free before the address is handed out. */
 export const requiredPorts = [2379, 2380, 2381];
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function portFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -35,7 +28,7 @@ function tryLock(path: string): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   const holder = Number(readFileSync(path, 'utf8'));
-  if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
+  if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return false;
   unlinkSync(path);
   return tryLock(path);
 }

@@ -46,7 +46,8 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this PID exists (EPERM: it exists but is not ours). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -80,7 +81,7 @@ export function sweepStaleHarnesses(): void {
   mkdirSync(harnessRoot, { recursive: true });
   for (const entry of readdirSync(harnessRoot)) {
     const owner = Number(entry.split('-')[0]);
-    if (!Number.isInteger(owner) || alive(owner)) continue;
+    if (!Number.isInteger(owner) || isAlive(owner)) continue;
     const dir = join(harnessRoot, entry);
     for (const pid of processesUsing(dir)) killQuietly(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -5,19 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterFixture, fakeCluster } from '../agent/fixtures.js';
 import { repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
-import { type ManagedProcess, startProcess } from '../harness/process.js';
+import { type ManagedProcess, isAlive, startProcess } from '../harness/process.js';
 import { waitFor } from '../harness/wait.js';
 
 const isReady = (pod: V1Pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 const pidOf = (pod: V1Pod) => Number(pod.status?.containerStatuses?.[0]?.containerID?.replace('local-agent://', ''));
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const statusField = (pid: number, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
 // The agent as the demo runs it, a process of its own: how fast 3 members come up from the
@@ -70,10 +62,10 @@ describe('local node agent as a process', () => {
 
   it('stops every member on SIGTERM and exits cleanly', async () => {
     const pids = lastPods.map(pidOf);
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(isAlive)).toBe(true);
     await agent.stop(20_000);
     expect(await agent.exited).toBe(0);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(cp.dir);
   });
 });

@@ -11,6 +11,7 @@ import { memberClientUrl } from '../../src/resources/names.js';
 import { etcdBinary } from '../harness/binaries.js';
 import { type ControlPlane, processesUsing, startControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
+import { isAlive } from '../harness/process.js';
 
 const ns = 'agent-test';
 const ref = { name: 'demo', namespace: ns };
@@ -23,14 +24,6 @@ function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const pidOf = (pod: V1Pod) => Number(pod.status?.containerStatuses?.[0]?.containerID?.replace('local-agent://', ''));
 const isReady = (pod: V1Pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -118,9 +111,9 @@ describe('local node agent runs the operator StatefulSet', () => {
   it('kills a deleted pod, which the StatefulSet controller recreates and which rejoins with its data', async () => {
     const old = await core.readNamespacedPod({ name: 'demo-1', namespace: ns });
     const oldPid = pidOf(old);
-    expect(alive(oldPid)).toBe(true);
+    expect(isAlive(oldPid)).toBe(true);
     await core.deleteNamespacedPod({ name: 'demo-1', namespace: ns });
-    await waitFor('old etcd process gone', () => !alive(oldPid), { timeoutMs: 40_000 });
+    await waitFor('old etcd process gone', () => !isAlive(oldPid), { timeoutMs: 40_000 });
     const fresh = await waitFor('demo-1 recreated and Ready', async () => {
       const pod = await core.readNamespacedPod({ name: 'demo-1', namespace: ns });
       return pod.metadata?.uid !== old.metadata?.uid && isReady(pod) ? pod : undefined;
@@ -161,9 +154,9 @@ describe('local node agent runs the operator StatefulSet', () => {
   it('leaves no process, mount or address behind when stopped', async () => {
     const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/instance=demo' })).items;
     const pids = pods.map(pidOf);
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(isAlive)).toBe(true);
     await agent.stop();
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
     expect(processesUsing(agentDir)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(cp.dir);
     expect(agent.addresses()).toEqual([]);

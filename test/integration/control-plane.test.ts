@@ -7,6 +7,7 @@ import { issue } from '../../src/pki/x509.js';
 import { repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, processesUsing, startControlPlane } from '../harness/control-plane.js';
 import { httpGet } from '../harness/http.js';
+import { isAlive } from '../harness/process.js';
 import { waitFor } from '../harness/wait.js';
 
 // Proves the harness runs the real thing: CRDs, kubectl, the StatefulSet controller, the garbage
@@ -99,14 +100,7 @@ describe('control-plane harness', () => {
     expect(pids.length).toBe(3);
     const dir = cp.dir;
     await cp.stop();
-    const stillAlive = pids.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const stillAlive = pids.filter(isAlive);
     expect(stillAlive).toEqual([]);
     expect(processesUsing(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
