@@ -18,8 +18,9 @@ export interface AuditEvent {
 export const writeVerbs = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /**
- * A policy that records the operator's requests and the bench's own writes to EtcdClusters (the
- * start of event-to-action), at Metadata level, and nothing else, to keep the log and its cost small.
+ * A policy that records the operator's requests, the bench's own writes to EtcdClusters (the
+ * start of event-to-action) and pod status reports, at Metadata level, and nothing else, to keep
+ * the log and its cost small.
  */
 export function writeAuditPolicy(dir: string, operatorUser: string): string {
   const path = join(dir, 'audit-policy.json');
@@ -30,6 +31,8 @@ export function writeAuditPolicy(dir: string, operatorUser: string): string {
     rules: [
       { level: 'Metadata', users: [operatorUser] },
       { level: 'Metadata', verbs: [...writeVerbs], resources: [{ group: 'etcd.operator.dev', resources: ['etcdclusters'] }] },
+      // The agent's pod status reports, so a timeline shows when each member started and was Ready.
+      { level: 'Metadata', verbs: ['patch', 'update'], resources: [{ group: '', resources: ['pods/status'] }] },
       { level: 'None' },
     ],
   };

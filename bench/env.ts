@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../src/api/types.generated.js';
 import { issue } from '../src/pki/x509.js';
+import { createLogger } from '../src/telemetry/logger.js';
 import { type Agent, startAgent } from '../test/agent/agent.js';
 import { repoRoot } from '../test/harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../test/harness/control-plane.js';
@@ -84,7 +85,8 @@ export async function startBenchEnvironment(label: string): Promise<BenchEnviron
   try {
     await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev']);
-    agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent') });
+    // Warnings only: its info lines would drown the bench's progress.
+    agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent'), log: createLogger('warn') });
   } catch (err) {
     await cp.stop();
     throw err;

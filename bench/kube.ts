@@ -63,3 +63,20 @@ export async function waitQuiet(env: BenchEnvironment, quietMs: number, timeoutM
     return Date.now() - since >= quietMs;
   }, { timeoutMs, intervalMs: 250 });
 }
+
+/**
+ * The operator's writes and the agent's pod status reports after a change, as offsets from it:
+ * where the time between a change and convergence goes.
+ */
+export function timeline(events: AuditEvent[], clusterName: string): string[] {
+  const change = events.find((e) => e.user.username !== operatorUser && writeVerbs.has(e.verb) && e.objectRef?.resource === 'etcdclusters' && e.objectRef.name === clusterName);
+  if (!change) return [];
+  const t0 = micros(change.stageTimestamp);
+  return events
+    .filter((e) => micros(e.requestReceivedTimestamp) >= t0 && writeVerbs.has(e.verb) && (e.user.username === operatorUser || e.objectRef?.subresource === 'status'))
+    .map((e) => {
+      const r = e.objectRef;
+      const who = e.user.username === operatorUser ? 'operator' : 'agent';
+      return `+${Math.round((micros(e.requestReceivedTimestamp) - t0) / 1000)} ms ${who} ${e.verb} ${r?.resource}${r?.subresource ? `/${r.subresource}` : ''} ${r?.name ?? ''}`.trim();
+    });
+}

@@ -5,7 +5,8 @@ import { freemem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EtcdCluster } from '../src/api/types.generated.js';
 import { waitFor } from '../test/harness/wait.js';
-import { type BenchEnvironment, etcdCluster, group, isConverged, startBenchEnvironment } from './env.js';
+import { writeVerbs } from './audit.js';
+import { type BenchEnvironment, etcdCluster, group, isConverged, operatorUser, startBenchEnvironment } from './env.js';
 import { deleteClusters, ensureNamespace } from './kube.js';
 import { cpuPercent, rssMiB } from './proc.js';
 import type { Results } from './results.js';
@@ -13,8 +14,6 @@ import type { RunOptions } from './run.js';
 
 const ns = 'fleet';
 const section = 'Scale of the operator';
-/** Long enough to hold one 30 s requeue pass of every cluster. */
-const cpuWindowMs = 32_000;
 /** What one small member takes, with margin (etcd 3.6 idles at about 40 MiB). */
 const memberMiB = 80;
 
@@ -25,16 +24,20 @@ async function allAvailable(env: BenchEnvironment, count: number): Promise<boole
 }
 
 /** RSS and CPU of the operator, and the RSS of every etcd member the agent runs. */
-async function sample(env: BenchEnvironment, results: Results, label: string, id: string): Promise<void> {
+async function sample(env: BenchEnvironment, results: Results, label: string, id: string, cpuWindowMs: number): Promise<void> {
   const pid = env.operator().process.pid;
+  const mark = env.audit.mark();
+  const passes = await env.operator().metric('controller_runtime_reconcile_total');
   const cpu = await cpuPercent(pid, cpuWindowMs);
+  const requests = env.audit.since(mark).filter((e) => e.user.username === operatorUser);
+  results.details[`operator.window.${id}`] = { passes: (await env.operator().metric('controller_runtime_reconcile_total')) - passes, apiRequests: requests.length, apiWrites: requests.filter((e) => writeVerbs.has(e.verb)).length };
   results.add({ id: `operator.rss.${id}`, section, label: `operator RSS, ${label}`, unit: 'MiB' }, rssMiB(pid));
   results.add({ id: `operator.cpu.${id}`, section, label: `operator CPU over ${cpuWindowMs / 1000} s, ${label}`, unit: '% of a core' }, cpu);
   const heap = await env.operator().metric('nodejs_heap_size_used_bytes');
   results.details[`operator.heapUsedMiB.${id}`] = Math.round(heap / 1024 / 1024);
 }
 
-async function fleet(env: BenchEnvironment, results: Results, count: number): Promise<void> {
+async function fleet(env: BenchEnvironment, results: Results, count: number, cpuWindowMs: number): Promise<void> {
   const names = Array.from({ length: count }, (_, i) => `f${count}-${i}`);
   const items = names.map((n) => JSON.parse(etcdCluster(ns, n, 1, { storage: { type: 'EmptyDir', size: '64Mi' } })) as object);
   const t0 = performance.now();
@@ -42,7 +45,7 @@ async function fleet(env: BenchEnvironment, results: Results, count: number): Pr
   await waitFor(`${count} clusters Available`, () => allAvailable(env, count), { timeoutMs: 900_000, intervalMs: 250 });
   results.add({ id: `operator.ready.${count}`, section, label: `${count} one-member cluster${count > 1 ? 's' : ''} applied at once -> all Available`, unit: 'ms', ...(count === 1 ? { floor: 'floor.start1' } : {}) }, performance.now() - t0);
   await sleep(5_000);
-  await sample(env, results, `${count} cluster${count > 1 ? 's' : ''} managed`, String(count));
+  await sample(env, results, `${count} cluster${count > 1 ? 's' : ''} managed`, String(count), cpuWindowMs);
   results.details[`operator.etcdMembers.${count}`] = env.agent.addresses().length;
   await deleteClusters(env, ns, names);
 }
@@ -53,7 +56,9 @@ export async function operatorScale(results: Results, options: RunOptions): Prom
     await env.startOperator();
     await ensureNamespace(env, ns);
     await sleep(10_000);
-    await sample(env, results, 'idle (no cluster)', 'idle');
+    // Full runs hold one 30 s requeue pass of every cluster in the window; quick runs are shorter.
+    const cpuWindowMs = options.quick ? 10_000 : 32_000;
+    await sample(env, results, 'idle (no cluster)', 'idle', cpuWindowMs);
     for (const count of options.clusterCounts) {
       const needMiB = count * memberMiB;
       const freeMiB = freemem() / 1024 / 1024;
@@ -61,7 +66,7 @@ export async function operatorScale(results: Results, options: RunOptions): Prom
         results.failed(`operator ${count} clusters`, new Error(`skipped: ${count} members need about ${needMiB} MiB, ${Math.round(freeMiB)} MiB free`));
         continue;
       }
-      await fleet(env, results, count);
+      await fleet(env, results, count, cpuWindowMs);
       console.log(`[bench] operator scale: ${count} clusters done`);
     }
   } finally {

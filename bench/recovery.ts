@@ -4,7 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ports } from '../src/resources/names.js';
 import { httpGet } from '../test/harness/http.js';
 import { waitFor } from '../test/harness/wait.js';
-import { type BenchEnvironment, etcdCluster } from './env.js';
+import { type BenchEnvironment, etcdCluster, operatorUser } from './env.js';
 import { deleteClusters, ensureNamespace, memberPods, waitQuiet } from './kube.js';
 import type { Results } from './results.js';
 import type { RunOptions } from './run.js';
@@ -58,6 +58,7 @@ async function replaceMember(env: BenchEnvironment, results: Results, ordinal: n
   const podName = `${name}-${ordinal}`;
   const memberId = async () => (await env.cluster(ns, name)).status?.members?.find((m) => m.name === podName)?.memberID;
   const before = await memberId();
+  const mark = env.audit.mark();
   const t0 = performance.now();
   await env.kubectl(['delete', 'pvc', `data-${podName}`, '-n', ns, '--wait=false']);
   await env.kubectl(['delete', 'pod', podName, '-n', ns, '--wait=false']);
@@ -65,6 +66,8 @@ async function replaceMember(env: BenchEnvironment, results: Results, ordinal: n
     const id = await memberId();
     return id !== undefined && id !== before && (await env.converged(ns, name, 3));
   }, { timeoutMs: 240_000, intervalMs: 100 });
+  // No EtcdCluster write starts this one: the timeline starts at the first event after the deletion.
+  if (ordinal === 0) results.details['timeline.replace'] = env.audit.since(mark).filter((e) => e.verb !== 'get' && e.verb !== 'list' && e.verb !== 'watch').map((e) => `${e.requestReceivedTimestamp.slice(17, 26)} ${e.user.username === operatorUser ? 'operator' : 'agent'} ${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.objectRef?.name ?? ''}`);
   results.add({ id: 'recovery.replace', section, label: 'pod + PVC deleted -> new member, status converged', unit: 'ms', floor: 'floor.learner' }, performance.now() - t0);
 }
 

@@ -2,7 +2,7 @@
 // the operator as a process, and the agent running members as real etcd processes.
 import type { BenchEnvironment } from './env.js';
 import { etcdCluster } from './env.js';
-import { deleteClusters, ensureNamespace, firstWriteAfterChange, waitQuiet } from './kube.js';
+import { deleteClusters, ensureNamespace, firstWriteAfterChange, timeline, waitQuiet } from './kube.js';
 import type { Results } from './results.js';
 import type { RunOptions } from './run.js';
 
@@ -14,11 +14,13 @@ export async function timeToReady(env: BenchEnvironment, results: Results, optio
   for (let run = 0; run < options.runs; run++) {
     for (const size of [1, 3, 5]) {
       const name = `ready${size}-${run}`;
+      const mark = env.audit.mark();
       const t0 = performance.now();
       await env.kubectl(['apply', '-f', '-'], etcdCluster(ns, name, size));
       await env.waitConverged(ns, name, size);
       const ms = performance.now() - t0;
       results.add({ id: `ready.${size}`, section, label: `${size} member${size > 1 ? 's' : ''}`, unit: 'ms', floor: `floor.start${size}` }, ms);
+      if (run === 0 && size === 3) results.details['timeline.ready3'] = timeline(env.audit.since(mark), name);
       await deleteClusters(env, ns, [name]);
     }
     console.log(`[bench] ready run ${run + 1}/${options.runs} done`);
@@ -61,7 +63,9 @@ export async function scaling(env: BenchEnvironment, results: Results, options: 
       const ms = performance.now() - t0;
       const up = to > from;
       results.add({ id: up ? 'scale.up' : 'scale.down', section, label: `${from} -> ${to}`, unit: 'ms', floor: up ? 'floor.scaleUp' : 'floor.scaleDown' }, ms);
-      const first = firstWriteAfterChange(env.audit.since(mark), name);
+      const events = env.audit.since(mark);
+      if (run === 0) results.details[`timeline.scale${from}to${to}`] = timeline(events, name);
+      const first = firstWriteAfterChange(events, name);
       if (first) {
         results.add({ id: up ? 'e2a.up' : 'e2a.down', section: e2a, label: `replicas ${from} -> ${to}`, unit: 'ms' }, first.ms);
         firstWrites.push(`${from}->${to}: ${first.what}`);
