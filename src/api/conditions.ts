@@ -28,6 +28,7 @@ export const conditionReasons = {
   movingLeader: 'MovingLeader',
   replacingLostMember: 'ReplacingLostMember',
   upgrading: 'Upgrading',
+  restartingMember: 'RestartingMember',
   paused: 'Paused',
   reconciled: 'Reconciled',
   // Degraded

@@ -45,6 +45,11 @@ const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['down member on its own volume: a crash, not lost data', { members: [m(0), m(1, { healthy: false }), m(2)] }, { kind: 'none' }],
   ['after a data-loss removal the ordinal is re-added as a learner', { members: [m(0), m(2)], volumes: [...vols(0, 2), { ordinal: 1, memberId: undefined }] }, { kind: 'addLearner', ordinal: 1 }],
   ['a member that is not ours (no ordinal) is removed', { members: [m(0), m(1), m(2), { ...m(7), ordinal: undefined, isLeader: false }] }, { kind: 'removeMember', memberId: '1007', ordinal: undefined, reason: 'foreign' }],
+  ['rolling restart: the highest outdated follower first', { members: [m(0, { outdated: true }), m(1, { outdated: true }), m(2, { outdated: true })] }, { kind: 'restartMember', memberId: '1002', ordinal: 2 }],
+  ['rolling restart: the leader last, after moving leadership to an updated member', { members: [m(0, { outdated: true }), m(1), m(2)] }, { kind: 'moveLeader', fromId: '1000', toId: '1001' }],
+  ['rolling restart: the leader restarts when no updated voter exists (single member)', { desired: 1, statefulSetReplicas: 1, members: [m(0, { outdated: true })] }, { kind: 'restartMember', memberId: '1000', ordinal: 0 }],
+  ['rolling restart waits while a member is unhealthy', { members: [m(0), m(1, { healthy: false }), m(2, { outdated: true })] }, { kind: 'wait', reason: 'unhealthyNoRestart' }],
+  ['rolling restart waits for scaling to finish', { desired: 5, members: [m(0), m(1), m(2, { outdated: true })] }, { kind: 'addLearner', ordinal: 3 }],
   ['scale to 1 from 3, the leader at ordinal 2', { desired: 1, members: [m(0, { isLeader: false }), m(1), m(2, { isLeader: true })] }, { kind: 'moveLeader', fromId: '1002', toId: '1000' }],
 ];
 

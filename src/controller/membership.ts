@@ -16,6 +16,9 @@
  *   from spec.storage.retentionPolicy, then keeps or deletes the volume). Highest ordinal first.
  * - Scale up only while every member is healthy: add one learner for the lowest free ordinal
  *   (first deleting a stale volume left there by a removed member), then start it, promote it.
+ * - Restart members whose pod runs an outdated template (new flags, version, trust bundle) only
+ *   when membership matches and every member is healthy: one at a time, highest ordinal first,
+ *   the leader last and only after leadership moved to a member already up to date.
  * - Every step changes one thing; the next pass observes the result and decides again.
  */
 
@@ -31,6 +34,8 @@ export interface ObservedMember {
   isLeader: boolean;
   /** For learners: whether its log is close enough to the leader's to promote it. */
   caughtUp: boolean;
+  /** Its pod runs an older revision of the StatefulSet's template than the current one. */
+  outdated?: boolean;
 }
 
 export interface ObservedVolume {
@@ -60,6 +65,7 @@ export type MembershipStep =
   | { kind: 'moveLeader'; fromId: string; toId: string }
   | { kind: 'removeMember'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'dataLost' | 'foreign' }
   | { kind: 'deleteVolume'; ordinal: number; reason: 'stale' }
+  | { kind: 'restartMember'; memberId: string; ordinal: number }
   | { kind: 'wait'; reason: WaitReason }
   | { kind: 'none' };
 
@@ -69,7 +75,8 @@ export type WaitReason =
   | 'learnerCatchingUp'
   | 'memberStarting'
   | 'unhealthyNoScaleDown'
-  | 'unhealthyNoScaleUp';
+  | 'unhealthyNoScaleUp'
+  | 'unhealthyNoRestart';
 
 const byOrdinalDesc = (a: ObservedMember, b: ObservedMember) => (b.ordinal ?? -1) - (a.ordinal ?? -1);
 
@@ -85,7 +92,8 @@ export function planMembership(o: MembershipObservation): MembershipStep {
     advanceLearner(o, o.members) ??
     scaleDown(o, o.members) ??
     trimStatefulSet(o, o.members) ??
-    scaleUp(o, o.members) ?? { kind: 'none' }
+    scaleUp(o, o.members) ??
+    rollOutdated(o.members) ?? { kind: 'none' }
   );
 }
 
@@ -148,4 +156,16 @@ function scaleUp(o: MembershipObservation, members: ObservedMember[]): Membershi
   const stale = volumeOf(o, ordinal);
   if (stale?.memberId !== undefined) return { kind: 'deleteVolume', ordinal, reason: 'stale' };
   return { kind: 'addLearner', ordinal };
+}
+
+function rollOutdated(members: ObservedMember[]): MembershipStep | undefined {
+  const outdated = members.filter((m) => m.outdated && m.ordinal !== undefined).sort(byOrdinalDesc);
+  if (outdated.length === 0) return undefined;
+  if (!members.every((m) => m.healthy)) return { kind: 'wait', reason: 'unhealthyNoRestart' };
+  const target = outdated.find((m) => !m.isLeader) ?? outdated[0]!;
+  if (target.isLeader) {
+    const next = members.filter((m) => !m.isLearner && !m.outdated && m !== target).sort((a, b) => (a.ordinal ?? 0) - (b.ordinal ?? 0))[0];
+    if (next) return { kind: 'moveLeader', fromId: target.id, toId: next.id };
+  }
+  return { kind: 'restartMember', memberId: target.id, ordinal: target.ordinal! };
 }

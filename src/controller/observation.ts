@@ -27,6 +27,17 @@ export function hasFormed(cluster: EtcdCluster, kube: KubeView): boolean {
 }
 
 /** The planner's input, from this pass's observations. */
+/**
+ * Whether the pod of an ordinal runs an older template than the StatefulSet's current one. With
+ * OnDelete updates the StatefulSet controller records the new revision but replaces nothing.
+ */
+export function podOutdated(kube: KubeView, ordinal: number | undefined): boolean {
+  const revision = kube.statefulSet?.status?.updateRevision;
+  const pod = ordinal === undefined ? undefined : kube.pods.get(ordinal);
+  const podRevision = pod?.metadata?.labels?.['controller-revision-hash'];
+  return revision !== undefined && podRevision !== undefined && podRevision !== revision;
+}
+
 export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd: EtcdView | undefined, records: Record<string, string>): MembershipObservation {
   const leaderStatus = etcd?.members.find((m) => m.isLeader)?.status;
   const formed = hasFormed(cluster, kube);
@@ -42,6 +53,7 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
       healthy: m.healthy,
       isLeader: m.isLeader,
       caughtUp: !m.isLearner || caughtUp(m.status, leaderStatus),
+      outdated: podOutdated(kube, m.ordinal),
     })),
     volumes: [...kube.volumes].map(([ordinal, uid]) => ({ ordinal, memberId: records[uid] })),
     recordedMembers: new Set(Object.values(records)),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdAdmin } from '../etcd/types.js';
@@ -43,6 +44,11 @@ export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRen
   return Math.max(1_000, Math.min(base, nextRenewalAt.getTime() - now.getTime()));
 }
 
+/** A short, stable digest for pod template annotations. */
+function hashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
 export class EtcdClusterReconciler implements Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -72,10 +78,12 @@ export class EtcdClusterReconciler implements Reconciler {
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
     await this.syncMembershipConfig(cluster, etcd, records, step);
-    if (kube.statefulSet && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
-      await this.applyIfChanged([buildStatefulSet(cluster, kube.statefulSet.spec?.replicas ?? 0, this.deps.clusterDomain)], ctx.signal);
+    const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
+    // Without the CA the template cannot be built as it must be: leave the StatefulSet alone.
+    if (certs.operatorTls && kube.statefulSet && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
+      await this.applyIfChanged([buildStatefulSet(cluster, kube.statefulSet.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain)], ctx.signal);
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, writer: this.deps.writer, admin, records, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, writer: this.deps.writer, admin, records, trustBundleHash, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
 
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });

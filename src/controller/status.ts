@@ -60,6 +60,8 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
         : { reason: R.removingMember, message: `removing member ${hex(step.memberId)}` };
     case 'deleteVolume':
       return { reason: R.scalingUp, message: `deleting the stale volume of ordinal ${step.ordinal} before reusing it` };
+    case 'restartMember':
+      return { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
     case 'wait':
       if (step.reason === 'etcdUnreachable') return { reason: formed ? R.quorumLost : R.bootstrapping, message: 'waiting for members to answer' };
       if (step.reason === 'learnerStarting' || step.reason === 'learnerCatchingUp') return { reason: R.addingLearner, message: `waiting: ${step.reason}` };

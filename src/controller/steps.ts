@@ -18,6 +18,8 @@ export interface StepContext {
   admin: EtcdAdmin | undefined;
   /** Volume records to keep in the membership ConfigMap. */
   records: Record<string, string>;
+  /** Hash of the CA bundle members trust, stamped on the pod template. */
+  trustBundleHash: string;
   log: Logger;
   now: Date;
 }
@@ -66,7 +68,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
   switch (step.kind) {
     case 'createStatefulSet':
     case 'scaleStatefulSet':
-      await ctx.writer.apply(buildStatefulSet(ctx.cluster, step.replicas, ctx.domain));
+      await ctx.writer.apply(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain));
       await event(ctx, step.kind === 'createStatefulSet' ? 'StatefulSetCreated' : 'StatefulSetScaled', `StatefulSet ${names.statefulSet(ref)} set to ${step.replicas} replicas`);
       return 'acted';
     case 'addLearner': {
@@ -97,6 +99,10 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       if (ctx.cluster.spec.storage.type === 'EmptyDir') await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
       else await ctx.writer.delete('PersistentVolumeClaim', 'v1', ref.namespace, names.dataVolumeClaim(ref, step.ordinal));
       await event(ctx, 'StaleVolumeDeleted', `deleted the volume of ordinal ${step.ordinal}, left by a removed member`);
+      return 'acted';
+    case 'restartMember':
+      await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
+      await event(ctx, 'MemberRestarted', `restarted ${names.member(ref, step.ordinal)} (${hex(step.memberId)}) to run the current template`);
       return 'acted';
     case 'wait':
     case 'none':

@@ -42,11 +42,15 @@ function configMapEnv(name: string, ref: ClusterRef, key: string) {
  * podTemplate adds labels and annotations and replaces scheduling fields it sets; it can never
  * change the selector labels.
  */
-export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: string): V1PodTemplateSpec {
+/** Pod annotation holding a hash of the CA bundle members trust: a new CA changes the template. */
+export const trustBundleAnnotation = 'etcd.operator.dev/trust-bundle-hash';
+
+export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: string, trustBundleHash: string): V1PodTemplateSpec {
   const user = cluster.spec.podTemplate ?? {};
   const labels: Record<string, string> = { ...(user.metadata?.labels), ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' };
   return {
-    metadata: { labels, annotations: user.metadata?.annotations },
+    // etcd reads its trusted CA only at start, so a new CA must restart members (one at a time).
+    metadata: { labels, annotations: { ...user.metadata?.annotations, [trustBundleAnnotation]: trustBundleHash } },
     spec: {
       automountServiceAccountToken: false,
       enableServiceLinks: false,

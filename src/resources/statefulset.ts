@@ -14,7 +14,7 @@ import { buildPodTemplate } from './pod-template.js';
  *   rolling update by the StatefulSet controller knows nothing of quorum or leadership.
  * - Volume retention follows spec.storage.retentionPolicy, Retain by default.
  */
-export function buildStatefulSet(cluster: EtcdCluster, replicas: number, domain = defaultClusterDomain): V1StatefulSet {
+export function buildStatefulSet(cluster: EtcdCluster, replicas: number, trustBundleHash: string, domain = defaultClusterDomain): V1StatefulSet {
   const ref = clusterRef(cluster);
   const storage = cluster.spec.storage;
   const policy = storage.retentionPolicy === 'Delete' ? 'Delete' : 'Retain';
@@ -28,7 +28,7 @@ export function buildStatefulSet(cluster: EtcdCluster, replicas: number, domain 
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: memberSelector(ref) },
-      template: buildPodTemplate(cluster, ref, domain),
+      template: buildPodTemplate(cluster, ref, domain, trustBundleHash),
       persistentVolumeClaimRetentionPolicy: { whenDeleted: policy, whenScaled: policy },
       volumeClaimTemplates:
         storage.type === 'EmptyDir'

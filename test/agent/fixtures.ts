@@ -53,7 +53,7 @@ export async function clusterFixture(cluster: EtcdCluster, replicas: number): Pr
     buildTlsSecret(ref, names.peerSecret(ref), peer!, ca.certPem, owner),
     buildPeerService(cluster),
     buildMembershipConfig(cluster, { state: 'new', ordinals: Array.from({ length: replicas }, (_, i) => i), memberVolumes: {} }),
-    buildStatefulSet(cluster, replicas),
+    buildStatefulSet(cluster, replicas, 'trust-hash'),
   ].map(orphan);
   return { objects, caPem: ca.certPem, client: client! };
 }

@@ -57,6 +57,19 @@ describe('EtcdCluster lifecycle end to end', () => {
     expect(cluster.status!.members!.map((m) => m.name).sort()).toEqual(['example-0', 'example-1', 'example-2']);
   });
 
+  it('rolls members one at a time, leader last, when the spec changes their flags', async () => {
+    const restartsBefore = (await env.eventReasons(ns)).filter((r) => r === 'MemberRestarted').length;
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { options: { 'snapshot-count': '5000' } } }));
+    await env.waitFor('every pod on the new template', async () => {
+      const sts = JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as { status: { updateRevision?: string } };
+      const pods = JSON.parse(await env.kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=example', '-o', 'json')) as { items: { metadata: { labels: Record<string, string> } }[] };
+      return pods.items.length === 3 && pods.items.every((p) => p.metadata.labels['controller-revision-hash'] === sts.status.updateRevision);
+    }, { timeoutMs: 240_000, intervalMs: 500 });
+    await env.waitConverged(ns, name, 3);
+    const restarts = (await env.eventReasons(ns)).filter((r) => r === 'MemberRestarted').length - restartsBefore;
+    expect(restarts).toBe(3);
+  });
+
   it('brings a deleted member pod back, rejoining with its data', async () => {
     const before = (await env.cluster(ns, name)).status!.members!.find((m) => m.name === 'example-1')!.memberID;
     const podUid = async () => (JSON.parse(await env.kubectl('get', 'pod', 'example-1', '-n', ns, '-o', 'json')) as { metadata: { uid: string } }).metadata.uid;

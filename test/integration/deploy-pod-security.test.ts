@@ -17,7 +17,7 @@ function clusterIn(namespace: string, over: Partial<EtcdCluster['spec']> = {}): 
 /** The etcd StatefulSet as the operator builds it, minus the owner reference to a cluster that does not exist here (the garbage collector would delete it). */
 function etcdStatefulSet(name: string, over: Partial<EtcdCluster['spec']> = {}): V1StatefulSet {
   const cluster = clusterIn(ns, over);
-  const sts = buildStatefulSet({ ...cluster, metadata: { ...cluster.metadata, name } }, 3);
+  const sts = buildStatefulSet({ ...cluster, metadata: { ...cluster.metadata, name } }, 3, 'trust-hash');
   return { ...sts, metadata: { ...sts.metadata, ownerReferences: undefined } };
 }
 

@@ -51,7 +51,7 @@ describe('deploy/monitoring alerts', () => {
 describe('deploy/monitoring scrape configuration', () => {
   it('the PodMonitor selects member pods and their port 2381 by the name the pod template gives it', () => {
     const monitor = parse(read(join(dir, 'podmonitor-etcd.yaml'))) as { spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string }[] } };
-    const pod = buildStatefulSet(sampleCluster(), 3).spec!.template;
+    const pod = buildStatefulSet(sampleCluster(), 3, 'trust-hash').spec!.template;
     expect(pod.metadata!.labels).toMatchObject(monitor.spec.selector.matchLabels);
     const port = pod.spec!.containers[0]!.ports!.find((p) => p.name === monitor.spec.podMetricsEndpoints[0]!.port);
     expect(port?.containerPort).toBe(ports.metrics);
