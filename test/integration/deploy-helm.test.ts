@@ -92,7 +92,9 @@ describe('Helm chart charts/etcd-operator', () => {
   it('renders a ServiceMonitor that selects the metrics Service, only when asked', async () => {
     expect((await template()).some((o) => o.kind === 'ServiceMonitor')).toBe(false);
     const objects = await template('--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.serviceMonitor.labels.release=prom');
-    const monitor = find<KubernetesObject & { spec: { selector: { matchLabels: Record<string, string> } } }>(objects, 'ServiceMonitor');
+    const monitor = find<KubernetesObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { honorLabels?: boolean }[] } }>(objects, 'ServiceMonitor');
+    // Cluster series carry their own namespace label; Prometheus must not overwrite it.
+    expect(monitor.spec.endpoints[0]!.honorLabels).toBe(true);
     expect(monitor.metadata?.labels?.release).toBe('prom');
     const service = find(objects, 'Service', 'etcd-operator-metrics');
     for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) expect(service.metadata?.labels?.[k], k).toBe(v);
