@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     return res.stdout;
   };
   await kubectl('apply', '--server-side', '-f', join(repoRoot, 'crds'));
-  await kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev');
+  await cp.waitForCrd('etcdclusters.etcd.operator.dev');
   // The agent's own log is for debugging it; the demo shows only its warnings.
   const agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent'), log: createLogger('warn') });
   const operator = await startOperator('operator', cp.dir, cp.kubeconfigPath, ['--leader-elect=false']);

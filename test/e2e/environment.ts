@@ -41,7 +41,7 @@ export async function startE2eEnvironment(label: string): Promise<E2eEnvironment
     return res.stdout;
   };
   await kubectl('apply', '--server-side', '-f', join(repoRoot, 'crds'));
-  await kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev');
+  await cp.waitForCrd('etcdclusters.etcd.operator.dev');
   const agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent') });
   let operator: OperatorProcess | undefined;
   let operators = 0;

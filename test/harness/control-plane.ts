@@ -30,6 +30,11 @@ export interface ControlPlane {
   kubeConfig(): KubeConfig;
   /** The real kubectl with the administrator's kubeconfig; never throws on a non-zero exit. */
   kubectl(args: string[], options?: { input?: string }): Promise<KubectlResult>;
+  /**
+   * Waits until a CRD is Established. `kubectl wait --for=condition=Established` fails at once on
+   * a CRD created a moment ago, before it has any status, so this polls instead.
+   */
+  waitForCrd(name: string, timeoutMs?: number): Promise<void>;
   /** Stops only the API server (its etcd and data stay), to test clients across an outage. */
   stopApiServer(): Promise<void>;
   /** Starts the API server again on the same port and waits until it is ready. */
@@ -176,6 +181,13 @@ export async function startControlPlane(label = 'cp', options: ControlPlaneOptio
       },
       kubectl(args, options = {}) {
         return runKubectl(kubeconfigPath, args, options.input);
+      },
+      async waitForCrd(name, timeoutMs = 60_000) {
+        const jsonpath = '{.status.conditions[?(@.type=="Established")].status}';
+        await waitFor(`CRD ${name} Established`, async () => (await runKubectl(kubeconfigPath, ['get', 'crd', name, '-o', `jsonpath=${jsonpath}`])).stdout === 'True', {
+          timeoutMs,
+          intervalMs: 200,
+        });
       },
       async stopApiServer() {
         await apiserver.stop();

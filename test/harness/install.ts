@@ -60,7 +60,6 @@ export async function installForLocalOperator(cp: ControlPlane, overlay: Overlay
   const rest = objects.filter((o) => o !== deployment).map((o) => stringify(o)).join('---\n');
   const apply = await cp.kubectl(['apply', '--server-side', '-f', '-'], { input: rest });
   if (apply.code !== 0) throw new Error(`applying ${overlay}: ${apply.stderr}`);
-  const established = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev']);
-  if (established.code !== 0) throw new Error(`CRD not established: ${established.stderr}`);
+  await cp.waitForCrd('etcdclusters.etcd.operator.dev');
   return { kubeconfig: await writeServiceAccountKubeconfig(cp, operatorServiceAccount, tokenSeconds), args: operatorArgsOf(deployment), objects };
 }

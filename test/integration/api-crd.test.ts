@@ -28,8 +28,7 @@ describe('EtcdCluster CRD', () => {
     expect((await cp.kubectl(['create', 'namespace', ns])).code).toBe(0);
     const apply = await cp.kubectl(['apply', '-f', join(repoRoot, 'crds')]);
     expect(apply.code, apply.stderr).toBe(0);
-    const established = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crdName}`]);
-    expect(established.code, established.stderr).toBe(0);
+    await cp.waitForCrd(crdName);
   });
   afterAll(async () => cp?.stop());
 

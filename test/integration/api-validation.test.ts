@@ -117,7 +117,7 @@ describe('EtcdCluster validation', () => {
     cp = await startControlPlane('api-validation');
     expect((await cp.kubectl(['create', 'namespace', ns])).code).toBe(0);
     expect((await cp.kubectl(['apply', '-f', `${repoRoot}/crds`])).code).toBe(0);
-    expect((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crdName}`])).code).toBe(0);
+    await cp.waitForCrd(crdName);
   });
   afterAll(async () => cp?.stop());
 

@@ -28,8 +28,7 @@ describe('control-plane harness', () => {
     const apply = await cp.kubectl(['apply', '-f', join(repoRoot, 'crds')]);
     expect(apply.stderr).toBe('');
     expect(apply.code).toBe(0);
-    const wait = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev']);
-    expect(wait.code, wait.stderr).toBe(0);
+    await cp.waitForCrd('etcdclusters.etcd.operator.dev');
     const get = await cp.kubectl(['get', 'crd', 'etcdclusters.etcd.operator.dev', '-o', 'jsonpath={.spec.names.kind}']);
     expect(get.stdout).toBe('EtcdCluster');
     const version = await cp.kubectl(['version', '-o', 'json']);

@@ -31,7 +31,7 @@ describe('EtcdCluster reconciler: children', () => {
     cp = await startControlPlane('controller-children');
     const crd = await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
     expect(crd.code, crd.stderr).toBe(0);
-    await cp.kubectl(['wait', '--for=condition=Established', 'crd/etcdclusters.etcd.operator.dev']);
+    await cp.waitForCrd('etcdclusters.etcd.operator.dev');
     const kc = cp.kubeConfig();
     cache = new InformerCache({ kc, namespaces: [], log });
     cache.start();

@@ -124,8 +124,7 @@ describe('Helm chart charts/etcd-operator', () => {
     const res = await helm('install', 'etcd-operator', chart, '-n', ns);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('STATUS: deployed');
-    const crd = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev']);
-    expect(crd.code, crd.stderr).toBe(0);
+    await cp.waitForCrd('etcdclusters.etcd.operator.dev');
     await waitFor('two operator pods', async () => {
       const list = await cp.kubectl(['get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=etcd-operator', '-o', 'name']);
       return list.stdout.split('\n').filter(Boolean).length === 2;

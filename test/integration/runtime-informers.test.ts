@@ -33,7 +33,7 @@ describe('runtime informers', () => {
     cp = await startControlPlane('runtime-informers');
     core = cp.kubeConfig().makeApiClient(CoreV1Api);
     expect((await cp.kubectl(['apply', '-f', join(repoRoot, 'crds')])).code).toBe(0);
-    expect((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev'])).code).toBe(0);
+    await cp.waitForCrd('etcdclusters.etcd.operator.dev');
     await core.createNamespace({ body: { metadata: { name: ns } } });
     const created = (await cp.kubeConfig().makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       group: 'etcd.operator.dev', version: 'v1alpha1', plural: 'etcdclusters', namespace: ns,

@@ -32,7 +32,7 @@ describe('leader election across operator processes', () => {
   beforeAll(async () => {
     cp = await startControlPlane('runtime-leader');
     expect((await cp.kubectl(['apply', '-f', join(repoRoot, 'crds')])).code).toBe(0);
-    expect((await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev'])).code).toBe(0);
+    await cp.waitForCrd('etcdclusters.etcd.operator.dev');
     await cp.kubectl(['create', 'namespace', ns]);
     const apply = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name: 'c1', namespace: ns }, spec: { replicas: 3 } }) });
     expect(apply.code, apply.stderr).toBe(0);
