@@ -73,8 +73,13 @@ export function renderMarkdown(report: Report): string {
     if (why.length > 0) out.push('');
   }
   out.push('## Method', '', ...method.map((m) => `- ${m}`), '');
-  const d = report.details;
-  out.push('## Details', '', '```json', JSON.stringify(d, null, 2), '```', '');
+  const timelines = Object.entries(report.details).filter(([k]) => k.startsWith('timeline.'));
+  if (timelines.length > 0) {
+    out.push('## Where the time goes', '', 'From the audit log of the first run: the operator\'s writes and the agent\'s pod status reports, as offsets from the change (for the replacement, as wall-clock seconds).', '');
+    for (const [k, lines] of timelines) out.push(`**${k.slice('timeline.'.length)}**`, '', '```', ...(lines as string[]), '```', '');
+  }
+  const rest = Object.fromEntries(Object.entries(report.details).filter(([k]) => !k.startsWith('timeline.')));
+  out.push('## Details', '', '```json', JSON.stringify(rest, null, 1), '```', '');
   if (report.errors.length > 0) {
     out.push('## Scenarios that did not complete', '', ...report.errors.map((e) => `- ${e.section}: ${e.error}`), '');
   }
