@@ -84,7 +84,7 @@ export async function startBenchEnvironment(label: string): Promise<BenchEnviron
   let operator: OperatorProcess | undefined;
   try {
     await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev']);
+    await cp.waitForCrd('etcdclusters.etcd.operator.dev');
     // Warnings only: its info lines would drown the bench's progress.
     agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent'), log: createLogger('warn') });
   } catch (err) {

@@ -69,7 +69,7 @@ async function idleMemory(cp: ControlPlane): Promise<{ settleSeconds: number; rs
 const cp = await startControlPlane('bench-runtime');
 try {
   await cp.kubectl(['apply', '-f', join(repoRoot, 'crds')]);
-  await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/etcdclusters.etcd.operator.dev']);
+  await cp.waitForCrd('etcdclusters.etcd.operator.dev');
   await cp.kubectl(['create', 'namespace', ns]);
   await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name: 'c1', namespace: ns }, spec: { replicas: 3 } }) });
   const eventToReconcile = await latency(cp);

@@ -31,7 +31,8 @@ describe('requeueAfter', () => {
   const now = new Date('2026-01-01T00:00:00Z');
   it.each([
     ['right after acting', { kind: 'addLearner', ordinal: 3 } as const, 'acted' as const, 500],
-    ['while waiting', { kind: 'wait', reason: 'learnerCatchingUp' } as const, 'idle' as const, 2_000],
+    ['while a learner catches up', { kind: 'wait', reason: 'learnerCatchingUp' } as const, 'idle' as const, 500],
+    ['while waiting for an unhealthy member', { kind: 'wait', reason: 'unhealthyNoScaleUp' } as const, 'idle' as const, 2_000],
     ['when etcd was not ready for a step', { kind: 'promoteLearner', memberId: '1', ordinal: 1 } as const, 'notReady' as const, 2_000],
     ['when converged, to refresh health', { kind: 'none' } as const, 'idle' as const, 30_000],
   ])('%s', (_n, step, outcome, ms) => expect(requeueAfter(step, outcome, undefined, now)).toBe(ms));

@@ -37,9 +37,13 @@ export interface ReconcilerDeps {
   metrics?: ClusterMetrics;
 }
 
+/** A learner becomes promotable within a second of catching up: look again soon. */
+const learnerWaits: ReadonlySet<string> = new Set(['learnerStarting', 'learnerCatchingUp']);
+
 /** How soon to look again: quickly while a change is under way, every 30 s to refresh health. */
 export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRenewalAt: Date | undefined, now: Date): number {
-  const base = outcome === 'acted' ? 500 : step.kind === 'wait' || outcome === 'notReady' ? 2_000 : 30_000;
+  const learnerWait = step.kind === 'wait' && learnerWaits.has(step.reason);
+  const base = outcome === 'acted' || learnerWait ? 500 : step.kind === 'wait' || outcome === 'notReady' ? 2_000 : 30_000;
   if (!nextRenewalAt) return base;
   return Math.max(1_000, Math.min(base, nextRenewalAt.getTime() - now.getTime()));
 }
