@@ -1,7 +1,7 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
 // Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator]
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/harness/binaries.js';
@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     errors: results.errors,
     details: results.details,
   };
+  mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(out, 'RESULTS.md'), renderMarkdown(report));
   console.log(`[bench] wrote ${join(out, 'results.json')} and RESULTS.md in ${report.durationSeconds} s`);
