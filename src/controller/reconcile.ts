@@ -83,8 +83,9 @@ export class EtcdClusterReconciler implements Reconciler {
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
     await this.syncMembershipConfig(cluster, etcd, records, step);
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
-    // Without the CA the template cannot be built as it must be: leave the StatefulSet alone.
-    if (certs.operatorTls && kube.statefulSet && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
+    // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
+    // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
+    if (!blocked && kube.statefulSet && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
       await this.applyIfChanged([buildStatefulSet(cluster, kube.statefulSet.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain)], ctx.signal);
     }
     const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, writer: this.deps.writer, admin, records, trustBundleHash, log: ctx.log, now });
