@@ -60,11 +60,15 @@ describe('EtcdCluster reconciler: children', () => {
       await reconciler.reconcile(`${ns}/example`, ctx);
       const after = await versions();
       if (JSON.stringify(before) === JSON.stringify(after)) return;
-      // Let the informers catch up with this pass's writes before the next pass reads them.
+      // Let the informers catch up with this pass's writes before the next pass reads them. The
+      // real controllers keep writing too (StatefulSet and PodDisruptionBudget status), so the
+      // cache may already hold a newer version than `after`: wait for "at least", not "equal".
+      // (resourceVersions are opaque to clients; comparing them is fine for a test against an
+      // etcd-backed API server, whose versions are etcd revisions.)
       await waitFor('cache to catch up', () => Object.entries(after).every(([k, rv]) => {
         const [kind, name] = k.split('/') as [string, string];
-        const obj = cache.get(kind as 'StatefulSet', ns, name);
-        return obj?.metadata?.resourceVersion === rv;
+        const seen = cache.get(kind as 'StatefulSet', ns, name)?.metadata?.resourceVersion;
+        return seen !== undefined && Number(seen) >= Number(rv);
       }));
     }
     throw new Error('passes never settled');
@@ -111,6 +115,10 @@ describe('EtcdCluster reconciler: children', () => {
   });
 
   it('writes nothing on a pass with nothing to change', async () => {
+    // The StatefulSet controller made pods since the first test settled, and status reports them:
+    // settle again on the world as it is now, then one more pass must write nothing.
+    await waitFor('StatefulSet status to count 3 pods', () => cache.get('StatefulSet', ns, 'example')?.status?.replicas === 3);
+    await settle();
     const before = await versions();
     await reconciler.reconcile(`${ns}/example`, ctx);
     expect(await versions()).toEqual(before);
