@@ -50,6 +50,8 @@ const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['rolling restart: the leader restarts when no updated voter exists (single member)', { desired: 1, statefulSetReplicas: 1, members: [m(0, { outdated: true })] }, { kind: 'restartMember', memberId: '1000', ordinal: 0 }],
   ['rolling restart waits while a member is unhealthy', { members: [m(0), m(1, { healthy: false }), m(2, { outdated: true })] }, { kind: 'wait', reason: 'unhealthyNoRestart' }],
   ['rolling restart waits for scaling to finish', { desired: 5, members: [m(0), m(1), m(2, { outdated: true })] }, { kind: 'addLearner', ordinal: 3 }],
+  ['a template the StatefulSet controller has not recorded yet: not settled, wait', { templatePending: true }, { kind: 'wait', reason: 'templatePending' }],
+  ['a pending template does not hold back a restart already known to be due', { templatePending: true, members: [m(0), m(1), m(2, { outdated: true })] }, { kind: 'restartMember', memberId: '1002', ordinal: 2 }],
   ['scale to 1 from 3, the leader at ordinal 2', { desired: 1, members: [m(0, { isLeader: false }), m(1), m(2, { isLeader: true })] }, { kind: 'moveLeader', fromId: '1002', toId: '1000' }],
 ];
 

@@ -55,6 +55,11 @@ export interface MembershipObservation {
   volumes: ObservedVolume[];
   /** Members recorded as having run on some volume: only their data can be known lost. */
   recordedMembers: ReadonlySet<string>;
+  /**
+   * The StatefulSet's template is about to change, or its controller has not yet recorded the
+   * latest spec: which pods are outdated is not known yet, so the cluster is not settled.
+   */
+  templatePending?: boolean;
 }
 
 export type MembershipStep =
@@ -76,7 +81,8 @@ export type WaitReason =
   | 'memberStarting'
   | 'unhealthyNoScaleDown'
   | 'unhealthyNoScaleUp'
-  | 'unhealthyNoRestart';
+  | 'unhealthyNoRestart'
+  | 'templatePending';
 
 const byOrdinalDesc = (a: ObservedMember, b: ObservedMember) => (b.ordinal ?? -1) - (a.ordinal ?? -1);
 
@@ -93,7 +99,8 @@ export function planMembership(o: MembershipObservation): MembershipStep {
     scaleDown(o, o.members) ??
     trimStatefulSet(o, o.members) ??
     scaleUp(o, o.members) ??
-    rollOutdated(o.members) ?? { kind: 'none' }
+    rollOutdated(o.members) ??
+    (o.templatePending ? { kind: 'wait', reason: 'templatePending' } : { kind: 'none' })
   );
 }
 

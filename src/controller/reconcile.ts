@@ -77,16 +77,20 @@ export class EtcdClusterReconciler implements Reconciler {
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
-    const planned = planMembership(membershipObservation(cluster, kube, etcd, records));
+    const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
+    const live = kube.statefulSet;
+    const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain) : undefined;
+    const templateChanged = !!live && !isSubset(desiredSts, live);
+    const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
+    const planned = planMembership({ ...membershipObservation(cluster, kube, etcd, records), templatePending });
     // Paused clusters and clusters without usable certificates are observed, never changed.
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
     await this.syncMembershipConfig(cluster, etcd, records, step);
-    const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
-    if (!blocked && kube.statefulSet && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
-      await this.applyIfChanged([buildStatefulSet(cluster, kube.statefulSet.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain)], ctx.signal);
+    if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
+      await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
     const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, writer: this.deps.writer, admin, records, trustBundleHash, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });

@@ -52,6 +52,18 @@ describe('computeStatus', () => {
     expect(cond(s, 'Available').message).toBe('3 of 3 voting members healthy');
   });
 
+  it.each([
+    ['unhealthyNoScaleUp', 'ScalingUp'],
+    ['unhealthyNoScaleDown', 'ScalingDown'],
+    ['unhealthyNoRestart', 'RestartingMember'],
+    ['templatePending', 'RestartingMember'],
+    ['learnerCatchingUp', 'AddingLearner'],
+  ] as const)('keeps Progressing True while it waits (%s), never reporting a stalled change as reconciled', (reason, expected) => {
+    const s = computeStatus({ ...inputs, cluster: sampleCluster(), etcd: view(member(0), member(1), member(2)), step: { kind: 'wait', reason } });
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: expected });
+    expect(cond(s, 'Progressing').message).toMatch(/^waiting /);
+  });
+
   it('keeps the last member count and cluster ID while etcd does not answer', () => {
     const cluster = sampleCluster();
     cluster.status = { replicas: 3, clusterID: '63' };

@@ -4,7 +4,7 @@ import { compareVersions } from '../api/version.js';
 import { quorum } from '../resources/pdb.js';
 import { type ClusterRef, clientEndpoint, memberSelector, names, selectorString } from '../resources/names.js';
 import { type ConditionInput, withTransitions } from './conditions.js';
-import type { MembershipStep } from './membership.js';
+import type { MembershipStep, WaitReason } from './membership.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 
 export interface StatusInputs {
@@ -63,11 +63,34 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
     case 'restartMember':
       return { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
     case 'wait':
-      if (step.reason === 'etcdUnreachable') return { reason: formed ? R.quorumLost : R.bootstrapping, message: 'waiting for members to answer' };
-      if (step.reason === 'learnerStarting' || step.reason === 'learnerCatchingUp') return { reason: R.addingLearner, message: `waiting: ${step.reason}` };
-      return undefined;
+      return waitReason(step.reason, formed);
     case 'none':
       return undefined;
+  }
+}
+
+/**
+ * Every wait is still progress toward the spec: Progressing stays True, with why it waits, so a
+ * stalled change never reads as "membership matches the spec".
+ */
+function waitReason(reason: WaitReason, formed: boolean): { reason: string; message: string } {
+  switch (reason) {
+    case 'etcdUnreachable':
+      return { reason: formed ? R.quorumLost : R.bootstrapping, message: 'waiting for members to answer' };
+    case 'memberStarting':
+      return { reason: formed ? R.restartingMember : R.bootstrapping, message: 'waiting for a member to start' };
+    case 'learnerStarting':
+      return { reason: R.addingLearner, message: 'waiting for the learner to start' };
+    case 'learnerCatchingUp':
+      return { reason: R.addingLearner, message: 'waiting for the learner to catch up with the leader' };
+    case 'unhealthyNoScaleUp':
+      return { reason: R.scalingUp, message: 'waiting for every member to be healthy before adding one' };
+    case 'unhealthyNoScaleDown':
+      return { reason: R.scalingDown, message: 'waiting for every other member to be healthy before removing one' };
+    case 'unhealthyNoRestart':
+      return { reason: R.restartingMember, message: 'waiting for every member to be healthy before restarting one' };
+    case 'templatePending':
+      return { reason: R.restartingMember, message: 'waiting for the StatefulSet controller to record the new pod template' };
   }
 }
 
