@@ -101,6 +101,11 @@ export class LeaderElector {
       if (!mayAcquire(lease.spec, identity, this.observedAt, now, leaseDurationMs)) return false;
       const spec = claimedSpec(lease.spec, identity, leaseDurationMs, new Date());
       await kubeRequest(this.options.kc, this.path(), { method: 'PUT', body: { ...lease, spec }, signal });
+      const previous = lease.spec?.holderIdentity;
+      if (previous !== identity) {
+        // Whether the predecessor let go or was waited out tells a clean handover from a crash.
+        this.options.log.info('lease acquired', { lease: this.leaseName(), previousHolder: previous ?? '', takeover: previous ? 'expired' : 'released' });
+      }
       this.observed = recordKey(spec);
       this.observedAt = this.clock.now();
       return true;

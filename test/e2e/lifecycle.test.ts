@@ -58,12 +58,19 @@ describe('EtcdCluster lifecycle end to end', () => {
   });
 
   it('rolls members one at a time, leader last, when the spec changes their flags', async () => {
+    type Sts = { metadata: { generation: number }; status: { observedGeneration?: number; updateRevision?: string } };
+    const statefulSet = async () => JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as Sts;
     const restartsBefore = (await env.eventReasons(ns)).filter((r) => r === 'MemberRestarted').length;
+    const oldRevision = (await statefulSet()).status.updateRevision;
     await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { options: { 'snapshot-count': '5000' } } }));
+    // Until the StatefulSet controller records the new template, the old revision still reads as
+    // "current": wait for a new revision before checking that every pod runs it.
     await env.waitFor('every pod on the new template', async () => {
-      const sts = JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as { status: { updateRevision?: string } };
+      const sts = await statefulSet();
+      const revision = sts.status.updateRevision;
+      if (sts.status.observedGeneration !== sts.metadata.generation || !revision || revision === oldRevision) return false;
       const pods = JSON.parse(await env.kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=example', '-o', 'json')) as { items: { metadata: { labels: Record<string, string> } }[] };
-      return pods.items.length === 3 && pods.items.every((p) => p.metadata.labels['controller-revision-hash'] === sts.status.updateRevision);
+      return pods.items.length === 3 && pods.items.every((p) => p.metadata.labels['controller-revision-hash'] === revision);
     }, { timeoutMs: 240_000, intervalMs: 500 });
     await env.waitConverged(ns, name, 3);
     const restarts = (await env.eventReasons(ns)).filter((r) => r === 'MemberRestarted').length - restartsBefore;
@@ -76,6 +83,11 @@ describe('EtcdCluster lifecycle end to end', () => {
     const oldUid = await podUid();
     await env.kubectl('delete', 'pod', 'example-1', '-n', ns, '--wait=false');
     await env.waitFor('example-1 to be replaced', async () => (await podUid().catch(() => oldUid)) !== oldUid, { timeoutMs: 60_000 });
+    // The status may still describe the old pod: wait for the new one to be Ready first.
+    await env.waitFor('the new example-1 to be Ready', async () => {
+      const out = await env.kubectl('get', 'pod', 'example-1', '-n', ns, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}').catch(() => '');
+      return out === 'True';
+    }, { timeoutMs: 120_000 });
     const cluster = await env.waitConverged(ns, name, 3);
     // Same member ID: the pod came back on its volume, so it is the same member, not a new one.
     expect(cluster.status!.members!.find((m) => m.name === 'example-1')!.memberID).toBe(before);
@@ -85,6 +97,12 @@ describe('EtcdCluster lifecycle end to end', () => {
     const before = (await env.cluster(ns, name)).status!.members!.find((m) => m.name === 'example-2')!.memberID;
     await env.kubectl('delete', 'pvc', 'data-example-2', '-n', ns, '--wait=false');
     await env.kubectl('delete', 'pod', 'example-2', '-n', ns, '--wait=false');
+    // Deleting a pod bumps no generation, so the status from before the deletion would pass
+    // waitConverged: first wait for the status to name a new member for example-2.
+    await env.waitFor('a new member for example-2', async () => {
+      const id = (await env.cluster(ns, name)).status?.members?.find((m) => m.name === 'example-2')?.memberID;
+      return id !== undefined && id !== before;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
     const cluster = await env.waitConverged(ns, name, 3);
     const after = cluster.status!.members!.find((m) => m.name === 'example-2')!.memberID;
     expect(after).not.toBe(before);
