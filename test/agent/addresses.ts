@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive } from '../harness/process.js';
+import { tryLock } from '../harness/lock-file.js';
 
 /** Lock files naming which process holds which loopback address, shared by every agent here. */
 export const addressLockDir = join(tmpdir(), 'etcd-operator-agent-addresses');
@@ -17,20 +17,6 @@ function portFree(host: string, port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
   });
-}
-
-/** Takes the lock of `ip` unless a live process holds it; a dead holder's lock is taken over. */
-function tryLock(path: string): boolean {
-  try {
-    writeFileSync(path, String(process.pid), { flag: 'wx' });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const holder = Number(readFileSync(path, 'utf8'));
-  if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return false;
-  unlinkSync(path);
-  return tryLock(path);
 }
 
 /**

@@ -125,7 +125,14 @@ function memberArgs(m: Omit<EtcdMember, 'process'>, caFile: string, o: StartMemb
  * traffic, on free loopback ports, and waits until all are healthy. `size: 0` starts none, for
  * tests that bootstrap members themselves.
  */
-export async function startEtcdCluster(options: { size: number; version?: string; pki?: TestPki; label?: string }): Promise<EtcdTestCluster> {
+export async function startEtcdCluster(options: {
+  size: number;
+  version?: string;
+  pki?: TestPki;
+  label?: string;
+  /** Extra etcd flags for every member, such as slower elections for tests that read the leader. */
+  flags?: string[];
+}): Promise<EtcdTestCluster> {
   const version = options.version ?? pinnedVersions.etcd;
   const dir = makeHarnessDir(options.label ?? 'etcd');
   const pki = options.pki ?? (await generatedTestPki());
@@ -180,7 +187,7 @@ export async function startEtcdCluster(options: { size: number; version?: string
         dataDir: join(memberDir, 'data'),
         files,
       };
-      const proc = startProcess(`etcd-${o.name}`, etcdBinary('etcd', version), memberArgs(base, caFile, o), { logDir: dir });
+      const proc = startProcess(`etcd-${o.name}`, etcdBinary('etcd', version), [...memberArgs(base, caFile, o), ...(options.flags ?? [])], { logDir: dir });
       const member = { ...base, process: proc };
       members.set(o.name, member);
       return member;

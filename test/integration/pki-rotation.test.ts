@@ -11,7 +11,6 @@ import { type ObservedPki, type PkiInputs, planCertificates } from '../../src/pk
 import { leafProfile, leafKinds } from '../../src/pki/profiles.js';
 import { names } from '../../src/resources/names.js';
 import { type EtcdMember, type EtcdTestCluster, startEtcdCluster } from '../harness/etcd-cluster.js';
-import { freePort } from '../harness/ports.js';
 import { waitFor } from '../harness/wait.js';
 
 // Measures what etcd 3.6 does when its certificate files change under it, the way the kubelet
@@ -140,8 +139,10 @@ describe('certificate rotation on real etcd', () => {
       presented.push(s.getPeerCertificate().serialNumber);
       s.destroy();
     });
-    const port = await freePort();
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+    });
     try {
       // etcd refuses membership changes until every peer has been connected for 5 s ("unhealthy cluster").
       const added = await waitFor('member add', async () => {
