@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { CertificateAndKey } from '../../src/pki/x509.js';
 import { etcdBinary, kubeBinary } from './binaries.js';
@@ -221,7 +221,9 @@ export function runKubectl(kubeconfig: string, args: string[], input?: string): 
   return new Promise((resolve) => {
     const child = execFile(
       kubeBinary('kubectl'),
-      [`--kubeconfig=${kubeconfig}`, ...args],
+      // Discovery cached beside the kubeconfig: the default cache is keyed by host:port, and a
+      // later control plane on a reused port would otherwise read this one's discovery.
+      [`--kubeconfig=${kubeconfig}`, `--cache-dir=${join(dirname(kubeconfig), 'kubectl-cache')}`, ...args],
       { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -157,7 +157,8 @@ describe('Dockerfile', () => {
         }, { process: operator, timeoutMs: 60_000 });
         await waitFor('/readyz', async () => (await fetch(`http://${address}/readyz`)).status === 200, { process: operator });
       } finally {
-        await operator.stop();
+        // A generous grace: a slow shutdown on a loaded machine must not become a SIGKILL.
+        await operator.stop(30_000);
       }
       expect(await operator.exited).toBe(0);
     }, 120_000);
