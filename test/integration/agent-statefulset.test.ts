@@ -142,13 +142,16 @@ describe('local node agent runs the operator StatefulSet', () => {
     }, { timeoutMs: 30_000 });
     expect(['ErrImagePull', 'ImagePullBackOff']).toContain(waiting.reason);
     expect(waiting.message).toContain('v9.9.9');
-    const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=bad-0' })).items;
-    expect(events.some((e) => e.reason === 'Failed' && e.type === 'Warning' && e.message?.includes('Failed to pull image'))).toBe(true);
+    // The agent posts its Event beside the status update, not before it: poll.
+    await waitFor('a Failed pull event for bad-0', async () => {
+      const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=bad-0' })).items;
+      return events.some((e) => e.reason === 'Failed' && e.type === 'Warning' && e.message?.includes('Failed to pull image'));
+    }, { timeoutMs: 30_000 });
     expect((await core.readNamespacedPod({ name: 'bad-0', namespace: ns })).status?.phase).toBe('Pending');
     // The agent still works: the cluster serves and every member stays Ready.
     const put = await etcdctl(['put', 'after-bad-image', 'ok']);
     expect(put.code, put.stderr).toBe(0);
-    expect((await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/instance=demo' })).items.every(isReady)).toBe(true);
+    await waitFor('every member Ready', async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/instance=demo' })).items.every(isReady), { timeoutMs: 60_000 });
   });
 
   it('leaves no process, mount or address behind when stopped', async () => {

@@ -11,6 +11,7 @@ import { names } from '../../src/resources/names.js';
 import type { CertificateAndKey } from '../../src/pki/x509.js';
 import { etcdBinary } from '../harness/binaries.js';
 import { type EtcdTestCluster, type TestPki, startEtcdCluster } from '../harness/etcd-cluster.js';
+import { waitFor } from '../harness/wait.js';
 
 // Real etcd 3.6 members run on the certificates the operator's PKI issues: one shared server and
 // one shared peer certificate for every member, as the Secrets would be mounted in pods.
@@ -111,7 +112,9 @@ describe('etcd on the operator PKI', () => {
     await etcd.startMember({ name: 'm3', initialCluster, state: 'existing', ports, certs: { server: other.leaves.server, peer: other.leaves.peer } });
     await expect(etcd.waitHealthy('m3', 15_000)).rejects.toThrow();
     // The intruder gives up: the members answer its handshake with "unknown certificate authority".
-    expect(etcd.members.get('m3')!.process.logTail(30)).toMatch(/tls: unknown certificate authority[\s\S]*bootstrap failed/);
+    const intruder = etcd.members.get('m3')!.process;
+    await waitFor('the intruder to give up', () => !intruder.running(), { timeoutMs: 90_000 });
+    expect(intruder.logTail(30)).toMatch(/tls: unknown certificate authority[\s\S]*bootstrap failed/);
     const logs = ['m0', 'm1', 'm2'].map((m) => etcd.members.get(m)!.process.logTail(200)).join('\n');
     expect(logs).toMatch(/rejected connection on peer endpoint[^\n]*(unknown authority|bad certificate)/);
     await etcd.stopMember('m3');
