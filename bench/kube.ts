@@ -64,6 +64,9 @@ export async function waitQuiet(env: BenchEnvironment, quietMs: number, timeoutM
   }, { timeoutMs, intervalMs: 250 });
 }
 
+/** Whether a pod's Ready condition is True. */
+export const podReady = (pod: V1Pod): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
 /**
  * The operator's writes and the agent's pod status reports after a change, as offsets from it:
  * where the time between a change and convergence goes.

@@ -6,7 +6,8 @@ import { ports } from '../src/resources/names.js';
 import { httpGet } from '../test/harness/http.js';
 import { type AuditEvent, breakdown, writeVerbs } from './audit.js';
 import { type BenchEnvironment, etcdCluster, operatorUser } from './env.js';
-import { deleteClusters, ensureNamespace, memberPods, waitQuiet } from './kube.js';
+import { deleteClusters, ensureNamespace, memberPods, podReady, waitQuiet } from './kube.js';
+import { waitFor } from '../test/harness/wait.js';
 import type { Results } from './results.js';
 import type { RunOptions } from './run.js';
 
@@ -58,6 +59,13 @@ export async function quietPass(env: BenchEnvironment, results: Results, options
   await ensureNamespace(env, ns);
   await env.kubectl(['apply', '-f', '-'], etcdCluster(ns, name, 3));
   await env.waitConverged(ns, name, 3);
+  // The status converges on etcd's health, seconds before the pods' readiness probes pass; each
+  // pod turning Ready then moves the Pod, the PDB and the StatefulSet, and each such event queues
+  // a pass. Wait for that tail to end, or the windows below count its passes.
+  await waitFor('every member pod Ready', async () => {
+    const pods = await memberPods(env, ns, name);
+    return pods.length === 3 && pods.every(podReady);
+  }, { timeoutMs: 60_000, intervalMs: 250 });
   await waitQuiet(env, 3_000);
   // Background: nothing pokes the cluster. Shows the agent's probes make no gRPC calls, and that
   // an idle operator makes no requests between its 30 s passes.

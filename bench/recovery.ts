@@ -5,7 +5,7 @@ import { ports } from '../src/resources/names.js';
 import { httpGet } from '../test/harness/http.js';
 import { waitFor } from '../test/harness/wait.js';
 import { type BenchEnvironment, etcdCluster, operatorUser } from './env.js';
-import { deleteClusters, ensureNamespace, memberPods, waitQuiet } from './kube.js';
+import { deleteClusters, ensureNamespace, memberPods, podReady, waitQuiet } from './kube.js';
 import type { Results } from './results.js';
 import type { RunOptions } from './run.js';
 
@@ -23,7 +23,6 @@ function etcdPid(pod: V1Pod): number {
   return pid;
 }
 
-const ready = (pod: V1Pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /** Every member answers /readyz on its metrics port (serves linearizable reads), as the probe asks. */
 async function etcdReady(pods: V1Pod[]): Promise<boolean> {
@@ -46,7 +45,7 @@ async function killMember(env: BenchEnvironment, results: Results, ordinal: numb
     const pod = pods.find((p) => p.metadata?.name === podName);
     if (!restarted(pod)) return false;
     etcdMs ??= (await etcdReady(pods)) ? performance.now() - t0 : undefined;
-    return etcdMs !== undefined && pods.every(ready) && (await env.converged(ns, name, 3));
+    return etcdMs !== undefined && pods.every(podReady) && (await env.converged(ns, name, 3));
   }, { timeoutMs: 180_000, intervalMs: 50 });
   const totalMs = performance.now() - t0;
   results.add({ id: 'recovery.kill.etcd', section, label: 'etcd SIGKILLed -> all 3 answer /readyz', unit: 'ms', floor: 'floor.restart' }, etcdMs!);

@@ -101,9 +101,12 @@ export class InformerCache implements ClusterCache {
       backoff: this.options.backoff,
     });
     const toKey = kind === 'EtcdCluster' ? keyOf : owningClusterKey;
-    informer.on((_change, obj) => {
+    informer.on((change, obj) => {
       const key = toKey(obj);
-      if (key) for (const listener of this.listeners) listener(key);
+      if (!key) return;
+      // Why a pass ran: the event that queued it, for `--log-level=debug`.
+      this.options.log.debug('event', { kind, change, object: `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`, resourceVersion: obj.metadata?.resourceVersion, cluster: key });
+      for (const listener of this.listeners) listener(key);
     });
     return informer;
   }
