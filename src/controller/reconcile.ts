@@ -136,7 +136,7 @@ export class EtcdClusterReconciler implements Reconciler {
 
   private async applyIfChanged(objects: { metadata?: { name?: string; namespace?: string }; kind?: string }[], signal?: AbortSignal): Promise<void> {
     for (const obj of objects) {
-      const kind = obj.kind as 'Service' | 'PodDisruptionBudget' | 'ConfigMap' | 'StatefulSet';
+      const kind = obj.kind as 'Service' | 'PodDisruptionBudget' | 'ConfigMap';
       const live = this.deps.cache.get(kind, obj.metadata!.namespace!, obj.metadata!.name!);
       if (!live || !isSubset(obj, live)) await this.deps.writer.apply(obj as never, signal);
     }
