@@ -1,7 +1,8 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
 // Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator]
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `--render` only writes RESULTS.md again from results.json (after editing bench/notes.ts).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/harness/binaries.js';
@@ -25,13 +26,13 @@ export interface RunOptions {
   clusterCounts: number[];
 }
 
-function options(): { run: RunOptions; only: Set<Section>; out: string } {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
+function options(): { run: RunOptions; only: Set<Section>; out: string; render: boolean } {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, render: { type: 'boolean', default: false } } });
   const quick = values.quick ?? false;
   const only = new Set((values.only?.split(',') ?? sections) as Section[]);
   for (const s of only) if (!sections.includes(s)) throw new Error(`unknown section ${s}; known: ${sections.join(', ')}`);
   const runs = Number(values.runs ?? (quick ? 1 : 5));
-  return { run: { runs, quick, clusterCounts: quick ? [1, 5] : [1, 10, 50] }, only, out: values.out ?? join(repoRoot, 'bench') };
+  return { run: { runs, quick, clusterCounts: quick ? [1, 5] : [1, 10, 50] }, only, out: values.out ?? join(repoRoot, 'bench'), render: values.render ?? false };
 }
 
 /** Runs one section; a failure is recorded and the next section still runs. */
@@ -48,7 +49,12 @@ async function section(results: Results, name: string, fn: () => Promise<void>):
 }
 
 async function main(): Promise<void> {
-  const { run, only, out } = options();
+  const { run, only, out, render } = options();
+  if (render) {
+    writeFileSync(join(out, 'RESULTS.md'), renderMarkdown(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Parameters<typeof renderMarkdown>[0]));
+    console.log(`[bench] rendered ${join(out, 'RESULTS.md')} from results.json`);
+    return;
+  }
   const results = new Results();
   const started = new Date();
   const before = machine();
