@@ -4,6 +4,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { repoRoot } from './binaries.js';
 import type { ControlPlane } from './control-plane.js';
 import { operatorServiceAccount, writeServiceAccountKubeconfig } from './service-account.js';
+import { waitFor } from './wait.js';
 
 /** The install modes under deploy/overlays/. */
 export type Overlay = 'cluster-wide' | 'namespaced';
@@ -61,5 +62,26 @@ export async function installForLocalOperator(cp: ControlPlane, overlay: Overlay
   const apply = await cp.kubectl(['apply', '--server-side', '-f', '-'], { input: rest });
   if (apply.code !== 0) throw new Error(`applying ${overlay}: ${apply.stderr}`);
   await cp.waitForCrd('etcdclusters.etcd.operator.dev');
-  return { kubeconfig: await writeServiceAccountKubeconfig(cp, operatorServiceAccount, tokenSeconds), args: operatorArgsOf(deployment), objects };
+  const kubeconfig = await writeServiceAccountKubeconfig(cp, operatorServiceAccount, tokenSeconds);
+  const args = operatorArgsOf(deployment);
+  await waitForGrants(cp, kubeconfig, args);
+  return { kubeconfig, args, objects };
+}
+
+/**
+ * The API server's authorizer learns of new RBAC objects through its own informers, a moment
+ * after they are written: an operator started before that logs 403s. Waits until the account
+ * may list EtcdClusters where it watches and update its Lease.
+ */
+async function waitForGrants(cp: ControlPlane, kubeconfig: string, args: string[]): Promise<void> {
+  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const namespaces = flag('namespaces')?.split(',').filter(Boolean) ?? [];
+  const checks = [
+    ...(namespaces.length > 0 ? namespaces.map((ns) => ['list', 'etcdclusters.etcd.operator.dev', '-n', ns]) : [['list', 'etcdclusters.etcd.operator.dev', '--all-namespaces']]),
+    ['update', `leases.coordination.k8s.io/${flag('leader-election-id') ?? 'etcd-operator-leader'}`, '-n', flag('leader-election-namespace') ?? 'default'],
+  ];
+  await waitFor('the operator account to be granted its RBAC', async () => {
+    const answers = await Promise.all(checks.map((c) => cp.kubectl(['--kubeconfig', kubeconfig, 'auth', 'can-i', ...c])));
+    return answers.every((a) => a.stdout.trim() === 'yes');
+  }, { timeoutMs: 30_000, intervalMs: 200 });
 }

@@ -119,9 +119,13 @@ async function addMember(name: string): Promise<void> {
   writer.setEndpoints(cluster.endpoints());
 }
 
-/** Sum of etcd_network_active_peers in a /metrics page: the peers this member's transport sees. */
-function activePeers(metrics: string): number {
-  return metrics.split('\n').filter((l) => l.startsWith('etcd_network_active_peers{')).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+/**
+ * Whether a member's /metrics page shows its transport holding `memberId` (decimal) as active.
+ * Per peer, not a sum: etcd never lowers the gauge of a peer it removed, only of one it lost.
+ */
+function seesActive(metrics: string, memberId: string): boolean {
+  const remote = `Remote="${BigInt(memberId).toString(16)}"`;
+  return metrics.split('\n').some((l) => l.startsWith('etcd_network_active_peers{') && l.includes(remote) && Number(l.split(' ').at(-1)) > 0);
 }
 
 /** The leader every running member names, once they all name the same one. */
@@ -216,8 +220,8 @@ describe('membership changes through the admin client, with a writer running', (
     // noticed the stopped one is the refusal certain (otherwise the removal would go through).
     await waitFor('the survivors to see the stopped member inactive', async () => {
       const running = [...cluster.members.values()].filter((m) => m.process.running());
-      const counts = await Promise.all(running.map(async (m) => activePeers(await (await fetch(`${m.metricsUrl}/metrics`)).text())));
-      return counts.every((n) => n === running.length - 1);
+      const pages = await Promise.all(running.map(async (m) => (await fetch(`${m.metricsUrl}/metrics`)).text()));
+      return pages.every((page) => !seesActive(page, down!.id));
     }, { timeoutMs: 30_000, intervalMs: 200 });
     const refused = await withAdmin((a) => a.memberRemove(victim!.id)).then(
       () => undefined,
