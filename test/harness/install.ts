@@ -82,6 +82,9 @@ async function waitForGrants(cp: ControlPlane, kubeconfig: string, args: string[
   ];
   await waitFor('the operator account to be granted its RBAC', async () => {
     const answers = await Promise.all(checks.map((c) => cp.kubectl(['--kubeconfig', kubeconfig, 'auth', 'can-i', ...c])));
-    return answers.every((a) => a.stdout.trim() === 'yes');
+    const refused = checks.filter((_, i) => answers[i]!.stdout.trim() !== 'yes');
+    // Thrown rather than returned, so that a timeout names what is still refused.
+    if (refused.length > 0) throw new Error(`not yet allowed: ${refused.map((c) => c.join(' ')).join('; ')}`);
+    return true;
   }, { timeoutMs: 30_000, intervalMs: 200 });
 }
