@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './api/duration.js';
+import { defaultOperatorImage } from './version.js';
 
 export interface Config {
   /** Path of a kubeconfig; undefined means in-cluster (or the default kubeconfig outside a pod). */
@@ -24,6 +25,8 @@ export interface Config {
   logLevel: string;
   /** DNS domain of the Kubernetes cluster: member names and certificates use it. */
   clusterDomain: string;
+  /** The image member pods run as their start guard: the operator's own. */
+  memberInitImage: string;
 }
 
 // Flag names follow controller-runtime / kubebuilder; each can also be set in the environment as
@@ -45,6 +48,7 @@ const flags = {
   'graceful-shutdown-timeout': { default: '30s' },
   'log-level': { default: 'info' },
   'cluster-domain': { default: 'cluster.local' },
+  'member-init-image': { default: defaultOperatorImage },
 } as const satisfies Record<string, { env?: string; default: string }>;
 
 type Flag = keyof typeof flags;
@@ -96,6 +100,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     gracefulShutdownTimeoutMs: parseDurationFlag(get('graceful-shutdown-timeout')),
     logLevel: get('log-level'),
     clusterDomain: get('cluster-domain'),
+    memberInitImage: get('member-init-image'),
   };
   if (config.renewDeadlineMs >= config.leaseDurationMs) throw new Error('--renew-deadline must be shorter than --lease-duration');
   if (config.retryPeriodMs >= config.renewDeadlineMs) throw new Error('--retry-period must be shorter than --renew-deadline');

@@ -8,6 +8,7 @@ import { AdminPool } from './admin-pool.js';
 import { KubeWriter } from './kube-writer.js';
 import { EtcdClusterReconciler } from './reconcile.js';
 import { ClusterMetrics } from '../telemetry/cluster-metrics.js';
+import { defaultOperatorImage } from '../version.js';
 
 /** What main.ts hands the EtcdCluster controller. */
 export interface ControllerDeps {
@@ -17,6 +18,8 @@ export interface ControllerDeps {
   kc: KubeConfig;
   /** DNS domain of the Kubernetes cluster, for member names and certificates. */
   clusterDomain?: string;
+  /** The image of the member pods' start guard (default: this operator's release image). */
+  memberInitImage?: string;
   /** Deadline of every etcd call. */
   etcdCallTimeoutMs?: number;
   clock?: Clock;
@@ -40,6 +43,7 @@ export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & 
     admins,
     clock: deps.clock ?? realClock,
     clusterDomain: deps.clusterDomain ?? defaultClusterDomain,
+    memberInitImage: deps.memberInitImage ?? defaultOperatorImage,
     // Without a registry of its own the recorder still tracks health, for the transition logs.
     metrics: deps.metrics ?? new ClusterMetrics(),
     pvcs: (ns) => deps.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[],

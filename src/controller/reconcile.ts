@@ -31,6 +31,8 @@ export interface ReconcilerDeps {
   admins: AdminPool;
   clock: Clock;
   clusterDomain: string;
+  /** The image of the member pods' start guard. */
+  memberInitImage: string;
   /** PVCs of a namespace, from the cache. */
   pvcs: (namespace: string) => V1PersistentVolumeClaim[];
   /** Per-cluster health metrics; also remembers health between passes to log its transitions. */
@@ -51,6 +53,10 @@ export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRen
 /** A short, stable digest for pod template annotations. */
 function hashOf(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function memberOrdinals(etcd: EtcdView | undefined): number[] {
+  return (etcd?.members ?? []).map((m) => m.ordinal).filter((o): o is number => o !== undefined);
 }
 
 export class EtcdClusterReconciler implements Reconciler {
@@ -79,7 +85,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     const live = kube.statefulSet;
-    const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain) : undefined;
+    const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.deps.memberInitImage) : undefined;
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const planned = planMembership({ ...membershipObservation(cluster, kube, etcd, records), templatePending });
@@ -92,7 +98,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, writer: this.deps.writer, admin, records, trustBundleHash, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.deps.memberInitImage, writer: this.deps.writer, admin, records, memberOrdinals: memberOrdinals(etcd), trustBundleHash, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
 
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
@@ -126,8 +132,7 @@ export class EtcdClusterReconciler implements Reconciler {
   private async syncMembershipConfig(cluster: EtcdCluster, etcd: EtcdView | undefined, records: Record<string, string>, step: MembershipStep): Promise<void> {
     let desired;
     if (etcd) {
-      const ordinals = etcd.members.map((m) => m.ordinal).filter((o): o is number => o !== undefined);
-      desired = buildMembershipConfig(cluster, { state: 'existing', ordinals, memberVolumes: records });
+      desired = buildMembershipConfig(cluster, { state: 'existing', ordinals: memberOrdinals(etcd), memberVolumes: records });
     } else if (step.kind === 'createStatefulSet' && step.bootstrap) {
       desired = buildMembershipConfig(cluster, { state: 'new', ordinals: Array.from({ length: step.replicas }, (_, i) => i), memberVolumes: {} });
     }

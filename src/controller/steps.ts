@@ -14,10 +14,13 @@ export interface StepContext {
   cluster: EtcdCluster;
   ref: ClusterRef;
   domain: string;
+  memberInitImage: string;
   writer: KubeWriter;
   admin: EtcdAdmin | undefined;
   /** Volume records to keep in the membership ConfigMap. */
   records: Record<string, string>;
+  /** Ordinals of the members etcd listed this pass. */
+  memberOrdinals: number[];
   /** Hash of the CA bundle members trust, stamped on the pod template. */
   trustBundleHash: string;
   log: Logger;
@@ -68,10 +71,14 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
   switch (step.kind) {
     case 'createStatefulSet':
     case 'scaleStatefulSet':
-      await ctx.writer.apply(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain));
+      await ctx.writer.apply(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage));
       await event(ctx, step.kind === 'createStatefulSet' ? 'StatefulSetCreated' : 'StatefulSetScaled', `StatefulSet ${names.statefulSet(ref)} set to ${step.replicas} replicas`);
       return 'acted';
     case 'addLearner': {
+      // Announced before the add: the start guard lets the new pod's etcd start as soon as etcd
+      // lists the learner, and etcd then reads this membership. Listing a member that the add
+      // then refuses harms nothing: only a pod starting empty reads it, and the guard holds it.
+      await ctx.writer.apply(buildMembershipConfig(ctx.cluster, { state: 'existing', ordinals: [...ctx.memberOrdinals, step.ordinal], memberVolumes: ctx.records }));
       const added = await needAdmin(ctx).memberAddLearner([memberPeerUrl(ref, step.ordinal, ctx.domain)]);
       crashpoint('after-member-add');
       await announce(ctx, added.members);

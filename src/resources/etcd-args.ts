@@ -28,8 +28,18 @@ const defaultOptions: Record<string, string> = {
  * downward API and the membership ConfigMap through $(VAR) expansion, so all pods share one
  * template. Listeners bind the pod IP (metrics too: Prometheus must reach them).
  */
+/** A member's stable DNS name with the pod's own name filled in by $(VAR) expansion. */
+function memberHostExpression(ref: ClusterRef, domain: string): string {
+  return `$(${env.podName}).${names.peerService(ref)}.${ref.namespace}.svc.${domain}`;
+}
+
+/** The peer URL a member advertises (as `memberPeerUrl`, for the pod's own ordinal). */
+export function memberPeerUrlExpression(ref: ClusterRef, domain: string): string {
+  return `https://${memberHostExpression(ref, domain)}:${ports.peer}`;
+}
+
 export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string): string[] {
-  const host = `$(${env.podName}).${names.peerService(ref)}.${ref.namespace}.svc.${domain}`;
+  const host = memberHostExpression(ref, domain);
   const ip = `$(${env.podIP})`;
   const args = [
     `--name=$(${env.podName})`,
@@ -37,7 +47,7 @@ export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string):
     `--listen-client-urls=https://${ip}:${ports.client}`,
     `--advertise-client-urls=https://${host}:${ports.client}`,
     `--listen-peer-urls=https://${ip}:${ports.peer}`,
-    `--initial-advertise-peer-urls=https://${host}:${ports.peer}`,
+    `--initial-advertise-peer-urls=${memberPeerUrlExpression(ref, domain)}`,
     `--listen-metrics-urls=http://${ip}:${ports.metrics}`,
     `--initial-cluster=$(${env.initialCluster})`,
     `--initial-cluster-state=$(${env.initialClusterState})`,

@@ -1,6 +1,6 @@
-import type { V1Affinity, V1PodTemplateSpec, V1ResourceRequirements, V1Volume } from '@kubernetes/client-node';
+import type { V1Affinity, V1Container, V1PodTemplateSpec, V1ResourceRequirements, V1SecurityContext, V1Volume } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
-import { etcdArgs, env, paths } from './etcd-args.js';
+import { etcdArgs, env, memberPeerUrlExpression, paths } from './etcd-args.js';
 import { membershipKeys } from './membership-config.js';
 import { type ClusterRef, labelKeys, memberSelector, names, ports } from './names.js';
 import { memberProbes } from './probes.js';
@@ -37,15 +37,64 @@ function configMapEnv(name: string, ref: ClusterRef, key: string) {
   return { name, valueFrom: { configMapKeyRef: { name: names.membershipConfig(ref), key } } };
 }
 
+/** Both containers see the pod's name and address and the membership a member starting empty announces. */
+function memberEnv(ref: ClusterRef) {
+  return [
+    { name: env.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: env.podIP, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    configMapEnv(env.initialCluster, ref, membershipKeys.initialCluster),
+    configMapEnv(env.initialClusterState, ref, membershipKeys.initialClusterState),
+  ];
+}
+
+const restrictedContainer: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** Name of the init container that guards the member's identity; status and tests find it by name. */
+export const memberInitContainer = 'member-init';
+
 /**
- * The member pod: etcd as kubeadm runs it, with a restricted security context. The user's
- * podTemplate adds labels and annotations and replaces scheduling fields it sets; it can never
- * change the selector labels.
+ * The start guard (src/member-init): before etcd runs, it checks the volume against the
+ * membership etcd reports and waits while the volume is empty but the member it would become
+ * already ran. It lives in the pod, so no operator outage, pause or backoff can skip it.
  */
+function memberInit(ref: ClusterRef, domain: string, image: string): V1Container {
+  return {
+    name: memberInitContainer,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['/nodejs/bin/node', '/app/dist/member-init.js'],
+    args: [
+      `--data-dir=${paths.data}/data`,
+      `--peer-url=${memberPeerUrlExpression(ref, domain)}`,
+      `--initial-cluster=$(${env.initialCluster})`,
+      `--initial-cluster-state=$(${env.initialClusterState})`,
+      `--tls-dir=${paths.peerTls}`,
+    ],
+    env: memberEnv(ref),
+    resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+    securityContext: restrictedContainer,
+    volumeMounts: [
+      { name: 'data', mountPath: paths.data, readOnly: true },
+      { name: 'peer-tls', mountPath: paths.peerTls, readOnly: true },
+    ],
+  };
+}
+
 /** Pod annotation holding a hash of the CA bundle members trust: a new CA changes the template. */
 export const trustBundleAnnotation = 'etcd.operator.dev/trust-bundle-hash';
 
-export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: string, trustBundleHash: string): V1PodTemplateSpec {
+/**
+ * The member pod: etcd as kubeadm runs it, with a restricted security context, behind the start
+ * guard. The user's podTemplate adds labels and annotations and replaces scheduling fields it
+ * sets; it can never change the selector labels.
+ */
+export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: string, trustBundleHash: string, initImage: string): V1PodTemplateSpec {
   const user = cluster.spec.podTemplate ?? {};
   const labels: Record<string, string> = { ...(user.metadata?.labels), ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' };
   return {
@@ -61,6 +110,7 @@ export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: 
       tolerations: user.tolerations,
       topologySpreadConstraints: user.topologySpreadConstraints,
       priorityClassName: user.priorityClassName,
+      initContainers: [memberInit(ref, domain, initImage)],
       containers: [
         {
           name: 'etcd',
@@ -68,12 +118,7 @@ export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: 
           imagePullPolicy: 'IfNotPresent',
           command: ['etcd'],
           args: etcdArgs(cluster, ref, domain),
-          env: [
-            { name: env.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: env.podIP, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-            configMapEnv(env.initialCluster, ref, membershipKeys.initialCluster),
-            configMapEnv(env.initialClusterState, ref, membershipKeys.initialClusterState),
-          ],
+          env: memberEnv(ref),
           ports: [
             { name: 'client', containerPort: ports.client, protocol: 'TCP' },
             { name: 'peer', containerPort: ports.peer, protocol: 'TCP' },
@@ -81,13 +126,7 @@ export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: 
           ],
           ...memberProbes(cluster.spec.version),
           resources: cluster.spec.resources as V1ResourceRequirements | undefined,
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ['ALL'] },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedContainer,
           volumeMounts: [
             { name: 'data', mountPath: paths.data },
             { name: 'server-tls', mountPath: paths.serverTls, readOnly: true },

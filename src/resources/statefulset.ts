@@ -3,6 +3,7 @@ import type { EtcdCluster } from '../api/types.generated.js';
 import { defaultClusterDomain, labelKeys, memberSelector, names } from './names.js';
 import { childMetadata, clusterRef } from './owner.js';
 import { buildPodTemplate } from './pod-template.js';
+import { defaultOperatorImage } from '../version.js';
 
 /**
  * The members' StatefulSet. `replicas` comes from the membership plan, never straight from the
@@ -14,7 +15,7 @@ import { buildPodTemplate } from './pod-template.js';
  *   rolling update by the StatefulSet controller knows nothing of quorum or leadership.
  * - Volume retention follows spec.storage.retentionPolicy, Retain by default.
  */
-export function buildStatefulSet(cluster: EtcdCluster, replicas: number, trustBundleHash: string, domain = defaultClusterDomain): V1StatefulSet {
+export function buildStatefulSet(cluster: EtcdCluster, replicas: number, trustBundleHash: string, domain = defaultClusterDomain, initImage = defaultOperatorImage): V1StatefulSet {
   const ref = clusterRef(cluster);
   const storage = cluster.spec.storage;
   const policy = storage.retentionPolicy === 'Delete' ? 'Delete' : 'Retain';
@@ -28,7 +29,7 @@ export function buildStatefulSet(cluster: EtcdCluster, replicas: number, trustBu
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: memberSelector(ref) },
-      template: buildPodTemplate(cluster, ref, domain, trustBundleHash),
+      template: buildPodTemplate(cluster, ref, domain, trustBundleHash, initImage),
       persistentVolumeClaimRetentionPolicy: { whenDeleted: policy, whenScaled: policy },
       volumeClaimTemplates:
         storage.type === 'EmptyDir'

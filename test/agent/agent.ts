@@ -6,7 +6,7 @@ import { Informer } from '../../src/runtime/informer.js';
 import type { ResourceType, Wire } from '../../src/runtime/kinds.js';
 import { statusCodeOf } from '../../src/runtime/kube-http.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { cacheDir, pinnedVersions } from '../harness/binaries.js';
+import { cacheDir, pinnedVersions, repoRoot } from '../harness/binaries.js';
 import { AddressPool } from './addresses.js';
 import { eventRecorder } from './events.js';
 import { dnsEntries, HostsFile, renderHosts } from './hosts.js';
@@ -27,6 +27,8 @@ export interface AgentOptions {
   clusterDomain?: string;
   /** Where locally built etcd releases live (`etcd-vX.Y.Z/etcd`). */
   binRoot?: string;
+  /** The project whose built dist/ the operator's image stands for (default: this checkout). */
+  appDir?: string;
   /** How long containers get to stop when the agent stops (default 10s). */
   stopGraceMs?: number;
 }
@@ -95,7 +97,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const scheduler = new Scheduler(kc, nodeName, eventRecorder(kc, 'default-scheduler', nodeName, log), log);
   const binRoot = options.binRoot ?? join(cacheDir, 'bin');
   const source = apiObjectSource(kc);
-  const manager = new PodManager({ kc, hostIP, dir, binRoot, domain, hostsFile: hosts.path, addresses, source, events: kubeletEvents, log }, nodeName);
+  const manager = new PodManager({ kc, hostIP, dir, binRoot, appDir: options.appDir ?? repoRoot, domain, hostsFile: hosts.path, addresses, source, events: kubeletEvents, log }, nodeName);
 
   await heartbeat.register();
   await provisioner.ensureClass();

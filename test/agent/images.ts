@@ -4,8 +4,15 @@ import { join } from 'node:path';
 /** Repositories whose tags are etcd releases: the project's own image and its old home. */
 const etcdRepositories = new Set(['gcr.io/etcd-development/etcd', 'quay.io/coreos/etcd']);
 
+/**
+ * The operator's own image: its tags stand for the project's built `dist/` (the stand-in for
+ * pulling it). Member pods run it as their start guard; its entrypoint is the operator.
+ */
+export const operatorRepository = 'ghcr.io/etcd-operator/etcd-operator';
+
 export type ImageResolution =
-  | { ok: true; version: string; dir: string }
+  | { ok: true; kind: 'etcd'; version: string; dir: string }
+  | { ok: true; kind: 'operator'; version: string; appDir: string }
   | { ok: false; reason: 'ErrImagePull' | 'InvalidImageName'; message: string };
 
 /** `registry/repo:tag@digest` split into repository and tag; the digest is ignored here. */
@@ -26,11 +33,18 @@ export function parseImage(image: string): { repository: string; tag: string | u
  * the stand-in for pulling it. Anything else is a pull failure the pod reports, as a kubelet
  * would report an image it cannot fetch.
  */
-export function resolveImage(image: string, binRoot: string, exists: (path: string) => boolean = existsSync): ImageResolution {
+export function resolveImage(image: string, binRoot: string, exists: (path: string) => boolean = existsSync, appDir?: string): ImageResolution {
   const parsed = parseImage(image);
   if (!parsed) return { ok: false, reason: 'InvalidImageName', message: `invalid image name "${image}"` };
+  if (parsed.repository === operatorRepository && appDir !== undefined) {
+    if (!exists(join(appDir, 'dist', 'main.js'))) {
+      return { ok: false, reason: 'ErrImagePull', message: `image "${image}": the operator is not built (${join(appDir, 'dist')}); run npm run build` };
+    }
+    return { ok: true, kind: 'operator', version: parsed.tag ?? 'latest', appDir };
+  }
   if (!etcdRepositories.has(parsed.repository)) {
-    return { ok: false, reason: 'ErrImagePull', message: `image "${image}": the local agent only runs etcd images (${[...etcdRepositories].join(', ')})` };
+    const known = [...etcdRepositories, ...(appDir === undefined ? [] : [operatorRepository])];
+    return { ok: false, reason: 'ErrImagePull', message: `image "${image}": the local agent only runs etcd images and the operator's (${known.join(', ')})` };
   }
   const tag = parsed.tag ?? 'latest';
   if (!/^v\d+\.\d+\.\d+$/.test(tag)) {
@@ -40,7 +54,7 @@ export function resolveImage(image: string, binRoot: string, exists: (path: stri
   if (!exists(join(dir, 'etcd'))) {
     return { ok: false, reason: 'ErrImagePull', message: `image "${image}": etcd ${tag} is not built locally (${dir}); run hack/build-binaries.sh` };
   }
-  return { ok: true, version: tag, dir };
+  return { ok: true, kind: 'etcd', version: tag, dir };
 }
 
 /**
@@ -66,4 +80,25 @@ export function pullImage(storeDir: string, resolved: { version: string; dir: st
   }
   renameSync(staging, dir);
   return { dir, present: false };
+}
+
+/** Where the operator image keeps its files, as the Dockerfile lays them out. */
+export const operatorImagePaths = { node: '/nodejs/bin/node', app: '/app' } as const;
+
+/**
+ * The operator image's filesystem as binds: the host's Node.js at the distroless path, the
+ * project's package.json, dist/ and node_modules at /app, and the shared libraries Node.js links
+ * (the host has a merged /usr, so /lib and /lib64 are /usr/lib and /usr/lib64). All read-only.
+ */
+export function operatorImageBinds(appDir: string, nodeBinary: string): { source: string; target: string; readOnly: true; file?: boolean }[] {
+  const app = operatorImagePaths.app;
+  return [
+    { source: nodeBinary, target: operatorImagePaths.node, readOnly: true, file: true },
+    { source: join(appDir, 'package.json'), target: `${app}/package.json`, readOnly: true, file: true },
+    { source: join(appDir, 'dist'), target: `${app}/dist`, readOnly: true },
+    { source: join(appDir, 'node_modules'), target: `${app}/node_modules`, readOnly: true },
+    { source: '/usr/lib', target: '/usr/lib', readOnly: true },
+    { source: '/usr/lib', target: '/lib', readOnly: true },
+    { source: '/usr/lib64', target: '/lib64', readOnly: true },
+  ];
 }

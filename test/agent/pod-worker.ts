@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Wire } from '../../src/runtime/kinds.js';
 import { statusCodeOf } from '../../src/runtime/kube-http.js';
@@ -18,6 +18,7 @@ export interface WorkerContext {
   hostIP: string;
   dir: string;
   binRoot: string;
+  appDir?: string;
   domain: string;
   hostsFile: string;
   addresses: AddressPool;
@@ -37,6 +38,7 @@ export class PodWorker {
   private pod: Pod;
   private podIP: string | undefined;
   private volumes: PodVolumes | undefined;
+  private initRunners: ContainerRunner[] = [];
   private runners: ContainerRunner[] = [];
   private record: PodRecord;
   private busy = false;
@@ -104,13 +106,16 @@ export class PodWorker {
       await this.volumes!.refresh();
       this.lastRefresh = Date.now();
     }
-    for (const runner of this.runners) await runner.ensure(Date.now());
+    // Init containers one at a time, each to completion; the pod's containers only after them all.
+    const initializing = this.initRunners.find((r) => !r.succeeded());
+    if (initializing) await initializing.ensure(Date.now());
+    else for (const runner of this.runners) await runner.ensure(Date.now());
+    this.record.initialized = initializing === undefined;
     await this.publish();
   }
 
   /** Address and volumes; false (with a FailedMount event once per message) while they cannot be. */
   private async setUpSandbox(): Promise<boolean> {
-    if (this.pod.spec?.initContainers?.length) return this.mountFailed('init containers are not supported by the local agent');
     this.podIP ??= await this.ctx.addresses.allocate();
     this.record.podIP = this.podIP;
     const volumes = new PodVolumes({ kc: this.ctx.kc, pod: this.pod, podDir: this.podDir, source: this.ctx.source, podIP: this.podIP, hostIP: this.ctx.hostIP });
@@ -123,11 +128,16 @@ export class PodWorker {
     }
     this.volumes = volumes;
     this.lastRefresh = Date.now();
+    // As on a new sandbox, init containers run again: the start guard re-checks the volume.
+    const inits = this.pod.spec?.initContainers ?? [];
+    const previousOf = (name: string, statuses: Wire<V1ContainerStatus>[] | undefined) => statuses?.find((s) => s.name === name);
+    this.initRunners = inits.map((c) => new ContainerRunner(this.runnerContext(volumes), c, previousOf(c.name, this.pod.status?.initContainerStatuses)?.restartCount ?? 0, false, true));
     this.runners = (this.pod.spec?.containers ?? []).map((c) => {
-      const previous = this.pod.status?.containerStatuses?.find((s) => s.name === c.name);
+      const previous = previousOf(c.name, this.pod.status?.containerStatuses);
       const ran = Boolean(previous?.state?.running ?? previous?.state?.terminated ?? previous?.lastState?.terminated);
-      return new ContainerRunner(this.runnerContext(volumes), c, previous?.restartCount ?? 0, ran);
+      return new ContainerRunner(this.runnerContext(volumes), c, previous?.restartCount ?? 0, ran, false, inits.length > 0 ? 'PodInitializing' : 'ContainerCreating');
     });
+    this.record.initContainers = this.initRunners.map((r) => r.record);
     this.record.containers = this.runners.map((r) => r.record);
     this.record.sandboxReady = true;
     this.log.info('sandbox ready', { podIP: this.podIP });
@@ -152,6 +162,7 @@ export class PodWorker {
       volumePaths: volumes.paths,
       hostsFile: this.ctx.hostsFile,
       binRoot: this.ctx.binRoot,
+      appDir: this.ctx.appDir,
       imageStore: join(this.ctx.dir, 'images'),
       domain: this.ctx.domain,
       source: this.ctx.source,
@@ -174,7 +185,7 @@ export class PodWorker {
   /** SIGTERM, SIGKILL after the grace period, final status, then the object is deleted for good. */
   private async terminate(): Promise<void> {
     const graceSeconds = this.gone ? 0 : (this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30);
-    await Promise.all(this.runners.map((r) => r.terminate(graceSeconds * 1000)));
+    await Promise.all([...this.initRunners, ...this.runners].map((r) => r.terminate(graceSeconds * 1000)));
     const { namespace, name, uid } = this.pod.metadata ?? {};
     if (!this.gone) {
       await this.publish();
@@ -192,7 +203,7 @@ export class PodWorker {
 
   /** The agent is stopping: stop the containers (a node going down), leave the pod object alone. */
   async shutdown(graceMs: number): Promise<void> {
-    await Promise.all(this.runners.map((r) => r.terminate(graceMs)));
+    await Promise.all([...this.initRunners, ...this.runners].map((r) => r.terminate(graceMs)));
     this.release();
     this.finished = true;
   }

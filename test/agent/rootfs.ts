@@ -83,12 +83,11 @@ export function resolvConf(namespace: string, domain: string): string {
   return `search ${namespace}.svc.${domain} svc.${domain} ${domain}\noptions ndots:5\n`;
 }
 
-/** The standard binds every container gets besides its volumes. */
-export function systemBinds(hostsFile: string, binaryDir: string): Bind[] {
+/** The standard binds every container gets besides its image and its volumes. */
+export function systemBinds(hostsFile: string): Bind[] {
   return [
     { source: '/proc', target: '/proc', readOnly: false },
     ...devices.map((d) => ({ source: d, target: d, readOnly: false, file: true })),
     { source: hostsFile, target: '/etc/hosts', readOnly: true, file: true },
-    { source: binaryDir, target: '/usr/local/bin', readOnly: true },
   ];
 }

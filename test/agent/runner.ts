@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
@@ -7,10 +8,10 @@ import { type ContainerProcess, describeExit, type Exit, launch } from './contai
 import { ContainerConfigError, containerEnv } from './env.js';
 import type { EventRecorder } from './events.js';
 import { expandAll } from './expand.js';
-import { pullImage, resolveImage } from './images.js';
+import { type ImageResolution, operatorImageBinds, operatorImagePaths, pullImage, resolveImage } from './images.js';
 import type { ObjectSource } from './kube.js';
 import { ContainerProbes } from './probes.js';
-import { type ContainerRoot, prepareRoot, resolvConf, systemBinds } from './rootfs.js';
+import { type Bind, type ContainerRoot, prepareRoot, resolvConf, systemBinds } from './rootfs.js';
 import { type ContainerRecord, type Terminated, wireTime } from './status.js';
 
 type Pod = Wire<V1Pod>;
@@ -27,6 +28,8 @@ export interface RunnerContext {
   binRoot: string;
   /** The agent's image store, where pulled releases are linked. */
   imageStore: string;
+  /** The project's directory, whose built dist/ stands for the operator's image. */
+  appDir?: string;
   domain: string;
   source: ObjectSource;
   events: EventRecorder;
@@ -35,10 +38,29 @@ export interface RunnerContext {
   changed(): void;
 }
 
-/** The image's entrypoint when the pod names no command (the etcd image runs etcd). */
-const imageEntrypoint = ['/usr/local/bin/etcd'];
+/** What a pulled image gives a container: its files (as binds), entrypoint and ID. */
+interface ImageContent {
+  binds: Bind[];
+  entrypoint: string[];
+  imageID: string;
+  present: boolean;
+}
 
-/** One container of a pod through its starts, probes, exits and restarts, as the kubelet runs it. */
+/** The etcd image holds etcd's binaries in /usr/local/bin and runs etcd; the operator's runs Node.js. */
+function imageContent(image: Extract<ImageResolution, { ok: true }>, imageStore: string): ImageContent {
+  if (image.kind === 'operator') {
+    const entrypoint = [operatorImagePaths.node, '--enable-source-maps', `${operatorImagePaths.app}/dist/main.js`];
+    return { binds: operatorImageBinds(image.appDir, process.execPath), entrypoint, imageID: `file://${image.appDir}/dist`, present: true };
+  }
+  const pulled = pullImage(imageStore, image);
+  const binds = [{ source: pulled.dir, target: '/usr/local/bin', readOnly: true }];
+  return { binds, entrypoint: ['/usr/local/bin/etcd'], imageID: `file://${image.dir}/etcd`, present: pulled.present };
+}
+
+/**
+ * One container of a pod through its starts, probes, exits and restarts, as the kubelet runs it.
+ * An init container runs to completion: it is restarted only after a failure.
+ */
 export class ContainerRunner {
   readonly record: ContainerRecord;
   private proc: ContainerProcess | undefined;
@@ -55,8 +77,10 @@ export class ContainerRunner {
     private readonly spec: Container,
     previousRestarts: number,
     previouslyRan: boolean,
+    private readonly init = false,
+    waitingReason = 'ContainerCreating',
   ) {
-    this.record = { name: spec.name, image: spec.image ?? '', imageID: '', restartCount: previousRestarts, state: { kind: 'waiting', reason: 'ContainerCreating' }, started: false, ready: false };
+    this.record = { name: spec.name, image: spec.image ?? '', imageID: '', restartCount: previousRestarts, state: { kind: 'waiting', reason: waitingReason }, started: false, ready: false };
     this.hasRun = previouslyRan;
   }
 
@@ -68,7 +92,14 @@ export class ContainerRunner {
   private shouldRestart(): boolean {
     const policy = this.ctx.pod().spec?.restartPolicy ?? 'Always';
     const last = this.record.state.kind === 'terminated' ? this.record.state : this.record.lastTerminated;
-    return policy === 'Always' || (policy === 'OnFailure' && (last?.exitCode ?? 0) !== 0);
+    const failed = (last?.exitCode ?? 0) !== 0;
+    if (this.init) return policy !== 'Never' && failed;
+    return policy === 'Always' || (policy === 'OnFailure' && failed);
+  }
+
+  /** An init container that ran to completion: the pod's next container may start. */
+  succeeded(): boolean {
+    return this.record.state.kind === 'terminated' && this.record.state.exitCode === 0;
   }
 
   /** Starts the container unless it runs, is stopping, waits out a backoff, or is done for good. */
@@ -91,15 +122,15 @@ export class ContainerRunner {
   }
 
   private async start(now: number): Promise<void> {
-    const image = resolveImage(this.spec.image ?? '', this.ctx.binRoot);
+    const image = resolveImage(this.spec.image ?? '', this.ctx.binRoot, existsSync, this.ctx.appDir);
     if (!image.ok) {
       const delay = this.pulls.next(now);
       const reason = delay === 0 || image.reason === 'InvalidImageName' ? image.reason : 'ImagePullBackOff';
       this.ctx.events.record(this.ctx.pod(), 'Warning', 'Failed', `Failed to pull image "${this.spec.image}": ${image.message}`);
       return this.waitWith(reason, image.message, Math.max(delay, 1_000), now);
     }
-    const pulled = pullImage(this.ctx.imageStore, image);
-    this.record.imageID = `file://${image.dir}/etcd`;
+    const pulled = imageContent(image, this.ctx.imageStore);
+    this.record.imageID = pulled.imageID;
     const pullMessage = pulled.present ? `Container image "${this.spec.image}" already present on machine` : `Successfully pulled image "${this.spec.image}"`;
     this.ctx.events.record(this.ctx.pod(), 'Normal', 'Pulled', pullMessage);
     let argv: string[];
@@ -107,9 +138,9 @@ export class ContainerRunner {
     let root: ContainerRoot;
     try {
       env = await containerEnv(this.ctx.pod(), this.spec, { pod: this.ctx.podIP, host: this.ctx.hostIP }, this.ctx.source);
-      const command = this.spec.command?.length ? expandAll(this.spec.command, env) : imageEntrypoint;
+      const command = this.spec.command?.length ? expandAll(this.spec.command, env) : pulled.entrypoint;
       argv = [...command, ...expandAll(this.spec.args, env)];
-      root = this.containerRoot(pulled.dir);
+      root = this.containerRoot(pulled.binds);
     } catch (err) {
       if (!(err instanceof ContainerConfigError)) throw err;
       this.ctx.events.record(this.ctx.pod(), 'Warning', 'Failed', `Error: ${err.message}`);
@@ -193,7 +224,7 @@ export class ContainerRunner {
     return this.proc?.running() ?? false;
   }
 
-  private containerRoot(binaryDir: string): ContainerRoot {
+  private containerRoot(imageBinds: Bind[]): ContainerRoot {
     const pod = this.ctx.pod();
     const psc = pod.spec?.securityContext ?? {};
     const csc = this.spec.securityContext ?? {};
@@ -201,7 +232,7 @@ export class ContainerRunner {
     if ((csc.runAsNonRoot ?? psc.runAsNonRoot) && uid === 0) throw new ContainerConfigError('container has runAsNonRoot and image will run as root');
     const gid = csc.runAsGroup ?? psc.runAsGroup ?? 0;
     const groups = [...new Set([psc.fsGroup, ...(psc.supplementalGroups ?? [])].filter((g): g is number => g !== undefined))];
-    const binds = systemBinds(this.ctx.hostsFile, binaryDir);
+    const binds = [...systemBinds(this.ctx.hostsFile), ...imageBinds];
     for (const m of this.spec.volumeMounts ?? []) {
       if (m.subPath || m.subPathExpr) throw new ContainerConfigError(`volume mount ${m.name}: subPath is not supported by the local agent`);
       const source = this.ctx.volumePaths.get(m.name);

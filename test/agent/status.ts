@@ -37,6 +37,10 @@ export interface PodRecord {
   sandboxReady: boolean;
   startTime?: string;
   restartPolicy: string;
+  /** Init containers, run one at a time to completion before `containers`. */
+  initContainers?: ContainerRecord[];
+  /** Every init container completed (true for a pod without them). */
+  initialized?: boolean;
   containers: ContainerRecord[];
 }
 
@@ -68,8 +72,9 @@ function containerStatus(c: ContainerRecord): Wire<V1ContainerStatus> {
   };
 }
 
-/** The kubelet's phase rules for a pod without init containers. */
+/** The kubelet's phase rules: Pending until every init container completed, then by containers. */
 export function podPhase(record: PodRecord): string {
+  if (record.initialized === false) return 'Pending';
   const cs = record.containers;
   if (cs.length === 0 || cs.some((c) => c.state.kind === 'waiting' && !c.lastTerminated)) return 'Pending';
   if (cs.some((c) => c.state.kind === 'running')) return 'Running';
@@ -100,9 +105,11 @@ export function buildPodStatus(record: PodRecord, previous: PodStatus | undefine
   const allReady = record.containers.length > 0 && unready.length === 0;
   const notReadyMessage = `containers with unready status: [${unready.join(' ')}]`;
   const scheduled = old.find((c) => c.type === 'PodScheduled');
+  const inits = record.initContainers ?? [];
+  const incomplete = inits.filter((c) => !(c.state.kind === 'terminated' && c.state.exitCode === 0)).map((c) => c.name);
   const conditions = [
     condition('PodReadyToStartContainers', record.sandboxReady, now, old),
-    condition('Initialized', true, now, old),
+    condition('Initialized', record.initialized ?? true, now, old, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
     condition('Ready', allReady, now, old, 'ContainersNotReady', notReadyMessage),
     condition('ContainersReady', allReady, now, old, 'ContainersNotReady', notReadyMessage),
     ...(scheduled ? [scheduled] : []),
@@ -116,6 +123,7 @@ export function buildPodStatus(record: PodRecord, previous: PodStatus | undefine
     podIP: ip,
     podIPs: ip ? [{ ip }] : undefined,
     startTime: record.startTime,
+    ...(inits.length > 0 ? { initContainerStatuses: inits.map(containerStatus) } : {}),
     containerStatuses: record.containers.map(containerStatus),
   };
 }

@@ -26,8 +26,11 @@ export interface E2eEnvironment {
   /** Reasons of the Events on EtcdClusters in a namespace, oldest first. */
   eventReasons(namespace: string): Promise<string[]>;
   waitFor: typeof waitFor;
-  /** The real etcdctl with the user certificate, run as a pod's neighbour would (cluster DNS). */
-  etcdctl(namespace: string, name: string, args: string[]): Promise<string>;
+  /**
+   * The real etcdctl with the user certificate, run as a pod's neighbour would (cluster DNS),
+   * against the members the status lists unless `endpoints` are given.
+   */
+  etcdctl(namespace: string, name: string, args: string[], endpoints?: string[]): Promise<string>;
   /** A write/read checker against the cluster's Ready members, with the user certificate. */
   checker(namespace: string, name: string): Promise<Checker>;
   stop(): Promise<void>;
@@ -83,13 +86,13 @@ export async function startE2eEnvironment(label: string): Promise<E2eEnvironment
       return out.trim().split('\n').filter(Boolean);
     },
     waitFor,
-    async etcdctl(namespace, name, args) {
+    async etcdctl(namespace, name, args, only) {
       const dir = join(cp.dir, `etcdctl-${namespace}-${name}`);
       mkdirSync(dir, { recursive: true });
       const secret = JSON.parse(await kubectl('get', 'secret', `${name}-client-tls`, '-n', namespace, '-o', 'json')) as V1Secret;
       for (const key of ['ca.crt', 'tls.crt', 'tls.key']) writeFileSync(join(dir, key), Buffer.from(secret.data![key]!, 'base64'), { mode: 0o600 });
       // The members' advertised client URLs; the agent's cluster DNS has no ClusterIP Services.
-      const endpoints = ((await env.cluster(namespace, name)).status?.members ?? []).flatMap((m) => m.clientURLs ?? []);
+      const endpoints = only ?? ((await env.cluster(namespace, name)).status?.members ?? []).flatMap((m) => m.clientURLs ?? []);
       const tlsArgs = [`--cacert=${join(dir, 'ca.crt')}`, `--cert=${join(dir, 'tls.crt')}`, `--key=${join(dir, 'tls.key')}`, `--endpoints=${endpoints.join(',')}`];
       const argv = withClusterDns(agent.hostsFile, [etcdBinary('etcdctl'), ...tlsArgs, ...args]);
       return new Promise((resolve, reject) => {

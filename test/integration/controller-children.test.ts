@@ -15,6 +15,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
+import { defaultOperatorImage } from '../../src/version.js';
 
 /** The real writer, noting every write it makes. */
 class CountingWriter extends KubeWriter {
@@ -60,7 +61,7 @@ describe('EtcdCluster reconciler: children', () => {
     await cache.waitForSync();
     admins = new AdminPool((endpoints, tls) => createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), tls, callTimeoutMs: 2_000 }));
     writer = new CountingWriter(kc);
-    reconciler = new EtcdClusterReconciler({ cache, kc, writer, admins, clock: realClock, clusterDomain: 'cluster.local', pvcs: () => [] });
+    reconciler = new EtcdClusterReconciler({ cache, kc, writer, admins, clock: realClock, clusterDomain: 'cluster.local', memberInitImage: defaultOperatorImage, pvcs: () => [] });
   });
   afterAll(async () => {
     admins?.closeAll();

@@ -14,8 +14,18 @@ describe('image to binary mapping', () => {
   });
 
   it('maps etcd release images to the locally built release', () => {
-    expect(resolve('gcr.io/etcd-development/etcd:v3.6.16')).toEqual({ ok: true, version: 'v3.6.16', dir: '/bin-root/etcd-v3.6.16' });
-    expect(resolve('quay.io/coreos/etcd:v3.5.35')).toEqual({ ok: true, version: 'v3.5.35', dir: '/bin-root/etcd-v3.5.35' });
+    expect(resolve('gcr.io/etcd-development/etcd:v3.6.16')).toEqual({ ok: true, kind: 'etcd', version: 'v3.6.16', dir: '/bin-root/etcd-v3.6.16' });
+    expect(resolve('quay.io/coreos/etcd:v3.5.35')).toEqual({ ok: true, kind: 'etcd', version: 'v3.5.35', dir: '/bin-root/etcd-v3.5.35' });
+  });
+
+  it("maps the operator's image to the project's built dist/, and says so when it is not built", () => {
+    const app = (image: string, files: string[]) => resolveImage(image, '/bin-root', (p) => files.includes(p), '/repo');
+    expect(app('ghcr.io/etcd-operator/etcd-operator:v0.1.0', ['/repo/dist/main.js'])).toEqual({ ok: true, kind: 'operator', version: 'v0.1.0', appDir: '/repo' });
+    const unbuilt = app('ghcr.io/etcd-operator/etcd-operator:v0.1.0', []);
+    expect(unbuilt.ok).toBe(false);
+    if (!unbuilt.ok) expect(unbuilt.message).toContain('npm run build');
+    // Without a project to stand for it, the operator's image is like any other foreign image.
+    expect(resolve('ghcr.io/etcd-operator/etcd-operator:v0.1.0').ok).toBe(false);
   });
 
   it.each([

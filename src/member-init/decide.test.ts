@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { type GuardInput, type ListedMember, decide } from './decide.js';
+
+const url = (n: number) => `https://c-${n}.c-peer.ns.svc.cluster.local:2380`;
+const ran = (n: number, id = `${n}00`): ListedMember => ({ id, name: `c-${n}`, peerURLs: [url(n)], clientURLs: [`https://c-${n}:2379`], isLearner: false });
+const freshLearner = (n: number, id = `${n}99`): ListedMember => ({ id, name: '', peerURLs: [url(n)], clientURLs: [], isLearner: true });
+const neverStartedVoter = (n: number): ListedMember => ({ id: `${n}00`, name: `c-${n}`, peerURLs: [url(n)], clientURLs: [], isLearner: false });
+const view = (by: string, ...members: ListedMember[]) => ({ reportedBy: by, members });
+const input = (over: Partial<GuardInput>): GuardInput => ({ hasData: false, state: 'existing', peerURL: url(1), views: [], ...over });
+
+describe('the start guard', () => {
+  it.each<[string, GuardInput, boolean, string]>([
+    ['a volume with data starts whatever the cluster says', input({ hasData: true, views: [view('a', ran(0), ran(1))] }), true, 'data directory'],
+    ['a volume with data starts when nobody answers', input({ hasData: true }), true, 'data directory'],
+    ['empty, the old member already ran: wait', input({ views: [view('a', ran(0), ran(1), ran(2))] }), false, 'already ran'],
+    ['empty, one of two views still shows the old member: wait', input({ views: [view('a', ran(0), freshLearner(1)), view('c', ran(0), ran(1))] }), false, 'already ran'],
+    ['empty, re-added as a fresh learner everywhere: start', input({ views: [view('a', ran(0), freshLearner(1)), view('c', ran(2), freshLearner(1))] }), true, 'added as learner'],
+    ['empty, not listed yet (old member removed, new one not added): wait', input({ views: [view('a', ran(0), ran(2))] }), false, 'does not list'],
+    ['empty, a lagging member does not list the learner yet: wait', input({ views: [view('a', ran(0), freshLearner(1)), view('c', ran(0), ran(2))] }), false, 'does not list'],
+    ['empty, nobody answers (quorum lost or single member): wait', input({}), false, 'no member answers'],
+    ['empty, an initial member that never came up: start', input({ views: [view('a', ran(0), neverStartedVoter(1), ran(2))] }), true, 'initial member'],
+    ['bootstrap, nobody answers yet: start', input({ state: 'new' }), true, 'no member answers'],
+    ['bootstrap, peers formed without having seen this member run: start', input({ state: 'new', views: [view('a', ran(0), neverStartedVoter(1))] }), true, 'has not run'],
+    ['bootstrap state but the cluster formed and this member ran: wait', input({ state: 'new', views: [view('a', ran(0), ran(1), ran(2))] }), false, 'already ran'],
+    ['bootstrap state but this peer URL is not a member: wait', input({ state: 'new', views: [view('a', ran(0), ran(2))] }), false, 'formed without it'],
+  ])('%s', (_title, given, start, reason) => {
+    const verdict = decide(given);
+    expect(verdict.start).toBe(start);
+    expect(verdict.reason).toContain(reason);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The start guard's rule, pure: may etcd start on this volume now?
+ *
+ * etcd takes a member's identity from its data directory when it has one, and otherwise from the
+ * cluster: started empty with `--initial-cluster-state=existing`, it adopts whichever member has
+ * its peer URL. If that member already ran (it published its name and client URLs), its log is
+ * gone and it would vote with nothing: a lagging majority could then elect a leader that misses
+ * acknowledged writes. etcd's rule is that such a member is removed and re-added as a new one;
+ * the guard makes the pod wait until the operator has done that.
+ *
+ * - A volume with a write-ahead log starts: etcd restarts from its own data.
+ * - Empty, joining an existing cluster: start only when every member that answers lists this
+ *   peer URL as a member that never ran: the operator's fresh learner for this volume, or an
+ *   initial member that never came up (it published nothing, so the cluster has no trace of it
+ *   running; the one window left is a bootstrap member that acknowledged entries and died in the
+ *   milliseconds before publishing). Nobody answering proves nothing, so the pod waits.
+ * - Empty, bootstrapping (`new`): start unless a member that answers shows this member already
+ *   ran (the cluster formed and this volume was replaced before the operator switched the
+ *   membership to `existing`). Nobody answering is the normal bootstrap: peers serve nothing
+ *   before they have a quorum.
+ */
+
+/** A member as another member lists it (serializable member list: needs no quorum). */
+export interface ListedMember {
+  id: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export interface GuardInput {
+  /** The data directory holds a write-ahead log. */
+  hasData: boolean;
+  state: 'new' | 'existing';
+  /** This member's advertised peer URL. */
+  peerURL: string;
+  /** Member lists from the peers that answered, with who answered. */
+  views: { reportedBy: string; members: ListedMember[] }[];
+}
+
+export type Verdict = { start: true; reason: string } | { start: false; reason: string };
+
+/** A member publishes its name and client URLs once it runs; a fresh add has neither. */
+export function hasRun(m: ListedMember): boolean {
+  return m.name !== '' && m.clientURLs.length > 0;
+}
+
+export function decide(input: GuardInput): Verdict {
+  if (input.hasData) return { start: true, reason: 'the volume holds a data directory' };
+  const mine = input.views.map((v) => ({ by: v.reportedBy, member: v.members.find((m) => m.peerURLs.includes(input.peerURL)) }));
+  const ran = mine.find((v) => v.member && hasRun(v.member));
+  if (ran) {
+    return {
+      start: false,
+      reason: `the volume is empty but member ${ran.member!.id} (${ran.member!.name}) already ran with peer URL ${input.peerURL} (per member ${ran.by}): its data is lost, and it may only come back as a new member once the operator removed it and added this volume`,
+    };
+  }
+  if (input.state === 'new') {
+    const absent = mine.find((v) => !v.member);
+    if (absent) return { start: false, reason: `the volume is empty and member ${absent.by} does not list ${input.peerURL}: the cluster formed without it` };
+    return { start: true, reason: mine.length === 0 ? 'bootstrapping: no member answers yet' : 'bootstrapping: this member has not run yet' };
+  }
+  if (mine.length === 0) return { start: false, reason: 'the volume is empty and no member answers: nothing shows that it was added as a new member' };
+  const absent = mine.find((v) => !v.member);
+  if (absent) return { start: false, reason: `the volume is empty and member ${absent.by} does not list ${input.peerURL} yet: waiting for the operator to add it` };
+  const member = mine[0]!.member!;
+  return { start: true, reason: `${member.isLearner ? 'added as learner' : 'initial member'} ${member.id}, never started (per ${mine.length} member(s))` };
+}

@@ -1,0 +1,128 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Checker, CheckerReport } from './checker.js';
+import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
+
+// A member whose volume was lost must never start etcd empty under its old member ID: etcd would
+// count its empty log as a vote. The pod's own start guard holds it until the operator has
+// removed the old member and added the volume as a new one, whether the operator is running,
+// stopped, or the cluster is paused when the volume goes.
+describe('a member on an empty volume never rejoins under its old identity', () => {
+  let env: E2eEnvironment;
+  let checker: Checker;
+  const ns = 'default';
+  const name = 'lost';
+
+  const memberId = async (member: string) => (await env.cluster(ns, name)).status?.members?.find((m) => m.name === member)?.memberID;
+  const pod = async (member: string) => JSON.parse(await env.kubectl('get', 'pod', member, '-n', ns, '-o', 'json')) as V1Pod;
+  /** The IDs etcd itself lists (hex), by member name or peer URL host. */
+  const etcdMembers = async () => {
+    const out = JSON.parse(await env.etcdctl(ns, name, ['member', 'list', '-w', 'json'])) as { members: { ID: string; name?: string; peerURLs: string[] }[] };
+    return out.members.map((m) => ({ id: BigInt(m.ID).toString(16), host: new URL(m.peerURLs[0]!).hostname.split('.')[0] }));
+  };
+
+  /** Deletes a member's volume and pod; resolves once the StatefulSet made a new pod. */
+  async function loseVolume(member: string): Promise<void> {
+    const oldUid = (await pod(member)).metadata!.uid;
+    await env.kubectl('delete', 'pvc', `data-${member}`, '-n', ns, '--wait=false');
+    await env.kubectl('delete', 'pod', member, '-n', ns, '--wait=false');
+    await env.waitFor(`a new ${member} pod`, async () => {
+      const p = await pod(member).catch(() => undefined);
+      return p && p.metadata!.uid !== oldUid && !p.metadata!.deletionTimestamp;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+  }
+
+  /** The new pod's start guard runs and holds etcd back (etcd's container never started). */
+  async function expectHeld(member: string, forMs: number): Promise<void> {
+    await env.waitFor(`${member}'s start guard to run`, async () => (await pod(member)).status?.initContainerStatuses?.[0]?.state?.running !== undefined, { timeoutMs: 60_000 });
+    const until = Date.now() + forMs;
+    while (Date.now() < until) {
+      const p = await pod(member);
+      const etcd = p.status?.containerStatuses?.find((c) => c.name === 'etcd');
+      expect(etcd?.state?.running, `${member}'s etcd must not run on the empty volume`).toBeUndefined();
+      expect(etcd?.restartCount ?? 0).toBe(0);
+      expect(p.status?.initContainerStatuses?.[0]?.restartCount ?? 0).toBe(0);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  beforeAll(async () => {
+    env = await startE2eEnvironment('e2e-lost-volume');
+    await env.startOperator();
+    const manifest = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name, namespace: ns }, spec: { replicas: 3 } };
+    const apply = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+    expect(apply.code, apply.stderr).toBe(0);
+    await env.waitConverged(ns, name, 3);
+    checker = await env.checker(ns, name);
+    checker.start();
+  });
+  afterAll(async () => env?.stop());
+
+  it('holds the pod while the operator is down, and the operator then replaces the member', async () => {
+    const before = (await memberId(`${name}-1`))!;
+    await env.operator().process.stop();
+    await loseVolume(`${name}-1`);
+    await expectHeld(`${name}-1`, 8_000);
+    // etcd still lists the old member: nothing has joined under its ID.
+    expect((await etcdMembers()).find((m) => m.host === `${name}-1`)?.id).toBe(before);
+    const started = Date.now();
+    await env.startOperator();
+    await env.waitFor('a new member for lost-1', async () => {
+      const id = await memberId(`${name}-1`);
+      return id !== undefined && id !== before;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.waitConverged(ns, name, 3);
+    console.log(`operator back -> lost-1 replaced and converged: ${Date.now() - started} ms`);
+    const p = await pod(`${name}-1`);
+    expect(p.status!.containerStatuses!.find((c) => c.name === 'etcd')!.restartCount).toBe(0);
+    expect(await env.eventReasons(ns)).toContain('LostMemberRemoved');
+  });
+
+  it('holds the pod while the cluster is paused, and replaces the member once unpaused', async () => {
+    const before = (await memberId(`${name}-2`))!;
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', '{"spec":{"paused":true}}');
+    await env.waitFor('the status to say paused', async () => (await env.cluster(ns, name)).status?.conditions?.some((c) => c.reason === 'Paused'), { timeoutMs: 30_000 });
+    await loseVolume(`${name}-2`);
+    await expectHeld(`${name}-2`, 8_000);
+    const status = (await env.cluster(ns, name)).status!;
+    expect(status.members!.find((m) => m.name === `${name}-2`)?.healthy, 'a held member is not healthy').not.toBe(true);
+    expect(status.members!.find((m) => m.name === `${name}-2`)?.memberID).toBe(before);
+    const started = Date.now();
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', '{"spec":{"paused":false}}');
+    await env.waitFor('a new member for lost-2', async () => {
+      const id = await memberId(`${name}-2`);
+      return id !== undefined && id !== before;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.waitConverged(ns, name, 3);
+    console.log(`unpaused -> lost-2 replaced and converged: ${Date.now() - started} ms`);
+  });
+
+  it('lost no acknowledged write and served no stale read', async () => {
+    const report: CheckerReport = await checker.stop();
+    console.log(`checker: ${JSON.stringify(report)}`);
+    expect(report.acknowledged).toBeGreaterThan(50);
+    expect(report.lost).toBe(0);
+    expect(report.staleReads).toBe(0);
+  });
+
+  it('with two of three volumes lost at once, neither starts and the cluster never reads healthy again on its own', async () => {
+    const ids = await etcdMembers();
+    await Promise.all([loseVolume(`${name}-0`), loseVolume(`${name}-1`)]);
+    await Promise.all([expectHeld(`${name}-0`, 2_000), expectHeld(`${name}-1`, 2_000)]);
+    await env.waitFor('Available=False', async () => (await env.cluster(ns, name)).status?.conditions?.some((c) => c.type === 'Available' && c.status === 'False'), { timeoutMs: 60_000 });
+    // For 20 s: both pods stay held, Available stays False, and nothing changed membership.
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const c = await env.cluster(ns, name);
+      expect(c.status?.conditions?.find((x) => x.type === 'Available')?.status).toBe('False');
+      for (const member of [`${name}-0`, `${name}-1`]) {
+        expect((await pod(member)).status?.containerStatuses?.find((s) => s.name === 'etcd')?.state?.running, `${member} must stay held`).toBeUndefined();
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    // The survivor still lists all three old members: no one was removed or re-added.
+    const survivor = `https://${name}-2.${name}-peer.${ns}.svc.cluster.local:2379`;
+    const survivorView = JSON.parse(await env.etcdctl(ns, name, ['member', 'list', '-w', 'json', '--consistency=s'], [survivor])) as { members: { ID: string }[] };
+    expect(survivorView.members.map((m) => BigInt(m.ID).toString(16)).sort()).toEqual(ids.map((m) => m.id).sort());
+  });
+});
