@@ -6,12 +6,13 @@ const fail = (code: number, err: unknown): never => {
   process.exit(code);
 };
 
-let options: GuardOptions;
-try {
-  options = parseGuardArgs(process.argv.slice(2));
-} catch (err) {
-  fail(2, err);
+function options(): GuardOptions {
+  try {
+    return parseGuardArgs(process.argv.slice(2));
+  } catch (err) {
+    return fail(2, err);
+  }
 }
 // Anything else (the certificates unreadable, say) fails closed: the kubelet runs the guard again.
-await runGuard(options).catch((err: unknown) => fail(1, err));
+await runGuard(options()).catch((err: unknown) => fail(1, err));
 process.exit(0);
