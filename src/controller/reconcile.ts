@@ -19,6 +19,7 @@ import { type MembershipStep, planMembership } from './membership.js';
 import { membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
 import { memberEndpoints, observeKube } from './observe-kube.js';
+import { withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
@@ -79,7 +80,7 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
-    const etcd = admin ? await this.observeEtcd(admin, ref, ctx) : undefined;
+    const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, ctx) : undefined, kube);
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);

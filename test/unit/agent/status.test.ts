@@ -22,6 +22,19 @@ describe('pod status', () => {
     expect(podPhase(record([container({ state: exited(2) })], 'OnFailure'))).toBe('Running');
   });
 
+  it('stays Pending and not Initialized while an init container has not completed, then reports it', () => {
+    const guard = container({ name: 'member-init', started: true, ready: false });
+    const waiting = container({ state: { kind: 'waiting', reason: 'PodInitializing' }, started: false, ready: false });
+    const initializing: PodRecord = { ...record([waiting]), initContainers: [guard], initialized: false };
+    expect(podPhase(initializing)).toBe('Pending');
+    const status = buildPodStatus(initializing, undefined, t1);
+    expect(status.conditions?.find((c) => c.type === 'Initialized')).toMatchObject({ status: 'False', reason: 'ContainersNotInitialized', message: 'containers with incomplete status: [member-init]' });
+    expect(status.initContainerStatuses?.[0]?.state?.running).toBeDefined();
+    const done: PodRecord = { ...record([container()]), initContainers: [container({ name: 'member-init', state: exited(0), ready: false })], initialized: true };
+    expect(podPhase(done)).toBe('Running');
+    expect(buildPodStatus(done, undefined, t1).conditions?.find((c) => c.type === 'Initialized')?.status).toBe('True');
+  });
+
   it('reports addresses, conditions and container states, keeping PodScheduled and unchanged transition times', () => {
     const previous = {
       conditions: [

@@ -1,0 +1,25 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { KubeView } from './observe-kube.js';
+import type { EtcdView, MemberView } from './observe-etcd.js';
+import { inStartGuard, withStartGuardProblems } from './start-guard.js';
+
+const guarded = (running: boolean): V1Pod => ({ status: { initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, state: running ? { running: {} } : { terminated: { exitCode: 0 } } }] } });
+const member = (ordinal: number, healthy: boolean): MemberView => ({ id: `${ordinal}`, name: `c-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: undefined, healthy, isLeader: false, problem: healthy ? undefined : 'not answering' });
+
+describe('start guard in the status', () => {
+  it('knows a pod whose guard runs', () => {
+    expect(inStartGuard(guarded(true))).toBe(true);
+    expect(inStartGuard(guarded(false))).toBe(false);
+    expect(inStartGuard(undefined)).toBe(false);
+  });
+
+  it('explains only unhealthy members whose pod waits in the guard, without changing the view', () => {
+    const etcd: EtcdView = { clusterId: '1', leaderId: '0', members: [member(0, true), member(1, false), member(2, false)] };
+    const kube = { pods: new Map([[0, guarded(true)], [1, guarded(true)], [2, guarded(false)]]) } as unknown as KubeView;
+    const out = withStartGuardProblems(etcd, kube)!;
+    expect(out.members.map((m) => m.problem)).toEqual([undefined, expect.stringContaining('start guard'), 'not answering']);
+    expect(etcd.members[1]!.problem).toBe('not answering');
+    expect(withStartGuardProblems(undefined, kube)).toBeUndefined();
+  });
+});

@@ -1,0 +1,26 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { memberInitContainer } from '../resources/pod-template.js';
+import type { KubeView } from './observe-kube.js';
+import type { EtcdView } from './observe-etcd.js';
+
+/** The pod's start guard is running: etcd has not started in it yet. */
+export function inStartGuard(pod: V1Pod | undefined): boolean {
+  return pod?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running !== undefined;
+}
+
+/**
+ * Says why a member does not answer when its pod waits in the start guard: the guard passes a
+ * volume with data at once, so a member that stays there has an empty volume (or a guard that
+ * cannot read its certificates). Pure; the view is copied, not changed.
+ */
+export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeView): EtcdView | undefined {
+  if (!etcd) return etcd;
+  return {
+    ...etcd,
+    members: etcd.members.map((m) =>
+      !m.healthy && m.started && m.ordinal !== undefined && inStartGuard(kube.pods.get(m.ordinal))
+        ? { ...m, problem: `held by its pod's start guard (${memberInitContainer}): the volume is empty but this member already ran, so it must be replaced by a new member` }
+        : m,
+    ),
+  };
+}
