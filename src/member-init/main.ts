@@ -8,7 +8,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDurationFlag } from '../config.js';
-import { EtcdAdminClient } from '../etcd/client.js';
 import { ports } from '../resources/names.js';
 import { createLogger } from '../telemetry/logger.js';
 import { type GuardInput, decide } from './decide.js';
@@ -46,6 +45,8 @@ export function peerClientUrls(initialCluster: string, ownPeerURL: string): stri
 
 /** One serializable member list per member that answers: needs no quorum, and no answer is no view. */
 async function views(options: GuardOptions): Promise<GuardInput['views']> {
+  // Loaded only for an empty volume: a member restarting on its data starts without gRPC's cost.
+  const { EtcdAdminClient } = await import('../etcd/client.js');
   const tls = { caPem: readFileSync(join(options.tlsDir, 'ca.crt'), 'utf8'), certPem: readFileSync(join(options.tlsDir, 'tls.crt'), 'utf8'), keyPem: readFileSync(join(options.tlsDir, 'tls.key'), 'utf8') };
   const answers = await Promise.all(
     peerClientUrls(options.initialCluster, options.peerURL).map(async (endpoint) => {
