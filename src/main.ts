@@ -41,6 +41,7 @@ async function main(): Promise<number> {
   const kc = kubeConfig(config);
   const metrics = new OperatorMetrics();
   const cache = new InformerCache({ kc, namespaces: config.namespaces, log, observer: metrics.informerObserver() });
+  const elector = leaderElector(config, kc, log, metrics);
   const controller: Controller = new Controller({
     name: controllerName,
     reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, memberInitImage: config.memberInitImage, metrics: new ClusterMetrics(metrics.registry) }),
@@ -48,11 +49,12 @@ async function main(): Promise<number> {
     log,
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),
     observer: metrics.controllerObserver(controllerName),
+    fence: elector ? () => elector.fence() : undefined,
   });
   const manager = new Manager({
     cache,
     controller,
-    elector: leaderElector(config, kc, log, metrics),
+    elector,
     resyncPeriodMs: config.resyncPeriodMs,
     shutdownTimeoutMs: config.gracefulShutdownTimeoutMs,
     log,

@@ -1,4 +1,5 @@
 import type { Etcd3 } from 'etcd3';
+import { fenceWrite } from '../runtime/pass-scope.js';
 import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
 import { EtcdAdminError, classify } from './errors.js';
@@ -95,6 +96,7 @@ export class EtcdAdminClient implements EtcdAdmin {
     const target = uint64(targetId, 'targetId');
     const leader = await this.findLeader('moveLeader');
     if (leader.id === target) return { fromId: leader.id, toId: target };
+    fenceWrite();
     await this.send('moveLeader', leader.endpoint, (c) => c.maintenance.moveLeader({ targetID: target }, this.callOptions()));
     return { fromId: leader.id, toId: target };
   }
@@ -150,6 +152,8 @@ export class EtcdAdminClient implements EtcdAdmin {
   /** Membership changes go to the leader, once: no retry, no failover. */
   private async mutate<T>(op: string, call: (c: Etcd3) => Promise<T>): Promise<T> {
     const leader = await this.findLeader(op);
+    // A process that may have lost its lease sends no membership change (see pass-scope.ts).
+    fenceWrite();
     return this.send(op, leader.endpoint, call);
   }
 

@@ -5,6 +5,7 @@ import type { PassContext, Reconciler, Result } from './reconciler.js';
 import { TerminalError } from './reconciler.js';
 import { type QueueObserver, WorkQueue } from './workqueue.js';
 import { KeyedBackoff } from './backoff.js';
+import { runInPass } from './pass-scope.js';
 
 /** controller-runtime's `result` label values. */
 export type PassOutcome = 'success' | 'requeue_after' | 'error';
@@ -24,6 +25,11 @@ export interface ControllerOptions {
   backoff?: KeyedBackoff;
   queueObserver?: QueueObserver;
   observer?: ControllerObserver;
+  /**
+   * Throws unless this process certainly still leads; checked before every write a pass sends
+   * (see pass-scope.ts). Absent without leader election.
+   */
+  fence?: () => void;
 }
 
 /**
@@ -94,7 +100,8 @@ export class Controller {
     let result: Result | undefined;
     let error: unknown;
     try {
-      result = await this.options.reconciler.reconcile(key, ctx);
+      const fence = this.options.fence ?? (() => undefined);
+      result = await runInPass({ signal: ctx.signal, fence }, () => this.options.reconciler.reconcile(key, ctx));
     } catch (err) {
       error = err;
     }

@@ -2,6 +2,21 @@ import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { operatorVersion } from '../version.js';
+import { currentPass, fenceWrite } from './pass-scope.js';
+
+/** Who is calling, in the API server's logs and audit events (client-go's format). */
+export const userAgent = `etcd-operator/v${operatorVersion} (${process.platform}/${process.arch}) node/${process.version}`;
+
+/** The deadline of one request, body included, unless the caller gives its own. */
+export const defaultRequestTimeoutMs = 30_000;
+
+/** A watch that delivers nothing, not even a bookmark (the API server sends one about every minute), for this long is dead. */
+export const defaultWatchIdleMs = 150_000;
+
+/** How often a request refused with 429 (too many requests) is sent again, and the longest wait honoured. */
+const throttleRetries = 3;
+const maxRetryAfterMs = 10_000;
 
 /**
  * A non-2xx answer of the API server. Callers decide by `statusCode` (404, 409, 410, ...), never
@@ -12,6 +27,8 @@ export class KubeApiError extends Error {
     readonly statusCode: number,
     readonly reason: string | undefined,
     message: string,
+    /** The server's Retry-After, for 429 and 503 answers. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'KubeApiError';
@@ -28,6 +45,8 @@ interface RequestOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** Deadline of the whole request (default `defaultRequestTimeoutMs`); watches have none. */
+  timeoutMs?: number;
 }
 
 /** A Status object, as the API server sends with errors and in watch ERROR events. */
@@ -37,18 +56,24 @@ export interface KubeStatus {
   message?: string;
 }
 
-async function open(kc: KubeConfig, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+/**
+ * Sends a request. Inside a pass, a write is fenced first (no write once leadership may be gone)
+ * and every request ends when the pass is aborted.
+ */
+async function open(kc: KubeConfig, path: string, options: RequestOptions, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
-  const opts: https.RequestOptions = { method: options.method ?? 'GET', headers: { Accept: 'application/json' } };
+  const method = options.method ?? 'GET';
+  if (method !== 'GET') fenceWrite();
+  const opts: https.RequestOptions = { method, headers: { Accept: 'application/json', 'User-Agent': userAgent } };
   await kc.applyToHTTPSOptions(opts);
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   // An explicit length: Node does not chunk a DELETE body, and the server would wait for one.
   if (payload !== undefined) opts.headers = { ...opts.headers, 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) };
   const transport = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
-    const req = transport.request(url, { ...opts, signal: options.signal }, resolve);
+    const req = transport.request(url, { ...opts, signal }, resolve);
     req.once('error', reject);
     req.end(payload);
   });
@@ -60,23 +85,59 @@ async function readBody(res: http.IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function apiError(status: number, text: string): KubeApiError {
+/** The signals a request ends on: the caller's, the pass's, and its own deadline. */
+function signalsOf(options: RequestOptions, timeoutMs: number | undefined): AbortSignal | undefined {
+  const signals = [options.signal, currentPass()?.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+  return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+}
+
+/** Retry-After in seconds (the API server never sends a date), capped. */
+function retryAfterOf(res: http.IncomingMessage): number | undefined {
+  const seconds = Number(res.headers['retry-after']);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, maxRetryAfterMs) : undefined;
+}
+
+function apiError(status: number, text: string, retryAfterMs?: number): KubeApiError {
   let parsed: KubeStatus = {};
   try {
     parsed = JSON.parse(text) as KubeStatus;
   } catch {
     // Not a Status object (a proxy's HTML page, say): the HTTP code still classifies it.
   }
-  return new KubeApiError(status, parsed.reason, parsed.message ?? (text.slice(0, 200) || `HTTP ${status}`));
+  return new KubeApiError(status, parsed.reason, parsed.message ?? (text.slice(0, 200) || `HTTP ${status}`), retryAfterMs);
 }
 
-/** One JSON request; resolves with the decoded body of a 2xx answer, throws KubeApiError otherwise. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * One JSON request; resolves with the decoded body of a 2xx answer, throws KubeApiError otherwise.
+ * A 429 means the server did not run the request (priority and fairness, or max-in-flight), so it
+ * is sent again after the server's Retry-After, a few times, within the same deadline.
+ */
 export async function kubeRequest<T>(kc: KubeConfig, path: string, options: RequestOptions = {}): Promise<T> {
-  const res = await open(kc, path, options);
-  const text = await readBody(res);
-  const status = res.statusCode ?? 0;
-  if (status < 200 || status >= 300) throw apiError(status, text);
-  return JSON.parse(text) as T;
+  const signal = signalsOf(options, options.timeoutMs ?? defaultRequestTimeoutMs);
+  for (let attempt = 0; ; attempt++) {
+    const res = await open(kc, path, options, signal);
+    const text = await readBody(res);
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return JSON.parse(text) as T;
+    const error = apiError(status, text, retryAfterOf(res));
+    if (status !== 429 || attempt >= throttleRetries) throw error;
+    await sleep(error.retryAfterMs ?? 1_000, signal);
+  }
 }
 
 export interface WatchEvent {
@@ -86,14 +147,31 @@ export interface WatchEvent {
 
 /**
  * Streams a watch. Resolves when the server ends it (its timeout), rejects on a refused watch
- * (KubeApiError), a broken connection, or abort. Each decoded event goes to `onEvent` in order.
+ * (KubeApiError), a broken connection, abort, or `idleMs` without a byte (a connection that died
+ * silently). Each decoded event goes to `onEvent` in order.
  */
-export async function watchStream(kc: KubeConfig, path: string, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
-  const res = await open(kc, path, { signal });
+export async function watchStream(kc: KubeConfig, path: string, onEvent: (event: WatchEvent) => void, signal: AbortSignal, idleMs = defaultWatchIdleMs): Promise<void> {
+  const res = await open(kc, path, { signal }, signalsOf({ signal }, undefined));
   const status = res.statusCode ?? 0;
-  if (status !== 200) throw apiError(status, await readBody(res));
+  if (status !== 200) throw apiError(status, await readBody(res), retryAfterOf(res));
   const lines = createInterface({ input: res, crlfDelay: Infinity });
-  await new Promise<void>((resolve, reject) => {
+  let idle: NodeJS.Timeout | undefined;
+  const quiet = () => res.destroy(new Error(`watch delivered nothing for ${idleMs / 1000}s`));
+  const touch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(quiet, idleMs);
+  };
+  touch();
+  res.on('data', touch);
+  try {
+    await readLines(res, lines, onEvent);
+  } finally {
+    clearTimeout(idle);
+  }
+}
+
+function readLines(res: http.IncomingMessage, lines: ReturnType<typeof createInterface>, onEvent: (event: WatchEvent) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     res.on('error', reject);
     // readline re-emits its input's errors; without a listener they would be uncaught.
     lines.on('error', reject);

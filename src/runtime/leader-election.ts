@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { type Clock, pause, realClock } from './clock.js';
 import { kubeRequest, statusCodeOf } from './kube-http.js';
 import { claimedSpec, type Lease, mayAcquire, recordKey, releasedSpec } from './lease.js';
+import { LeadershipLostError } from './pass-scope.js';
 
 export interface LeaderElectionOptions {
   kc: KubeConfig;
@@ -31,6 +32,8 @@ export class LeaderElector {
   private observed = '';
   private observedAt = 0;
   private leading = false;
+  /** Until when no other candidate can have taken the lease: last renewal's start + renew deadline. */
+  private validUntil = 0;
 
   constructor(private readonly options: LeaderElectionOptions) {
     this.clock = options.clock ?? realClock;
@@ -40,11 +43,26 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /**
+   * Throws unless the lease is certainly still ours at this instant. Others may take it only a
+   * lease duration after they saw our last renewal, which began after `validUntil - renewDeadline`;
+   * the renew deadline is shorter, so this holds with no clock shared between processes. It reads
+   * the clock, not a flag, so a process that was stalled (paused, swapped, stopped) and resumes
+   * mid-pass is refused at its first write, before its renew loop has even run.
+   */
+  fence(): void {
+    if (!this.leading) throw new LeadershipLostError(`write refused: not the leader of ${this.leaseName()}`);
+    const late = this.clock.now() - this.validUntil;
+    if (late >= 0) throw new LeadershipLostError(`write refused: the lease ${this.leaseName()} was last renewed too long ago (${Math.round(late)} ms past its renew deadline)`);
+  }
+
   /** Resolves once this process holds the lease, or with false if `signal` aborts first. */
   async acquire(signal: AbortSignal): Promise<boolean> {
     this.options.log.info('waiting for the lease', { lease: this.leaseName(), identity: this.options.identity });
     while (!signal.aborted) {
+      const attemptStart = this.clock.now();
       if (await this.tryAcquireOrRenew(signal)) {
+        this.validUntil = attemptStart + this.options.renewDeadlineMs;
         this.setLeading(true);
         return true;
       }
@@ -64,8 +82,11 @@ export class LeaderElector {
       if (signal.aborted) break;
       const remaining = renewedAt + this.options.renewDeadlineMs - this.clock.now();
       const attempt = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(remaining)))]);
-      if (await this.tryAcquireOrRenew(attempt)) renewedAt = this.clock.now();
-      else if (this.clock.now() - renewedAt >= this.options.renewDeadlineMs) {
+      const attemptStart = this.clock.now();
+      if (await this.tryAcquireOrRenew(attempt)) {
+        renewedAt = this.clock.now();
+        this.validUntil = attemptStart + this.options.renewDeadlineMs;
+      } else if (this.clock.now() - renewedAt >= this.options.renewDeadlineMs) {
         this.options.log.error('could not renew the lease within the renew deadline; leadership lost', { lease: this.leaseName() });
         this.setLeading(false);
         return 'lost';
