@@ -18,7 +18,8 @@ import { waitFor } from '../harness/wait.js';
 const day = 24 * 3600_000;
 const cluster = { name: 'rot', namespace: 'test', clusterDomain: 'cluster.local' };
 const owner = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', name: 'rot', uid: 'uid-rot', controller: true };
-const inputs: PkiInputs = { cluster, ownerUid: owner.uid, policy: { validityMs: 90 * day, renewBeforeMs: 30 * day } };
+// Members run on these certificates: the plan must never switch their CA.
+const inputs: PkiInputs = { cluster, ownerUid: owner.uid, policy: { validityMs: 90 * day, renewBeforeMs: 30 * day }, trustInUse: true };
 
 function observe(secrets: V1Secret[]): ObservedPki {
   const byName = new Map(secrets.map((s): [string, V1Secret] => [s.metadata!.name!, s]));
