@@ -142,6 +142,12 @@ describe('planCertificates, members already trust the CA', () => {
     expect(planIsEmpty(plan)).toBe(true);
   });
 
+  it('tells how to recover a user CA Secret that members trust and that is gone', () => {
+    const plan = planCertificates({ ...observe(first), ca: undefined }, { ...inUse, caSecretRef: { name: 'my-ca' } }, now);
+    expect(plan.problems).toEqual([{ reason: 'CASecretMissing', message: expect.stringMatching(/^Secret prod\/my-ca named by spec.tls.caSecretRef does not exist\. Members trust .*restore/) as string }]);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+
   it('does not switch to a user CA whose content changed under running members', () => {
     const plan = planCertificates(observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem })), { ...inUse, caSecretRef: { name: 'my-ca' } }, now);
     expect(plan.problems.map((p) => p.reason)).toEqual(['CAChanged']);

@@ -74,12 +74,13 @@ function decideCa(observed: ObservedPki, inputs: PkiInputs, now: Date): { decisi
   const c = inputs.cluster;
   if (inputs.caSecretRef) {
     const decision = { source: 'user', secretName: inputs.caSecretRef.name } as const;
+    const explain = <R extends PkiProblemReason>(p: Problem<R>) => (inputs.trustInUse ? inUse(c, p) : p);
     if (!observed.ca) {
       const message = `Secret ${c.namespace}/${inputs.caSecretRef.name} named by spec.tls.caSecretRef does not exist`;
-      return { decision: { ...decision, action: 'blocked' }, problem: { reason: 'CASecretMissing', message } };
+      return { decision: { ...decision, action: 'blocked' }, problem: explain({ reason: 'CASecretMissing', message }) };
     }
     const found = inspectCa(observed.ca, now);
-    if ('problem' in found) return { decision: { ...decision, action: 'blocked' }, problem: found.problem };
+    if ('problem' in found) return { decision: { ...decision, action: 'blocked' }, problem: explain(found.problem) };
     return guardTrust(observed, inputs, { ...decision, action: 'keep' }, found.ca);
   }
   const decision = { source: 'operator', secretName: names.caSecret(c) } as const;
