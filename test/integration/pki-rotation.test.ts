@@ -79,7 +79,8 @@ describe('certificate rotation on real etcd', () => {
   beforeAll(async () => {
     // Issued 61 days ago with 90 days of validity: renewal (30 days before expiry) is due now.
     const then = new Date(Date.now() - 61 * day);
-    first = await executeCertificatePlan(planCertificates({ leaves: {} }, inputs, then), { leaves: {} }, inputs, owner, then);
+    const fresh = { ...inputs, trustInUse: false };
+    first = await executeCertificatePlan(planCertificates({ leaves: {} }, fresh, then), { leaves: {} }, fresh, owner, then);
     const leaf = (kind: 'server' | 'peer' | 'userClient') => material(first, leafProfile(cluster, kind).secretName);
     const pki = { trustedCaPem: material(first, 'rot-ca').certPem, client: leaf('userClient'), certsFor: () => Promise.resolve({ server: leaf('server'), peer: leaf('peer') }) };
     etcd = await startEtcdCluster({ size: 3, pki, label: 'pki-rotation' });
