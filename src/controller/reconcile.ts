@@ -111,7 +111,7 @@ export class EtcdClusterReconciler implements Reconciler {
   /** Warning events for the problems a person must act on, and a note that the cluster is paused. */
   private async sendNotices(key: string, cluster: EtcdCluster, problems: { reason: string; message: string }[], now: Date): Promise<void> {
     const current: Notice[] = problems.map((p) => ({ type: 'Warning', ...p }));
-    if (cluster.spec.paused) current.push({ type: 'Normal', reason: conditionReasons.paused, message: 'spec.paused is true: the operator changes nothing and issues no certificate until it is false' });
+    if (cluster.spec.paused) current.push({ type: 'Normal', reason: conditionReasons.paused, message: 'spec.paused is true: no membership change, and no certificate issued or renewed, until it is false' });
     for (const n of this.notices.due(key, current, now.getTime())) {
       await this.deps.writer.event(cluster, n.type, n.reason, n.message, now);
       this.notices.record(key, n, now.getTime());
