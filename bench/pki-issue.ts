@@ -7,7 +7,7 @@ import { type PkiInputs, planCertificates } from '../src/pki/plan.js';
 import { median, percentile } from './stats.js';
 
 const day = 24 * 3600_000;
-const inputs: PkiInputs = { cluster: { name: 'time', namespace: 'test', clusterDomain: 'cluster.local' }, ownerUid: 'u', policy: { validityMs: 90 * day, renewBeforeMs: 30 * day } };
+const inputs: PkiInputs = { cluster: { name: 'time', namespace: 'test', clusterDomain: 'cluster.local' }, ownerUid: 'u', policy: { validityMs: 90 * day, renewBeforeMs: 30 * day }, trustInUse: false };
 const owner = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', name: 'time', uid: 'u', controller: true };
 
 const runs = Number(process.argv[2] ?? 10);

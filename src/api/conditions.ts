@@ -36,6 +36,11 @@ export const conditionReasons = {
   caSecretMissing: 'CASecretMissing',
   caSecretInvalid: 'CASecretInvalid',
   caKeyMismatch: 'CAKeyMismatch',
+  /** The CA to sign with is not the one members trust: changing it needs a trust overlap. */
+  caChanged: 'CAChanged',
+  caExpiringSoon: 'CAExpiringSoon',
+  secretNotOwned: 'SecretNotOwned',
+  invalidTLSPolicy: 'InvalidTLSPolicy',
   certificateInvalid: 'CertificateInvalid',
   reconcileError: 'ReconcileError',
   healthy: 'Healthy',

@@ -1,9 +1,10 @@
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdTls } from '../etcd/types.js';
 import { tlsMaterial } from '../pki/inspect.js';
 import { executeCertificatePlan } from '../pki/issue.js';
-import { type ObservedPki, type PkiInputs, planCertificates, planIsEmpty } from '../pki/plan.js';
+import { type ObservedPki, type PkiInputs, type PkiProblemReason, planCertificates, planIsEmpty } from '../pki/plan.js';
 import type { LeafKind } from '../pki/profiles.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
@@ -32,10 +33,11 @@ const leafSecretNames: Record<LeafKind, (c: ClusterRef) => string> = {
 };
 
 /**
- * A user's CA Secret does not carry our labels, so the informers never see it: it is the one
- * object read live each pass, and only for clusters that reference one.
+ * The informers see only Secrets with our labels. A user's CA Secret never has them, so it is read
+ * live each pass; so is any Secret of ours missing from the cache, because "not in the cache" may
+ * mean relabelled (or not yet seen), and only the object itself shows whether it is ours to write.
  */
-async function readUserSecret(kc: KubeConfig, namespace: string, name: string): Promise<V1Secret | undefined> {
+async function readSecret(kc: KubeConfig, namespace: string, name: string): Promise<V1Secret | undefined> {
   try {
     return await kubeRequest<V1Secret>(kc, `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
   } catch (err) {
@@ -44,38 +46,61 @@ async function readUserSecret(kc: KubeConfig, namespace: string, name: string): 
   }
 }
 
-/** Plans and issues the cluster's certificates, applying the Secrets that changed. */
+/** Condition reasons for certificate problems; the plan's finer reason stays in the message. */
+const conditionReasons: Record<PkiProblemReason, string> = {
+  CASecretMissing: R.caSecretMissing,
+  CASecretMalformed: R.caSecretInvalid,
+  CAKeyUnsupported: R.caSecretInvalid,
+  CAKeyMismatch: R.caKeyMismatch,
+  CANotACertificateAuthority: R.caSecretInvalid,
+  CANotYetValid: R.caSecretInvalid,
+  CAExpired: R.caSecretInvalid,
+  CAChanged: R.caChanged,
+  CAExpiringSoon: R.caExpiringSoon,
+  SecretNotOwned: R.secretNotOwned,
+  InvalidTLSPolicy: R.invalidTLSPolicy,
+};
+
+async function observePki(deps: { cache: ClusterCache; kc: KubeConfig }, ref: ClusterRef, caSecretName: string, userCa: boolean): Promise<ObservedPki> {
+  const ns = ref.namespace;
+  const read = async (name: string) => (deps.cache.get('Secret', ns, name) as V1Secret | undefined) ?? (await readSecret(deps.kc, ns, name));
+  const leaves: ObservedPki['leaves'] = {};
+  for (const [kind, name] of Object.entries(leafSecretNames) as [LeafKind, (c: ClusterRef) => string][]) leaves[kind] = await read(name(ref));
+  return { ca: userCa ? await readSecret(deps.kc, ns, caSecretName) : await read(caSecretName), leaves };
+}
+
+/**
+ * Plans and issues the cluster's certificates, applying the Secrets that changed. `trustInUse`:
+ * members or clients may trust the current CA (see `membersMayTrust`). A paused cluster is
+ * planned, for its status, but nothing is issued or written.
+ */
 export async function reconcileCertificates(
   deps: { cache: ClusterCache; kc: KubeConfig; writer: KubeWriter; clusterDomain: string },
   cluster: EtcdCluster,
   ref: ClusterRef,
+  trustInUse: boolean,
   now: Date,
 ): Promise<CertificateOutcome> {
-  const ns = ref.namespace;
-  const secret = (name: string) => deps.cache.get('Secret', ns, name) as V1Secret | undefined;
   const caRef = cluster.spec.tls.caSecretRef;
   const caSecretName = caRef?.name ?? names.caSecret(ref);
   const policy = tlsPolicyOf(cluster.spec.tls);
   if (!policy) {
-    return { problems: [{ reason: 'InvalidTLSPolicy', message: 'spec.tls durations do not parse' }], caSecretName, operatorTls: undefined, written: [], nextRenewalAt: undefined, restartMembers: false };
+    return { problems: [{ reason: R.invalidTLSPolicy, message: 'spec.tls durations do not parse' }], caSecretName, operatorTls: undefined, written: [], nextRenewalAt: undefined, restartMembers: false };
   }
-  const observed: ObservedPki = {
-    ca: caRef ? await readUserSecret(deps.kc, ns, caRef.name) : secret(caSecretName),
-    leaves: Object.fromEntries(Object.entries(leafSecretNames).map(([kind, name]) => [kind, secret(name(ref))])),
-  };
-  const inputs: PkiInputs = { cluster: { ...ref, clusterDomain: deps.clusterDomain }, ownerUid: cluster.metadata.uid!, policy, caSecretRef: caRef };
+  const observed = await observePki(deps, ref, caSecretName, caRef !== undefined);
+  const inputs: PkiInputs = { cluster: { ...ref, clusterDomain: deps.clusterDomain }, ownerUid: cluster.metadata.uid!, policy, caSecretRef: caRef, trustInUse };
   const plan = planCertificates(observed, inputs, now);
   const written: string[] = [];
-  if (!planIsEmpty(plan)) {
+  if (!planIsEmpty(plan) && !cluster.spec.paused) {
     for (const s of await executeCertificatePlan(plan, observed, inputs, ownerReference(cluster), now)) {
       await deps.writer.apply({ ...s, apiVersion: 'v1', kind: 'Secret' });
       written.push(s.metadata!.name!);
     }
   }
-  const operatorSecret = secret(names.operatorClientSecret(ref));
+  const operatorSecret = observed.leaves.operatorClient;
   const material = operatorSecret && !written.includes(names.operatorClientSecret(ref)) ? tlsMaterial(operatorSecret) : undefined;
   return {
-    problems: plan.problems.map((p) => ({ reason: p.reason, message: p.message })),
+    problems: plan.problems.map((p) => ({ reason: conditionReasons[p.reason], message: p.message })),
     caSecretName,
     operatorTls: material ? { caPem: material.caPem, certPem: material.certPem, keyPem: material.keyPem } : undefined,
     written,

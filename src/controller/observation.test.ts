@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { EtcdView, MemberView } from './observe-etcd.js';
-import { updateVolumeRecords } from './observation.js';
+import type { EtcdCluster } from '../api/types.generated.js';
+import type { MembershipConfig } from '../resources/membership-config.js';
+import { membersMayTrust, updateVolumeRecords } from './observation.js';
+import type { KubeView } from './observe-kube.js';
 import { requeueAfter } from './reconcile.js';
 
 const m = (id: string, ordinal: number, healthy = true): MemberView => ({
@@ -25,6 +28,20 @@ describe('updateVolumeRecords', () => {
     const records = { 'uid-a': '11' };
     expect(updateVolumeRecords(records, undefined, new Map())).toBe(records);
   });
+});
+
+describe('membersMayTrust: a new CA would lock someone out', () => {
+  const cluster = (clusterID?: string) => ({ status: clusterID ? { clusterID } : {} }) as EtcdCluster;
+  const kube = (k: Partial<KubeView>): KubeView => ({ statefulSet: undefined, pods: new Map(), volumes: new Map(), membership: undefined, ...k });
+  const membership = (state: 'new' | 'existing'): MembershipConfig => ({ state, ordinals: [0, 1, 2], memberVolumes: {} });
+  it.each<[string, EtcdCluster, KubeView, boolean]>([
+    ['a new cluster, nothing created yet', cluster(), kube({}), false],
+    ['a bootstrap ConfigMap alone (no StatefulSet, no pod)', cluster(), kube({ membership: membership('new') }), false],
+    ['a StatefulSet, even before any member answered', cluster(), kube({ statefulSet: {} }), true],
+    ['member pods left without their StatefulSet', cluster(), kube({ pods: new Map([[0, {}]]) }), true],
+    ['a cluster ID in status, with nothing running', cluster('abc'), kube({}), true],
+    ['a membership ConfigMap saying existing', cluster(), kube({ membership: membership('existing') }), true],
+  ])('%s', (_n, c, k, expected) => expect(membersMayTrust(c, k)).toBe(expected));
 });
 
 describe('requeueAfter', () => {

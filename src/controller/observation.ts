@@ -26,7 +26,18 @@ export function hasFormed(cluster: EtcdCluster, kube: KubeView): boolean {
   return (cluster.status?.clusterID ?? '') !== '' || kube.membership?.state === 'existing';
 }
 
-/** The planner's input, from this pass's observations. */
+/**
+ * Whether members or clients may trust the cluster's CA, so that a new CA would lock them out.
+ * Any one sign is enough, because minting wrongly splits a running cluster while refusing wrongly
+ * only asks a person to restore a Secret: the StatefulSet exists (its pods may run with the
+ * current bundle, even while bootstrapping, before any cluster ID is known); member pods exist
+ * (they outlive a StatefulSet deleted with orphan propagation); or the cluster formed (its users
+ * were handed the client certificate and CA, even if no pod runs now).
+ */
+export function membersMayTrust(cluster: EtcdCluster, kube: KubeView): boolean {
+  return kube.statefulSet !== undefined || kube.pods.size > 0 || hasFormed(cluster, kube);
+}
+
 /**
  * Whether the pod of an ordinal runs an older template than the StatefulSet's current one. With
  * OnDelete updates the StatefulSet controller records the new revision but replaces nothing.
@@ -38,6 +49,7 @@ export function podOutdated(kube: KubeView, ordinal: number | undefined): boolea
   return revision !== undefined && podRevision !== undefined && podRevision !== revision;
 }
 
+/** The planner's input, from this pass's observations. */
 export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd: EtcdView | undefined, records: Record<string, string>): MembershipObservation {
   const leaderStatus = etcd?.members.find((m) => m.isLeader)?.status;
   const formed = hasFormed(cluster, kube);

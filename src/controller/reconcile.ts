@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
+import { conditionReasons } from '../api/conditions.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
@@ -16,7 +17,8 @@ import type { AdminPool } from './admin-pool.js';
 import { reconcileCertificates } from './certificates.js';
 import type { KubeWriter } from './kube-writer.js';
 import { type MembershipStep, planMembership } from './membership.js';
-import { membershipObservation, updateVolumeRecords } from './observation.js';
+import { type Notice, NoticeMemo } from './notices.js';
+import { membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
 import { memberEndpoints, observeKube } from './observe-kube.js';
 import { withStartGuardProblems } from './start-guard.js';
@@ -61,6 +63,9 @@ function memberOrdinals(etcd: EtcdView | undefined): number[] {
 }
 
 export class EtcdClusterReconciler implements Reconciler {
+  /** Events of lasting states already sent, so that they are not sent on every pass. */
+  private readonly notices = new NoticeMemo();
+
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async reconcile(key: string, ctx: PassContext): Promise<Result> {
@@ -69,13 +74,14 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!cluster || cluster.metadata.deletionTimestamp) {
       // Children go with the owner through the garbage collector; only our connections remain.
       this.deps.admins.drop(key);
+      this.notices.forget(key);
       this.deps.metrics?.forget({ namespace, name });
       return {};
     }
     const ref = clusterRef(cluster);
     const now = new Date(this.deps.clock.now());
-    const certs = await reconcileCertificates(this.deps, cluster, ref, now);
     const kube = observeKube(this.deps.cache, cluster, ref, this.deps.pvcs);
+    const certs = await reconcileCertificates(this.deps, cluster, ref, membersMayTrust(cluster, kube), now);
     await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster), buildPodDisruptionBudget(cluster)], ctx.signal);
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
@@ -104,8 +110,19 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
+    await this.sendNotices(key, cluster, certs.problems, now);
     this.deps.metrics?.reconciled(ref, now);
     return { requeueAfterMs: requeueAfter(step, outcome, certs.nextRenewalAt, now) };
+  }
+
+  /** Warning events for the problems a person must act on, and a note that the cluster is paused. */
+  private async sendNotices(key: string, cluster: EtcdCluster, problems: { reason: string; message: string }[], now: Date): Promise<void> {
+    const current: Notice[] = problems.map((p) => ({ type: 'Warning', ...p }));
+    if (cluster.spec.paused) current.push({ type: 'Normal', reason: conditionReasons.paused, message: 'spec.paused is true: no membership change, and no certificate issued or renewed, until it is false' });
+    for (const n of this.notices.due(key, current, now.getTime())) {
+      await this.deps.writer.event(cluster, n.type, n.reason, n.message, now);
+      this.notices.record(key, n, now.getTime());
+    }
   }
 
   /** Metrics of what this pass saw, and one log line per member whose health flipped. */

@@ -73,8 +73,8 @@ describe('computeStatus', () => {
   });
 
   it('reports certificate problems as Degraded with their reason', () => {
-    const s = computeStatus({ ...inputs, problems: [{ reason: 'CASecretNotFound', message: 'Secret db/mine does not exist' }], cluster: sampleCluster(), etcd: undefined, step: undefined });
-    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'CASecretNotFound', message: 'Secret db/mine does not exist' });
+    const s = computeStatus({ ...inputs, problems: [{ reason: 'CASecretMissing', message: 'Secret db/mine does not exist' }], cluster: sampleCluster(), etcd: undefined, step: undefined });
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'CASecretMissing', message: 'Secret db/mine does not exist' });
   });
 
   it('moves lastTransitionTime only when a condition status changes', () => {

@@ -10,7 +10,7 @@ import forge from 'node-forge';
 export const secretKeys = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
 
 export type CaProblemReason =
-  | 'CASecretNotFound'
+  | 'CASecretMissing'
   | 'CASecretMalformed'
   | 'CAKeyUnsupported'
   | 'CAKeyMismatch'

@@ -9,7 +9,7 @@ import { type CertificateAndKey, issue } from './x509.js';
 const day = 24 * 3600_000;
 const cluster = { name: 'db', namespace: 'prod', clusterDomain: 'cluster.local' };
 const policy = { validityMs: 90 * day, renewBeforeMs: 30 * day };
-const inputs: PkiInputs = { cluster, ownerUid: 'uid-1', policy };
+const inputs: PkiInputs = { cluster, ownerUid: 'uid-1', policy, trustInUse: false };
 const owner = { apiVersion: 'etcd.example.com/v1alpha1', kind: 'EtcdCluster', name: 'db', uid: 'uid-1', controller: true, blockOwnerDeletion: true };
 const now = new Date('2026-03-01T00:00:00Z');
 const later = (days: number) => new Date(now.getTime() + days * day);
@@ -106,6 +106,56 @@ describe('planCertificates, operator CA', () => {
   });
 });
 
+describe('planCertificates, members already trust the CA', () => {
+  const inUse: PkiInputs = { ...inputs, trustInUse: true };
+  const withCa = (data: Record<string, string> | undefined, owned = true) =>
+    data === undefined ? undefined : { ...userSecret(data, 'db-ca'), metadata: { name: 'db-ca', namespace: 'prod', ownerReferences: owned ? [owner] : [] } };
+
+  type Row = [string, () => V1Secret | undefined, string, RegExp, number?];
+  it.each<Row>([
+    ['deleted', () => undefined, 'CASecretMissing', /^Secret prod\/db-ca does not exist\. Members trust the CA in ca\.crt of Secret prod\/db-server-tls: restore/],
+    ['without its key', () => withCa({ 'tls.crt': b(first[0]!, 'tls.crt') }), 'CASecretMalformed', /needs both tls.crt and tls.key.*restore that CA/],
+    ['with a key of another CA', () => withCa({ 'tls.crt': b(first[0]!, 'tls.crt'), 'tls.key': userCa.keyPem }), 'CAKeyMismatch', /does not match.*restore that CA/],
+    ['expired', () => first[0], 'CAExpired', /expired at.*never mints a new CA/, 3651],
+    ['replaced by another valid CA', () => withCa({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem }), 'CAChanged', /holds another CA than the one members trust/],
+  ])('keeps what members trust when the operator CA Secret is %s: reports, issues nothing', (_, secret, reason, message, days = 1) => {
+    const observed = { ...observe(first), ca: secret() };
+    // A missing leaf would need the CA too: it is reported through the CA, not issued from a new one.
+    delete observed.leaves.userClient;
+    const plan = planCertificates(observed, inUse, later(days));
+    expect(plan.ca.action).toBe('blocked');
+    expect(plan.problems).toEqual([{ reason, message: expect.stringMatching(message) as string }]);
+    expect(plan.issue).toEqual([]);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+
+  it('still renews leaves from the CA members trust', () => {
+    const plan = planCertificates(observe(first), inUse, later(60));
+    expect(plan.ca.action).toBe('keep');
+    expect(plan.issue.map((i) => i.reason)).toEqual(['Expiring', 'Expiring', 'Expiring', 'Expiring']);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('still reports a CA Secret it does not control, and never writes it', () => {
+    const plan = planCertificates({ ...observe(first), ca: withCa({ 'tls.crt': b(first[0]!, 'tls.crt'), 'tls.key': b(first[0]!, 'tls.key') }, false) }, inUse, later(1));
+    expect(plan.problems.map((p) => p.reason)).toEqual(['SecretNotOwned']);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+
+  it('tells how to recover a user CA Secret that members trust and that is gone', () => {
+    const plan = planCertificates({ ...observe(first), ca: undefined }, { ...inUse, caSecretRef: { name: 'my-ca' } }, now);
+    expect(plan.problems).toEqual([{ reason: 'CASecretMissing', message: expect.stringMatching(/^Secret prod\/my-ca named by spec.tls.caSecretRef does not exist\. Members trust .*restore/) as string }]);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+
+  it('does not switch to a user CA whose content changed under running members', () => {
+    const plan = planCertificates(observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem })), { ...inUse, caSecretRef: { name: 'my-ca' } }, now);
+    expect(plan.problems.map((p) => p.reason)).toEqual(['CAChanged']);
+    expect(plan.problems[0]!.message).toMatch(/^Secret prod\/my-ca holds another CA/);
+    expect(planIsEmpty(plan)).toBe(true);
+  });
+});
+
 describe('planCertificates, user CA', () => {
   const withRef: PkiInputs = { ...inputs, caSecretRef: { name: 'my-ca' } };
 
@@ -131,7 +181,7 @@ describe('planCertificates, user CA', () => {
 
   type Row = [string, (() => V1Secret) | undefined, string, RegExp, number?];
   it.each<Row>([
-    ['missing', undefined, 'CASecretNotFound', /does not exist/],
+    ['missing', undefined, 'CASecretMissing', /does not exist/],
     ['without a key', () => userSecret({ 'tls.crt': userCa.certPem }), 'CASecretMalformed', /needs both tls.crt and tls.key/],
     ['with a bad certificate', () => userSecret({ 'tls.crt': 'nope', 'tls.key': userCa.keyPem }), 'CASecretMalformed', /not a PEM certificate/],
     ['with a bad key', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': 'nope' }), 'CASecretMalformed', /not a PEM private key/],

@@ -6,6 +6,12 @@
  * own, generated when missing). Without a usable CA, report why and touch nothing. Then compare
  * each leaf Secret with its profile and the renewal policy. Secrets the EtcdCluster does not
  * control are reported, never overwritten.
+ *
+ * The rule above all others: once members may trust a CA (`trustInUse`), the plan never signs
+ * with another one. A new CA issued then, with no overlap, leaves members trusting only the old
+ * one until restarted, and the operator's new client certificate is refused, so it can no longer
+ * run the restarts. A lost, damaged or changed CA is reported, and nothing is issued until a
+ * person restores it.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { names } from '../resources/names.js';
@@ -20,6 +26,11 @@ export interface PkiInputs {
   policy: TlsPolicy;
   /** spec.tls.caSecretRef: a user CA in the cluster's namespace. Absent: the operator makes one. */
   caSecretRef?: { name: string };
+  /**
+   * Members, or clients given the user certificate, may trust the CA the leaves carry: the cluster
+   * formed or its pods may run. A CA is then never minted, and never switched, by this plan.
+   */
+  trustInUse: boolean;
 }
 
 export interface ObservedPki {
@@ -28,7 +39,7 @@ export interface ObservedPki {
   leaves: Partial<Record<LeafKind, V1Secret>>;
 }
 
-export type PkiProblemReason = CaProblemReason | 'CAExpiringSoon' | 'SecretNotOwned' | 'InvalidTLSPolicy';
+export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'SecretNotOwned' | 'InvalidTLSPolicy';
 
 export interface CaDecision {
   source: 'user' | 'operator';
@@ -59,28 +70,53 @@ export interface CertificatePlan {
   restartMembers: boolean;
 }
 
-function decideCa(observed: V1Secret | undefined, inputs: PkiInputs, now: Date): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
+function decideCa(observed: ObservedPki, inputs: PkiInputs, now: Date): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
   const c = inputs.cluster;
   if (inputs.caSecretRef) {
     const decision = { source: 'user', secretName: inputs.caSecretRef.name } as const;
-    if (!observed) {
+    const explain = <R extends PkiProblemReason>(p: Problem<R>) => (inputs.trustInUse ? inUse(c, p) : p);
+    if (!observed.ca) {
       const message = `Secret ${c.namespace}/${inputs.caSecretRef.name} named by spec.tls.caSecretRef does not exist`;
-      return { decision: { ...decision, action: 'blocked' }, problem: { reason: 'CASecretNotFound', message } };
+      return { decision: { ...decision, action: 'blocked' }, problem: explain({ reason: 'CASecretMissing', message }) };
     }
-    const found = inspectCa(observed, now);
-    if ('problem' in found) return { decision: { ...decision, action: 'blocked' }, problem: found.problem };
-    return { decision: { ...decision, action: 'keep' }, ca: found.ca };
+    const found = inspectCa(observed.ca, now);
+    if ('problem' in found) return { decision: { ...decision, action: 'blocked' }, problem: explain(found.problem) };
+    return guardTrust(observed, inputs, { ...decision, action: 'keep' }, found.ca);
   }
   const decision = { source: 'operator', secretName: names.caSecret(c) } as const;
-  if (!observed) return { decision: { ...decision, action: 'issue', reason: 'Missing' } };
-  if (!ownedBy(observed, inputs.ownerUid)) {
+  if (!observed.ca) {
+    if (!inputs.trustInUse) return { decision: { ...decision, action: 'issue', reason: 'Missing' } };
+    const problem = { reason: 'CASecretMissing', message: `Secret ${c.namespace}/${decision.secretName} does not exist` } as const;
+    return { decision: { ...decision, action: 'blocked' }, problem: inUse(c, problem) };
+  }
+  if (!ownedBy(observed.ca, inputs.ownerUid)) {
     return { decision: { ...decision, action: 'blocked' }, problem: notOwned(c, decision.secretName) };
   }
-  const found = inspectCa(observed, now);
-  if (!('problem' in found)) return { decision: { ...decision, action: 'keep' }, ca: found.ca };
+  const found = inspectCa(observed.ca, now);
+  if (!('problem' in found)) return guardTrust(observed, inputs, { ...decision, action: 'keep' }, found.ca);
   // A clock behind the CA's start is not the CA's fault: regenerating would change trust for nothing.
   if (found.problem.reason === 'CANotYetValid') return { decision: { ...decision, action: 'blocked' }, problem: found.problem };
+  if (inputs.trustInUse) return { decision: { ...decision, action: 'blocked' }, problem: inUse(c, found.problem) };
   return { decision: { ...decision, action: 'issue', reason: found.problem.reason === 'CAExpired' ? 'Expired' : 'Invalid' } };
+}
+
+/** A usable CA that is not the one members trust would split them: it is reported, not used. */
+function guardTrust(observed: ObservedPki, inputs: PkiInputs, decision: CaDecision, ca: CaFacts): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
+  if (!inputs.trustInUse || !trustChanges(observed, ca.certPem)) return { decision, ca };
+  const problem = { reason: 'CAChanged', message: `Secret ${inputs.cluster.namespace}/${decision.secretName} holds another CA than the one members trust` } as const;
+  return { decision: { ...decision, action: 'blocked' }, problem: inUse(inputs.cluster, problem) };
+}
+
+/** What a person must do about a CA that members trust and the operator cannot use. */
+function inUse<R extends PkiProblemReason>(c: PkiCluster, problem: Problem<R>): Problem<R> {
+  const bundle = `${c.namespace}/${names.serverSecret(c)}`;
+  return {
+    reason: problem.reason,
+    message:
+      `${problem.message}. Members trust the CA in ca.crt of Secret ${bundle}: restore that CA (certificate and key) from a backup. ` +
+      'No certificate is issued or renewed until then; the operator never mints a new CA while members trust the old one ' +
+      '(a CA change needs a rotation with trust overlap, which this version does not perform)',
+  };
 }
 
 function notOwned(c: PkiCluster, secretName: string): Problem<'SecretNotOwned'> {
@@ -102,7 +138,7 @@ function trustChanges(observed: ObservedPki, newCaPem: string | undefined): bool
 
 export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: Date): CertificatePlan {
   const policyProblem = checkPolicy(inputs.policy);
-  const { decision, ca, problem } = decideCa(observed.ca, inputs, now);
+  const { decision, ca, problem } = decideCa(observed, inputs, now);
   const plan: CertificatePlan = { ca: decision, issue: [], problems: [], restartMembers: false };
   if (policyProblem) plan.problems.push(policyProblem);
   if (problem) plan.problems.push(problem);

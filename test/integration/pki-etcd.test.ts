@@ -26,7 +26,7 @@ interface IssuedSet {
 }
 
 async function issueSet(name = cluster.name): Promise<IssuedSet> {
-  const inputs = { cluster: { ...cluster, name }, ownerUid: owner.uid, policy };
+  const inputs = { cluster: { ...cluster, name }, ownerUid: owner.uid, policy, trustInUse: false };
   const now = new Date();
   const secrets = await executeCertificatePlan(planCertificates({ leaves: {} }, inputs, now), { leaves: {} }, inputs, owner, now);
   const byName = new Map(secrets.map((s): [string, V1Secret] => [s.metadata!.name!, s]));

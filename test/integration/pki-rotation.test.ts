@@ -18,7 +18,8 @@ import { waitFor } from '../harness/wait.js';
 const day = 24 * 3600_000;
 const cluster = { name: 'rot', namespace: 'test', clusterDomain: 'cluster.local' };
 const owner = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', name: 'rot', uid: 'uid-rot', controller: true };
-const inputs: PkiInputs = { cluster, ownerUid: owner.uid, policy: { validityMs: 90 * day, renewBeforeMs: 30 * day } };
+// Members run on these certificates: the plan must never switch their CA.
+const inputs: PkiInputs = { cluster, ownerUid: owner.uid, policy: { validityMs: 90 * day, renewBeforeMs: 30 * day }, trustInUse: true };
 
 function observe(secrets: V1Secret[]): ObservedPki {
   const byName = new Map(secrets.map((s): [string, V1Secret] => [s.metadata!.name!, s]));
@@ -78,7 +79,8 @@ describe('certificate rotation on real etcd', () => {
   beforeAll(async () => {
     // Issued 61 days ago with 90 days of validity: renewal (30 days before expiry) is due now.
     const then = new Date(Date.now() - 61 * day);
-    first = await executeCertificatePlan(planCertificates({ leaves: {} }, inputs, then), { leaves: {} }, inputs, owner, then);
+    const fresh = { ...inputs, trustInUse: false };
+    first = await executeCertificatePlan(planCertificates({ leaves: {} }, fresh, then), { leaves: {} }, fresh, owner, then);
     const leaf = (kind: 'server' | 'peer' | 'userClient') => material(first, leafProfile(cluster, kind).secretName);
     const pki = { trustedCaPem: material(first, 'rot-ca').certPem, client: leaf('userClient'), certsFor: () => Promise.resolve({ server: leaf('server'), peer: leaf('peer') }) };
     etcd = await startEtcdCluster({ size: 3, pki, label: 'pki-rotation' });

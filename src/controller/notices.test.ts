@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { type Notice, NoticeMemo } from './notices.js';
+
+const warn = (reason: string, message = `${reason} happened`): Notice => ({ type: 'Warning', reason, message });
+const minute = 60_000;
+
+describe('NoticeMemo: a lasting state is sent once, not once per pass', () => {
+  it('sends a new notice, then nothing while it lasts, then again after the repeat interval', () => {
+    const memo = new NoticeMemo(30 * minute);
+    const a = warn('CASecretMissing');
+    const passes: Notice[][] = [];
+    for (const t of [0, 1, 2, 29, 30, 31]) {
+      const due = memo.due('ns/db', [a], t * minute);
+      due.forEach((n) => memo.record('ns/db', n, t * minute));
+      passes.push(due);
+    }
+    expect(passes.map((p) => p.length)).toEqual([1, 0, 0, 0, 1, 0]);
+  });
+
+  it('sends again at once a state that went away and came back', () => {
+    const memo = new NoticeMemo();
+    const a = warn('CASecretMissing');
+    memo.record('ns/db', a, 0);
+    expect(memo.due('ns/db', [], 1)).toEqual([]);
+    expect(memo.due('ns/db', [a], 2)).toEqual([a]);
+  });
+
+  it('tells notices apart by type, reason, message and cluster', () => {
+    const memo = new NoticeMemo();
+    const a = warn('CAChanged', 'one');
+    memo.record('ns/db', a, 0);
+    const others = [warn('CAChanged', 'two'), { ...a, type: 'Normal' as const }, warn('SecretNotOwned', 'one')];
+    expect(memo.due('ns/db', [a, ...others], 1)).toEqual(others);
+    expect(memo.due('ns/other', [a], 1)).toEqual([a]);
+  });
+
+  it('sends again what was due but never recorded as sent (the send failed)', () => {
+    const memo = new NoticeMemo();
+    const a = warn('CASecretMissing');
+    expect(memo.due('ns/db', [a], 0)).toEqual([a]);
+    expect(memo.due('ns/db', [a], 1)).toEqual([a]);
+  });
+
+  it('forgets a deleted cluster', () => {
+    const memo = new NoticeMemo();
+    const a = warn('CASecretMissing');
+    memo.record('ns/db', a, 0);
+    memo.forget('ns/db');
+    expect(memo.due('ns/db', [a], 1)).toEqual([a]);
+  });
+});

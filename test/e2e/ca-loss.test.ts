@@ -1,0 +1,108 @@
+import { X509Certificate } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Checker } from './checker.js';
+import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
+
+// The CA Secret of a running cluster is deleted. Members trust that CA until they restart, and the
+// operator talks to them with a client certificate it signed: a new CA would lock both out. The
+// operator must keep what members trust, say what is wrong and what to do, and keep working where
+// no new certificate is needed (scaling: every ordinal is already in the members' SANs).
+describe('the CA Secret of a running cluster is lost', () => {
+  let env: E2eEnvironment;
+  let checker: Checker;
+  const ns = 'default';
+  const name = 'calost';
+  let backup: V1Secret;
+  const leaves = ['server-tls', 'peer-tls', 'operator-client-tls', 'client-tls'].map((s) => `${name}-${s}`);
+  let leavesBefore: Record<string, { resourceVersion: string; serial: string; issuer: string }>;
+
+  const secret = async (secretName: string) => JSON.parse(await env.kubectl('get', 'secret', secretName, '-n', ns, '-o', 'json')) as V1Secret;
+  const certOf = (s: V1Secret) => new X509Certificate(Buffer.from(s.data!['tls.crt']!, 'base64'));
+  async function leafFacts(): Promise<typeof leavesBefore> {
+    const entries = await Promise.all(leaves.map(async (l) => {
+      const s = await secret(l);
+      return [l, { resourceVersion: s.metadata!.resourceVersion!, serial: certOf(s).serialNumber, issuer: certOf(s).issuer }] as const;
+    }));
+    return Object.fromEntries(entries);
+  }
+  const condition = async (type: string) => (await env.cluster(ns, name)).status?.conditions?.find((c) => c.type === type);
+  async function caWarnings(): Promise<{ type: string; count?: number; message: string }[]> {
+    const out = await env.kubectl('get', 'events', '-n', ns, '--field-selector', `involvedObject.kind=EtcdCluster,involvedObject.name=${name},reason=CASecretMissing`, '-o', 'json');
+    return (JSON.parse(out) as { items: { type: string; count?: number; message: string }[] }).items;
+  }
+
+  beforeAll(async () => {
+    env = await startE2eEnvironment('e2e-ca-loss');
+    await env.startOperator();
+    const manifest = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name, namespace: ns }, spec: { replicas: 3 } };
+    const apply = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+    expect(apply.code, apply.stderr).toBe(0);
+    await env.waitConverged(ns, name, 3);
+    checker = await env.checker(ns, name);
+    checker.start();
+  });
+  afterAll(async () => env?.stop());
+
+  it('reports the lost CA as Degraded, with a Warning event, and stays Available', async () => {
+    backup = await secret(`${name}-ca`);
+    leavesBefore = await leafFacts();
+    const deleted = Date.now();
+    await env.kubectl('delete', 'secret', `${name}-ca`, '-n', ns);
+    const degraded = await env.waitFor('Degraded with CASecretMissing', async () => {
+      const c = await condition('Degraded');
+      return c?.status === 'True' && c.reason === 'CASecretMissing' ? c : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    console.log(`CA Secret deleted -> Degraded/CASecretMissing: ${Date.now() - deleted} ms; message: ${degraded.message}`);
+    expect(degraded.message).toContain(`Secret ${ns}/${name}-ca does not exist`);
+    expect(degraded.message).toMatch(/restore that CA \(certificate and key\) from a backup/);
+    // Passes keep running (every 30 s when idle, and on every change): watch a while.
+    for (let i = 0; i < 20; i++) {
+      expect(await condition('Available')).toMatchObject({ status: 'True', reason: 'QuorumHealthy' });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const warnings = await env.waitFor('a CASecretMissing Warning event', async () => ((await caWarnings()).length > 0 ? caWarnings() : undefined));
+    expect(warnings.map((w) => w.type)).toEqual(['Warning']);
+    expect(warnings[0]!.message).toContain(`${name}-ca`);
+  });
+
+  it('recreates no CA and leaves every certificate as it was', async () => {
+    const ca = await env.cp.kubectl(['get', 'secret', `${name}-ca`, '-n', ns, '-o', 'name']);
+    expect(ca.code).not.toBe(0);
+    expect(ca.stderr).toMatch(/NotFound/);
+    expect(await leafFacts()).toEqual(leavesBefore);
+  });
+
+  it('scales 3 -> 5 without its CA: new members use the certificates that exist', async () => {
+    const started = Date.now();
+    await env.kubectl('scale', 'etcdcluster', name, '-n', ns, '--replicas=5');
+    const cluster = await env.waitConverged(ns, name, 5);
+    console.log(`scale 3 -> 5 with the CA Secret gone: ${Date.now() - started} ms`);
+    expect(cluster.status!.conditions!.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'CASecretMissing' });
+    expect((await env.cp.kubectl(['get', 'secret', `${name}-ca`, '-n', ns])).code).not.toBe(0);
+    expect(await leafFacts()).toEqual(leavesBefore);
+    // Many passes ran while scaling: the warning was still sent once.
+    const warnings = await caWarnings();
+    console.log(`CASecretMissing events after the scale: ${JSON.stringify(warnings.map((w) => ({ type: w.type, count: w.count })))}`);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.count ?? 1).toBe(1);
+  });
+
+  it('is healthy again once the Secret is restored from the backup', async () => {
+    // What a backup tool restores: the object without its server-set fields.
+    const { name: secretName, namespace, labels, ownerReferences } = backup.metadata!;
+    const metadata = { name: secretName, namespace, labels, ownerReferences };
+    const restore = await env.cp.kubectl(['create', '-f', '-'], { input: JSON.stringify({ ...backup, metadata }) });
+    expect(restore.code, restore.stderr).toBe(0);
+    await env.waitFor('Degraded=False', async () => (await condition('Degraded'))?.status === 'False', { timeoutMs: 60_000 });
+    expect(await leafFacts()).toEqual(leavesBefore);
+  });
+
+  it('lost no acknowledged write and served no stale read throughout', async () => {
+    const report = await checker.stop();
+    console.log(`checker: ${JSON.stringify(report)}`);
+    expect(report.acknowledged).toBeGreaterThan(100);
+    expect(report.lost).toBe(0);
+    expect(report.staleReads).toBe(0);
+  });
+});
