@@ -26,6 +26,7 @@ import { computeStatus } from './status.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
 import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
+import { defaultOperatorImage } from '../version.js';
 
 export interface ReconcilerDeps {
   cache: ClusterCache;
@@ -34,8 +35,8 @@ export interface ReconcilerDeps {
   admins: AdminPool;
   clock: Clock;
   clusterDomain: string;
-  /** The image of the member pods' start guard. */
-  memberInitImage: string;
+  /** The image of the member pods' start guard (default: this operator's release image). */
+  memberInitImage?: string;
   /** PVCs of a namespace, from the cache. */
   pvcs: (namespace: string) => V1PersistentVolumeClaim[];
   /** Per-cluster health metrics; also remembers health between passes to log its transitions. */
@@ -66,7 +67,11 @@ export class EtcdClusterReconciler implements Reconciler {
   /** Events of lasting states already sent, so that they are not sent on every pass. */
   private readonly notices = new NoticeMemo();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  private readonly memberInitImage: string;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.memberInitImage = deps.memberInitImage ?? defaultOperatorImage;
+  }
 
   async reconcile(key: string, ctx: PassContext): Promise<Result> {
     const { namespace, name } = splitKey(key);
@@ -92,7 +97,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     const live = kube.statefulSet;
-    const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.deps.memberInitImage) : undefined;
+    const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.memberInitImage) : undefined;
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const planned = planMembership({ ...membershipObservation(cluster, kube, etcd, records), templatePending });
@@ -105,7 +110,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.deps.memberInitImage, writer: this.deps.writer, admin, records, memberOrdinals: memberOrdinals(etcd), trustBundleHash, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, writer: this.deps.writer, admin, records, memberOrdinals: memberOrdinals(etcd), trustBundleHash, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
 
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
