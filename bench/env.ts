@@ -1,20 +1,18 @@
 // The end-to-end environment of test/e2e, plus what measuring needs: the API server's audit log,
 // and the operator under its own user so the log tells its requests apart. Readiness is polled
 // through the API (not by spawning kubectl), so the polling itself costs little CPU.
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../src/api/types.generated.js';
-import { issue } from '../src/pki/x509.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { type Agent, startAgent } from '../test/agent/agent.js';
 import { repoRoot } from '../test/harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../test/harness/control-plane.js';
 import { type OperatorProcess, startOperator } from '../test/harness/operator.js';
 import { makeHarnessDir, removeHarnessDir } from '../test/harness/process.js';
+import { writeUserKubeconfig } from '../test/harness/user-kubeconfig.js';
 import { waitFor } from '../test/harness/wait.js';
-import { AuditLog, auditArgs, writeAuditPolicy } from './audit.js';
+import { AuditLog, auditArgs, writeAuditPolicy } from '../test/harness/audit.js';
 
 export const operatorUser = 'etcd-operator-bench';
 export const group = { group: 'etcd.operator.dev', version: 'v1alpha1', plural: 'etcdclusters' };
@@ -36,24 +34,6 @@ export interface BenchEnvironment {
   converged(namespace: string, name: string, voters: number): Promise<boolean>;
   waitConverged(namespace: string, name: string, voters: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A system:masters client certificate whose common name is the operator's own user name. */
-async function writeOperatorKubeconfig(cp: ControlPlane, dir: string): Promise<string> {
-  const now = Date.now();
-  const serialHex = (randomBytes(15)[0]! & 0x7f).toString(16).padStart(2, '0') + randomBytes(14).toString('hex');
-  const cert = await issue({ commonName: operatorUser, organizations: ['system:masters'], usages: ['clientAuth'], notBefore: new Date(now - 60_000), notAfter: new Date(now + 24 * 3600_000), serialHex }, cp.ca);
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'bench', server: cp.server, caData: b64(cp.ca.certPem), skipTLSVerify: false }],
-    users: [{ name: operatorUser, certData: b64(cert.certPem), keyData: b64(cert.keyPem) }],
-    contexts: [{ name: 'bench', cluster: 'bench', user: operatorUser }],
-    currentContext: 'bench',
-  });
-  const path = join(dir, 'operator.kubeconfig');
-  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
-  return path;
 }
 
 export function isConverged(c: EtcdCluster, stsReplicas: number | undefined, voters: number): boolean {
@@ -91,7 +71,7 @@ export async function startBenchEnvironment(label: string): Promise<BenchEnviron
     await cp.stop();
     throw err;
   }
-  const kubeconfig = await writeOperatorKubeconfig(cp, dir);
+  const kubeconfig = await writeUserKubeconfig(cp, dir, operatorUser);
   const kc = cp.kubeConfig();
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);

@@ -3,7 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { memberSelector, selectorString } from '../src/resources/names.js';
 import { waitFor } from '../test/harness/wait.js';
-import { type AuditEvent, micros, writeVerbs } from './audit.js';
+import { type AuditEvent, micros, writeVerbs } from '../test/harness/audit.js';
 import { type BenchEnvironment, operatorUser } from './env.js';
 
 export async function ensureNamespace(env: BenchEnvironment, namespace: string): Promise<void> {

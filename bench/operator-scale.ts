@@ -5,7 +5,7 @@ import { freemem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EtcdCluster } from '../src/api/types.generated.js';
 import { waitFor } from '../test/harness/wait.js';
-import { writeVerbs } from './audit.js';
+import { writeVerbs } from '../test/harness/audit.js';
 import { type BenchEnvironment, etcdCluster, group, isConverged, operatorUser, startBenchEnvironment } from './env.js';
 import { deleteClusters, ensureNamespace } from './kube.js';
 import { cpuPercent, rssMiB } from './proc.js';

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ports } from '../src/resources/names.js';
 import { httpGet } from '../test/harness/http.js';
-import { type AuditEvent, breakdown, writeVerbs } from './audit.js';
+import { type AuditEvent, breakdown, writeVerbs } from '../test/harness/audit.js';
 import { type BenchEnvironment, etcdCluster, operatorUser } from './env.js';
 import { deleteClusters, ensureNamespace, memberPods, podReady, waitQuiet } from './kube.js';
 import { waitFor } from '../test/harness/wait.js';

@@ -1,13 +1,33 @@
 /**
- * Crash points for fault-injection tests, in the manner of etcd's gofail: when the environment
+ * Crash points for fault-injection tests, in the manner of etcd's gofail. When the environment
  * variable ETCD_OPERATOR_CRASHPOINTS names a point, the process kills itself there with SIGKILL,
- * exactly as a node failure would stop it between two steps that must both happen. Unset in
- * production, where each point costs one Set lookup.
+ * exactly as a node failure would stop it between two steps that must both happen. A point
+ * written `name:pause=15s` instead stalls the whole process there (timers and all, as a stopped
+ * or swapped-out process stalls), then lets it go on. Unset in production, where each point
+ * costs one Map lookup.
  */
-const armed = new Set((process.env.ETCD_OPERATOR_CRASHPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+import { parseDuration } from '../api/duration.js';
+
+type Action = { kind: 'kill' } | { kind: 'pause'; ms: number };
+
+function parse(spec: string): Map<string, Action> {
+  const points = new Map<string, Action>();
+  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, action] = entry.split(':', 2) as [string, string | undefined];
+    const pause = action?.startsWith('pause=') ? parseDuration(action.slice('pause='.length)) : undefined;
+    points.set(name, pause === undefined ? { kind: 'kill' } : { kind: 'pause', ms: pause });
+  }
+  return points;
+}
+
+const armed = parse(process.env.ETCD_OPERATOR_CRASHPOINTS ?? '');
 
 export type Crashpoint = 'after-member-add' | 'after-member-promote' | 'after-member-remove' | 'after-leader-move';
 
 export function crashpoint(name: Crashpoint): void {
-  if (armed.has(name)) process.kill(process.pid, 'SIGKILL');
+  const action = armed.get(name);
+  if (!action) return;
+  if (action.kind === 'kill') process.kill(process.pid, 'SIGKILL');
+  // Blocks the event loop: no lease renewal, no timer runs until it ends.
+  else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, action.ms);
 }

@@ -7,7 +7,7 @@ import { clientServiceHosts, memberSelector, selectorString } from '../../src/re
 import { type Agent, startAgent } from '../agent/agent.js';
 import { withClusterDns } from '../agent/fixtures.js';
 import { etcdBinary, repoRoot } from '../harness/binaries.js';
-import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
+import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '../harness/control-plane.js';
 import { type OperatorProcess, startOperator } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
 import { Checker } from './checker.js';
@@ -36,8 +36,8 @@ export interface E2eEnvironment {
   stop(): Promise<void>;
 }
 
-export async function startE2eEnvironment(label: string): Promise<E2eEnvironment> {
-  const cp = await startControlPlane(label);
+export async function startE2eEnvironment(label: string, options: ControlPlaneOptions = {}): Promise<E2eEnvironment> {
+  const cp = await startControlPlane(label, options);
   const kubectl = async (...args: string[]) => {
     const res = await cp.kubectl(args);
     if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);

@@ -22,14 +22,14 @@ export const writeVerbs = new Set(['create', 'update', 'patch', 'delete', 'delet
  * start of event-to-action) and pod status reports, at Metadata level, and nothing else, to keep
  * the log and its cost small.
  */
-export function writeAuditPolicy(dir: string, operatorUser: string): string {
+export function writeAuditPolicy(dir: string, operatorUsers: string | string[]): string {
   const path = join(dir, 'audit-policy.json');
   const policy = {
     apiVersion: 'audit.k8s.io/v1',
     kind: 'Policy',
     omitStages: ['RequestReceived'],
     rules: [
-      { level: 'Metadata', users: [operatorUser] },
+      { level: 'Metadata', users: typeof operatorUsers === 'string' ? [operatorUsers] : operatorUsers },
       { level: 'Metadata', verbs: [...writeVerbs], resources: [{ group: 'etcd.operator.dev', resources: ['etcdclusters'] }] },
       // The agent's pod status reports, so a timeline shows when each member started and was Ready.
       { level: 'Metadata', verbs: ['patch', 'update'], resources: [{ group: '', resources: ['pods/status'] }] },
