@@ -24,6 +24,8 @@ export interface Config {
   logLevel: string;
   /** DNS domain of the Kubernetes cluster: member names and certificates use it. */
   clusterDomain: string;
+  /** How long a learner may take to start and catch up before it is removed and added again later. */
+  learnerTimeoutMs: number;
 }
 
 // Flag names follow controller-runtime / kubebuilder; each can also be set in the environment as
@@ -45,6 +47,8 @@ const flags = {
   'graceful-shutdown-timeout': { default: '30s' },
   'log-level': { default: 'info' },
   'cluster-domain': { default: 'cluster.local' },
+  // Long enough to pull the image and copy the database to the new member: raise it for large ones.
+  'learner-timeout': { default: '5m' },
 } as const satisfies Record<string, { env?: string; default: string }>;
 
 type Flag = keyof typeof flags;
@@ -96,8 +100,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     gracefulShutdownTimeoutMs: parseDurationFlag(get('graceful-shutdown-timeout')),
     logLevel: get('log-level'),
     clusterDomain: get('cluster-domain'),
+    learnerTimeoutMs: parseDurationFlag(get('learner-timeout')),
   };
   if (config.renewDeadlineMs >= config.leaseDurationMs) throw new Error('--renew-deadline must be shorter than --lease-duration');
+  if (config.learnerTimeoutMs < 1_000) throw new Error('--learner-timeout must be at least 1s');
   if (config.retryPeriodMs >= config.renewDeadlineMs) throw new Error('--retry-period must be shorter than --renew-deadline');
   return config;
 }

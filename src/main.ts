@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const cache = new InformerCache({ kc, namespaces: config.namespaces, log, observer: metrics.informerObserver() });
   const controller: Controller = new Controller({
     name: controllerName,
-    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, metrics: new ClusterMetrics(metrics.registry) }),
+    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, learnerTimeoutMs: config.learnerTimeoutMs, metrics: new ClusterMetrics(metrics.registry) }),
     workers: config.workers,
     log,
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),
