@@ -106,6 +106,7 @@ describe('a learner that cannot start', () => {
     console.log(`timeout -> retried -> 5 voters: ${Date.now() - started} ms after the operator restart`);
     // The retried add waited for its recorded time (the API server keeps event times to the second).
     const adds = await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=EtcdCluster,reason=MemberAdded', '-o', 'jsonpath={range .items[*]}{.lastTimestamp} {.message}{"\\n"}{end}');
+    console.log(`MemberAdded events:\n${adds}`);
     const again = adds.trim().split('\n').find((l) => l.includes('again, after 1 timeout'));
     expect(again, adds).toBeDefined();
     expect(Date.parse(again!.split(' ')[0]!)).toBeGreaterThanOrEqual(Date.parse(retry.retryAt) - 1_000);
