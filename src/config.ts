@@ -27,6 +27,8 @@ export interface Config {
   clusterDomain: string;
   /** The image member pods run as their start guard: the operator's own. */
   memberInitImage: string;
+  /** How long a learner may take to start and catch up before it is removed and added again later. */
+  learnerTimeoutMs: number;
 }
 
 // Flag names follow controller-runtime / kubebuilder; each can also be set in the environment as
@@ -49,6 +51,8 @@ const flags = {
   'log-level': { default: 'info' },
   'cluster-domain': { default: 'cluster.local' },
   'member-init-image': { default: defaultOperatorImage },
+  // Long enough to pull the image and copy the database to the new member: raise it for large ones.
+  'learner-timeout': { default: '5m' },
 } as const satisfies Record<string, { env?: string; default: string }>;
 
 type Flag = keyof typeof flags;
@@ -101,8 +105,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     logLevel: get('log-level'),
     clusterDomain: get('cluster-domain'),
     memberInitImage: get('member-init-image'),
+    learnerTimeoutMs: parseDurationFlag(get('learner-timeout')),
   };
   if (config.renewDeadlineMs >= config.leaseDurationMs) throw new Error('--renew-deadline must be shorter than --lease-duration');
+  if (config.learnerTimeoutMs < 1_000) throw new Error('--learner-timeout must be at least 1s');
   if (config.retryPeriodMs >= config.renewDeadlineMs) throw new Error('--retry-period must be shorter than --renew-deadline');
   return config;
 }

@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   const elector = leaderElector(config, kc, log, metrics);
   const controller: Controller = new Controller({
     name: controllerName,
-    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, memberInitImage: config.memberInitImage, metrics: new ClusterMetrics(metrics.registry) }),
+    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, memberInitImage: config.memberInitImage, learnerTimeoutMs: config.learnerTimeoutMs, metrics: new ClusterMetrics(metrics.registry) }),
     workers: config.workers,
     log,
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),

@@ -29,6 +29,7 @@ export const conditionReasons = {
   replacingLostMember: 'ReplacingLostMember',
   upgrading: 'Upgrading',
   restartingMember: 'RestartingMember',
+  learnerRetryBackoff: 'LearnerRetryBackoff',
   paused: 'Paused',
   reconciled: 'Reconciled',
   // Degraded
@@ -43,6 +44,8 @@ export const conditionReasons = {
   invalidTLSPolicy: 'InvalidTLSPolicy',
   certificateInvalid: 'CertificateInvalid',
   reconcileError: 'ReconcileError',
+  /** A learner missed its deadline (Progressing while it is removed; Degraded until an add succeeds). */
+  learnerTimedOut: 'LearnerTimedOut',
   healthy: 'Healthy',
 } as const;
 

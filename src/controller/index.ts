@@ -6,6 +6,7 @@ import type { Reconciler } from '../runtime/reconciler.js';
 import { defaultClusterDomain, labelKeys } from '../resources/names.js';
 import { AdminPool } from './admin-pool.js';
 import { KubeWriter } from './kube-writer.js';
+import { defaultLearnerTimeoutMs } from './learners.js';
 import { EtcdClusterReconciler } from './reconcile.js';
 import { ClusterMetrics } from '../telemetry/cluster-metrics.js';
 import { defaultOperatorImage } from '../version.js';
@@ -25,6 +26,8 @@ export interface ControllerDeps {
   clock?: Clock;
   /** Per-cluster health metrics, registered in the operator's registry by main. */
   metrics?: ClusterMetrics;
+  /** How long a learner may take to start and catch up before it is removed and added again. */
+  learnerTimeoutMs?: number;
 }
 
 /** The controller name in metrics and logs. */
@@ -44,6 +47,7 @@ export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & 
     clock: deps.clock ?? realClock,
     clusterDomain: deps.clusterDomain ?? defaultClusterDomain,
     memberInitImage: deps.memberInitImage ?? defaultOperatorImage,
+    learnerTimeoutMs: deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs,
     // Without a registry of its own the recorder still tracks health, for the transition logs.
     metrics: deps.metrics ?? new ClusterMetrics(),
     pvcs: (ns) => deps.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[],

@@ -17,9 +17,21 @@ function obs(over: Partial<MembershipObservation>): MembershipObservation {
     members: [m(0), m(1), m(2)],
     volumes: vols(0, 1, 2),
     recordedMembers: recorded(0, 1, 2),
+    learnerTimeoutMs: 5 * minute,
+    now: t0,
     ...over,
   };
 }
+
+const minute = 60_000;
+const t0 = Date.parse('2026-01-01T12:00:00Z');
+const at = (ms: number) => new Date(ms).toISOString();
+/** The learner at `ordinal` recorded as added `ago` ms before t0. */
+const added = (ordinal: number, ago: number) => ({ memberId: String(1000 + ordinal), ordinal, addedAt: at(t0 - ago) });
+const notStarted = { isLearner: true, started: false, healthy: false, caughtUp: false, isLeader: false };
+const behind = { isLearner: true, caughtUp: false, isLeader: false };
+/** The timeout record of the learner at `ordinal`, as written `failures` timeouts in a row. */
+const timedOut = (ordinal: number, failures = 1, retryAt = t0 + 5 * minute) => ({ ...added(ordinal, 5 * minute), why: 'notStarted' as const, failures, retryAt: at(retryAt) });
 
 const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['bootstrap: no StatefulSet, never formed', { statefulSetReplicas: undefined, knownMembers: 0, members: undefined, volumes: [] }, { kind: 'createStatefulSet', replicas: 3, bootstrap: true }],
@@ -55,7 +67,39 @@ const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['scale to 1 from 3, the leader at ordinal 2', { desired: 1, members: [m(0, { isLeader: false }), m(1), m(2, { isLeader: true })] }, { kind: 'moveLeader', fromId: '1002', toId: '1000' }],
 ];
 
+// A learner must never freeze the cluster: lowering spec.replicas cancels it, a deadline removes it.
+const learnerCases: [string, Partial<MembershipObservation>, MembershipStep][] = [
+  ['scale 3 -> 5 cancelled by scaling back to 3: the learner not started is removed', { statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)] }, { kind: 'removeLearner', memberId: '1003', ordinal: 3, reason: 'scaleDown' }],
+  ['cancelled: a learner ready for promotion is removed, not promoted', { statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true, isLeader: false })] }, { kind: 'removeLearner', memberId: '1003', ordinal: 3, reason: 'scaleDown' }],
+  ['cancelled: the learner removed, the StatefulSet shrinks next', { statefulSetReplicas: 4 }, { kind: 'scaleStatefulSet', replicas: 3, reason: 'shrink' }],
+  ['cancelled while a voter is down: a learner has no vote, quorum is enough', { statefulSetReplicas: 4, members: [m(0), m(1, { healthy: false }), m(2), m(3, notStarted)] }, { kind: 'removeLearner', memberId: '1003', ordinal: 3, reason: 'scaleDown' }],
+  ['cancelled without a quorum of healthy voters: wait', { statefulSetReplicas: 4, members: [m(0), m(1, { healthy: false }), m(2, { healthy: false }), m(3, notStarted)] }, { kind: 'wait', reason: 'learnerRemovalNeedsQuorum' }],
+  ['stuck learner and surplus voters (7 -> 3 during 5 -> 7): the learner goes first', { statefulSetReplicas: 6, members: [m(0), m(1), m(2), m(3), m(4), m(5, notStarted)] }, { kind: 'removeLearner', memberId: '1005', ordinal: 5, reason: 'scaleDown' }],
+  ['stuck learner removed: then the surplus voters, highest first, before shrinking', { statefulSetReplicas: 6, members: [m(0), m(1), m(2), m(3), m(4)] }, { kind: 'removeMember', memberId: '1004', ordinal: 4, reason: 'scaleDown' }],
+  ['a learner still wanted (ordinal below spec.replicas) is not cancelled', { members: [m(0), m(2), m(1, notStarted)], volumes: vols(0, 2) }, { kind: 'wait', reason: 'learnerStarting' }],
+  ['before its deadline a learner not started is waited for, its deadline said', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: added(3, 5 * minute - 1) }, { kind: 'wait', reason: 'learnerStarting', learner: { memberId: '1003', ordinal: 3, addedAt: at(t0 - 5 * minute + 1), deadline: at(t0 + 1) } }],
+  ['past its deadline, not started: the timeout is recorded first', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: added(3, 5 * minute) }, { kind: 'recordLearnerTimeout', retry: timedOut(3) }],
+  ['timeout recorded: the learner is removed', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: added(3, 5 * minute), learnerRetry: timedOut(3) }, { kind: 'removeLearner', memberId: '1003', ordinal: 3, reason: 'timedOut', retry: timedOut(3) }],
+  ['past its deadline, started but not caught up', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, behind)], learner: added(3, 6 * minute) }, { kind: 'recordLearnerTimeout', retry: { ...added(3, 6 * minute), why: 'notCaughtUp', failures: 1, retryAt: at(t0 + 5 * minute) } }],
+  ['past its deadline but caught up: promoted, not removed', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true, isLeader: false })], learner: added(3, 9 * minute) }, { kind: 'promoteLearner', memberId: '1003', ordinal: 3 }],
+  ['no record of when the learner was added (operator died before writing it): no deadline yet', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: { ...added(3, 60 * minute), memberId: '999' } }, { kind: 'wait', reason: 'learnerStarting' }],
+  ['a second timeout in a row doubles the wait', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: added(3, 5 * minute), learnerRetry: { ...timedOut(3, 1, t0 - minute), memberId: '998' } }, { kind: 'recordLearnerTimeout', retry: timedOut(3, 2, t0 + 10 * minute) }],
+  ['past its deadline while a voter is down: still removed (quorum holds)', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1, { healthy: false }), m(2), m(3, notStarted)], learner: added(3, 5 * minute) }, { kind: 'recordLearnerTimeout', retry: timedOut(3) }],
+  ['past its deadline without a quorum of healthy voters: wait', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1, { healthy: false }), m(2, { healthy: false }), m(3, notStarted)], learner: added(3, 5 * minute) }, { kind: 'wait', reason: 'learnerRemovalNeedsQuorum' }],
+  ['timed-out learner removed: the StatefulSet shrinks before the retry wait', { desired: 5, statefulSetReplicas: 4, learnerRetry: timedOut(3) }, { kind: 'scaleStatefulSet', replicas: 3, reason: 'shrink' }],
+  ['after a timeout the next add waits for its retry time', { desired: 5, learnerRetry: timedOut(3) }, { kind: 'wait', reason: 'learnerRetryBackoff', retry: timedOut(3) }],
+  ['the retry wait also holds back the roll of outdated members (scaling is not finished)', { desired: 5, learnerRetry: timedOut(3), members: [m(0, { outdated: true }), m(1, { outdated: true }), m(2, { outdated: true })] }, { kind: 'wait', reason: 'learnerRetryBackoff', retry: timedOut(3) }],
+  ['retry time reached: the learner is added again', { desired: 5, learnerRetry: timedOut(3, 1, t0) }, { kind: 'addLearner', ordinal: 3 }],
+  ['retry time reached, the failed learner had started on its volume: the stale volume goes first', { desired: 5, learnerRetry: timedOut(3, 1, t0), volumes: [...vols(0, 1, 2), { ordinal: 3, memberId: '1003' }] }, { kind: 'deleteVolume', ordinal: 3, reason: 'stale' }],
+  ['scaled back down during the retry wait: nothing to add', { learnerRetry: timedOut(3) }, { kind: 'none' }],
+  ['lost data comes before a stuck learner', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1, { healthy: false }), m(2), m(3, notStarted)], volumes: vols(0, 2), learner: added(3, 5 * minute) }, { kind: 'removeMember', memberId: '1001', ordinal: 1, reason: 'dataLost' }],
+];
+
 describe('planMembership', () => {
+  it.each(learnerCases)('learner: %s', (_name, over, expected) => {
+    expect(planMembership(obs(over))).toEqual(expected);
+  });
+
   it.each(cases)('%s', (_name, over, expected) => {
     expect(planMembership(obs(over))).toEqual(expected);
   });

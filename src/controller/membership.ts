@@ -9,6 +9,11 @@
  * - A member that is down, was once recorded running on a volume, and whose ordinal now has another
  *   volume (or none) lost its data and cannot rejoin: remove it, then re-add it as a learner. With
  *   no record there is no proof of loss, and nothing is done.
+ * - A learner at an ordinal spec.replicas no longer wants is removed, before any voter: it cannot
+ *   change quorum, and while it has not started it counts as unhealthy and would block the
+ *   scale-down of voters forever. Then the StatefulSet shrinks as after any removal.
+ * - A learner not started or not caught up by its deadline (--learner-timeout after it was added,
+ *   as recorded in the membership ConfigMap) is removed, and the next add waits (learners.ts).
  * - A learner that was added but whose pod does not exist yet: grow the StatefulSet to start it.
  *   A started learner: promote it once it has caught up with the leader; until then, wait.
  * - Scale down only while every other voter is healthy: move leadership away from the member
@@ -21,6 +26,9 @@
  *   the leader last and only after leadership moved to a member already up to date.
  * - Every step changes one thing; the next pass observes the result and decides again.
  */
+
+import type { LearnerRecord, LearnerRetry } from '../resources/membership-config.js';
+import { cancelLearner, expireLearner, learnerDeadline, retryBackoff } from './learners.js';
 
 export interface ObservedMember {
   /** etcd member ID as a decimal string (64-bit; never a JS number). */
@@ -60,6 +68,22 @@ export interface MembershipObservation {
    * latest spec: which pods are outdated is not known yet, so the cluster is not settled.
    */
   templatePending?: boolean;
+  /** The learner being added and since when, as the membership ConfigMap recorded it. */
+  learner?: LearnerRecord;
+  /** The last learner removed for its deadline, as recorded; the next add waits for its retryAt. */
+  learnerRetry?: LearnerRetry;
+  /** How long a learner may take to start and catch up. */
+  learnerTimeoutMs: number;
+  /** The time of this pass (ms since the epoch): the planner reads no clock. */
+  now: number;
+}
+
+/** A learner a wait is about: which member, since when, and when its deadline falls. */
+export interface LearnerDeadline {
+  memberId: string;
+  ordinal: number | undefined;
+  addedAt: string;
+  deadline: string;
 }
 
 export type MembershipStep =
@@ -69,15 +93,19 @@ export type MembershipStep =
   | { kind: 'promoteLearner'; memberId: string; ordinal: number }
   | { kind: 'moveLeader'; fromId: string; toId: string }
   | { kind: 'removeMember'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'dataLost' | 'foreign' }
+  | { kind: 'recordLearnerTimeout'; retry: LearnerRetry }
+  | { kind: 'removeLearner'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'timedOut'; retry?: LearnerRetry }
   | { kind: 'deleteVolume'; ordinal: number; reason: 'stale' }
   | { kind: 'restartMember'; memberId: string; ordinal: number }
-  | { kind: 'wait'; reason: WaitReason }
+  | { kind: 'wait'; reason: WaitReason; learner?: LearnerDeadline; retry?: LearnerRetry }
   | { kind: 'none' };
 
 export type WaitReason =
   | 'etcdUnreachable'
   | 'learnerStarting'
   | 'learnerCatchingUp'
+  | 'learnerRetryBackoff'
+  | 'learnerRemovalNeedsQuorum'
   | 'memberStarting'
   | 'unhealthyNoScaleDown'
   | 'unhealthyNoScaleUp'
@@ -95,6 +123,8 @@ export function planMembership(o: MembershipObservation): MembershipStep {
   if (!o.members) return { kind: 'wait', reason: 'etcdUnreachable' };
   return (
     repairLostData(o, o.members) ??
+    cancelLearner(o, o.members) ??
+    expireLearner(o, o.members) ??
     advanceLearner(o, o.members) ??
     scaleDown(o, o.members) ??
     trimStatefulSet(o, o.members) ??
@@ -125,12 +155,17 @@ function advanceLearner(o: MembershipObservation, members: ObservedMember[]): Me
     if (pending.ordinal !== undefined && o.statefulSetReplicas! <= pending.ordinal) {
       return { kind: 'scaleStatefulSet', replicas: pending.ordinal + 1, reason: 'startLearner' };
     }
-    return { kind: 'wait', reason: pending.isLearner ? 'learnerStarting' : 'memberStarting' };
+    return withDeadline(o, pending, pending.isLearner ? 'learnerStarting' : 'memberStarting');
   }
   if (pending.healthy && pending.caughtUp && pending.ordinal !== undefined) {
     return { kind: 'promoteLearner', memberId: pending.id, ordinal: pending.ordinal };
   }
-  return { kind: 'wait', reason: 'learnerCatchingUp' };
+  return withDeadline(o, pending, 'learnerCatchingUp');
+}
+
+function withDeadline(o: MembershipObservation, pending: ObservedMember, reason: WaitReason): MembershipStep {
+  const learner = pending.isLearner ? learnerDeadline(o, pending) : undefined;
+  return learner ? { kind: 'wait', reason, learner } : { kind: 'wait', reason };
 }
 
 function scaleDown(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
@@ -155,6 +190,8 @@ function trimStatefulSet(o: MembershipObservation, members: ObservedMember[]): M
 
 function scaleUp(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
   if (members.length >= o.desired) return undefined;
+  const backoff = retryBackoff(o);
+  if (backoff) return backoff;
   if (!members.every((m) => m.healthy)) return { kind: 'wait', reason: 'unhealthyNoScaleUp' };
   const taken = new Set(members.map((m) => m.ordinal));
   let ordinal = 0;

@@ -49,8 +49,12 @@ export function podOutdated(kube: KubeView, ordinal: number | undefined): boolea
   return revision !== undefined && podRevision !== undefined && podRevision !== revision;
 }
 
-/** The planner's input, from this pass's observations. */
-export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd: EtcdView | undefined, records: Record<string, string>): MembershipObservation {
+/**
+ * The planner's input, from this pass's observations. The learner records come from the
+ * ConfigMap as the cache shows it, never from this pass's unwritten changes: a deadline acts
+ * only on what was durably recorded.
+ */
+export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd: EtcdView | undefined, records: Record<string, string>, pass: { now: Date; learnerTimeoutMs: number }): MembershipObservation {
   const leaderStatus = etcd?.members.find((m) => m.isLeader)?.status;
   const formed = hasFormed(cluster, kube);
   return {
@@ -69,5 +73,9 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
     })),
     volumes: [...kube.volumes].map(([ordinal, uid]) => ({ ordinal, memberId: records[uid] })),
     recordedMembers: new Set(Object.values(records)),
+    learner: kube.membership?.learner,
+    learnerRetry: kube.membership?.learnerRetry,
+    learnerTimeoutMs: pass.learnerTimeoutMs,
+    now: pass.now.getTime(),
   };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
-import { conditionReasons } from '../api/conditions.js';
+import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
@@ -16,6 +16,7 @@ import { buildStatefulSet } from '../resources/statefulset.js';
 import type { AdminPool } from './admin-pool.js';
 import { reconcileCertificates } from './certificates.js';
 import type { KubeWriter } from './kube-writer.js';
+import { type LearnerRecords, defaultLearnerTimeoutMs, describeTimeout, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
 import { membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
@@ -41,6 +42,8 @@ export interface ReconcilerDeps {
   pvcs: (namespace: string) => V1PersistentVolumeClaim[];
   /** Per-cluster health metrics; also remembers health between passes to log its transitions. */
   metrics?: ClusterMetrics;
+  /** How long a learner may take to start and catch up before it is removed (--learner-timeout). */
+  learnerTimeoutMs?: number;
 }
 
 /** A learner becomes promotable within a second of catching up: look again soon. */
@@ -52,6 +55,11 @@ export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRen
   const base = outcome === 'acted' || learnerWait ? 500 : step.kind === 'wait' || outcome === 'notReady' ? 2_000 : 30_000;
   if (!nextRenewalAt) return base;
   return Math.max(1_000, Math.min(base, nextRenewalAt.getTime() - now.getTime()));
+}
+
+/** A learner that missed its deadline needs a person (a pod that cannot start) until an add succeeds. */
+function learnerProblems(ref: ClusterRef, learners: LearnerRecords): { reason: string; message: string }[] {
+  return learners.learnerRetry ? [{ reason: R.learnerTimedOut, message: describeTimeout(ref, learners.learnerRetry) }] : [];
 }
 
 /** A short, stable digest for pod template annotations. */
@@ -95,25 +103,27 @@ export class EtcdClusterReconciler implements Reconciler {
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
+    const learners = nextLearnerRecords({ learner: kube.membership?.learner, learnerRetry: kube.membership?.learnerRetry }, etcd?.members, cluster.spec.replicas, now);
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     const live = kube.statefulSet;
     const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.memberInitImage) : undefined;
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
-    const planned = planMembership({ ...membershipObservation(cluster, kube, etcd, records), templatePending });
+    const planned = planMembership({ ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending });
     // Paused clusters and clusters without usable certificates are observed, never changed.
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
-    await this.syncMembershipConfig(cluster, etcd, records, step);
+    await this.syncMembershipConfig(cluster, etcd, records, learners, step);
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
     if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, writer: this.deps.writer, admin, records, memberOrdinals: memberOrdinals(etcd), trustBundleHash, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(etcd), trustBundleHash, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
 
-    const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
+    const problems = [...certs.problems, ...learnerProblems(ref, learners)];
+    const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
     await this.sendNotices(key, cluster, certs.problems, now);
     this.deps.metrics?.reconciled(ref, now);
@@ -123,7 +133,7 @@ export class EtcdClusterReconciler implements Reconciler {
   /** Warning events for the problems a person must act on, and a note that the cluster is paused. */
   private async sendNotices(key: string, cluster: EtcdCluster, problems: { reason: string; message: string }[], now: Date): Promise<void> {
     const current: Notice[] = problems.map((p) => ({ type: 'Warning', ...p }));
-    if (cluster.spec.paused) current.push({ type: 'Normal', reason: conditionReasons.paused, message: 'spec.paused is true: no membership change, and no certificate issued or renewed, until it is false' });
+    if (cluster.spec.paused) current.push({ type: 'Normal', reason: R.paused, message: 'spec.paused is true: no membership change, and no certificate issued or renewed, until it is false' });
     for (const n of this.notices.due(key, current, now.getTime())) {
       await this.deps.writer.event(cluster, n.type, n.reason, n.message, now);
       this.notices.record(key, n, now.getTime());
@@ -152,10 +162,10 @@ export class EtcdClusterReconciler implements Reconciler {
    * answer, the current membership with state `existing` and the volume records. Unknown
    * membership leaves it as it is.
    */
-  private async syncMembershipConfig(cluster: EtcdCluster, etcd: EtcdView | undefined, records: Record<string, string>, step: MembershipStep): Promise<void> {
+  private async syncMembershipConfig(cluster: EtcdCluster, etcd: EtcdView | undefined, records: Record<string, string>, learners: LearnerRecords, step: MembershipStep): Promise<void> {
     let desired;
     if (etcd) {
-      desired = buildMembershipConfig(cluster, { state: 'existing', ordinals: memberOrdinals(etcd), memberVolumes: records });
+      desired = buildMembershipConfig(cluster, { state: 'existing', ordinals: memberOrdinals(etcd), memberVolumes: records, ...learners });
     } else if (step.kind === 'createStatefulSet' && step.bootstrap) {
       desired = buildMembershipConfig(cluster, { state: 'new', ordinals: Array.from({ length: step.replicas }, (_, i) => i), memberVolumes: {} });
     }

@@ -91,4 +91,15 @@ describe('computeStatus', () => {
     const s = computeStatus({ ...inputs, cluster: sampleCluster({ paused: true }), etcd: view(member(0)), step: { kind: 'addLearner', ordinal: 1 } });
     expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
   });
+
+  it('names a stuck learner, since when and until when, while waiting for it and after it timed out', () => {
+    const cluster = sampleCluster({ replicas: 5 });
+    const learner = { memberId: '1003', ordinal: 3, addedAt: '2026-11-23T11:58:00.000Z', deadline: '2026-11-23T12:03:00.000Z' };
+    const waiting = computeStatus({ ...inputs, cluster, etcd: view(member(0), member(1), member(2)), step: { kind: 'wait', reason: 'learnerStarting', learner } });
+    expect(cond(waiting, 'Progressing')).toMatchObject({ status: 'True', reason: 'AddingLearner', message: 'waiting for learner main-3 (3eb) to start: added at 2026-11-23T11:58:00.000Z, removed if not ready by 2026-11-23T12:03:00.000Z' });
+    const retry = { memberId: '1003', ordinal: 3, addedAt: learner.addedAt, why: 'notCaughtUp' as const, failures: 2, retryAt: '2026-11-23T12:13:00.000Z' };
+    const backoff = computeStatus({ ...inputs, cluster, etcd: view(member(0), member(1), member(2)), step: { kind: 'wait', reason: 'learnerRetryBackoff', retry } });
+    expect(cond(backoff, 'Progressing')).toMatchObject({ status: 'True', reason: 'LearnerRetryBackoff' });
+    expect(cond(backoff, 'Progressing').message).toMatch(/^learner main-3 \(3eb\), added at 2026-11-23T11:58:00.000Z, had not caught up with the leader by its deadline: removed, adding again after 2026-11-23T12:13:00.000Z/);
+  });
 });

@@ -4,6 +4,7 @@ import { compareVersions } from '../api/version.js';
 import { quorum } from '../resources/pdb.js';
 import { type ClusterRef, clientEndpoint, memberSelector, names, selectorString } from '../resources/names.js';
 import { type ConditionInput, withTransitions } from './conditions.js';
+import { describeTimeout, learnerName } from './learners.js';
 import type { MembershipStep, WaitReason } from './membership.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 
@@ -39,7 +40,7 @@ function memberStatus(ref: ClusterRef, m: MemberView): EtcdMemberStatus {
 }
 
 /** Reason for Progressing, from the step this pass planned. */
-export function progressReason(step: MembershipStep | undefined, formed: boolean): { reason: string; message: string } | undefined {
+export function progressReason(step: MembershipStep | undefined, formed: boolean, ref: ClusterRef, replicas: number): { reason: string; message: string } | undefined {
   if (!step) return undefined;
   switch (step.kind) {
     case 'createStatefulSet':
@@ -58,15 +59,30 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
       return step.reason === 'dataLost'
         ? { reason: R.replacingLostMember, message: `member ${step.ordinal} lost its data: removing it to re-add it empty` }
         : { reason: R.removingMember, message: `removing member ${hex(step.memberId)}` };
+    case 'recordLearnerTimeout':
+      return { reason: R.learnerTimedOut, message: describeTimeout(ref, step.retry) };
+    case 'removeLearner':
+      return step.reason === 'timedOut' && step.retry
+        ? { reason: R.learnerTimedOut, message: describeTimeout(ref, step.retry) }
+        : { reason: R.removingMember, message: `removing learner ${learnerName(ref, step)}: not needed at ${replicas} members` };
     case 'deleteVolume':
       return { reason: R.scalingUp, message: `deleting the stale volume of ordinal ${step.ordinal} before reusing it` };
     case 'restartMember':
       return { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
     case 'wait':
-      return waitReason(step.reason, formed);
+      return learnerWait(ref, step) ?? waitReason(step.reason, formed);
     case 'none':
       return undefined;
   }
+}
+
+/** Waits about a learner name it, say since when, and when its deadline or retry falls. */
+function learnerWait(ref: ClusterRef, step: Extract<MembershipStep, { kind: 'wait' }>): { reason: string; message: string } | undefined {
+  if (step.retry) return { reason: R.learnerRetryBackoff, message: describeTimeout(ref, step.retry) };
+  const l = step.learner;
+  if (!l) return undefined;
+  const what = step.reason === 'learnerStarting' ? 'to start' : 'to catch up with the leader';
+  return { reason: R.addingLearner, message: `waiting for learner ${learnerName(ref, l)} ${what}: added at ${l.addedAt}, removed if not ready by ${l.deadline}` };
 }
 
 /**
@@ -91,6 +107,10 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
       return { reason: R.restartingMember, message: 'waiting for every member to be healthy before restarting one' };
     case 'templatePending':
       return { reason: R.restartingMember, message: 'waiting for the StatefulSet controller to record the new pod template' };
+    case 'learnerRetryBackoff':
+      return { reason: R.learnerRetryBackoff, message: 'waiting before adding a learner again after one timed out' };
+    case 'learnerRemovalNeedsQuorum':
+      return { reason: R.removingMember, message: 'waiting for a quorum of healthy voters to remove a learner' };
   }
 }
 
@@ -101,7 +121,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const available = i.etcd !== undefined && i.etcd.leaderId !== undefined && healthyVoters >= quorum(voters.length);
   const progress = i.cluster.spec.paused
     ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
-    : progressReason(i.step, (i.cluster.status?.clusterID ?? '') !== '');
+    : progressReason(i.step, (i.cluster.status?.clusterID ?? '') !== '', i.ref, i.cluster.spec.replicas);
   const unhealthy = members.filter((m) => !m.healthy && m.started);
   const degraded = [
     ...i.problems,

@@ -7,6 +7,7 @@ import { buildMembershipConfig } from '../resources/membership-config.js';
 import { type ClusterRef, memberPeerUrl, names } from '../resources/names.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
 import type { KubeWriter } from './kube-writer.js';
+import { type LearnerRecords, describeTimeout, learnerName } from './learners.js';
 import type { MembershipStep } from './membership.js';
 import { ordinalOf } from './observe-etcd.js';
 
@@ -19,8 +20,10 @@ export interface StepContext {
   admin: EtcdAdmin | undefined;
   /** Volume records to keep in the membership ConfigMap. */
   records: Record<string, string>;
-  /** Ordinals of the members etcd listed this pass. */
-  memberOrdinals: number[];
+  /** Learner records to keep in the membership ConfigMap. */
+  learners: LearnerRecords;
+  /** Ordinals of the members this pass observed, for a ConfigMap write that changes no membership. */
+  ordinals: number[];
   /** Hash of the CA bundle members trust, stamped on the pod template. */
   trustBundleHash: string;
   log: Logger;
@@ -38,14 +41,19 @@ function needAdmin(ctx: StepContext): EtcdAdmin {
 }
 
 /** After a change etcd reports the new membership: pods that start empty must announce it. */
-async function announce(ctx: StepContext, members: EtcdMember[]): Promise<void> {
+async function announce(ctx: StepContext, members: EtcdMember[], learners: LearnerRecords = ctx.learners): Promise<void> {
   const ordinals = members.map((m) => ordinalOf(ctx.ref, m)).filter((o): o is number => o !== undefined);
-  await ctx.writer.apply(buildMembershipConfig(ctx.cluster, { state: 'existing', ordinals, memberVolumes: ctx.records }));
+  await writeMembership(ctx, ordinals, learners);
 }
 
-async function event(ctx: StepContext, reason: string, message: string): Promise<void> {
-  ctx.log.info(message, { event: reason });
-  await ctx.writer.event(ctx.cluster, 'Normal', reason, message, ctx.now);
+async function writeMembership(ctx: StepContext, ordinals: number[], learners: LearnerRecords): Promise<void> {
+  await ctx.writer.apply(buildMembershipConfig(ctx.cluster, { state: 'existing', ordinals, memberVolumes: ctx.records, ...learners }));
+}
+
+async function event(ctx: StepContext, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
+  if (type === 'Warning') ctx.log.warn(message, { event: reason });
+  else ctx.log.info(message, { event: reason });
+  await ctx.writer.event(ctx.cluster, type, reason, message, ctx.now);
 }
 
 /**
@@ -78,11 +86,28 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       // Announced before the add: the start guard lets the new pod's etcd start as soon as etcd
       // lists the learner, and etcd then reads this membership. Listing a member that the add
       // then refuses harms nothing: only a pod starting empty reads it, and the guard holds it.
-      await ctx.writer.apply(buildMembershipConfig(ctx.cluster, { state: 'existing', ordinals: [...ctx.memberOrdinals, step.ordinal], memberVolumes: ctx.records }));
+      await writeMembership(ctx, [...ctx.ordinals, step.ordinal], ctx.learners);
       const added = await needAdmin(ctx).memberAddLearner([memberPeerUrl(ref, step.ordinal, ctx.domain)]);
       crashpoint('after-member-add');
-      await announce(ctx, added.members);
-      await event(ctx, 'MemberAdded', `added ${names.member(ref, step.ordinal)} as learner ${hex(added.member.id)}`);
+      // The start of its deadline; should this write not happen, the next pass records it.
+      const learner = { memberId: added.member.id, ordinal: step.ordinal, addedAt: ctx.now.toISOString() };
+      await announce(ctx, added.members, { ...ctx.learners, learner });
+      const retry = ctx.learners.learnerRetry;
+      const again = retry ? ` (again, after ${retry.failures} timeout(s) in a row)` : '';
+      await event(ctx, 'MemberAdded', `added ${names.member(ref, step.ordinal)} as learner ${hex(added.member.id)}${again}`);
+      return 'acted';
+    }
+    case 'recordLearnerTimeout':
+      // Written first and acted on once observed: the removal never outruns its retry record.
+      await writeMembership(ctx, ctx.ordinals, { ...ctx.learners, learnerRetry: step.retry });
+      ctx.log.info('learner missed its deadline', { retry: step.retry });
+      return 'acted';
+    case 'removeLearner': {
+      const remaining = await needAdmin(ctx).memberRemove(step.memberId);
+      crashpoint('after-member-remove');
+      await announce(ctx, remaining, { learnerRetry: step.retry ?? ctx.learners.learnerRetry });
+      if (step.reason === 'timedOut' && step.retry) await event(ctx, 'LearnerTimedOut', describeTimeout(ref, step.retry), 'Warning');
+      else await event(ctx, 'LearnerRemoved', `removed learner ${learnerName(ref, step)}: spec.replicas is now ${ctx.cluster.spec.replicas}`);
       return 'acted';
     }
     case 'promoteLearner':
