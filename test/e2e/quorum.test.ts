@@ -125,14 +125,18 @@ describe('quorum end to end', () => {
 
     // Until it says QuorumLost, the status must never forget the members.
     const memberCounts = new Set<number>();
+    let firstLost: number | undefined;
     const lost = await env.waitFor('Available=False/QuorumLost naming the survivor', async () => {
       const now = await cluster();
       memberCounts.add(now.status?.members?.length ?? 0);
       const a = available(now);
+      if (a?.reason === 'QuorumLost' && firstLost === undefined) {
+        firstLost = Date.now() - started;
+        console.log(`first QuorumLost after ${firstLost} ms, members in status so far: ${[...memberCounts].join(', ')}; ${a.message}`);
+      }
       return a?.status === 'False' && a.reason === 'QuorumLost' && a.message.includes(`${name}-0 (applied index `) ? now : undefined;
     }, { timeoutMs: 60_000, intervalMs: 100 });
-    const elapsed = Date.now() - started;
-    console.log(`time to QuorumLost: ${elapsed} ms; status: ${available(lost)!.message}`);
+    console.log(`time to QuorumLost naming the survivor: ${Date.now() - started} ms; status: ${available(lost)!.message}`);
     expect([...memberCounts]).toEqual([3]);
     expect(lost.status!.members!.map((m) => m.memberID).sort()).toEqual(ids);
     expect(lost.status!.members!.every((m) => !m.healthy)).toBe(true);
