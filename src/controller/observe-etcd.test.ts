@@ -30,6 +30,7 @@ function admin(members: EtcdMember[], statuses: EndpointStatus[], quorumAt?: str
         asked.push(o.endpoint ?? '');
         return Promise.resolve(list);
       }
+      asked.push(`linearizable ${o.endpoint ?? ''}`);
       const serves = quorumAt === undefined || (o.endpoint !== undefined && quorumAt.includes(o.endpoint));
       return serves ? Promise.resolve(list) : Promise.reject(new Error('context deadline exceeded'));
     },
@@ -60,6 +61,7 @@ describe('observeEtcd', () => {
     const survivors = [status(0, { leaderId: '0', raftAppliedIndex: 90n }), status(1, { leaderId: '1001', raftAppliedIndex: 120n })];
     const fake = admin([member(0), member(1), member(2)], survivors, []);
     const view = await observeEtcd(fake, ref);
+    // Status already shows 1 of 3 voters with a leader: no linearizable read is waited for.
     expect(fake.asked).toEqual([status(1).endpoint]);
     expect(view.quorumConfirmed).toBe(false);
     expect(view.leaderId).toBeUndefined();
@@ -73,5 +75,13 @@ describe('observeEtcd', () => {
 
   it('throws when no member answers Status', async () => {
     await expect(observeEtcd(admin([member(0)], []), ref)).rejects.toThrow(/no member answered/);
+  });
+
+  it('with enough voters answering, waits for a linearizable read and says so when none is served', async () => {
+    const fake = admin([member(0), member(1), member(2)], [status(0), status(1)], []);
+    const view = await observeEtcd(fake, ref);
+    expect(fake.asked).toEqual([status(0).endpoint, `linearizable ${status(0).endpoint}`, `linearizable ${status(1).endpoint}`]);
+    expect(view.quorumConfirmed).toBe(false);
+    expect(view.members.map((m) => m.problem)).toEqual(['no quorum: cannot serve a linearizable read', 'no quorum: cannot serve a linearizable read', 'not answering']);
   });
 });

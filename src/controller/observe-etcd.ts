@@ -1,5 +1,6 @@
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { EndpointStatus, EtcdMember, MemberList } from '../etcd/types.js';
+import { quorumLost, voterHealth } from '../etcd/quorum.js';
 import { type ClusterRef, memberOrdinal } from '../resources/names.js';
 
 /** One member as this pass saw it: etcd's record joined with the member's own status. */
@@ -81,11 +82,12 @@ function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConf
 }
 
 /**
- * Reads every reachable member's Status (each member answers for itself, without quorum), then
- * the member list: linearizable, asked of every member that answered at once, so one answer is
- * enough and a lost quorum costs one call deadline, not one per endpoint. When no member can
- * serve it, the list is the serializable copy of the most advanced member and the view says the
- * quorum is not confirmed. Throws when no member answers at all.
+ * Reads every reachable member's Status (each member answers for itself, without quorum) and the
+ * member list as the most advanced member holds it (a serializable read, also without quorum).
+ * When those statuses already show fewer healthy voters than a quorum, that is the answer:
+ * waiting out a linearizable read's deadline would only delay saying so. Otherwise the list is
+ * read linearizably, from every member that answered at once, so one answer confirms the quorum
+ * and losing it costs one call deadline, not one per endpoint. Throws when no member answers.
  */
 export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<EtcdView> {
   const probes = await admin.statusAll();
@@ -93,8 +95,10 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<Et
   for (const p of probes) if ('status' in p) statuses.set(p.status.memberId, p.status);
   const answering = [...statuses.values()];
   if (answering.length === 0) throw new Error(`no member answered Status (${probes.length} endpoints asked)`);
-  const confirmed = await firstAnswer(answering.map((s) => admin.memberList({ endpoint: s.endpoint })));
-  const list = confirmed ?? (await localMemberList(admin, answering));
+  const local = await localMemberList(admin, answering);
+  const byStatus = voterHealth(local.members.map((m) => ({ isLearner: m.isLearner, healthy: problemOf(m, statuses.get(m.id), true) === undefined })));
+  const confirmed = quorumLost(byStatus) ? undefined : await firstAnswer(answering.map((s) => admin.memberList({ endpoint: s.endpoint })));
+  const list = confirmed ?? local;
   const quorumConfirmed = confirmed !== undefined;
   // Members agree on the leader except briefly during an election; take the most reported one.
   // Without quorum a reported leader cannot lead: none is reported.
