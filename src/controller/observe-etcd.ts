@@ -78,7 +78,7 @@ function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConf
   if (!status) return 'not answering';
   if (status.errors.length > 0) return status.errors.join('; ');
   if (status.leaderId === '0') return 'no leader';
-  return quorumConfirmed ? undefined : 'no quorum: cannot serve a linearizable read';
+  return quorumConfirmed ? undefined : 'no quorum';
 }
 
 /**
