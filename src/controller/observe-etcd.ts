@@ -81,6 +81,16 @@ function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConf
   return quorumConfirmed ? undefined : 'no quorum';
 }
 
+/** The member list, and whether a quorum served it (see observeEtcd). */
+async function readMemberList(admin: EtcdAdmin, statuses: Map<string, EndpointStatus>): Promise<{ list: MemberList; quorumConfirmed: boolean }> {
+  const answering = [...statuses.values()];
+  const local = await localMemberList(admin, answering);
+  const byStatus = voterHealth(local.members.map((m) => ({ isLearner: m.isLearner, healthy: problemOf(m, statuses.get(m.id), true) === undefined })));
+  if (quorumLost(byStatus)) return { list: local, quorumConfirmed: false };
+  const confirmed = await firstAnswer(answering.map((s) => admin.memberList({ endpoint: s.endpoint })));
+  return { list: confirmed ?? local, quorumConfirmed: confirmed !== undefined };
+}
+
 /**
  * Reads every reachable member's Status (each member answers for itself, without quorum) and the
  * member list as the most advanced member holds it (a serializable read, also without quorum).
@@ -95,11 +105,7 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<Et
   for (const p of probes) if ('status' in p) statuses.set(p.status.memberId, p.status);
   const answering = [...statuses.values()];
   if (answering.length === 0) throw new Error(`no member answered Status (${probes.length} endpoints asked)`);
-  const local = await localMemberList(admin, answering);
-  const byStatus = voterHealth(local.members.map((m) => ({ isLearner: m.isLearner, healthy: problemOf(m, statuses.get(m.id), true) === undefined })));
-  const confirmed = quorumLost(byStatus) ? undefined : await firstAnswer(answering.map((s) => admin.memberList({ endpoint: s.endpoint })));
-  const list = confirmed ?? local;
-  const quorumConfirmed = confirmed !== undefined;
+  const { list, quorumConfirmed } = await readMemberList(admin, statuses);
   // Members agree on the leader except briefly during an election; take the most reported one.
   // Without quorum a reported leader cannot lead: none is reported.
   const votes = new Map<string, number>();
