@@ -15,7 +15,7 @@
  */
 import type { LearnerRecord, LearnerRetry } from '../resources/membership-config.js';
 import { type ClusterRef, names } from '../resources/names.js';
-import { quorum } from '../resources/pdb.js';
+import { quorum } from '../etcd/quorum.js';
 import type { LearnerDeadline, MembershipObservation, MembershipStep, ObservedMember } from './membership.js';
 
 /** The documented default of --learner-timeout. */

@@ -6,6 +6,8 @@ function m(ordinal: number, over: Partial<ObservedMember> = {}): ObservedMember 
   return { id: String(1000 + ordinal), ordinal, started: true, isLearner: false, healthy: true, isLeader: ordinal === 0, caughtUp: true, ...over };
 }
 
+/** A started member that does not answer. */
+const down = (ordinal: number) => m(ordinal, { healthy: false, isLeader: false });
 const vols = (...ordinals: number[]) => ordinals.map((o) => ({ ordinal: o, memberId: String(1000 + o) }));
 const recorded = (...ordinals: number[]) => new Set(ordinals.map((o) => String(1000 + o)));
 
@@ -64,6 +66,17 @@ const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['rolling restart waits for scaling to finish', { desired: 5, members: [m(0), m(1), m(2, { outdated: true })] }, { kind: 'addLearner', ordinal: 3 }],
   ['a template the StatefulSet controller has not recorded yet: not settled, wait', { templatePending: true }, { kind: 'wait', reason: 'templatePending' }],
   ['a pending template does not hold back a restart already known to be due', { templatePending: true, members: [m(0), m(1), m(2, { outdated: true })] }, { kind: 'restartMember', memberId: '1002', ordinal: 2 }],
+  // The quorum gate: with fewer healthy voters than a majority nothing changes, whatever else is due.
+  ['quorum lost: two of three down with their volumes gone: no member removed', { volumes: vols(0), members: [m(0, { isLeader: false }), down(1), down(2)] }, { kind: 'wait', reason: 'quorumLost' }],
+  ['quorum lost: two of three down on their own volumes', { members: [m(0, { isLeader: false }), down(1), down(2)] }, { kind: 'wait', reason: 'quorumLost' }],
+  ['quorum lost: no learner added, no stale volume deleted', { desired: 5, volumes: [...vols(0, 1, 2), { ordinal: 3, memberId: '999' }], members: [m(0, { isLeader: false }), down(1), down(2)] }, { kind: 'wait', reason: 'quorumLost' }],
+  ['quorum lost: a learner added before is not started', { desired: 5, members: [m(0, { isLeader: false }), down(1), down(2), m(3, { isLearner: true, started: false, healthy: false, caughtUp: false })] }, { kind: 'wait', reason: 'quorumLost' }],
+  ['quorum lost: nothing removed while scaling down', { desired: 3, statefulSetReplicas: 5, members: [m(0, { isLeader: false }), m(1, { isLeader: false }), down(2), down(3), down(4)] }, { kind: 'wait', reason: 'quorumLost' }],
+  ['quorum lost: no rolling restart', { members: [m(0, { isLeader: false, outdated: true }), down(1), down(2)] }, { kind: 'wait', reason: 'quorumLost' }],
+  ['quorum lost: a single member that is down', { desired: 1, statefulSetReplicas: 1, members: [down(0)], volumes: vols(0) }, { kind: 'wait', reason: 'quorumLost' }],
+  ['quorum lost: the survivors answer but no member is healthy', { members: [m(0, { healthy: false, isLeader: false }), m(1, { healthy: false, isLeader: false }), down(2)] }, { kind: 'wait', reason: 'quorumLost' }],
+  ['a missing StatefulSet comes back at its known size even without quorum: its members return on their volumes', { statefulSetReplicas: undefined, members: [m(0, { isLeader: false }), down(1), down(2)] }, { kind: 'createStatefulSet', replicas: 3, bootstrap: false }],
+  ['a down learner is no voter: 2 of 3 voters keep quorum', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), down(2), m(3, { isLearner: true, healthy: false, caughtUp: false })] }, { kind: 'wait', reason: 'learnerCatchingUp' }],
   ['scale to 1 from 3, the leader at ordinal 2', { desired: 1, members: [m(0, { isLeader: false }), m(1), m(2, { isLeader: true })] }, { kind: 'moveLeader', fromId: '1002', toId: '1000' }],
 ];
 

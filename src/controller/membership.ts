@@ -6,6 +6,11 @@
  *   bootstrap together; if it did (status remembers members), at the size it had, so the pods
  *   come back on their volumes.
  * - etcd cannot be reached: change nothing; wait (the StatefulSet may still be starting).
+ * - Quorum lost (fewer healthy voters than a majority): change nothing at all. No membership
+ *   change can commit, one sent anyway would sit in a log that may come back, a deleted volume
+ *   may hold the only copy of acknowledged writes, and a new or emptied member that votes could
+ *   elect a member that is behind. Recovery needs a person's consent; until then keep every
+ *   state it could start from.
  * - A member that is down, was once recorded running on a volume, and whose ordinal now has another
  *   volume (or none) lost its data and cannot rejoin: remove it, then re-add it as a learner. With
  *   no record there is no proof of loss, and nothing is done.
@@ -29,6 +34,7 @@
 
 import type { LearnerRecord, LearnerRetry } from '../resources/membership-config.js';
 import { cancelLearner, expireLearner, learnerDeadline, retryBackoff } from './learners.js';
+import { quorumLost, voterHealth } from '../etcd/quorum.js';
 
 export interface ObservedMember {
   /** etcd member ID as a decimal string (64-bit; never a JS number). */
@@ -102,6 +108,7 @@ export type MembershipStep =
 
 export type WaitReason =
   | 'etcdUnreachable'
+  | 'quorumLost'
   | 'learnerStarting'
   | 'learnerCatchingUp'
   | 'learnerRetryBackoff'
@@ -121,6 +128,9 @@ export function planMembership(o: MembershipObservation): MembershipStep {
       : { kind: 'createStatefulSet', replicas: o.desired, bootstrap: true };
   }
   if (!o.members) return { kind: 'wait', reason: 'etcdUnreachable' };
+  // The gate comes after recreating a missing StatefulSet only because that brings back the
+  // existing members on their own volumes, the one way quorum returns by itself.
+  if (quorumLost(voterHealth(o.members))) return { kind: 'wait', reason: 'quorumLost' };
   return (
     repairLostData(o, o.members) ??
     cancelLearner(o, o.members) ??

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { MembershipConfig } from '../resources/membership-config.js';
-import { membersMayTrust, updateVolumeRecords } from './observation.js';
+import { budgetVoters, membersMayTrust, updateVolumeRecords } from './observation.js';
 import type { KubeView } from './observe-kube.js';
 import { requeueAfter } from './reconcile.js';
 
 const m = (id: string, ordinal: number, healthy = true): MemberView => ({
   id, name: `main-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: undefined, healthy, isLeader: false, problem: undefined,
 });
-const view = (...members: MemberView[]): EtcdView => ({ clusterId: '1', members, leaderId: undefined });
+const view = (...members: MemberView[]): EtcdView => ({ clusterId: '1', members, leaderId: undefined, quorumConfirmed: true });
 
 describe('updateVolumeRecords', () => {
   it('records healthy members on the volume their ordinal has', () => {
@@ -28,6 +28,22 @@ describe('updateVolumeRecords', () => {
     const records = { 'uid-a': '11' };
     expect(updateVolumeRecords(records, undefined, new Map())).toBe(records);
   });
+
+  it('changes nothing from one member\'s own copy of the list (no quorum)', () => {
+    const records = { 'uid-x': '99' };
+    expect(updateVolumeRecords(records, { ...view(m('11', 0)), quorumConfirmed: false }, new Map([[0, 'uid-a']]))).toBe(records);
+  });
+});
+
+describe('budgetVoters', () => {
+  const five = view(m('10', 0), m('11', 1), m('12', 2), m('13', 3), m('14', 4));
+  it.each<[string, EtcdView | undefined, Parameters<typeof budgetVoters>[1], ReturnType<typeof budgetVoters>]>([
+    ['the voters observed', five, { kind: 'none' }, { voters: 5, healthy: 5 }],
+    ['less the voter this pass removes', five, { kind: 'removeMember', memberId: '14', ordinal: 4, reason: 'scaleDown' }, { voters: 4, healthy: 4 }],
+    ['less a removed voter that was down', view(m('10', 0), m('11', 1), m('12', 2), m('13', 3, false)), { kind: 'removeMember', memberId: '13', ordinal: 3, reason: 'scaleDown' }, { voters: 3, healthy: 3 }],
+    ['a learner is no voter', view(m('10', 0), { ...m('11', 1), isLearner: true }), { kind: 'promoteLearner', memberId: '11', ordinal: 1 }, { voters: 1, healthy: 1 }],
+    ['nothing observed: unknown', undefined, { kind: 'wait', reason: 'etcdUnreachable' }, undefined],
+  ])('%s', (_n, etcd, step, expected) => expect(budgetVoters(etcd, step)).toEqual(expected));
 });
 
 describe('membersMayTrust: a new CA would lock someone out', () => {

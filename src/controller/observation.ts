@@ -1,5 +1,6 @@
 import type { EtcdCluster } from '../api/types.generated.js';
-import type { MembershipObservation } from './membership.js';
+import { type VoterHealth, voterHealth } from '../etcd/quorum.js';
+import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { KubeView } from './observe-kube.js';
 import { type EtcdView, caughtUp } from './observe-etcd.js';
 
@@ -9,7 +10,8 @@ import { type EtcdView, caughtUp } from './observe-etcd.js';
  * a record whose member still exists stays, because it is the proof of lost data.
  */
 export function updateVolumeRecords(records: Record<string, string>, etcd: EtcdView | undefined, volumes: Map<number, string>): Record<string, string> {
-  if (!etcd) return records;
+  // One member's own copy of the list (no quorum) may lag: it proves nothing gone.
+  if (!etcd?.quorumConfirmed) return records;
   const next = { ...records };
   for (const m of etcd.members) {
     const uid = m.ordinal === undefined ? undefined : volumes.get(m.ordinal);
@@ -78,4 +80,15 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
     learnerTimeoutMs: pass.learnerTimeoutMs,
     now: pass.now.getTime(),
   };
+}
+
+/**
+ * The voters the PodDisruptionBudget protects: those observed, less the one this pass's step
+ * removes. The budget is written before the step acts, so a removal never leaves, even for one
+ * pass, a budget the smaller cluster cannot afford. Added voters count from the pass that sees them.
+ */
+export function budgetVoters(etcd: EtcdView | undefined, step: MembershipStep): VoterHealth | undefined {
+  if (!etcd) return undefined;
+  const removed = step.kind === 'removeMember' ? step.memberId : undefined;
+  return voterHealth(etcd.members.filter((m) => m.id !== removed));
 }

@@ -1,5 +1,6 @@
 import type { EtcdAdmin } from '../etcd/types.js';
-import type { EndpointStatus, EtcdMember } from '../etcd/types.js';
+import type { EndpointStatus, EtcdMember, MemberList } from '../etcd/types.js';
+import { quorumLost, voterHealth } from '../etcd/quorum.js';
 import { type ClusterRef, memberOrdinal } from '../resources/names.js';
 
 /** One member as this pass saw it: etcd's record joined with the member's own status. */
@@ -23,6 +24,13 @@ export interface EtcdView {
   clusterId: string;
   members: MemberView[];
   leaderId: string | undefined;
+  /**
+   * The member list was read through raft (linearizable), which a member serves only with a
+   * quorum behind it. False: the list is one member's own copy, read because no member could
+   * serve a linearizable read; every member then counts as unhealthy, and nothing durable
+   * (membership record, volume records, cluster ID) may be written from it.
+   */
+  quorumConfirmed: boolean;
 }
 
 /**
@@ -46,29 +54,66 @@ export function caughtUp(learner: EndpointStatus | undefined, leader: EndpointSt
   return learner.raftAppliedIndex * 10n >= leader.raftIndex * 9n;
 }
 
+/** The first call that succeeds, or undefined when every one fails. */
+async function firstAnswer<T>(calls: Promise<T>[]): Promise<T | undefined> {
+  return calls.length === 0 ? undefined : Promise.any(calls).catch(() => undefined);
+}
+
+/** The serializable member list of the member that applied the most, which lags the least. */
+async function localMemberList(admin: EtcdAdmin, answering: EndpointStatus[]): Promise<MemberList> {
+  const byApplied = [...answering].sort((a, b) => (b.raftAppliedIndex > a.raftAppliedIndex ? 1 : b.raftAppliedIndex < a.raftAppliedIndex ? -1 : 0));
+  let last: unknown;
+  for (const s of byApplied) {
+    try {
+      return await admin.memberList({ linearizable: false, endpoint: s.endpoint });
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last instanceof Error ? last : new Error('no member answered the member list');
+}
+
+function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConfirmed: boolean): string | undefined {
+  if (!m.name) return 'not started';
+  if (!status) return 'not answering';
+  if (status.errors.length > 0) return status.errors.join('; ');
+  if (status.leaderId === '0') return 'no leader';
+  return quorumConfirmed ? undefined : 'no quorum';
+}
+
+/** The member list, and whether a quorum served it (see observeEtcd). */
+async function readMemberList(admin: EtcdAdmin, statuses: Map<string, EndpointStatus>): Promise<{ list: MemberList; quorumConfirmed: boolean }> {
+  const answering = [...statuses.values()];
+  const local = await localMemberList(admin, answering);
+  const byStatus = voterHealth(local.members.map((m) => ({ isLearner: m.isLearner, healthy: problemOf(m, statuses.get(m.id), true) === undefined })));
+  if (quorumLost(byStatus)) return { list: local, quorumConfirmed: false };
+  const confirmed = await firstAnswer(answering.map((s) => admin.memberList({ endpoint: s.endpoint })));
+  return { list: confirmed ?? local, quorumConfirmed: confirmed !== undefined };
+}
+
 /**
- * Reads the member list and every reachable member's status. Throws when no member answers the
- * member list: the caller treats the cluster as unreachable.
+ * Reads every reachable member's Status (each member answers for itself, without quorum) and the
+ * member list as the most advanced member holds it (a serializable read, also without quorum).
+ * When those statuses already show fewer healthy voters than a quorum, that is the answer:
+ * waiting out a linearizable read's deadline would only delay saying so. Otherwise the list is
+ * read linearizably, from every member that answered at once, so one answer confirms the quorum
+ * and losing it costs one call deadline, not one per endpoint. Throws when no member answers.
  */
 export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<EtcdView> {
-  const [list, probes] = await Promise.all([admin.memberList(), admin.statusAll()]);
+  const probes = await admin.statusAll();
   const statuses = new Map<string, EndpointStatus>();
   for (const p of probes) if ('status' in p) statuses.set(p.status.memberId, p.status);
+  const answering = [...statuses.values()];
+  if (answering.length === 0) throw new Error(`no member answered Status (${probes.length} endpoints asked)`);
+  const { list, quorumConfirmed } = await readMemberList(admin, statuses);
   // Members agree on the leader except briefly during an election; take the most reported one.
+  // Without quorum a reported leader cannot lead: none is reported.
   const votes = new Map<string, number>();
-  for (const s of statuses.values()) if (s.leaderId !== '0') votes.set(s.leaderId, (votes.get(s.leaderId) ?? 0) + 1);
-  const leaderId = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
+  for (const s of answering) if (s.leaderId !== '0') votes.set(s.leaderId, (votes.get(s.leaderId) ?? 0) + 1);
+  const leaderId = quorumConfirmed ? [...votes].sort((a, b) => b[1] - a[1])[0]?.[0] : undefined;
   const members = list.members.map((m): MemberView => {
     const status = statuses.get(m.id);
-    const problem = !m.name
-      ? 'not started'
-      : !status
-        ? 'not answering'
-        : status.errors.length > 0
-          ? status.errors.join('; ')
-          : status.leaderId === '0'
-            ? 'no leader'
-            : undefined;
+    const problem = problemOf(m, status, quorumConfirmed);
     return {
       id: m.id,
       name: m.name,
@@ -83,5 +128,5 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<Et
       problem,
     };
   });
-  return { clusterId: list.clusterId, members, leaderId };
+  return { clusterId: list.clusterId, members, leaderId, quorumConfirmed };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
 import { conditionReasons as R } from '../api/conditions.js';
-import type { EtcdCluster } from '../api/types.generated.js';
+import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import type { Clock } from '../runtime/clock.js';
@@ -19,9 +19,10 @@ import type { KubeWriter } from './kube-writer.js';
 import { type LearnerRecords, defaultLearnerTimeoutMs, describeTimeout, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
-import { membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
+import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
 import { memberEndpoints, observeKube } from './observe-kube.js';
+import { quorumLossEvent } from './quorum-report.js';
 import { withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
 import { type StepOutcome, act } from './steps.js';
@@ -95,7 +96,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const now = new Date(this.deps.clock.now());
     const kube = observeKube(this.deps.cache, cluster, ref, this.deps.pvcs);
     const certs = await reconcileCertificates(this.deps, cluster, ref, membersMayTrust(cluster, kube), now);
-    await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster), buildPodDisruptionBudget(cluster)], ctx.signal);
+    await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster)], ctx.signal);
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
@@ -113,6 +114,8 @@ export class EtcdClusterReconciler implements Reconciler {
     // Paused clusters and clusters without usable certificates are observed, never changed.
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
+    // Before acting: a member this step removes no longer counts toward the budget.
+    await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(etcd, step))], ctx.signal);
     await this.syncMembershipConfig(cluster, etcd, records, learners, step);
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
@@ -124,6 +127,7 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const problems = [...certs.problems, ...learnerProblems(ref, learners)];
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
+    await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
     await this.sendNotices(key, cluster, certs.problems, now);
     this.deps.metrics?.reconciled(ref, now);
@@ -147,6 +151,18 @@ export class EtcdClusterReconciler implements Reconciler {
     for (const t of transitions) ctx.log.info(t.healthy ? 'member became healthy' : 'member became unhealthy', { member: t.member, healthy: t.healthy, problem: t.problem });
   }
 
+  /**
+   * A Warning event once, when a cluster that formed loses its quorum. Sent before the status is
+   * patched, so a failed patch repeats the event rather than losing it.
+   */
+  private async warnOnQuorumLoss(cluster: EtcdCluster, status: EtcdClusterStatus, now: Date, ctx: PassContext): Promise<void> {
+    const formed = (cluster.status?.clusterID ?? '') !== '';
+    const loss = quorumLossEvent(cluster.status?.conditions, status.conditions ?? [], formed);
+    if (!loss) return;
+    ctx.log.warn('quorum lost', { message: loss.message });
+    await this.deps.writer.event(cluster, 'Warning', loss.reason, loss.message, now);
+  }
+
   /** The member list and statuses, or undefined when no member answers (not an error). */
   private async observeEtcd(admin: EtcdAdmin, ref: ClusterRef, ctx: PassContext): Promise<EtcdView | undefined> {
     try {
@@ -164,7 +180,8 @@ export class EtcdClusterReconciler implements Reconciler {
    */
   private async syncMembershipConfig(cluster: EtcdCluster, etcd: EtcdView | undefined, records: Record<string, string>, learners: LearnerRecords, step: MembershipStep): Promise<void> {
     let desired;
-    if (etcd) {
+    // Only a list a quorum served is the membership: one member's own copy may lag.
+    if (etcd?.quorumConfirmed) {
       desired = buildMembershipConfig(cluster, { state: 'existing', ordinals: memberOrdinals(etcd), memberVolumes: records, ...learners });
     } else if (step.kind === 'createStatefulSet' && step.bootstrap) {
       desired = buildMembershipConfig(cluster, { state: 'new', ordinals: Array.from({ length: step.replicas }, (_, i) => i), memberVolumes: {} });

@@ -15,7 +15,7 @@ describe('start guard in the status', () => {
   });
 
   it('explains only unhealthy members whose pod waits in the guard, without changing the view', () => {
-    const etcd: EtcdView = { clusterId: '1', leaderId: '0', members: [member(0, true), member(1, false), member(2, false)] };
+    const etcd: EtcdView = { clusterId: '1', leaderId: '0', quorumConfirmed: true, members: [member(0, true), member(1, false), member(2, false)] };
     const kube = { pods: new Map([[0, guarded(true)], [1, guarded(true)], [2, guarded(false)]]) } as unknown as KubeView;
     const out = withStartGuardProblems(etcd, kube)!;
     expect(out.members.map((m) => m.problem)).toEqual([undefined, expect.stringContaining('start guard'), 'not answering']);

@@ -16,7 +16,7 @@ function member(ordinal: number, over: Partial<MemberView> = {}): MemberView {
   return { id, name: `main-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: status(id, '1000'), healthy: true, isLeader: ordinal === 0, problem: undefined, ...over };
 }
 
-const view = (...members: MemberView[]): EtcdView => ({ clusterId: '99', members, leaderId: '1000' });
+const view = (...members: MemberView[]): EtcdView => ({ clusterId: '99', members, leaderId: '1000', quorumConfirmed: true });
 const inputs = { ref, problems: [], caSecretName: 'main-ca', clusterDomain: 'cluster.local', now };
 const cond = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions!.find((c) => c.type === type)!;
 
@@ -101,5 +101,49 @@ describe('computeStatus', () => {
     const backoff = computeStatus({ ...inputs, cluster, etcd: view(member(0), member(1), member(2)), step: { kind: 'wait', reason: 'learnerRetryBackoff', retry } });
     expect(cond(backoff, 'Progressing')).toMatchObject({ status: 'True', reason: 'LearnerRetryBackoff' });
     expect(cond(backoff, 'Progressing').message).toMatch(/^learner main-3 \(3eb\), added at 2026-11-23T11:58:00.000Z, had not caught up with the leader by its deadline: removed, adding again after 2026-11-23T12:13:00.000Z/);
+  });
+
+  describe('without quorum', () => {
+    /** Two of three gone, the survivor's own copy of the member list: nobody healthy, no leader. */
+    const lost = (): EtcdView => ({
+      clusterId: '99',
+      leaderId: undefined,
+      quorumConfirmed: false,
+      members: [
+        member(0, { healthy: false, isLeader: false, problem: 'no leader', status: { ...status('1000', '0'), raftAppliedIndex: 4242n } }),
+        member(1, { healthy: false, isLeader: false, problem: 'not answering', status: undefined }),
+        member(2, { healthy: false, isLeader: false, problem: 'not answering', status: undefined }),
+      ],
+    });
+    const formed = () => {
+      const cluster = sampleCluster();
+      cluster.status = computeStatus({ ...inputs, cluster, etcd: view(member(0), member(1), member(2)), step: { kind: 'none' } });
+      return cluster;
+    };
+
+    it('says QuorumLost and names the survivor with its applied index', () => {
+      const s = computeStatus({ ...inputs, cluster: formed(), etcd: lost(), step: { kind: 'wait', reason: 'quorumLost' } });
+      expect(cond(s, 'Available')).toMatchObject({ status: 'False', reason: 'QuorumLost' });
+      expect(cond(s, 'Available').message).toBe('quorum lost: 0 of 3 voting members healthy, 2 needed; answering: main-0 (applied index 4242, no leader); not answering: main-1, main-2');
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'QuorumLost' });
+      expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'MemberUnhealthy' });
+      expect(s.members!.map((m) => [m.name, m.healthy])).toEqual([['main-0', false], ['main-1', false], ['main-2', false]]);
+      expect(s.leader).toBeUndefined();
+    });
+
+    it('latches no cluster ID from one member\'s own copy of the list', () => {
+      const cluster = sampleCluster();
+      const s = computeStatus({ ...inputs, cluster, etcd: { ...lost(), clusterId: '77' }, step: { kind: 'wait', reason: 'quorumLost' } });
+      expect(s.clusterID).toBeUndefined();
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'Bootstrapping' });
+    });
+
+    it('keeps the last known members, none healthy, when no member answers at all', () => {
+      const s = computeStatus({ ...inputs, cluster: formed(), etcd: undefined, step: { kind: 'wait', reason: 'etcdUnreachable' } });
+      expect(s.members!.map((m) => [m.name, m.memberID, m.healthy, m.isLeader])).toEqual([['main-0', '3e8', false, false], ['main-1', '3e9', false, false], ['main-2', '3ea', false, false]]);
+      expect(s).toMatchObject({ replicas: 3, readyReplicas: 0, clusterID: '63' });
+      expect(cond(s, 'Available')).toMatchObject({ status: 'False', reason: 'QuorumLost', message: 'no member answers: quorum lost or every member down; last known members: main-0, main-1, main-2' });
+      expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'MemberUnhealthy', message: 'no member answers' });
+    });
   });
 });

@@ -1,12 +1,12 @@
 import { conditionReasons as R, conditionTypes as T } from '../api/conditions.js';
 import type { EtcdCluster, EtcdClusterStatus, EtcdMemberStatus } from '../api/types.generated.js';
 import { compareVersions } from '../api/version.js';
-import { quorum } from '../resources/pdb.js';
 import { type ClusterRef, clientEndpoint, memberSelector, names, selectorString } from '../resources/names.js';
 import { type ConditionInput, withTransitions } from './conditions.js';
 import { describeTimeout, learnerName } from './learners.js';
 import type { MembershipStep, WaitReason } from './membership.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
+import { availability } from './quorum-report.js';
 
 export interface StatusInputs {
   cluster: EtcdCluster;
@@ -93,6 +93,8 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
   switch (reason) {
     case 'etcdUnreachable':
       return { reason: formed ? R.quorumLost : R.bootstrapping, message: 'waiting for members to answer' };
+    case 'quorumLost':
+      return { reason: formed ? R.quorumLost : R.bootstrapping, message: formed ? 'waiting for quorum to return: no membership change, volume deletion or member start until then' : 'waiting for a quorum of the initial members to start' };
     case 'memberStarting':
       return { reason: formed ? R.restartingMember : R.bootstrapping, message: 'waiting for a member to start' };
     case 'learnerStarting':
@@ -114,25 +116,28 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
   }
 }
 
+/** Formed: a cluster ID was latched, so its members hold data that a quorum once agreed on. */
+function formed(i: StatusInputs): boolean {
+  return (i.cluster.status?.clusterID ?? '') !== '';
+}
+
 function conditionsFor(i: StatusInputs): ConditionInput[] {
   const members = i.etcd?.members ?? [];
-  const voters = members.filter((m) => !m.isLearner);
-  const healthyVoters = voters.filter((m) => m.healthy).length;
-  const available = i.etcd !== undefined && i.etcd.leaderId !== undefined && healthyVoters >= quorum(voters.length);
-  const progress = i.cluster.spec.paused
-    ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
-    : progressReason(i.step, (i.cluster.status?.clusterID ?? '') !== '', i.ref, i.cluster.spec.replicas);
+  const { available, message } = availability(i.etcd, i.cluster.status?.members);
+  const progress = i.cluster.spec.paused ? { reason: R.paused, message: 'spec.paused is true: no changes are made' } : progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas);
   const unhealthy = members.filter((m) => !m.healthy && m.started);
+  const silent = !i.etcd && formed(i) ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
   const degraded = [
     ...i.problems,
     ...(unhealthy.length > 0 ? [{ reason: R.memberUnhealthy, message: unhealthy.map((m) => `${m.name}: ${m.problem}`).join('; ') }] : []),
+    ...silent,
   ];
   return [
     {
       type: T.available,
       status: available ? 'True' : 'False',
       reason: available ? R.quorumHealthy : R.quorumLost,
-      message: `${healthyVoters} of ${voters.length} voting members healthy`,
+      message,
     },
     { type: T.progressing, status: progress && !i.cluster.spec.paused ? 'True' : 'False', reason: progress?.reason ?? R.reconciled, message: progress?.message ?? 'membership matches the spec' },
     {
@@ -144,6 +149,11 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   ];
 }
 
+/** The members last seen, none of them healthy or leading now that none answers. */
+function lastKnownMembers(previous: EtcdMemberStatus[] | undefined): EtcdMemberStatus[] {
+  return (previous ?? []).map((m) => ({ ...m, healthy: false, isLeader: false }));
+}
+
 /** The whole status, rebuilt from this pass's observations. Pure. */
 export function computeStatus(i: StatusInputs): EtcdClusterStatus {
   const members = i.etcd?.members ?? [];
@@ -152,13 +162,15 @@ export function computeStatus(i: StatusInputs): EtcdClusterStatus {
   const leader = members.find((m) => m.isLeader);
   return {
     observedGeneration: i.cluster.metadata.generation,
-    // Unreachable etcd is no proof that members are gone: keep the last count seen.
+    // Unreachable etcd is no proof that members are gone: keep the last count and list seen.
     replicas: i.etcd ? members.length : (i.cluster.status?.replicas ?? 0),
     readyReplicas: members.filter((m) => m.healthy).length,
     selector: selectorString(memberSelector(i.ref)),
-    members: members.map((m) => memberStatus(i.ref, m)),
+    members: i.etcd ? members.map((m) => memberStatus(i.ref, m)) : lastKnownMembers(i.cluster.status?.members),
     leader: leader?.name,
-    clusterID: i.etcd ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
+    // Latched only from a list a quorum served: one member's own copy may be a stale or a new
+    // cluster's (a bootstrap not yet formed).
+    clusterID: i.etcd?.quorumConfirmed ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
     currentVersion: lowest ?? i.cluster.status?.currentVersion,
     clientEndpoint: clientEndpoint(i.ref, i.clusterDomain),
     caSecretName: i.caSecretName,

@@ -34,9 +34,10 @@ export class EtcdAdminClient implements EtcdAdmin {
     this.endpoints = [...options.endpoints];
   }
 
-  async memberList(options: { linearizable?: boolean } = {}): Promise<MemberList> {
+  async memberList(options: { linearizable?: boolean; endpoint?: string } = {}): Promise<MemberList> {
     const linearizable = options.linearizable ?? true;
-    const res = await this.read('memberList', (c) => c.cluster.memberList({ linearizable }, this.callOptions()));
+    const call = (c: Etcd3) => c.cluster.memberList({ linearizable }, this.callOptions());
+    const res = options.endpoint !== undefined ? await this.send('memberList', options.endpoint, call, false) : await this.read('memberList', call);
     return {
       clusterId: uint64(res.header.cluster_id, 'cluster_id'),
       reportedBy: uint64(res.header.member_id, 'member_id'),
@@ -157,11 +158,11 @@ export class EtcdAdminClient implements EtcdAdmin {
     return this.send(op, leader.endpoint, call);
   }
 
-  private async send<T>(op: string, endpoint: string, call: (c: Etcd3) => Promise<T>): Promise<T> {
+  private async send<T>(op: string, endpoint: string, call: (c: Etcd3) => Promise<T>, mutating = true): Promise<T> {
     try {
       return await call(this.connection(endpoint));
     } catch (err) {
-      throw classify(err, { op, endpoint, mutating: true });
+      throw classify(err, { op, endpoint, mutating });
     }
   }
 

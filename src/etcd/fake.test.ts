@@ -42,6 +42,16 @@ describe('FakeEtcdAdmin', () => {
     await expect(fake.moveLeader('1')).rejects.toMatchObject({ kind: 'BadLeaderTransferee' });
   });
 
+  it('answers a serializable member list without quorum, a linearizable one only with it', async () => {
+    const fake = new FakeEtcdAdmin(voters(3));
+    const [, m1, m2] = (await fake.memberList()).members;
+    fake.setDown(m1!.id);
+    fake.setDown(m2!.id);
+    await expect(fake.memberList()).rejects.toMatchObject({ kind: 'Unavailable' });
+    expect((await fake.memberList({ linearizable: false, endpoint: url(0, 2379) })).members).toHaveLength(3);
+    await expect(fake.memberList({ linearizable: false, endpoint: url(1, 2379) })).rejects.toMatchObject({ kind: 'Unavailable' });
+  });
+
   it('fails the next call as told, before changing anything', async () => {
     const fake = new FakeEtcdAdmin(voters(3));
     const [, m1] = (await fake.memberList()).members;

@@ -66,9 +66,11 @@ export class FakeEtcdAdmin implements EtcdAdmin {
 
   // --- EtcdAdmin ------------------------------------------------------------------------------
 
-  memberList(): Promise<MemberList> {
+  /** A serializable list is a member's own copy: it needs no quorum, only a running member. */
+  memberList(options: { linearizable?: boolean; endpoint?: string } = {}): Promise<MemberList> {
     return this.run('memberList', () => {
-      this.requireQuorum('memberList');
+      if (options.endpoint !== undefined && !this.endpoints.includes(options.endpoint)) throw this.error('memberList', 'Unavailable', options.endpoint);
+      if (options.linearizable ?? true) this.requireQuorum('memberList');
       return { clusterId: this.clusterId, reportedBy: this.leaderId, members: this.snapshot() };
     });
   }

@@ -89,8 +89,11 @@ export interface LeaderMove {
  */
 export interface EtcdAdmin {
   readonly endpoints: readonly string[];
-  /** Linearizable by default, so a member list never lags a change just made. */
-  memberList(options?: { linearizable?: boolean }): Promise<MemberList>;
+  /**
+   * Linearizable by default, so a member list never lags a change just made. With `endpoint`,
+   * only that endpoint is asked (no failover): a serializable list is then that member's own copy.
+   */
+  memberList(options?: { linearizable?: boolean; endpoint?: string }): Promise<MemberList>;
   memberAddLearner(peerURLs: string[]): Promise<MemberAdded>;
   memberAdd(peerURLs: string[]): Promise<MemberAdded>;
   /** Returns the membership after the promotion. */

@@ -22,8 +22,8 @@ function member(ordinal: number, over: Partial<MemberView> = {}, leaderId = '100
 }
 
 const down = (ordinal: number) => member(ordinal, { healthy: false, status: undefined, problem: 'not answering', isLeader: false });
-const view = (leaderId: string | undefined, ...members: MemberView[]): EtcdView => ({ clusterId: '99', members, leaderId });
-const snapshot = (etcd: EtcdView | undefined, over: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({ ref, desiredMembers: 3, quotaBytes: defaultQuotaBytes, etcd, certificates: {}, ...over });
+const view = (leaderId: string | undefined, ...members: MemberView[]): EtcdView => ({ clusterId: '99', members, leaderId, quorumConfirmed: true });
+const snapshot = (etcd: EtcdView | undefined, over: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({ ref, desiredMembers: 3, quotaBytes: defaultQuotaBytes, etcd, formed: true, certificates: {}, ...over });
 
 /** The registry's samples as `name{labels} value` lines, for readable assertions. */
 async function samples(registry: client.Registry, prefix = 'etcd_operator_'): Promise<Map<string, number>> {
@@ -114,7 +114,19 @@ describe('ClusterMetrics', () => {
     expect(s.get(`etcd_operator_cluster_has_leader{${c}}`)).toBe(0);
     expect(s.get(`etcd_operator_cluster_ready_members{${c}}`)).toBe(0);
     expect(s.get(`etcd_operator_cluster_quorum_margin{${c}}`)).toBe(-2);
+    expect(s.get(`etcd_operator_cluster_quorum_lost{${c}}`)).toBe(1);
     expect(s.get(`etcd_operator_member_healthy{${c},member=main-0}`)).toBe(0);
+  });
+
+  it.each<[string, EtcdView | undefined, boolean, number]>([
+    ['a healthy cluster', view('1000', member(0), member(1), member(2)), true, 0],
+    ['one of three down: at risk, not lost', view('1000', member(0), member(1), down(2)), true, 0],
+    ['two of three down', view(undefined, member(0, { healthy: false, isLeader: false, problem: 'no leader' }), down(1), down(2)), true, 1],
+    ['no member answering', undefined, true, 1],
+    ['a cluster still bootstrapping has nothing to lose', undefined, false, 0],
+  ])('quorum lost: %s -> %i', async (_name, etcd, formed, expected) => {
+    metrics.record(snapshot(etcd, { formed }));
+    expect((await samples(registry)).get(`etcd_operator_cluster_quorum_lost{${c}}`)).toBe(expected);
   });
 
   it('drops the series of a removed member, and every series of a deleted cluster', async () => {

@@ -7,9 +7,9 @@ import type { V1Secret } from '@kubernetes/client-node';
 import client from 'prom-client';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdView, MemberView } from '../controller/observe-etcd.js';
+import { quorumLost, quorumMargin, voterHealth } from '../etcd/quorum.js';
 import { parseCertificate, secretKeys, secretText } from '../pki/inspect.js';
 import { type ClusterRef, names } from '../resources/names.js';
-import { quorum } from '../resources/pdb.js';
 
 /** etcd's backend quota when `quota-backend-bytes` is unset or 0. */
 export const defaultQuotaBytes = 2 * 1024 ** 3;
@@ -25,6 +25,8 @@ export interface ClusterSnapshot {
   quotaBytes: number | undefined;
   /** undefined when no member answered this pass. */
   etcd: EtcdView | undefined;
+  /** The cluster once had a quorum (a cluster ID is latched): losing it now is an outage, not a bootstrap. */
+  formed: boolean;
   /** notAfter of each certificate whose Secret exists and parses. */
   certificates: Partial<Record<CertificateKind, Date>>;
 }
@@ -81,17 +83,13 @@ export function certificateExpiries(secret: (name: string) => V1Secret | undefin
 }
 
 export function snapshotOf(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, secret: (name: string) => V1Secret | undefined): ClusterSnapshot {
-  return { ref, desiredMembers: cluster.spec.replicas, quotaBytes: quotaBytesOf(cluster), etcd, certificates: certificateExpiries(secret, ref) };
+  const formed = (cluster.status?.clusterID ?? '') !== '';
+  return { ref, desiredMembers: cluster.spec.replicas, quotaBytes: quotaBytesOf(cluster), etcd, formed, certificates: certificateExpiries(secret, ref) };
 }
 
 /** The label of a member: its name, or the pod it will run in when it has not started yet. */
 function memberLabel(ref: ClusterRef, m: MemberView): string {
   return m.name || (m.ordinal !== undefined ? names.member(ref, m.ordinal) : BigInt(m.id).toString(16));
-}
-
-/** How many more voters may fail before quorum is lost; negative once it is lost. */
-export function quorumMargin(voters: number, healthyVoters: number): number {
-  return healthyVoters - quorum(voters);
 }
 
 /** What the recorder remembers of a cluster between passes. */
@@ -123,6 +121,7 @@ export class ClusterMetrics {
       learners: gauge('etcd_operator_cluster_learner_members', 'Learners (non-voting members) in etcd\'s member list, as last seen', c),
       hasLeader: gauge('etcd_operator_cluster_has_leader', '1 when the members report a leader, 0 otherwise (no member answering included)', c),
       margin: gauge('etcd_operator_cluster_quorum_margin', 'Healthy voters minus quorum: how many more voters may fail before quorum is lost (negative: lost)', c),
+      quorumLost: gauge('etcd_operator_cluster_quorum_lost', '1 when a cluster that once formed has fewer healthy voters than a quorum, no member answering included: it serves nothing and the operator changes nothing', c),
       quota: gauge('etcd_operator_cluster_db_quota_bytes', 'The backend quota etcd enforces (quota-backend-bytes, 2 GiB by default)', c),
       lastSuccess: gauge('etcd_operator_cluster_last_reconcile_success_timestamp_seconds', 'Unix time of the last reconcile pass that completed without error', c),
       healthy: gauge('etcd_operator_member_healthy', '1 when the member answered Status with a leader and no alarm, 0 otherwise', m),
@@ -163,6 +162,7 @@ export class ClusterMetrics {
     this.g.desired.set(labels, s.desiredMembers);
     if (s.quotaBytes === undefined) this.g.quota.remove(labels);
     else this.g.quota.set(labels, s.quotaBytes);
+    this.g.quorumLost.set(labels, s.formed && (!s.etcd || quorumLost(voterHealth(s.etcd.members))) ? 1 : 0);
     return s.etcd ? this.recordMembers(labels, known, s.etcd, s.quotaBytes) : this.recordUnreachable(labels, known);
   }
 
@@ -177,7 +177,7 @@ export class ClusterMetrics {
     const known = this.known.get(key);
     const labels: ClusterLabels = { namespace: ref.namespace, cluster: ref.name };
     for (const member of known?.health.keys() ?? []) this.removeMember({ ...labels, member });
-    for (const g of [this.g.desired, this.g.members, this.g.ready, this.g.learners, this.g.hasLeader, this.g.margin, this.g.quota, this.g.lastSuccess]) g.remove(labels);
+    for (const g of [this.g.desired, this.g.members, this.g.ready, this.g.learners, this.g.hasLeader, this.g.margin, this.g.quorumLost, this.g.quota, this.g.lastSuccess]) g.remove(labels);
     this.leaderChanges.remove(labels);
     this.known.delete(key);
   }
@@ -189,7 +189,8 @@ export class ClusterMetrics {
     this.g.learners.set(labels, etcd.members.length - voters.length);
     this.g.ready.set(labels, etcd.members.filter((m) => m.healthy).length);
     this.g.hasLeader.set(labels, etcd.leaderId !== undefined ? 1 : 0);
-    this.g.margin.set(labels, quorumMargin(voters.length, voters.filter((m) => m.healthy).length));
+    const v = voterHealth(etcd.members);
+    this.g.margin.set(labels, quorumMargin(v.voters, v.healthy));
     if (etcd.leaderId !== undefined) {
       if (known.leaderId !== undefined && known.leaderId !== etcd.leaderId) this.leaderChanges.inc(labels);
       known.leaderId = etcd.leaderId;

@@ -38,7 +38,7 @@ describe('deploy/monitoring alerts', () => {
     const tests = (parse(read(testsPath)) as { tests: { alert_rule_test: AlertTest[] }[] }).tests.flatMap((t) => t.alert_rule_test);
     const tested = new Set(tests.filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname));
     expect(alerts.filter((a) => !tested.has(a))).toEqual([]);
-    expect(alerts).toEqual(expect.arrayContaining(['EtcdClusterNoLeader', 'EtcdClusterQuorumAtRisk', 'EtcdMemberDown', 'EtcdCertificateExpiringSoon', 'EtcdDatabaseNearQuota', 'EtcdOperatorReconcileErrors']));
+    expect(alerts).toEqual(expect.arrayContaining(['EtcdClusterNoLeader', 'EtcdClusterQuorumLost', 'EtcdClusterQuorumAtRisk', 'EtcdMemberDown', 'EtcdCertificateExpiringSoon', 'EtcdDatabaseNearQuota', 'EtcdOperatorReconcileErrors']));
   });
 
   it('are the same groups in the PrometheusRule', () => {
