@@ -38,6 +38,10 @@ export const conditionReasons = {
   caKeyMismatch: 'CAKeyMismatch',
   certificateInvalid: 'CertificateInvalid',
   reconcileError: 'ReconcileError',
+  // Degraded (and Progressing or Available) while the operator waits for the user's decision
+  retainedVolume: 'RetainedVolume',
+  volumesPredateCluster: 'VolumesPredateCluster',
+  clusterIdMismatch: 'ClusterIDMismatch',
   healthy: 'Healthy',
 } as const;
 

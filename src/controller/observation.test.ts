@@ -1,6 +1,9 @@
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { sampleCluster } from '../resources/fixtures.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
-import { updateVolumeRecords } from './observation.js';
+import type { KubeView } from './observe-kube.js';
+import { membershipObservation, updateVolumeRecords } from './observation.js';
 import { requeueAfter } from './reconcile.js';
 
 const m = (id: string, ordinal: number, healthy = true): MemberView => ({
@@ -39,5 +42,40 @@ describe('requeueAfter', () => {
 
   it('comes back for a certificate renewal sooner than the health refresh', () => {
     expect(requeueAfter({ kind: 'none' }, 'idle', new Date(now.getTime() + 5_000), now)).toBe(5_000);
+  });
+});
+
+describe('membershipObservation: volumes the user decides about', () => {
+  const claim = (created: string, annotations?: Record<string, string>): V1PersistentVolumeClaim => ({ metadata: { uid: `pvc-${created}`, creationTimestamp: created as unknown as Date, annotations } });
+  const kube = (claims: [number, V1PersistentVolumeClaim][]): KubeView => ({
+    statefulSet: undefined,
+    pods: new Map(),
+    volumes: new Map(claims.map(([o, c]) => [o, c.metadata!.uid!])),
+    claims: new Map(claims),
+    membership: undefined,
+  });
+  const cluster = () => {
+    const c = sampleCluster();
+    c.metadata.creationTimestamp = '2026-01-01T10:00:00Z' as unknown as Date;
+    return c;
+  };
+
+  it('flags claims older than the EtcdCluster, and the reclaim annotation', () => {
+    const o = membershipObservation(cluster(), kube([[0, claim('2026-01-01T09:00:00Z')], [1, claim('2026-01-01T10:00:00Z')], [2, claim('2026-01-01T11:00:00Z', { 'etcd.operator.dev/reclaim': 'true' })]]), undefined, { 'pvc-2026-01-01T11:00:00Z': '42' });
+    expect(o.volumes).toEqual([
+      { ordinal: 0, memberId: undefined, predatesCluster: true, reclaim: false },
+      { ordinal: 1, memberId: undefined, predatesCluster: false, reclaim: false },
+      { ordinal: 2, memberId: '42', predatesCluster: false, reclaim: true },
+    ]);
+    expect(o.retainVolumes).toBe(true);
+  });
+
+  it('retains volumes unless the policy is Delete or storage is emptyDir', () => {
+    const c = cluster();
+    c.spec.storage.retentionPolicy = 'Delete';
+    expect(membershipObservation(c, kube([]), undefined, {}).retainVolumes).toBe(false);
+    const e = cluster();
+    e.spec.storage.type = 'EmptyDir';
+    expect(membershipObservation(e, kube([]), undefined, {}).retainVolumes).toBe(false);
   });
 });

@@ -1,4 +1,6 @@
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
+import { annotationKeys } from '../resources/names.js';
 import type { MembershipObservation } from './membership.js';
 import type { KubeView } from './observe-kube.js';
 import { type EtcdView, caughtUp } from './observe-etcd.js';
@@ -38,6 +40,12 @@ export function podOutdated(kube: KubeView, ordinal: number | undefined): boolea
   return revision !== undefined && podRevision !== undefined && podRevision !== revision;
 }
 
+/** Created before the EtcdCluster object: it cannot have been made for it. */
+export function predates(claim: V1PersistentVolumeClaim | undefined, cluster: EtcdCluster): boolean {
+  const created = (o: { metadata?: { creationTimestamp?: Date | string } } | undefined) => new Date(o?.metadata?.creationTimestamp ?? NaN).getTime();
+  return created(claim) < created(cluster);
+}
+
 export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd: EtcdView | undefined, records: Record<string, string>): MembershipObservation {
   const leaderStatus = etcd?.members.find((m) => m.isLeader)?.status;
   const formed = hasFormed(cluster, kube);
@@ -55,7 +63,12 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
       caughtUp: !m.isLearner || caughtUp(m.status, leaderStatus),
       outdated: podOutdated(kube, m.ordinal),
     })),
-    volumes: [...kube.volumes].map(([ordinal, uid]) => ({ ordinal, memberId: records[uid] })),
+    volumes: [...kube.volumes].map(([ordinal, uid]) => {
+      const claim = kube.claims.get(ordinal);
+      return { ordinal, memberId: records[uid], predatesCluster: predates(claim, cluster), reclaim: claim?.metadata?.annotations?.[annotationKeys.reclaim] === 'true' };
+    }),
+    // emptyDir volumes die with their pods: there is nothing to retain.
+    retainVolumes: cluster.spec.storage.type !== 'EmptyDir' && cluster.spec.storage.retentionPolicy !== 'Delete',
     recordedMembers: new Set(Object.values(records)),
   };
 }

@@ -23,6 +23,8 @@ export interface EtcdView {
   clusterId: string;
   members: MemberView[];
   leaderId: string | undefined;
+  /** The cluster ID (decimal) each endpoint that answered Status reported, by endpoint URL. */
+  endpointClusterIds?: Record<string, string>;
 }
 
 /**
@@ -83,5 +85,6 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<Et
       problem,
     };
   });
-  return { clusterId: list.clusterId, members, leaderId };
+  const endpointClusterIds = Object.fromEntries(probes.flatMap((p) => ('status' in p ? [[p.endpoint, p.status.clusterId]] : [])));
+  return { clusterId: list.clusterId, members, leaderId, endpointClusterIds };
 }

@@ -14,6 +14,8 @@ import { buildClientService, buildPeerService } from '../resources/services.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
 import type { AdminPool } from './admin-pool.js';
 import { reconcileCertificates } from './certificates.js';
+import { DecisionWarnings, describeDecision } from './decisions.js';
+import { clusterIdGate, identityOf, predatingVolumeGate } from './identity.js';
 import type { KubeWriter } from './kube-writer.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { membershipObservation, updateVolumeRecords } from './observation.js';
@@ -61,6 +63,8 @@ function memberOrdinals(etcd: EtcdView | undefined): number[] {
 }
 
 export class EtcdClusterReconciler implements Reconciler {
+  private readonly warnings = new DecisionWarnings();
+
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async reconcile(key: string, ctx: PassContext): Promise<Result> {
@@ -70,6 +74,7 @@ export class EtcdClusterReconciler implements Reconciler {
       // Children go with the owner through the garbage collector; only our connections remain.
       this.deps.admins.drop(key);
       this.deps.metrics?.forget({ namespace, name });
+      this.warnings.forget(key);
       return {};
     }
     const ref = clusterRef(cluster);
@@ -83,29 +88,46 @@ export class EtcdClusterReconciler implements Reconciler {
     const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, ctx) : undefined, kube);
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);
-    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
+    const identity = identityOf(cluster, etcd, endpoints);
+    const mismatch = clusterIdGate(identity);
+    // Members of another cluster are neither recorded on our volumes nor announced to our pods.
+    const trusted = mismatch ? undefined : etcd;
+    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.volumes);
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     const live = kube.statefulSet;
     const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.deps.memberInitImage) : undefined;
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
-    const planned = planMembership({ ...membershipObservation(cluster, kube, etcd, records), templatePending });
+    const observation = { ...membershipObservation(cluster, kube, etcd, records), templatePending };
+    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? planMembership(observation);
     // Paused clusters and clusters without usable certificates are observed, never changed.
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
-    await this.syncMembershipConfig(cluster, etcd, records, step);
+    await this.syncMembershipConfig(cluster, trusted, records, step);
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
-    if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
+    // Awaiting the user's decision changes nothing either.
+    if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet' && step.kind !== 'awaitDecision') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
     const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.deps.memberInitImage, writer: this.deps.writer, admin, records, memberOrdinals: memberOrdinals(etcd), trustBundleHash, log: ctx.log, now });
-    if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
+    if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log.info('membership step', { step });
+    await this.warnOfDecision(key, cluster, planned, ctx, now);
 
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems: certs.problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
     this.deps.metrics?.reconciled(ref, now);
     return { requeueAfterMs: requeueAfter(step, outcome, certs.nextRenewalAt, now) };
+  }
+
+  /** One Warning event per decision the operator waits for, whatever else blocks the cluster. */
+  private async warnOfDecision(key: string, cluster: EtcdCluster, planned: MembershipStep, ctx: PassContext, now: Date): Promise<void> {
+    const decision = planned.kind === 'awaitDecision' ? planned.decision : undefined;
+    if (!this.warnings.due(key, decision) || !decision) return;
+    const { reason, message } = describeDecision(decision, clusterRef(cluster));
+    ctx.log.warn(message, { event: reason });
+    await this.deps.writer.event(cluster, 'Warning', reason, message, now);
+    this.warnings.markSent(key, decision);
   }
 
   /** Metrics of what this pass saw, and one log line per member whose health flipped. */

@@ -4,6 +4,7 @@ import { compareVersions } from '../api/version.js';
 import { quorum } from '../resources/pdb.js';
 import { type ClusterRef, clientEndpoint, memberSelector, names, selectorString } from '../resources/names.js';
 import { type ConditionInput, withTransitions } from './conditions.js';
+import { describeDecision } from './decisions.js';
 import type { MembershipStep, WaitReason } from './membership.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 
@@ -38,6 +39,10 @@ function memberStatus(ref: ClusterRef, m: MemberView): EtcdMemberStatus {
   };
 }
 
+function isClusterIdMismatch(step: MembershipStep | undefined): boolean {
+  return step?.kind === 'awaitDecision' && step.decision.reason === 'clusterIdMismatch';
+}
+
 /** Reason for Progressing, from the step this pass planned. */
 export function progressReason(step: MembershipStep | undefined, formed: boolean): { reason: string; message: string } | undefined {
   if (!step) return undefined;
@@ -59,11 +64,12 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
         ? { reason: R.replacingLostMember, message: `member ${step.ordinal} lost its data: removing it to re-add it empty` }
         : { reason: R.removingMember, message: `removing member ${hex(step.memberId)}` };
     case 'deleteVolume':
-      return { reason: R.scalingUp, message: `deleting the stale volume of ordinal ${step.ordinal} before reusing it` };
+      return { reason: R.scalingUp, message: `deleting the ${step.reason === 'reclaimed' ? 'reclaimed' : 'stale'} volume of ordinal ${step.ordinal} before reusing it` };
     case 'restartMember':
       return { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
     case 'wait':
       return waitReason(step.reason, formed);
+    case 'awaitDecision': // described with the cluster's names, in conditionsFor
     case 'none':
       return undefined;
   }
@@ -98,12 +104,17 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const members = i.etcd?.members ?? [];
   const voters = members.filter((m) => !m.isLearner);
   const healthyVoters = voters.filter((m) => m.healthy).length;
-  const available = i.etcd !== undefined && i.etcd.leaderId !== undefined && healthyVoters >= quorum(voters.length);
+  // Members of another cluster may well have a quorum, but they are not this cluster.
+  const mismatch = isClusterIdMismatch(i.step);
+  const available = !mismatch && i.etcd !== undefined && i.etcd.leaderId !== undefined && healthyVoters >= quorum(voters.length);
+  // A change held back for the user's decision is both unfinished and in need of attention.
+  const decision = i.step?.kind === 'awaitDecision' ? describeDecision(i.step.decision, i.ref) : undefined;
   const progress = i.cluster.spec.paused
     ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
-    : progressReason(i.step, (i.cluster.status?.clusterID ?? '') !== '');
+    : (decision ?? progressReason(i.step, (i.cluster.status?.clusterID ?? '') !== ''));
   const unhealthy = members.filter((m) => !m.healthy && m.started);
   const degraded = [
+    ...(decision ? [decision] : []),
     ...i.problems,
     ...(unhealthy.length > 0 ? [{ reason: R.memberUnhealthy, message: unhealthy.map((m) => `${m.name}: ${m.problem}`).join('; ') }] : []),
   ];
@@ -111,7 +122,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
     {
       type: T.available,
       status: available ? 'True' : 'False',
-      reason: available ? R.quorumHealthy : R.quorumLost,
+      reason: available ? R.quorumHealthy : mismatch ? R.clusterIdMismatch : R.quorumLost,
       message: `${healthyVoters} of ${voters.length} voting members healthy`,
     },
     { type: T.progressing, status: progress && !i.cluster.spec.paused ? 'True' : 'False', reason: progress?.reason ?? R.reconciled, message: progress?.message ?? 'membership matches the spec' },
@@ -138,7 +149,8 @@ export function computeStatus(i: StatusInputs): EtcdClusterStatus {
     selector: selectorString(memberSelector(i.ref)),
     members: members.map((m) => memberStatus(i.ref, m)),
     leader: leader?.name,
-    clusterID: i.etcd ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
+    // Latched: members that answer with another ID never change it (identity.ts).
+    clusterID: i.etcd && !isClusterIdMismatch(i.step) ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
     currentVersion: lowest ?? i.cluster.status?.currentVersion,
     clientEndpoint: clientEndpoint(i.ref, i.clusterDomain),
     caSecretName: i.caSecretName,
