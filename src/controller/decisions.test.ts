@@ -64,6 +64,14 @@ describe('DecisionWarnings', () => {
     w.markSent('db/main', mismatch);
     expect(w.due('db/main', { ...mismatch, answers: [...mismatch.answers].reverse() })).toBe(false);
   });
+
+  it('a mismatch is the same news while more pods answer with the same IDs, new news with another ID', () => {
+    const w = new DecisionWarnings();
+    w.markSent('db/main', mismatch);
+    expect(w.due('db/main', { ...mismatch, answers: [...mismatch.answers, { by: 'main-2', clusterId: 'c2' }] })).toBe(false);
+    expect(w.due('db/main', { ...mismatch, answers: [...mismatch.answers, { by: 'main-2', clusterId: 'c3' }] })).toBe(true);
+    expect(w.due('db/main', { ...mismatch, expected: 'c9' })).toBe(true);
+  });
 });
 
 describe('status while a decision is awaited', () => {

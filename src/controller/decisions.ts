@@ -77,7 +77,11 @@ export class DecisionWarnings {
   }
 }
 
-/** A stable key for a decision, so a Warning is sent once while the same decision is awaited. */
+/**
+ * A stable key for a decision, so a Warning is sent once while the same decision is awaited. For
+ * a mismatch, the IDs matter, not who answered: pods starting one by one are the same news.
+ */
 export function decisionKey(d: Decision): string {
-  return JSON.stringify(d.reason === 'clusterIdMismatch' ? { ...d, answers: [...d.answers].sort((a, b) => a.by.localeCompare(b.by)) } : d);
+  if (d.reason !== 'clusterIdMismatch') return JSON.stringify(d);
+  return JSON.stringify({ reason: d.reason, expected: d.expected, ids: [...new Set(d.answers.map((a) => a.clusterId))].sort() });
 }
