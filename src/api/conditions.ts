@@ -46,6 +46,10 @@ export const conditionReasons = {
   reconcileError: 'ReconcileError',
   /** A learner missed its deadline (Progressing while it is removed; Degraded until an add succeeds). */
   learnerTimedOut: 'LearnerTimedOut',
+  // Degraded (and Progressing or Available) while the operator waits for the user's decision
+  retainedVolume: 'RetainedVolume',
+  volumesPredateCluster: 'VolumesPredateCluster',
+  clusterIdMismatch: 'ClusterIDMismatch',
   healthy: 'Healthy',
 } as const;
 

@@ -24,8 +24,11 @@
  * - Scale down only while every other voter is healthy: move leadership away from the member
  *   leaving, remove it from etcd, then shrink the StatefulSet (whose PVC retention policy,
  *   from spec.storage.retentionPolicy, then keeps or deletes the volume). Highest ordinal first.
- * - Scale up only while every member is healthy: add one learner for the lowest free ordinal
- *   (first deleting a stale volume left there by a removed member), then start it, promote it.
+ * - Scale up only while every member is healthy: add one learner for the lowest free ordinal,
+ *   then start it, promote it. A volume left at that ordinal by a removed member holds a stale
+ *   log a new member cannot start on: it is deleted first, but only with retentionPolicy Delete
+ *   or the user's reclaim annotation on it. A retained volume, or one older than this
+ *   EtcdCluster, is the user's data: wait for their decision instead.
  * - Restart members whose pod runs an outdated template (new flags, version, trust bundle) only
  *   when membership matches and every member is healthy: one at a time, highest ordinal first,
  *   the leader last and only after leadership moved to a member already up to date.
@@ -35,6 +38,7 @@
 import type { LearnerRecord, LearnerRetry } from '../resources/membership-config.js';
 import { cancelLearner, expireLearner, learnerDeadline, retryBackoff } from './learners.js';
 import { quorumLost, voterHealth } from '../etcd/quorum.js';
+import type { Decision } from './decisions.js';
 
 export interface ObservedMember {
   /** etcd member ID as a decimal string (64-bit; never a JS number). */
@@ -56,6 +60,10 @@ export interface ObservedVolume {
   ordinal: number;
   /** The member recorded as having run on this very volume (by its UID); undefined if none. */
   memberId: string | undefined;
+  /** Created before this EtcdCluster object: an earlier cluster of the same name left it. */
+  predatesCluster?: boolean;
+  /** The user allowed the operator to delete it and reuse the ordinal. */
+  reclaim?: boolean;
 }
 
 export interface MembershipObservation {
@@ -74,6 +82,8 @@ export interface MembershipObservation {
    * latest spec: which pods are outdated is not known yet, so the cluster is not settled.
    */
   templatePending?: boolean;
+  /** Volumes of removed members are kept (retentionPolicy Retain, the default) unless reclaimed. */
+  retainVolumes?: boolean;
   /** The learner being added and since when, as the membership ConfigMap recorded it. */
   learner?: LearnerRecord;
   /** The last learner removed for its deadline, as recorded; the next add waits for its retryAt. */
@@ -101,9 +111,11 @@ export type MembershipStep =
   | { kind: 'removeMember'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'dataLost' | 'foreign' }
   | { kind: 'recordLearnerTimeout'; retry: LearnerRetry }
   | { kind: 'removeLearner'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'timedOut'; retry?: LearnerRetry }
-  | { kind: 'deleteVolume'; ordinal: number; reason: 'stale' }
+  | { kind: 'deleteVolume'; ordinal: number; reason: 'stale' | 'reclaimed' }
   | { kind: 'restartMember'; memberId: string; ordinal: number }
   | { kind: 'wait'; reason: WaitReason; learner?: LearnerDeadline; retry?: LearnerRetry }
+  /** Nothing changes until the user decides (see decisions.ts). */
+  | { kind: 'awaitDecision'; decision: Decision }
   | { kind: 'none' };
 
 export type WaitReason =
@@ -207,8 +219,12 @@ function scaleUp(o: MembershipObservation, members: ObservedMember[]): Membershi
   let ordinal = 0;
   while (taken.has(ordinal)) ordinal++;
   // A volume left by a removed member holds a stale log: a fresh member cannot start on it.
-  const stale = volumeOf(o, ordinal);
-  if (stale?.memberId !== undefined) return { kind: 'deleteVolume', ordinal, reason: 'stale' };
+  const left = volumeOf(o, ordinal);
+  if (left && (left.memberId !== undefined || left.predatesCluster)) {
+    if (left.reclaim) return { kind: 'deleteVolume', ordinal, reason: 'reclaimed' };
+    if (o.retainVolumes === false && !left.predatesCluster) return { kind: 'deleteVolume', ordinal, reason: 'stale' };
+    return { kind: 'awaitDecision', decision: { reason: 'retainedVolume', ordinal, memberId: left.memberId, predatesCluster: !!left.predatesCluster } };
+  }
   return { kind: 'addLearner', ordinal };
 }
 

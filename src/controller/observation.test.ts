@@ -1,8 +1,10 @@
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { sampleCluster } from '../resources/fixtures.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { MembershipConfig } from '../resources/membership-config.js';
-import { budgetVoters, membersMayTrust, updateVolumeRecords } from './observation.js';
+import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import type { KubeView } from './observe-kube.js';
 import { requeueAfter } from './reconcile.js';
 
@@ -48,7 +50,7 @@ describe('budgetVoters', () => {
 
 describe('membersMayTrust: a new CA would lock someone out', () => {
   const cluster = (clusterID?: string) => ({ status: clusterID ? { clusterID } : {} }) as EtcdCluster;
-  const kube = (k: Partial<KubeView>): KubeView => ({ statefulSet: undefined, pods: new Map(), volumes: new Map(), membership: undefined, ...k });
+  const kube = (k: Partial<KubeView>): KubeView => ({ statefulSet: undefined, pods: new Map(), volumes: new Map(), claims: new Map(), membership: undefined, ...k });
   const membership = (state: 'new' | 'existing'): MembershipConfig => ({ state, ordinals: [0, 1, 2], memberVolumes: {} });
   it.each<[string, EtcdCluster, KubeView, boolean]>([
     ['a new cluster, nothing created yet', cluster(), kube({}), false],
@@ -72,5 +74,42 @@ describe('requeueAfter', () => {
 
   it('comes back for a certificate renewal sooner than the health refresh', () => {
     expect(requeueAfter({ kind: 'none' }, 'idle', new Date(now.getTime() + 5_000), now)).toBe(5_000);
+  });
+});
+
+describe('membershipObservation: volumes the user decides about', () => {
+  const claim = (created: string, annotations?: Record<string, string>): V1PersistentVolumeClaim => ({ metadata: { uid: `pvc-${created}`, creationTimestamp: created as unknown as Date, annotations } });
+  const kube = (claims: [number, V1PersistentVolumeClaim][]): KubeView => ({
+    statefulSet: undefined,
+    pods: new Map(),
+    volumes: new Map(claims.map(([o, c]) => [o, c.metadata!.uid!])),
+    claims: new Map(claims),
+    membership: undefined,
+  });
+  const cluster = () => {
+    const c = sampleCluster();
+    c.metadata.creationTimestamp = '2026-01-01T10:00:00Z' as unknown as Date;
+    return c;
+  };
+
+  const pass = { now: new Date('2026-01-01T12:00:00Z'), learnerTimeoutMs: 300_000 };
+
+  it('flags claims older than the EtcdCluster, and the reclaim annotation', () => {
+    const o = membershipObservation(cluster(), kube([[0, claim('2026-01-01T09:00:00Z')], [1, claim('2026-01-01T10:00:00Z')], [2, claim('2026-01-01T11:00:00Z', { 'etcd.operator.dev/reclaim': 'true' })]]), undefined, { 'pvc-2026-01-01T11:00:00Z': '42' }, pass);
+    expect(o.volumes).toEqual([
+      { ordinal: 0, memberId: undefined, predatesCluster: true, reclaim: false },
+      { ordinal: 1, memberId: undefined, predatesCluster: false, reclaim: false },
+      { ordinal: 2, memberId: '42', predatesCluster: false, reclaim: true },
+    ]);
+    expect(o.retainVolumes).toBe(true);
+  });
+
+  it('retains volumes unless the policy is Delete or storage is emptyDir', () => {
+    const c = cluster();
+    c.spec.storage.retentionPolicy = 'Delete';
+    expect(membershipObservation(c, kube([]), undefined, {}, pass).retainVolumes).toBe(false);
+    const e = cluster();
+    e.spec.storage.type = 'EmptyDir';
+    expect(membershipObservation(e, kube([]), undefined, {}, pass).retainVolumes).toBe(false);
   });
 });

@@ -1,5 +1,7 @@
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
 import { type VoterHealth, voterHealth } from '../etcd/quorum.js';
+import { annotationKeys } from '../resources/names.js';
 import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { KubeView } from './observe-kube.js';
 import { type EtcdView, caughtUp } from './observe-etcd.js';
@@ -51,6 +53,12 @@ export function podOutdated(kube: KubeView, ordinal: number | undefined): boolea
   return revision !== undefined && podRevision !== undefined && podRevision !== revision;
 }
 
+/** Created before the EtcdCluster object: it cannot have been made for it. */
+export function predates(claim: V1PersistentVolumeClaim | undefined, cluster: EtcdCluster): boolean {
+  const created = (o: { metadata?: { creationTimestamp?: Date | string } } | undefined) => new Date(o?.metadata?.creationTimestamp ?? NaN).getTime();
+  return created(claim) < created(cluster);
+}
+
 /**
  * The planner's input, from this pass's observations. The learner records come from the
  * ConfigMap as the cache shows it, never from this pass's unwritten changes: a deadline acts
@@ -73,7 +81,12 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
       caughtUp: !m.isLearner || caughtUp(m.status, leaderStatus),
       outdated: podOutdated(kube, m.ordinal),
     })),
-    volumes: [...kube.volumes].map(([ordinal, uid]) => ({ ordinal, memberId: records[uid] })),
+    volumes: [...kube.volumes].map(([ordinal, uid]) => {
+      const claim = kube.claims.get(ordinal);
+      return { ordinal, memberId: records[uid], predatesCluster: predates(claim, cluster), reclaim: claim?.metadata?.annotations?.[annotationKeys.reclaim] === 'true' };
+    }),
+    // emptyDir volumes die with their pods: there is nothing to retain.
+    retainVolumes: cluster.spec.storage.type !== 'EmptyDir' && cluster.spec.storage.retentionPolicy !== 'Delete',
     recordedMembers: new Set(Object.values(records)),
     learner: kube.membership?.learner,
     learnerRetry: kube.membership?.learnerRetry,

@@ -31,6 +31,8 @@ export interface EtcdView {
    * (membership record, volume records, cluster ID) may be written from it.
    */
   quorumConfirmed: boolean;
+  /** The cluster ID (decimal) each endpoint that answered Status reported, by endpoint URL. */
+  endpointClusterIds?: Record<string, string>;
 }
 
 /**
@@ -128,5 +130,6 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<Et
       problem,
     };
   });
-  return { clusterId: list.clusterId, members, leaderId, quorumConfirmed };
+  const endpointClusterIds = Object.fromEntries(probes.flatMap((p) => ('status' in p ? [[p.endpoint, p.status.clusterId]] : [])));
+  return { clusterId: list.clusterId, members, leaderId, quorumConfirmed, endpointClusterIds };
 }

@@ -11,6 +11,8 @@ export interface KubeView {
   pods: Map<number, V1Pod>;
   /** Identity of each ordinal's data: its PVC's UID, or the pod's UID for emptyDir storage. */
   volumes: Map<number, string>;
+  /** The PVC of each ordinal (none for emptyDir storage). */
+  claims: Map<number, V1PersistentVolumeClaim>;
   membership: MembershipConfig | undefined;
 }
 
@@ -28,19 +30,24 @@ export function observeKube(cache: ClusterCache, cluster: EtcdCluster, ref: Clus
     if (ordinal !== undefined && !pod.metadata?.deletionTimestamp) pods.set(ordinal, pod);
   }
   const volumes = new Map<number, string>();
+  const claims = new Map<number, V1PersistentVolumeClaim>();
   if (cluster.spec.storage.type === 'EmptyDir') {
     for (const [ordinal, pod] of pods) if (pod.metadata?.uid) volumes.set(ordinal, pod.metadata.uid);
   } else {
     for (const pvc of pvcs(ns)) {
       const match = /^data-(.+)$/.exec(pvc.metadata?.name ?? '');
       const ordinal = match ? memberOrdinal(ref, match[1]!) : undefined;
-      if (ordinal !== undefined && pvc.metadata?.uid && !pvc.metadata.deletionTimestamp) volumes.set(ordinal, pvc.metadata.uid);
+      if (ordinal !== undefined && pvc.metadata?.uid && !pvc.metadata.deletionTimestamp) {
+        volumes.set(ordinal, pvc.metadata.uid);
+        claims.set(ordinal, pvc);
+      }
     }
   }
   return {
     statefulSet: cache.get('StatefulSet', ns, names.statefulSet(ref)) as V1StatefulSet | undefined,
     pods,
     volumes,
+    claims,
     membership: parseMembershipConfig(cache.get('ConfigMap', ns, names.membershipConfig(ref)) as V1ConfigMap | undefined),
   };
 }

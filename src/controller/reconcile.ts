@@ -15,6 +15,8 @@ import { buildClientService, buildPeerService } from '../resources/services.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
 import type { AdminPool } from './admin-pool.js';
 import { reconcileCertificates } from './certificates.js';
+import { DecisionWarnings, describeDecision } from './decisions.js';
+import { clusterIdGate, identityOf, predatingVolumeGate } from './identity.js';
 import type { KubeWriter } from './kube-writer.js';
 import { type LearnerRecords, defaultLearnerTimeoutMs, describeTimeout, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
@@ -76,6 +78,8 @@ export class EtcdClusterReconciler implements Reconciler {
   /** Events of lasting states already sent, so that they are not sent on every pass. */
   private readonly notices = new NoticeMemo();
 
+  private readonly warnings = new DecisionWarnings();
+
   private readonly memberInitImage: string;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -90,6 +94,7 @@ export class EtcdClusterReconciler implements Reconciler {
       this.deps.admins.drop(key);
       this.notices.forget(key);
       this.deps.metrics?.forget({ namespace, name });
+      this.warnings.forget(key);
       return {};
     }
     const ref = clusterRef(cluster);
@@ -103,27 +108,34 @@ export class EtcdClusterReconciler implements Reconciler {
     const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, ctx) : undefined, kube);
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);
-    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, etcd, kube.volumes);
-    const learners = nextLearnerRecords({ learner: kube.membership?.learner, learnerRetry: kube.membership?.learnerRetry }, etcd?.members, cluster.spec.replicas, now);
+    const identity = identityOf(cluster, etcd, endpoints);
+    const mismatch = clusterIdGate(identity);
+    // Members of another cluster are neither recorded on our volumes nor announced to our pods.
+    const trusted = mismatch ? undefined : etcd;
+    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.volumes);
+    const learners = nextLearnerRecords({ learner: kube.membership?.learner, learnerRetry: kube.membership?.learnerRetry }, trusted?.members, cluster.spec.replicas, now);
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     const live = kube.statefulSet;
     const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.memberInitImage) : undefined;
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
-    const planned = planMembership({ ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending });
+    const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
+    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? planMembership(observation);
     // Paused clusters and clusters without usable certificates are observed, never changed.
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
     // Before acting: a member this step removes no longer counts toward the budget.
-    await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(etcd, step))], ctx.signal);
-    await this.syncMembershipConfig(cluster, etcd, records, learners, step);
+    await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(trusted, step))], ctx.signal);
+    await this.syncMembershipConfig(cluster, trusted, records, learners, step);
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
-    if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet') {
+    // Awaiting the user's decision changes nothing either.
+    if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet' && step.kind !== 'awaitDecision') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(etcd), trustBundleHash, log: ctx.log, now });
-    if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('membership step', { step });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), trustBundleHash, log: ctx.log, now });
+    if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log.info('membership step', { step });
+    await this.warnOfDecision(key, cluster, planned, ctx, now);
 
     const problems = [...certs.problems, ...learnerProblems(ref, learners)];
     const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
@@ -142,6 +154,16 @@ export class EtcdClusterReconciler implements Reconciler {
       await this.deps.writer.event(cluster, n.type, n.reason, n.message, now);
       this.notices.record(key, n, now.getTime());
     }
+  }
+
+  /** One Warning event per decision the operator waits for, whatever else blocks the cluster. */
+  private async warnOfDecision(key: string, cluster: EtcdCluster, planned: MembershipStep, ctx: PassContext, now: Date): Promise<void> {
+    const decision = planned.kind === 'awaitDecision' ? planned.decision : undefined;
+    if (!this.warnings.due(key, decision) || !decision) return;
+    const { reason, message } = describeDecision(decision, clusterRef(cluster));
+    ctx.log.warn(message, { event: reason });
+    await this.deps.writer.event(cluster, 'Warning', reason, message, now);
+    this.warnings.markSent(key, decision);
   }
 
   /** Metrics of what this pass saw, and one log line per member whose health flipped. */

@@ -4,6 +4,7 @@ import { compareVersions } from '../api/version.js';
 import { type ClusterRef, clientEndpoint, memberSelector, names, selectorString } from '../resources/names.js';
 import { type ConditionInput, withTransitions } from './conditions.js';
 import { describeTimeout, learnerName } from './learners.js';
+import { describeDecision } from './decisions.js';
 import type { MembershipStep, WaitReason } from './membership.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import { availability } from './quorum-report.js';
@@ -39,6 +40,10 @@ function memberStatus(ref: ClusterRef, m: MemberView): EtcdMemberStatus {
   };
 }
 
+function isClusterIdMismatch(step: MembershipStep | undefined): boolean {
+  return step?.kind === 'awaitDecision' && step.decision.reason === 'clusterIdMismatch';
+}
+
 /** Reason for Progressing, from the step this pass planned. */
 export function progressReason(step: MembershipStep | undefined, formed: boolean, ref: ClusterRef, replicas: number): { reason: string; message: string } | undefined {
   if (!step) return undefined;
@@ -66,11 +71,12 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
         ? { reason: R.learnerTimedOut, message: describeTimeout(ref, step.retry) }
         : { reason: R.removingMember, message: `removing learner ${learnerName(ref, step)}: not needed at ${replicas} members` };
     case 'deleteVolume':
-      return { reason: R.scalingUp, message: `deleting the stale volume of ordinal ${step.ordinal} before reusing it` };
+      return { reason: R.scalingUp, message: `deleting the ${step.reason === 'reclaimed' ? 'reclaimed' : 'stale'} volume of ordinal ${step.ordinal} before reusing it` };
     case 'restartMember':
       return { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
     case 'wait':
       return learnerWait(ref, step) ?? waitReason(step.reason, formed);
+    case 'awaitDecision': // described with the cluster's names, in conditionsFor
     case 'none':
       return undefined;
   }
@@ -123,11 +129,20 @@ function formed(i: StatusInputs): boolean {
 
 function conditionsFor(i: StatusInputs): ConditionInput[] {
   const members = i.etcd?.members ?? [];
-  const { available, message } = availability(i.etcd, i.cluster.status?.members);
-  const progress = i.cluster.spec.paused ? { reason: R.paused, message: 'spec.paused is true: no changes are made' } : progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas);
+  // Members of another cluster may well have a quorum, but they are not this cluster.
+  const mismatch = isClusterIdMismatch(i.step);
+  const quorate = availability(i.etcd, i.cluster.status?.members);
+  const available = !mismatch && quorate.available;
+  const message = quorate.message;
+  // A change held back for the user's decision is both unfinished and in need of attention.
+  const decision = i.step?.kind === 'awaitDecision' ? describeDecision(i.step.decision, i.ref) : undefined;
+  const progress = i.cluster.spec.paused
+    ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
+    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas));
   const unhealthy = members.filter((m) => !m.healthy && m.started);
   const silent = !i.etcd && formed(i) ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
   const degraded = [
+    ...(decision ? [decision] : []),
     ...i.problems,
     ...(unhealthy.length > 0 ? [{ reason: R.memberUnhealthy, message: unhealthy.map((m) => `${m.name}: ${m.problem}`).join('; ') }] : []),
     ...silent,
@@ -136,7 +151,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
     {
       type: T.available,
       status: available ? 'True' : 'False',
-      reason: available ? R.quorumHealthy : R.quorumLost,
+      reason: available ? R.quorumHealthy : mismatch ? R.clusterIdMismatch : R.quorumLost,
       message,
     },
     { type: T.progressing, status: progress && !i.cluster.spec.paused ? 'True' : 'False', reason: progress?.reason ?? R.reconciled, message: progress?.message ?? 'membership matches the spec' },
@@ -168,9 +183,9 @@ export function computeStatus(i: StatusInputs): EtcdClusterStatus {
     selector: selectorString(memberSelector(i.ref)),
     members: i.etcd ? members.map((m) => memberStatus(i.ref, m)) : lastKnownMembers(i.cluster.status?.members),
     leader: leader?.name,
-    // Latched only from a list a quorum served: one member's own copy may be a stale or a new
-    // cluster's (a bootstrap not yet formed).
-    clusterID: i.etcd?.quorumConfirmed ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
+    // Latched only from a list a quorum served (one member's own copy may be stale, or a new
+    // cluster's), and never from members that answer with another ID (identity.ts).
+    clusterID: i.etcd?.quorumConfirmed && !isClusterIdMismatch(i.step) ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
     currentVersion: lowest ?? i.cluster.status?.currentVersion,
     clientEndpoint: clientEndpoint(i.ref, i.clusterDomain),
     caSecretName: i.caSecretName,

@@ -130,13 +130,15 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
     case 'deleteVolume':
       if (ctx.cluster.spec.storage.type === 'EmptyDir') await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
       else await ctx.writer.delete('PersistentVolumeClaim', 'v1', ref.namespace, names.dataVolumeClaim(ref, step.ordinal));
-      await event(ctx, 'StaleVolumeDeleted', `deleted the volume of ordinal ${step.ordinal}, left by a removed member`);
+      if (step.reason === 'reclaimed') await event(ctx, 'ReclaimedVolumeDeleted', `deleted ${names.dataVolumeClaim(ref, step.ordinal)}, as its reclaim annotation allows, to add a new member`);
+      else await event(ctx, 'StaleVolumeDeleted', `deleted the volume of ordinal ${step.ordinal}, left by a removed member`);
       return 'acted';
     case 'restartMember':
       await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
       await event(ctx, 'MemberRestarted', `restarted ${names.member(ref, step.ordinal)} (${hex(step.memberId)}) to run the current template`);
       return 'acted';
     case 'wait':
+    case 'awaitDecision':
     case 'none':
       return 'idle';
   }

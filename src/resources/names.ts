@@ -24,6 +24,17 @@ export const labelKeys = {
 
 export const fieldManager = 'etcd-operator';
 
+/** Annotations a user sets to give the operator a decision it will not take on its own. */
+export const annotationKeys = {
+  /** On a retained PVC (`"true"`): the operator may delete it and reuse its ordinal for a new member. */
+  reclaim: 'etcd.operator.dev/reclaim',
+  /**
+   * On an EtcdCluster: the etcd cluster ID (hex) whose data it adopts, from volumes an earlier
+   * EtcdCluster of the same name left behind. It becomes the cluster ID the status latches.
+   */
+  adoptClusterId: 'etcd.operator.dev/adopt-cluster-id',
+} as const;
+
 /** Labels on everything the operator creates for a cluster. */
 export function clusterLabels(cluster: ClusterRef): Record<string, string> {
   return {
