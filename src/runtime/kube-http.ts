@@ -156,7 +156,11 @@ export async function watchStream(kc: KubeConfig, path: string, onEvent: (event:
   if (status !== 200) throw apiError(status, await readBody(res), retryAfterOf(res));
   const lines = createInterface({ input: res, crlfDelay: Infinity });
   let idle: NodeJS.Timeout | undefined;
-  const quiet = () => res.destroy(new Error(`watch delivered nothing for ${idleMs / 1000}s`));
+  let silent: Error | undefined;
+  const quiet = () => {
+    silent = new Error(`watch delivered nothing for ${idleMs / 1000}s`);
+    res.destroy(silent);
+  };
   const touch = () => {
     clearTimeout(idle);
     idle = setTimeout(quiet, idleMs);
@@ -164,7 +168,10 @@ export async function watchStream(kc: KubeConfig, path: string, onEvent: (event:
   touch();
   res.on('data', touch);
   try {
-    await readLines(res, lines, onEvent);
+    // Ending it reports as an abort: say why instead.
+    await readLines(res, lines, onEvent).catch((err: unknown) => {
+      throw silent ?? err;
+    });
   } finally {
     clearTimeout(idle);
   }
