@@ -35,6 +35,9 @@ function leaderElector(config: Config, kc: KubeConfig, log: Logger, metrics: Ope
   });
 }
 
+/** Longer than any pass can take while its calls keep their deadlines. */
+const stuckPassMs = 5 * 60_000;
+
 async function main(): Promise<number> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const log = createLogger(config.logLevel);
@@ -61,7 +64,8 @@ async function main(): Promise<number> {
   });
   const ok = { status: 200, body: 'ok\n' };
   const probes = await serve('health', config.healthProbeBindAddress, {
-    '/healthz': () => ok,
+    // Every call a pass makes has a deadline, so a pass running this long is hung: let the kubelet restart us.
+    '/healthz': () => (controller.oldestPassMs() > stuckPassMs ? { status: 500, body: `a pass has run for ${Math.round(controller.oldestPassMs() / 1000)}s\n` } : ok),
     '/readyz': () => (cache.hasSynced() ? ok : { status: 503, body: 'informers not synced\n' }),
   }, log);
   const metricsServer = await serve('metrics', config.metricsBindAddress, {

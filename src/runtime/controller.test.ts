@@ -126,4 +126,17 @@ describe('Controller', () => {
     await settle();
     expect(other.passes).toHaveLength(1);
   });
+
+  it('tells how long the oldest running pass has run, for the liveness check', async () => {
+    let finish = () => {};
+    const { clock, controller } = setup(() => new Promise((resolve) => (finish = () => resolve({}))));
+    expect(controller.oldestPassMs()).toBe(0);
+    controller.enqueue('ns/a');
+    await settle();
+    clock.advance(7_000);
+    expect(controller.oldestPassMs()).toBe(7_000);
+    finish();
+    await settle();
+    expect(controller.oldestPassMs()).toBe(0);
+  });
 });

@@ -42,6 +42,8 @@ export class Controller {
   private readonly clock: Clock;
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
+  /** Start times of the passes running now, for the liveness check. */
+  private readonly running = new Set<{ startedAt: number }>();
 
   constructor(private readonly options: ControllerOptions) {
     this.name = options.name;
@@ -51,6 +53,14 @@ export class Controller {
 
   enqueue(key: string): void {
     this.queue.add(key);
+  }
+
+  /** How long the oldest pass still running has run (0 when none runs): a hung worker shows here. */
+  oldestPassMs(): number {
+    const now = this.clock.now();
+    let oldest = 0;
+    for (const p of this.running) oldest = Math.max(oldest, now - p.startedAt);
+    return oldest;
   }
 
   start(): void {
@@ -97,6 +107,8 @@ export class Controller {
     const passId = randomBytes(4).toString('hex');
     const ctx: PassContext = { log: this.options.log.child({ controller: this.name, key, passId }), passId, signal: this.abort.signal };
     const started = this.clock.now();
+    const entry = { startedAt: started };
+    this.running.add(entry);
     let result: Result | undefined;
     let error: unknown;
     try {
@@ -104,6 +116,8 @@ export class Controller {
       result = await runInPass({ signal: ctx.signal, fence }, () => this.options.reconciler.reconcile(key, ctx));
     } catch (err) {
       error = err;
+    } finally {
+      this.running.delete(entry);
     }
     const seconds = (this.clock.now() - started) / 1000;
     if (this.abort.signal.aborted) {
