@@ -44,6 +44,10 @@ export const conditionReasons = {
   invalidTLSPolicy: 'InvalidTLSPolicy',
   certificateInvalid: 'CertificateInvalid',
   reconcileError: 'ReconcileError',
+  /** The API server refused a write of the pass (invalid, forbidden, conflict beyond retries). */
+  kubernetesRefused: 'KubernetesRefused',
+  /** etcd refused a change beyond the normal waits. */
+  etcdRefused: 'EtcdRefused',
   /** A learner missed its deadline (Progressing while it is removed; Degraded until an add succeeds). */
   learnerTimedOut: 'LearnerTimedOut',
   // Degraded (and Progressing or Available) while the operator waits for the user's decision

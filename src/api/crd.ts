@@ -33,6 +33,7 @@ export const printerColumns = [
   column('Version', '.status.currentVersion', 'string', 'Lowest etcd version the members run'),
   column('Leader', '.status.leader', 'string', 'Leader member'),
   column('Available', '.status.conditions[?(@.type=="Available")].status', 'string', 'Whether a quorum serves clients'),
+  column('Problem', '.status.conditions[?(@.type=="Degraded")].reason', 'string', 'Why the cluster needs attention (Healthy when nothing does)'),
   column('Age', '.metadata.creationTimestamp', 'date', 'Time since creation'),
   column('Desired Version', '.spec.version', 'string', 'etcd version asked for', 1),
 ];

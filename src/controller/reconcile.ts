@@ -14,8 +14,9 @@ import { buildPodDisruptionBudget } from '../resources/pdb.js';
 import { buildClientService, buildPeerService } from '../resources/services.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
 import type { AdminPool } from './admin-pool.js';
-import { reconcileCertificates } from './certificates.js';
+import { type CertificateOutcome, reconcileCertificates } from './certificates.js';
 import { DecisionWarnings, describeDecision } from './decisions.js';
+import { describeFailure } from './failures.js';
 import { clusterIdGate, identityOf, predatingVolumeGate } from './identity.js';
 import type { KubeWriter } from './kube-writer.js';
 import { type LearnerRecords, defaultLearnerTimeoutMs, describeTimeout, nextLearnerRecords } from './learners.js';
@@ -74,6 +75,14 @@ function memberOrdinals(etcd: EtcdView | undefined): number[] {
   return (etcd?.members ?? []).map((m) => m.ordinal).filter((o): o is number => o !== undefined);
 }
 
+/** What a pass observed before it failed, if it failed. */
+interface Seen {
+  certs?: CertificateOutcome;
+  etcd?: EtcdView;
+  learners?: LearnerRecords;
+  step?: MembershipStep;
+}
+
 export class EtcdClusterReconciler implements Reconciler {
   /** Events of lasting states already sent, so that they are not sent on every pass. */
   private readonly notices = new NoticeMemo();
@@ -97,15 +106,28 @@ export class EtcdClusterReconciler implements Reconciler {
       this.warnings.forget(key);
       return {};
     }
+    const seen: Seen = {};
+    try {
+      return await this.pass(key, cluster, ctx, seen);
+    } catch (err) {
+      await this.reportFailure(key, cluster, seen, err, ctx);
+      throw err;
+    }
+  }
+
+  /** One pass over a live cluster; `seen` keeps what it observed, for the status if it fails. */
+  private async pass(key: string, cluster: EtcdCluster, ctx: PassContext, seen: Seen): Promise<Result> {
     const ref = clusterRef(cluster);
     const now = new Date(this.deps.clock.now());
     const kube = observeKube(this.deps.cache, cluster, ref, this.deps.pvcs);
     const certs = await reconcileCertificates(this.deps, cluster, ref, membersMayTrust(cluster, kube), now);
+    seen.certs = certs;
     await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster)], ctx.signal);
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
     const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, ctx) : undefined, kube);
+    seen.etcd = etcd;
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);
     const identity = identityOf(cluster, etcd, endpoints);
@@ -114,6 +136,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const trusted = mismatch ? undefined : etcd;
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.volumes);
     const learners = nextLearnerRecords({ learner: kube.membership?.learner, learnerRetry: kube.membership?.learnerRetry }, trusted?.members, cluster.spec.replicas, now);
+    seen.learners = learners;
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     const live = kube.statefulSet;
     const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.memberInitImage) : undefined;
@@ -124,6 +147,7 @@ export class EtcdClusterReconciler implements Reconciler {
     // Paused clusters and clusters without usable certificates are observed, never changed.
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
+    seen.step = blocked ? planned : step;
     // Before acting: a member this step removes no longer counts toward the budget.
     await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(trusted, step))], ctx.signal);
     await this.syncMembershipConfig(cluster, trusted, records, learners, step);
@@ -144,6 +168,28 @@ export class EtcdClusterReconciler implements Reconciler {
     await this.sendNotices(key, cluster, certs.problems, now);
     this.deps.metrics?.reconciled(ref, now);
     return { requeueAfterMs: requeueAfter(step, outcome, certs.nextRenewalAt, now) };
+  }
+
+  /**
+   * A pass that threw still tells the truth: status rebuilt from what it observed, Degraded with
+   * why it failed, and a Warning event (deduplicated with the other notices). observedGeneration
+   * stays where it was, since this generation's spec was not carried out.
+   */
+  private async reportFailure(key: string, cluster: EtcdCluster, seen: Seen, err: unknown, ctx: PassContext): Promise<void> {
+    const failure = describeFailure(err);
+    if (!failure || ctx.signal.aborted) return;
+    const ref = clusterRef(cluster);
+    const now = new Date(this.deps.clock.now());
+    const certProblems = seen.certs?.problems ?? [];
+    const problems = [failure, ...certProblems, ...(seen.learners ? learnerProblems(ref, seen.learners) : [])];
+    const caSecretName = seen.certs?.caSecretName ?? cluster.status?.caSecretName ?? '';
+    const status = { ...computeStatus({ cluster, ref, etcd: seen.etcd, step: seen.step, problems, caSecretName, clusterDomain: this.deps.clusterDomain, now }), observedGeneration: cluster.status?.observedGeneration };
+    try {
+      if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
+      await this.sendNotices(key, cluster, [failure, ...certProblems], now);
+    } catch (reportErr) {
+      ctx.log.warn('could not report the failed pass', { error: String(reportErr) });
+    }
   }
 
   /** Warning events for the problems a person must act on, and a note that the cluster is paused. */

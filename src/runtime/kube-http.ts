@@ -29,6 +29,8 @@ export class KubeApiError extends Error {
     message: string,
     /** The server's Retry-After, for 429 and 503 answers. */
     readonly retryAfterMs?: number,
+    /** What was asked: `PATCH /apis/apps/v1/namespaces/ns/statefulsets/name`. */
+    readonly request?: string,
   ) {
     super(message);
     this.name = 'KubeApiError';
@@ -97,14 +99,14 @@ function retryAfterOf(res: http.IncomingMessage): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, maxRetryAfterMs) : undefined;
 }
 
-function apiError(status: number, text: string, retryAfterMs?: number): KubeApiError {
+function apiError(status: number, text: string, retryAfterMs?: number, request?: string): KubeApiError {
   let parsed: KubeStatus = {};
   try {
     parsed = JSON.parse(text) as KubeStatus;
   } catch {
     // Not a Status object (a proxy's HTML page, say): the HTTP code still classifies it.
   }
-  return new KubeApiError(status, parsed.reason, parsed.message ?? (text.slice(0, 200) || `HTTP ${status}`), retryAfterMs);
+  return new KubeApiError(status, parsed.reason, parsed.message ?? (text.slice(0, 200) || `HTTP ${status}`), retryAfterMs, request);
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -134,7 +136,7 @@ export async function kubeRequest<T>(kc: KubeConfig, path: string, options: Requ
     const text = await readBody(res);
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return JSON.parse(text) as T;
-    const error = apiError(status, text, retryAfterOf(res));
+    const error = apiError(status, text, retryAfterOf(res), `${options.method ?? 'GET'} ${path.split('?')[0]}`);
     if (status !== 429 || attempt >= throttleRetries) throw error;
     await sleep(error.retryAfterMs ?? 1_000, signal);
   }

@@ -50,16 +50,19 @@ describe('EtcdCluster CRD', () => {
     expect((await read('minimal')).spec.version).toBe('3.6.16');
   });
 
-  it('prints replicas, ready, version, leader, available and age', async () => {
+  it('prints replicas, ready, version, leader, available, the problem and age', async () => {
     const status = { replicas: 3, readyReplicas: 2, currentVersion: '3.6.16', leader: 'example-1', selector: 'app=x' };
-    const conditions = [{ type: 'Available', status: 'True', reason: 'QuorumHealthy', message: '2 of 3 members healthy', lastTransitionTime: '2026-01-01T00:00:00Z' }];
+    const conditions = [
+      { type: 'Available', status: 'True', reason: 'QuorumHealthy', message: '2 of 3 members healthy', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      { type: 'Degraded', status: 'True', reason: 'MemberUnhealthy', message: 'example-2: not answering', lastTransitionTime: '2026-01-01T00:00:00Z' },
+    ];
     const patch = await kubectl(['patch', 'etcdcluster', 'example', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { ...status, conditions } })]);
     expect(patch.code, patch.stderr).toBe(0);
     const table = await kubectl(['get', 'etcdclusters']);
     expect(table.code, table.stderr).toBe(0);
     const [header, ...rows] = table.stdout.trim().split('\n').map((line) => line.trim().split(/\s{2,}/));
-    expect(header).toEqual(['NAME', 'REPLICAS', 'READY', 'VERSION', 'LEADER', 'AVAILABLE', 'AGE']);
-    expect(rows.find((r) => r[0] === 'example')?.slice(0, 6)).toEqual(['example', '3', '2', '3.6.16', 'example-1', 'True']);
+    expect(header).toEqual(['NAME', 'REPLICAS', 'READY', 'VERSION', 'LEADER', 'AVAILABLE', 'PROBLEM', 'AGE']);
+    expect(rows.find((r) => r[0] === 'example')?.slice(0, 7)).toEqual(['example', '3', '2', '3.6.16', 'example-1', 'True', 'MemberUnhealthy']);
     const wide = await kubectl(['get', 'etcd', 'example', '-o', 'wide']);
     expect(wide.stdout.split('\n')[0]).toMatch(/AGE\s+DESIRED VERSION$/);
   });
