@@ -122,7 +122,9 @@ export class EtcdClusterReconciler implements Reconciler {
     const kube = observeKube(this.deps.cache, cluster, ref, this.deps.pvcs);
     const certs = await reconcileCertificates(this.deps, cluster, ref, membersMayTrust(cluster, kube), now);
     seen.certs = certs;
-    await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster)], ctx.signal);
+    // Paused means paused: no child is written, only the status (and one event saying so).
+    const paused = cluster.spec.paused === true;
+    if (!paused) await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster)], ctx.signal);
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
@@ -149,8 +151,10 @@ export class EtcdClusterReconciler implements Reconciler {
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
     seen.step = blocked ? planned : step;
     // Before acting: a member this step removes no longer counts toward the budget.
-    await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(trusted, step))], ctx.signal);
-    await this.syncMembershipConfig(cluster, trusted, records, learners, step);
+    if (!paused) {
+      await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(trusted, step))], ctx.signal);
+      await this.syncMembershipConfig(cluster, trusted, records, learners, step);
+    }
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
     // Awaiting the user's decision changes nothing either.

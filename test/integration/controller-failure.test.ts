@@ -17,7 +17,7 @@ describe('a failing pass reports', () => {
     await bench.settle('grow');
     const before = (await bench.cluster('grow')).status!;
     expect(before.observedGeneration).toBe(1);
-    await bench.kubectl('patch', 'etcdcluster', 'grow', '-n', bench.ns, '--type=merge', '-p', '{"spec":{"storage":{"size":"2Gi"}}}');
+    await bench.kubectl('patch', 'etcdcluster', 'grow', '-n', bench.ns, '--type=merge', '-p', '{"spec":{"storage":{"size":"16Gi"}}}');
 
     const errors: unknown[] = [];
     for (let i = 0; i < 3; i++) await bench.pass('grow').catch((err: unknown) => errors.push(err));

@@ -23,9 +23,8 @@ describe('a paused EtcdCluster gets no certificate written', () => {
     console.log(`paused from creation, writes per pass: ${JSON.stringify(passes)}`);
     expect(passes.flatMap(secretWrites)).toEqual([]);
     expect(await bench.secretVersions('frozen')).toEqual({});
-    // Services and the PodDisruptionBudget are still applied while paused (not certificates: left
-    // to the rest of "paused means paused"); no Secret, no other event.
-    expect(passes.flat().filter((w) => w.startsWith('event '))).toEqual(['event Paused']);
+    // Paused means paused: no child at all, only the status and one event saying so.
+    expect(passes.flat().filter((w) => !w.startsWith('status'))).toEqual(['event Paused']);
     expect(passes[2]).toEqual([]);
     const status = (await bench.cluster('frozen')).status!;
     expect(status.conditions!.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
@@ -44,6 +43,7 @@ describe('a paused EtcdCluster gets no certificate written', () => {
     const passes = [await bench.pass('thawed'), await bench.pass('thawed'), await bench.pass('thawed')];
     console.log(`paused with certificates due, writes per pass: ${JSON.stringify(passes)}`);
     expect(passes.flatMap(secretWrites)).toEqual([]);
+    expect(passes.flat().filter((w) => w.startsWith('apply ') || w.startsWith('delete ')), 'no child written while paused').toEqual([]);
     const kept = Object.fromEntries(Object.entries(before).filter(([k]) => k !== 'Secret/thawed-client-tls'));
     expect(await bench.secretVersions('thawed')).toEqual(kept);
     expect(passes.flat().filter((w) => w === 'event Paused')).toHaveLength(1);
