@@ -1,7 +1,7 @@
 /**
  * etcd versions as the API accepts them: semantic versions without a leading `v` or build
  * metadata (`3.6.16`, `3.6.0-rc.5`), because they become image tags. Pure; the CRD's CEL rules
- * apply the same policy (see upgradeRules in schema-rules.ts), so the two must agree.
+ * apply the same policy (see upgradeRules in schema.ts), so the two must agree.
  */
 
 export interface EtcdVersion {

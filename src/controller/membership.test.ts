@@ -126,10 +126,59 @@ describe('planMembership', () => {
     expect(planMembership(obs(over))).toEqual(expected);
   });
 
-  it('never plans more than one step and never mutates its input', () => {
+  it('never mutates its input', () => {
     const input = obs({ desired: 5 });
     const frozen = JSON.stringify({ ...input, recordedMembers: [...input.recordedMembers] });
     planMembership(input);
     expect(JSON.stringify({ ...input, recordedMembers: [...input.recordedMembers] })).toBe(frozen);
+  });
+
+  // A small model of the world: each planned step is carried out, then pods start and learners
+  // catch up. Every step must change exactly one thing, and the plan must reach the spec.
+  it.each([
+    [3, 7],
+    [7, 3],
+    [1, 5],
+    [5, 1],
+  ])('never plans more than one change per step, and converges: %i -> %i members', (from, to) => {
+    let world = obs({ desired: to, statefulSetReplicas: from, knownMembers: from, members: Array.from({ length: from }, (_, i) => m(i)), volumes: vols(...Array.from({ length: from }, (_, i) => i)), recordedMembers: recorded() });
+    let nextId = 2000;
+    for (let pass = 0; pass < 60; pass++) {
+      const step = planMembership(world);
+      if (step.kind === 'none') {
+        expect(world.members!.map((x) => x.ordinal).sort()).toEqual(Array.from({ length: to }, (_, i) => i));
+        expect(world.members!.every((x) => !x.isLearner && x.healthy)).toBe(true);
+        expect(world.statefulSetReplicas).toBe(to);
+        return;
+      }
+      const before = JSON.stringify(world);
+      const members = world.members!.map((x) => ({ ...x }));
+      switch (step.kind) {
+        case 'addLearner':
+          members.push({ id: String(nextId++), ordinal: step.ordinal, started: false, isLearner: true, healthy: false, isLeader: false, caughtUp: false });
+          break;
+        case 'scaleStatefulSet':
+          world = { ...world, statefulSetReplicas: step.replicas };
+          break;
+        case 'promoteLearner':
+          members.find((x) => x.id === step.memberId)!.isLearner = false;
+          break;
+        case 'moveLeader':
+          for (const x of members) x.isLeader = x.id === step.toId;
+          break;
+        case 'removeMember':
+          members.splice(members.findIndex((x) => x.id === step.memberId), 1);
+          break;
+        default:
+          throw new Error(`unexpected step ${JSON.stringify(step)}`);
+      }
+      world = { ...world, members };
+      expect(JSON.stringify(world), `step ${step.kind} changed nothing`).not.toBe(before);
+      const changed = [world.statefulSetReplicas !== JSON.parse(before).statefulSetReplicas, JSON.stringify(world.members) !== JSON.stringify(JSON.parse(before).members)].filter(Boolean);
+      expect(changed, `step ${JSON.stringify(step)} changed more than one thing`).toHaveLength(1);
+      // The world moves on: pods of started ordinals run, learners catch up.
+      world = { ...world, members: world.members!.map((x) => (x.ordinal! < world.statefulSetReplicas! && !x.started ? { ...x, started: true, healthy: true, caughtUp: true } : x)) };
+    }
+    throw new Error('did not converge in 60 passes');
   });
 });
