@@ -152,6 +152,7 @@ describe('planMembership', () => {
         return;
       }
       const before = JSON.stringify(world);
+      const previous = { replicas: world.statefulSetReplicas, members: JSON.stringify(world.members) };
       const members = world.members!.map((x) => ({ ...x }));
       switch (step.kind) {
         case 'addLearner':
@@ -174,7 +175,7 @@ describe('planMembership', () => {
       }
       world = { ...world, members };
       expect(JSON.stringify(world), `step ${step.kind} changed nothing`).not.toBe(before);
-      const changed = [world.statefulSetReplicas !== JSON.parse(before).statefulSetReplicas, JSON.stringify(world.members) !== JSON.stringify(JSON.parse(before).members)].filter(Boolean);
+      const changed = [world.statefulSetReplicas !== previous.replicas, JSON.stringify(world.members) !== previous.members].filter(Boolean);
       expect(changed, `step ${JSON.stringify(step)} changed more than one thing`).toHaveLength(1);
       // The world moves on: pods of started ordinals run, learners catch up.
       world = { ...world, members: world.members!.map((x) => (x.ordinal! < world.statefulSetReplicas! && !x.started ? { ...x, started: true, healthy: true, caughtUp: true } : x)) };
