@@ -26,7 +26,7 @@ import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecor
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
 import { memberEndpoints, observeKube } from './observe-kube.js';
 import { quorumLossEvent } from './quorum-report.js';
-import { withStartGuardProblems } from './start-guard.js';
+import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
@@ -141,7 +141,9 @@ export class EtcdClusterReconciler implements Reconciler {
     seen.learners = learners;
     const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
     const live = kube.statefulSet;
-    const desiredSts = live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, this.memberInitImage) : undefined;
+    const build = (image: string) => buildStatefulSet(cluster, live?.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, image);
+    const initImage = guardImage(live, build(this.memberInitImage), this.memberInitImage);
+    const desiredSts = live ? build(initImage) : undefined;
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
@@ -161,7 +163,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet' && step.kind !== 'awaitDecision') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), trustBundleHash, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), trustBundleHash, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log.info('membership step', { step });
     await this.warnOfDecision(key, cluster, planned, ctx, now);
 

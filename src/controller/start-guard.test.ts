@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { KubeView } from './observe-kube.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
-import { inStartGuard, withStartGuardProblems } from './start-guard.js';
+import { guardImage, inStartGuard, withStartGuardProblems } from './start-guard.js';
 
 const guarded = (running: boolean): V1Pod => ({ status: { initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, state: running ? { running: {} } : { terminated: { exitCode: 0 } } }] } });
 const member = (ordinal: number, healthy: boolean): MemberView => ({ id: `${ordinal}`, name: `c-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: undefined, healthy, isLeader: false, problem: healthy ? undefined : 'not answering' });
@@ -21,5 +21,14 @@ describe('start guard in the status', () => {
     expect(out.members.map((m) => m.problem)).toEqual([undefined, expect.stringContaining('start guard'), 'not answering']);
     expect(etcd.members[1]!.problem).toBe('not answering');
     expect(withStartGuardProblems(undefined, kube)).toBeUndefined();
+  });
+
+  it('keeps the guard image the StatefulSet runs while its invocation is unchanged, so an operator upgrade rolls no member', () => {
+    const sts = (image?: string, args = ['--a']) => ({ spec: { selector: {}, serviceName: 's', template: { spec: { containers: [], initContainers: image ? [{ name: 'member-init', image, args }] : [] } } } });
+    const desired = sts('op:v0.2.0');
+    expect(guardImage(sts('op:v0.1.0'), desired, 'op:v0.2.0')).toBe('op:v0.1.0');
+    expect(guardImage(sts('op:v0.1.0', ['--old']), desired, 'op:v0.2.0')).toBe('op:v0.2.0');
+    expect(guardImage(sts(), desired, 'op:v0.2.0')).toBe('op:v0.2.0');
+    expect(guardImage(undefined, desired, 'op:v0.2.0')).toBe('op:v0.2.0');
   });
 });

@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { memberInitContainer } from '../resources/pod-template.js';
 import type { KubeView } from './observe-kube.js';
 import type { EtcdView } from './observe-etcd.js';
@@ -23,4 +23,20 @@ export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeVie
         : m,
     ),
   };
+}
+
+/**
+ * The start guard image to keep in the member template: the one the StatefulSet already runs,
+ * while the guard's command, arguments, environment and mounts are unchanged. A new operator
+ * release must restart no member (a changed template would roll them all), so a new guard image
+ * arrives with the next roll that something else asks for. A StatefulSet from before the guard,
+ * or a guard whose invocation changed, gets the operator's own image, and the members roll once.
+ */
+export function guardImage(live: V1StatefulSet | undefined, desired: V1StatefulSet | undefined, operatorImage: string): string {
+  const find = (sts: V1StatefulSet | undefined) => sts?.spec?.template?.spec?.initContainers?.find((c) => c.name === memberInitContainer);
+  const running = find(live);
+  const wanted = find(desired);
+  if (!running?.image || !wanted) return operatorImage;
+  const invocation = (c: V1Container) => JSON.stringify([c.command, c.args, c.env, c.volumeMounts]);
+  return invocation(running) === invocation(wanted) ? running.image : operatorImage;
 }
