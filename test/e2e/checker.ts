@@ -1,4 +1,5 @@
 import { Etcd3 } from 'etcd3';
+import { expect } from 'vitest';
 
 /** Counts of a checker run: the e2e tests assert `lost` and `staleReads` are zero. */
 export interface CheckerReport {
@@ -111,4 +112,14 @@ export class Checker {
     client.close();
     return { ...this.report };
   }
+}
+
+/** Stops the checker and asserts what every e2e test asserts: no acknowledged write lost, no stale read. */
+export async function expectNoLoss(checker: Checker, minAcknowledged: number): Promise<CheckerReport> {
+  const report = await checker.stop();
+  console.log(`checker: ${JSON.stringify(report)}`);
+  expect(report.acknowledged).toBeGreaterThan(minAcknowledged);
+  expect(report.lost).toBe(0);
+  expect(report.staleReads).toBe(0);
+  return report;
 }

@@ -21,6 +21,8 @@ export interface E2eEnvironment {
   startOperator(extraArgs?: string[], env?: NodeJS.ProcessEnv, kubeconfig?: string): Promise<OperatorProcess>;
   kubectl(...args: string[]): Promise<string>;
   cluster(namespace: string, name: string): Promise<EtcdCluster>;
+  /** Applies an EtcdCluster (default: 3 members) with the real kubectl and waits until it converged. */
+  createCluster(namespace: string, name: string, spec?: Partial<EtcdCluster['spec']>): Promise<EtcdCluster>;
   /** Waits until etcd reports `voters` healthy voting members, no learner, and status says so. */
   waitConverged(namespace: string, name: string, voters: number, timeoutMs?: number): Promise<EtcdCluster>;
   /** Reasons of the Events on EtcdClusters in a namespace, oldest first. */
@@ -63,6 +65,12 @@ export async function startE2eEnvironment(label: string, options: ControlPlaneOp
     kubectl,
     async cluster(namespace, name) {
       return JSON.parse(await kubectl('get', 'etcdcluster', name, '-n', namespace, '-o', 'json')) as EtcdCluster;
+    },
+    async createCluster(namespace, name, spec = {}) {
+      const manifest = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name, namespace }, spec: { replicas: 3, ...spec } };
+      const apply = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+      if (apply.code !== 0) throw new Error(`kubectl apply ${namespace}/${name}: ${apply.stderr}`);
+      return env.waitConverged(namespace, name, manifest.spec.replicas);
     },
     async waitConverged(namespace, name, voters, timeoutMs = 240_000) {
       return waitFor(`${namespace}/${name} at ${voters} healthy voters`, async () => {

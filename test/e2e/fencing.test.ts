@@ -34,10 +34,7 @@ describe('a deposed leader writes nothing', () => {
     a = await env.startOperator(electionArgs, { POD_NAME: 'operator-a', ETCD_OPERATOR_CRASHPOINTS: `after-member-add:pause=${pauseMs / 1000}s` }, kubeconfigA);
     await env.waitFor('A to lead', async () => (await lease().catch(() => undefined))?.spec.holderIdentity?.startsWith('operator-a_'), { timeoutMs: 60_000 });
     b = await env.startOperator(electionArgs, { POD_NAME: 'operator-b' }, kubeconfigB);
-    const manifest = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name, namespace: ns }, spec: { replicas: 3 } };
-    const apply = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
-    expect(apply.code, apply.stderr).toBe(0);
-    await env.waitConverged(ns, name, 3);
+    await env.createCluster(ns, name);
     checker = await env.checker(ns, name);
     checker.start();
   });

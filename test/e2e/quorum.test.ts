@@ -72,10 +72,7 @@ describe('quorum end to end', () => {
   beforeAll(async () => {
     env = await startE2eEnvironment('e2e-quorum');
     await env.startOperator();
-    const manifest = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name, namespace: ns }, spec: { replicas: 3 } };
-    const apply = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
-    expect(apply.code, apply.stderr).toBe(0);
-    await env.waitConverged(ns, name, 3);
+    await env.createCluster(ns, name);
     // An etcd client of the test's own (user certificate), on the three pods that stay throughout.
     const secret = JSON.parse(await env.kubectl('get', 'secret', `${name}-client-tls`, '-n', ns, '-o', 'json')) as V1Secret;
     const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64').toString('utf8');

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { EtcdCluster, EtcdClusterStatus } from '../../src/api/types.generated.js';
+import type { EtcdCluster } from '../../src/api/types.generated.js';
 import { AdminPool } from '../../src/controller/admin-pool.js';
-import { KubeWriter } from '../../src/controller/kube-writer.js';
 import { EtcdClusterReconciler } from '../../src/controller/reconcile.js';
 import { createEtcdAdmin } from '../../src/etcd/client.js';
 import { InformerCache } from '../../src/runtime/cache.js';
@@ -16,27 +15,8 @@ import { repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
 import { waitFor } from '../harness/wait.js';
 import { defaultOperatorImage } from '../../src/version.js';
+import { CountingWriter } from './counting-writer.js';
 
-/** The real writer, noting every write it makes. */
-class CountingWriter extends KubeWriter {
-  readonly writes: string[] = [];
-  override apply<T extends KubernetesObject>(obj: T, signal?: AbortSignal): Promise<T> {
-    this.writes.push(`apply ${obj.kind}/${obj.metadata?.name}`);
-    return super.apply(obj, signal);
-  }
-  override patchStatus(cluster: EtcdCluster, status: EtcdClusterStatus, signal?: AbortSignal): Promise<void> {
-    this.writes.push(`status ${cluster.metadata.name}`);
-    return super.patchStatus(cluster, status, signal);
-  }
-  override delete(kind: string, apiVersionOfObj: string, namespace: string, name: string, signal?: AbortSignal): Promise<void> {
-    this.writes.push(`delete ${kind}/${name}`);
-    return super.delete(kind, apiVersionOfObj, namespace, name, signal);
-  }
-  override event(cluster: EtcdCluster, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
-    this.writes.push(`event ${reason}`);
-    return super.event(cluster, type, reason, message, now);
-  }
-}
 
 // The reconciler against a real API server, one pass at a time. No kubelet runs here, so etcd
 // never answers: this proves the objects a new cluster gets and that a quiet pass writes nothing.
