@@ -32,6 +32,8 @@ export const conditionReasons = {
   learnerRetryBackoff: 'LearnerRetryBackoff',
   paused: 'Paused',
   reconciled: 'Reconciled',
+  /** spec.storage.size grew: claims are expanded one by one, then the StatefulSet is recreated. */
+  expandingVolumes: 'ExpandingVolumes',
   // Degraded
   memberUnhealthy: 'MemberUnhealthy',
   caSecretMissing: 'CASecretMissing',
@@ -48,6 +50,8 @@ export const conditionReasons = {
   kubernetesRefused: 'KubernetesRefused',
   /** etcd refused a change beyond the normal waits. */
   etcdRefused: 'EtcdRefused',
+  /** spec.storage.size grew but a claim's StorageClass cannot expand volumes: nothing is changed. */
+  storageClassCannotExpand: 'StorageClassCannotExpand',
   /** A learner missed its deadline (Progressing while it is removed; Degraded until an add succeeds). */
   learnerTimedOut: 'LearnerTimedOut',
   // Degraded (and Progressing or Available) while the operator waits for the user's decision

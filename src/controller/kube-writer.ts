@@ -49,10 +49,11 @@ export class KubeWriter {
     await kubeRequest(this.kc, path, { method: 'PATCH', body, contentType: 'application/merge-patch+json', signal });
   }
 
-  /** Deletes an object; already gone counts as done. */
-  async delete(kind: string, apiVersionOfObj: string, namespace: string, name: string, signal?: AbortSignal): Promise<void> {
+  /** Deletes an object; already gone counts as done. `options` is the DeleteOptions body. */
+  async delete(kind: string, apiVersionOfObj: string, namespace: string, name: string, signal?: AbortSignal, options?: { propagationPolicy?: string; preconditions?: { uid?: string } }): Promise<void> {
     try {
-      await kubeRequest(this.kc, pathOf({ kind, apiVersion: apiVersionOfObj, metadata: { name, namespace } }), { method: 'DELETE', signal });
+      const body = options ? { apiVersion: 'v1', kind: 'DeleteOptions', ...options } : undefined;
+      await kubeRequest(this.kc, pathOf({ kind, apiVersion: apiVersionOfObj, metadata: { name, namespace } }), { method: 'DELETE', body, signal });
     } catch (err) {
       if (statusCodeOf(err) !== 404) throw err;
     }

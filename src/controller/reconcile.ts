@@ -13,6 +13,9 @@ import { clusterRef } from '../resources/owner.js';
 import { buildPodDisruptionBudget } from '../resources/pdb.js';
 import { buildClientService, buildPeerService } from '../resources/services.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
+import { actStorage, describeStorage } from '../storage/act.js';
+import { readClasses, storageObservation, withLiveClaimTemplates } from '../storage/observe.js';
+import { type StorageStep, planStorage } from '../storage/plan.js';
 import type { AdminPool } from './admin-pool.js';
 import { type CertificateOutcome, reconcileCertificates } from './certificates.js';
 import { DecisionWarnings, describeDecision } from './decisions.js';
@@ -24,7 +27,7 @@ import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
 import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
-import { memberEndpoints, observeKube } from './observe-kube.js';
+import { type KubeView, memberEndpoints, observeKube } from './observe-kube.js';
 import { quorumLossEvent } from './quorum-report.js';
 import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
@@ -143,7 +146,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const live = kube.statefulSet;
     const build = (image: string) => buildStatefulSet(cluster, live?.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, image);
     const initImage = guardImage(live, build(this.memberInitImage), this.memberInitImage);
-    const desiredSts = live ? build(initImage) : undefined;
+    const desiredSts = withLiveClaimTemplates(live ? build(initImage) : undefined, live);
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
@@ -160,20 +163,34 @@ export class EtcdClusterReconciler implements Reconciler {
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
     // Awaiting the user's decision changes nothing either.
-    if (!blocked && templateChanged && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet' && step.kind !== 'awaitDecision') {
+    if (!blocked && templateChanged && !live?.metadata?.deletionTimestamp && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet' && step.kind !== 'awaitDecision') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), trustBundleHash, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), trustBundleHash, live, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log.info('membership step', { step });
     await this.warnOfDecision(key, cluster, planned, ctx, now);
+    // Storage grows only when membership has nothing to do; a refusal is said on every pass.
+    const storage = await this.planStorage(cluster, kube, !blocked && step.kind === 'none', ctx);
+    const grown = await actStorage(storage, { cluster, ref, writer: this.deps.writer, statefulSetUid: live?.metadata?.uid, log: ctx.log, now, signal: ctx.signal });
+    const storageNote = describeStorage(storage, ref);
+    const refused = storage.kind === 'refuse' && storageNote ? [storageNote] : [];
 
-    const problems = [...certs.problems, ...learnerProblems(ref, learners)];
-    const status = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
+    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused];
+    const computed = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
+    // A refused size is not carried out: observedGeneration stays at the last generation that was.
+    const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, certs.problems, now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused], now);
     this.deps.metrics?.reconciled(ref, now);
-    return { requeueAfterMs: requeueAfter(step, outcome, certs.nextRenewalAt, now) };
+    const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
+    return { requeueAfterMs: Math.min(storageRequeue, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
+  }
+
+  /** The next storage step; the classes are read only when a claim must grow. */
+  private async planStorage(cluster: EtcdCluster, kube: KubeView, membershipIdle: boolean, ctx: PassContext): Promise<StorageStep> {
+    const observed = storageObservation(cluster, kube, membershipIdle);
+    return planStorage({ ...observed, classes: await readClasses(this.deps.kc, observed, ctx.signal) });
   }
 
   /**

@@ -18,6 +18,8 @@ export interface StatusInputs {
   step: MembershipStep | undefined;
   /** Certificate and other problems that need a person, for Degraded. */
   problems: { reason: string; message: string }[];
+  /** Progress of a volume growth, shown when membership has nothing to report. */
+  storage?: { reason: string; message: string };
   caSecretName: string;
   clusterDomain: string;
   now: Date;
@@ -138,7 +140,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const decision = i.step?.kind === 'awaitDecision' ? describeDecision(i.step.decision, i.ref) : undefined;
   const progress = i.cluster.spec.paused
     ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
-    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas));
+    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas) ?? i.storage);
   const unhealthy = members.filter((m) => !m.healthy && m.started);
   const silent = !i.etcd && formed(i) ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
   const degraded = [

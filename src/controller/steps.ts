@@ -1,3 +1,4 @@
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { EtcdCluster } from '../api/types.generated.js';
 import { EtcdAdminError } from '../etcd/errors.js';
@@ -6,6 +7,7 @@ import type { EtcdAdmin, EtcdMember } from '../etcd/types.js';
 import { buildMembershipConfig } from '../resources/membership-config.js';
 import { type ClusterRef, memberPeerUrl, names } from '../resources/names.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
+import { withLiveClaimTemplates } from '../storage/observe.js';
 import type { KubeWriter } from './kube-writer.js';
 import { type LearnerRecords, describeTimeout, learnerName } from './learners.js';
 import type { MembershipStep } from './membership.js';
@@ -26,6 +28,8 @@ export interface StepContext {
   ordinals: number[];
   /** Hash of the CA bundle members trust, stamped on the pod template. */
   trustBundleHash: string;
+  /** The live StatefulSet, whose claim templates a scale keeps (the API server forbids changing them). */
+  live?: V1StatefulSet;
   log: Logger;
   now: Date;
 }
@@ -79,7 +83,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
   switch (step.kind) {
     case 'createStatefulSet':
     case 'scaleStatefulSet':
-      await ctx.writer.apply(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage));
+      await ctx.writer.apply(withLiveClaimTemplates(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage), ctx.live));
       await event(ctx, step.kind === 'createStatefulSet' ? 'StatefulSetCreated' : 'StatefulSetScaled', `StatefulSet ${names.statefulSet(ref)} set to ${step.replicas} replicas`);
       return 'acted';
     case 'addLearner': {

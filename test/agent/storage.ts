@@ -4,6 +4,7 @@ import type { KubeConfig, V1PersistentVolume, V1PersistentVolumeClaim } from '@k
 import type { Logger } from 'winston';
 import type { Wire } from '../../src/runtime/kinds.js';
 import { kubeRequest } from '../../src/runtime/kube-http.js';
+import { bytesOf } from '../../src/storage/quantity.js';
 import type { EventRecorder } from './events.js';
 import { tolerating } from './kube.js';
 
@@ -13,7 +14,10 @@ type Volume = Wire<V1PersistentVolume>;
 export const provisionerName = 'etcd-operator.dev/local-agent';
 const provisionedBy = 'pv.kubernetes.io/provisioned-by';
 
-/** The default StorageClass the agent provisions for; Immediate, so claims bind before pods schedule. */
+/**
+ * The default StorageClass the agent provisions for; Immediate, so claims bind before pods
+ * schedule. It allows expansion: the agent resizes its volumes as an external resizer would.
+ */
 export function storageClass(name: string) {
   return {
     apiVersion: 'storage.k8s.io/v1',
@@ -22,6 +26,7 @@ export function storageClass(name: string) {
     provisioner: provisionerName,
     reclaimPolicy: 'Delete',
     volumeBindingMode: 'Immediate',
+    allowVolumeExpansion: true,
   };
 }
 
@@ -71,6 +76,7 @@ export class Provisioner {
       if (claim.metadata?.deletionTimestamp || existing.has(`pvc-${claim.metadata?.uid}`)) continue;
       await this.provision(claim);
     }
+    for (const claim of claims) if (claim.spec?.storageClassName === this.className && needsResize(claim)) await this.resize(claim);
     for (const volume of volumes) {
       const phase = volume.status?.phase;
       if (volume.metadata?.annotations?.[provisionedBy] !== provisionerName || volume.metadata.deletionTimestamp) continue;
@@ -89,6 +95,22 @@ export class Provisioner {
     this.events.record({ ...claim, apiVersion: 'v1', kind: 'PersistentVolumeClaim' }, 'Normal', 'ProvisioningSucceeded', message);
   }
 
+  /**
+   * What an external resizer does once the controller-manager's expand controller leaves a claim
+   * to it (it finds no in-tree plugin that expands `local` volumes, says ExternalExpanding, and
+   * stops): the volume's capacity first, then the claim's status. A directory has no size to grow.
+   */
+  private async resize(claim: Claim): Promise<void> {
+    const size = claim.spec!.resources!.requests!.storage!;
+    const { namespace = '', name = '' } = claim.metadata ?? {};
+    const pv = `/api/v1/persistentvolumes/${encodeURIComponent(claim.spec!.volumeName!)}`;
+    await kubeRequest(this.kc, pv, { method: 'PATCH', body: { spec: { capacity: { storage: size } } }, contentType: 'application/merge-patch+json' });
+    const status = `/api/v1/namespaces/${encodeURIComponent(namespace)}/persistentvolumeclaims/${encodeURIComponent(name)}/status`;
+    await kubeRequest(this.kc, status, { method: 'PATCH', body: { status: { capacity: { storage: size } } }, contentType: 'application/merge-patch+json' });
+    this.log.info('volume resized', { claim: `${namespace}/${name}`, volume: claim.spec?.volumeName, size });
+    this.events.record({ ...claim, apiVersion: 'v1', kind: 'PersistentVolumeClaim' }, 'Normal', 'VolumeResizeSuccessful', `resized volume ${claim.spec?.volumeName} to ${size}`);
+  }
+
   /** The data goes first, then the object: a crash in between leaves a volume to retry, never a stray directory. */
   private async remove(volume: Volume): Promise<void> {
     const path = volume.spec?.local?.path;
@@ -96,4 +118,12 @@ export class Provisioner {
     await tolerating([404], () => kubeRequest(this.kc, `/api/v1/persistentvolumes/${encodeURIComponent(volume.metadata?.name ?? '')}`, { method: 'DELETE' }));
     this.log.info('released volume deleted', { volume: volume.metadata?.name, path });
   }
+}
+
+/** A bound claim that asks for more than its capacity. */
+function needsResize(claim: Claim): boolean {
+  if (claim.status?.phase !== 'Bound' || !claim.spec?.volumeName || claim.metadata?.deletionTimestamp) return false;
+  const requested = bytesOf(claim.spec.resources?.requests?.storage);
+  const capacity = bytesOf(claim.status.capacity?.storage);
+  return requested !== undefined && capacity !== undefined && requested > capacity;
 }

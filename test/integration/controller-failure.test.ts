@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReconcilerBench } from './reconciler-bench.js';
 
-// A pass that fails still tells the truth. The reproduction from the issue: spec.storage.size
-// grown on a running cluster; the API server forbids the StatefulSet update every pass. Before,
-// the conditions kept saying "membership matches the spec" and "no problems observed", with no
-// event. No kubelet runs here: etcd never answers.
+// A pass that fails still tells the truth. The issue's reproduction was spec.storage.size grown
+// on a running cluster (the StatefulSet update refused every pass); growth is now carried out
+// (src/storage), so here a ValidatingAdmissionPolicy refuses every update of the cluster's
+// StatefulSet, and a changed option needs one. Before, the conditions kept saying "membership
+// matches the spec" and "no problems observed", with no event. No kubelet runs here: etcd never answers.
 describe('a failing pass reports', () => {
   let bench: ReconcilerBench;
   beforeAll(async () => {
@@ -17,7 +18,8 @@ describe('a failing pass reports', () => {
     await bench.settle('grow');
     const before = (await bench.cluster('grow')).status!;
     expect(before.observedGeneration).toBe(1);
-    await bench.kubectl('patch', 'etcdcluster', 'grow', '-n', bench.ns, '--type=merge', '-p', '{"spec":{"storage":{"size":"16Gi"}}}');
+    await refuseStatefulSetUpdates(bench, 'grow');
+    await bench.kubectl('patch', 'etcdcluster', 'grow', '-n', bench.ns, '--type=merge', '-p', '{"spec":{"options":{"snapshot-count":"5000"}}}');
 
     const errors: unknown[] = [];
     for (let i = 0; i < 3; i++) await bench.pass('grow').catch((err: unknown) => errors.push(err));
@@ -36,3 +38,26 @@ describe('a failing pass reports', () => {
     expect(row).toContain('KubernetesRefused');
   });
 });
+
+/** A policy that refuses every update of one StatefulSet, in force once a dry run is refused. */
+async function refuseStatefulSetUpdates(bench: ReconcilerBench, name: string): Promise<void> {
+  const policy = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: `freeze-${name}` },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['statefulsets'] }] },
+      matchConditions: [{ name: 'this-cluster', expression: `object.metadata.name == '${name}'` }],
+      validations: [{ expression: 'false', message: `updates of StatefulSet ${name} are frozen by the test` }],
+    },
+  };
+  const binding = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: `freeze-${name}` }, spec: { policyName: `freeze-${name}`, validationActions: ['Deny'] } };
+  await bench.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [policy, binding] }) });
+  for (let i = 0; i < 100; i++) {
+    const probe = await bench.cp.kubectl(['label', 'statefulset', name, '-n', bench.ns, 'probe=1', '--dry-run=server']);
+    if (probe.code !== 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the policy never took effect');
+}

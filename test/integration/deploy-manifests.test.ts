@@ -90,6 +90,11 @@ describe('deploy/ manifests', () => {
     expect(await can('patch', 'statefulsets.apps', '-n', 'some-team')).toBe('yes');
     expect(await can('get', 'secrets', '-n', 'some-team')).toBe('yes');
     expect(await can('list', 'nodes')).toBe('no');
+    // Volume growth reads the claims' StorageClass (and nothing else cluster-scoped).
+    expect(await can('get', 'storageclasses.storage.k8s.io')).toBe('yes');
+    expect(await can('list', 'storageclasses.storage.k8s.io')).toBe('no');
+    expect(await can('patch', 'persistentvolumeclaims', '-n', 'some-team')).toBe('yes');
+    expect(await can('delete', 'statefulsets.apps', '-n', 'some-team')).toBe('yes');
     expect(await can('update', 'secrets', '-n', 'some-team')).toBe('no');
     expect(await can('delete', 'secrets', '-n', 'some-team')).toBe('no');
     expect(await can('delete', 'etcdclusters.etcd.operator.dev', '-n', 'some-team')).toBe('no');

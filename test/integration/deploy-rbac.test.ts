@@ -88,6 +88,8 @@ describe('deploy/overlays/namespaced RBAC', () => {
       ['update', 'etcdclusters.etcd.operator.dev', '--subresource=finalizers'],
       ...['statefulsets.apps', 'services', 'configmaps', 'secrets', 'poddisruptionbudgets.policy'].flatMap((r) => ['list', 'watch', 'create', 'patch'].map((v) => [v, r])),
       ['get', 'secrets'], ['delete', 'pods'], ['delete', 'persistentvolumeclaims'], ['create', 'events'],
+      // Volume growth: a larger claim, and the StatefulSet deleted (orphaning its pods) to recreate it.
+      ['patch', 'persistentvolumeclaims'], ['delete', 'statefulsets.apps'],
     ];
     for (const check of allowed) expect(await can(...check, '-n', watched), check.join(' ')).toBe('yes');
   });
@@ -98,7 +100,7 @@ describe('deploy/overlays/namespaced RBAC', () => {
       ['list', 'etcdclusters.etcd.operator.dev', '--all-namespaces'], ['create', 'statefulsets.apps', '-n', other],
       ['list', 'nodes'], ['get', 'nodes'], ['list', 'namespaces'], ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
       ['list', 'customresourcedefinitions.apiextensions.k8s.io'], ['*', '*', '-n', watched],
-      ['update', 'secrets', '-n', watched], ['delete', 'secrets', '-n', watched], ['delete', 'statefulsets.apps', '-n', watched],
+      ['update', 'secrets', '-n', watched], ['delete', 'secrets', '-n', watched], ['get', 'storageclasses.storage.k8s.io'],
       ['delete', 'etcdclusters.etcd.operator.dev', '-n', watched], ['update', 'etcdclusters.etcd.operator.dev', '-n', watched],
       ['create', 'pods', '-n', watched], ['create', 'pods/exec', '-n', watched], ['create', 'roles.rbac.authorization.k8s.io', '-n', watched],
       ['get', 'leases.coordination.k8s.io/someone-elses', '-n', 'etcd-operator-system'],
