@@ -1,5 +1,6 @@
 import { conditionReasons as R } from '../api/conditions.js';
 import { type ClusterRef, annotationKeys, names } from '../resources/names.js';
+import { hexId } from '../etcd/convert.js';
 
 /**
  * Decisions the operator leaves to the user: each holds back a change that could destroy or
@@ -14,7 +15,6 @@ export type Decision =
   /** Members answer with a cluster ID other than this EtcdCluster's (hex IDs). */
   | { reason: 'clusterIdMismatch'; expected: string | undefined; answers: { by: string; clusterId: string }[] };
 
-const hex = (decimal: string) => BigInt(decimal).toString(16);
 
 /** The condition reason and message (also the Warning event's) of a decision. */
 export function describeDecision(d: Decision, ref: ClusterRef): { reason: string; message: string } {
@@ -22,7 +22,7 @@ export function describeDecision(d: Decision, ref: ClusterRef): { reason: string
   switch (d.reason) {
     case 'retainedVolume': {
       const pvc = names.dataVolumeClaim(ref, d.ordinal);
-      const holds = d.memberId !== undefined ? `the data of removed member ${hex(d.memberId)} (${names.member(ref, d.ordinal)})` : `data of an earlier EtcdCluster named ${ref.name}`;
+      const holds = d.memberId !== undefined ? `the data of removed member ${hexId(d.memberId)} (${names.member(ref, d.ordinal)})` : `data of an earlier EtcdCluster named ${ref.name}`;
       return {
         reason: R.retainedVolume,
         message:

@@ -3,6 +3,7 @@ import { annotationKeys } from '../resources/names.js';
 import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { EtcdView } from './observe-etcd.js';
 import type { MemberEndpoint } from './observe-kube.js';
+import { hexId } from '../etcd/convert.js';
 
 /**
  * Gates on the cluster's identity, asked before the membership planner. Pure.
@@ -43,13 +44,12 @@ export function expectedClusterId(cluster: EtcdCluster): string | undefined {
   return adoptedClusterId(cluster) ?? (cluster.status?.clusterID || undefined);
 }
 
-const hex = (decimal: string) => BigInt(decimal).toString(16);
 
 /** What this pass knows of the cluster's identity: what it must be, and what answered. */
 export function identityOf(cluster: EtcdCluster, etcd: EtcdView | undefined, endpoints: MemberEndpoint[]): IdentityObservation {
   const podOf = new Map(endpoints.map((e) => [e.url, e.serverName.split('.')[0]!]));
   const answers = etcd
-    ? [{ by: 'member list', clusterId: hex(etcd.clusterId) }, ...Object.entries(etcd.endpointClusterIds ?? {}).map(([url, id]) => ({ by: podOf.get(url) ?? url, clusterId: hex(id) }))]
+    ? [{ by: 'member list', clusterId: hexId(etcd.clusterId) }, ...Object.entries(etcd.endpointClusterIds ?? {}).map(([url, id]) => ({ by: podOf.get(url) ?? url, clusterId: hexId(id) }))]
     : [];
   return { expected: expectedClusterId(cluster), answers };
 }

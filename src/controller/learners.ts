@@ -17,6 +17,7 @@ import type { LearnerRecord, LearnerRetry } from '../resources/membership-config
 import { type ClusterRef, names } from '../resources/names.js';
 import { quorum } from '../etcd/quorum.js';
 import type { LearnerDeadline, MembershipObservation, MembershipStep, ObservedMember } from './membership.js';
+import { hexId } from '../etcd/convert.js';
 
 /** The documented default of --learner-timeout. */
 export const defaultLearnerTimeoutMs = 5 * 60_000;
@@ -89,10 +90,9 @@ export function nextLearnerRecords(previous: LearnerRecords, members: Pick<Obser
   return { ...(learner ? { learner } : {}), ...(learnerRetry ? { learnerRetry } : {}) };
 }
 
-const hex = (id: string) => BigInt(id).toString(16);
 
 export function learnerName(ref: ClusterRef, r: { memberId: string; ordinal: number | undefined }): string {
-  return `${r.ordinal !== undefined ? names.member(ref, r.ordinal) : 'learner'} (${hex(r.memberId)})`;
+  return `${r.ordinal !== undefined ? names.member(ref, r.ordinal) : 'learner'} (${hexId(r.memberId)})`;
 }
 
 const whyText = { notStarted: 'had not started', notCaughtUp: 'had not caught up with the leader' } as const;

@@ -8,6 +8,7 @@ import { describeDecision } from './decisions.js';
 import type { MembershipStep, WaitReason } from './membership.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import { availability } from './quorum-report.js';
+import { hexId } from '../etcd/convert.js';
 
 export interface StatusInputs {
   cluster: EtcdCluster;
@@ -25,13 +26,12 @@ export interface StatusInputs {
   now: Date;
 }
 
-const hex = (decimal: string) => BigInt(decimal).toString(16);
 
 function memberStatus(ref: ClusterRef, m: MemberView): EtcdMemberStatus {
   return {
     // A member that has not started has no name in etcd yet: report the pod it will run in.
     name: m.name || (m.ordinal !== undefined ? names.member(ref, m.ordinal) : ''),
-    memberID: hex(m.id),
+    memberID: hexId(m.id),
     peerURLs: m.peerURLs,
     clientURLs: m.clientURLs,
     role: m.isLearner ? 'Learner' : 'Voter',
@@ -61,11 +61,11 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
     case 'promoteLearner':
       return { reason: R.promotingLearner, message: `promoting member ${step.ordinal} to voter` };
     case 'moveLeader':
-      return { reason: R.movingLeader, message: `moving leadership from ${hex(step.fromId)} to ${hex(step.toId)}` };
+      return { reason: R.movingLeader, message: `moving leadership from ${hexId(step.fromId)} to ${hexId(step.toId)}` };
     case 'removeMember':
       return step.reason === 'dataLost'
         ? { reason: R.replacingLostMember, message: `member ${step.ordinal} lost its data: removing it to re-add it empty` }
-        : { reason: R.removingMember, message: `removing member ${hex(step.memberId)}` };
+        : { reason: R.removingMember, message: `removing member ${hexId(step.memberId)}` };
     case 'recordLearnerTimeout':
       return { reason: R.learnerTimedOut, message: describeTimeout(ref, step.retry) };
     case 'removeLearner':
@@ -187,7 +187,7 @@ export function computeStatus(i: StatusInputs): EtcdClusterStatus {
     leader: leader?.name,
     // Latched only from a list a quorum served (one member's own copy may be stale, or a new
     // cluster's), and never from members that answer with another ID (identity.ts).
-    clusterID: i.etcd?.quorumConfirmed && !isClusterIdMismatch(i.step) ? hex(i.etcd.clusterId) : i.cluster.status?.clusterID,
+    clusterID: i.etcd?.quorumConfirmed && !isClusterIdMismatch(i.step) ? hexId(i.etcd.clusterId) : i.cluster.status?.clusterID,
     currentVersion: lowest ?? i.cluster.status?.currentVersion,
     clientEndpoint: clientEndpoint(i.ref, i.clusterDomain),
     caSecretName: i.caSecretName,

@@ -12,6 +12,7 @@ import type { KubeWriter } from './kube-writer.js';
 import { type LearnerRecords, describeTimeout, learnerName } from './learners.js';
 import type { MembershipStep } from './membership.js';
 import { ordinalOf } from './observe-etcd.js';
+import { hexId } from '../etcd/convert.js';
 
 export interface StepContext {
   cluster: EtcdCluster;
@@ -37,7 +38,6 @@ export interface StepContext {
 /** What acting did, for the requeue decision. */
 export type StepOutcome = 'acted' | 'notReady' | 'idle';
 
-const hex = (id: string) => BigInt(id).toString(16);
 
 function needAdmin(ctx: StepContext): EtcdAdmin {
   if (!ctx.admin) throw new Error('no etcd client: the operator client certificate is not available yet');
@@ -98,7 +98,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       await announce(ctx, added.members, { ...ctx.learners, learner });
       const retry = ctx.learners.learnerRetry;
       const again = retry ? ` (again, after ${retry.failures} timeout(s) in a row)` : '';
-      await event(ctx, 'MemberAdded', `added ${names.member(ref, step.ordinal)} as learner ${hex(added.member.id)}${again}`);
+      await event(ctx, 'MemberAdded', `added ${names.member(ref, step.ordinal)} as learner ${hexId(added.member.id)}${again}`);
       return 'acted';
     }
     case 'recordLearnerTimeout':
@@ -117,18 +117,18 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
     case 'promoteLearner':
       await needAdmin(ctx).memberPromote(step.memberId);
       crashpoint('after-member-promote');
-      await event(ctx, 'MemberPromoted', `promoted ${names.member(ref, step.ordinal)} (${hex(step.memberId)}) to voter`);
+      await event(ctx, 'MemberPromoted', `promoted ${names.member(ref, step.ordinal)} (${hexId(step.memberId)}) to voter`);
       return 'acted';
     case 'moveLeader':
       await needAdmin(ctx).moveLeader(step.toId);
       crashpoint('after-leader-move');
-      await event(ctx, 'LeaderMoved', `moved leadership from ${hex(step.fromId)} to ${hex(step.toId)}`);
+      await event(ctx, 'LeaderMoved', `moved leadership from ${hexId(step.fromId)} to ${hexId(step.toId)}`);
       return 'acted';
     case 'removeMember': {
       const remaining = await needAdmin(ctx).memberRemove(step.memberId);
       crashpoint('after-member-remove');
       await announce(ctx, remaining);
-      await event(ctx, step.reason === 'dataLost' ? 'LostMemberRemoved' : 'MemberRemoved', `removed member ${hex(step.memberId)} (${step.reason})`);
+      await event(ctx, step.reason === 'dataLost' ? 'LostMemberRemoved' : 'MemberRemoved', `removed member ${hexId(step.memberId)} (${step.reason})`);
       return 'acted';
     }
     case 'deleteVolume':
@@ -139,7 +139,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       return 'acted';
     case 'restartMember':
       await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
-      await event(ctx, 'MemberRestarted', `restarted ${names.member(ref, step.ordinal)} (${hex(step.memberId)}) to run the current template`);
+      await event(ctx, 'MemberRestarted', `restarted ${names.member(ref, step.ordinal)} (${hexId(step.memberId)}) to run the current template`);
       return 'acted';
     case 'wait':
     case 'awaitDecision':

@@ -4,7 +4,6 @@ import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
 import { EtcdAdminError, classify } from './errors.js';
 import type {
-  EndpointHealth,
   EndpointProbe,
   EndpointStatus,
   EtcdAdmin,
@@ -49,10 +48,6 @@ export class EtcdAdminClient implements EtcdAdmin {
     return this.add(peerURLs, true);
   }
 
-  memberAdd(peerURLs: string[]): Promise<MemberAdded> {
-    return this.add(peerURLs, false);
-  }
-
   async memberPromote(id: string): Promise<EtcdMember[]> {
     const res = await this.mutate('memberPromote', (c) => c.cluster.memberPromote({ ID: uint64(id, 'id') }, this.callOptions()));
     return res.members.map(toMember);
@@ -83,16 +78,6 @@ export class EtcdAdminClient implements EtcdAdmin {
   }
 
   /** A linearizable read must commit through raft; permission denied still proves that. */
-  async health(endpoint: string): Promise<EndpointHealth> {
-    try {
-      await this.connection(endpoint).get('health').options(this.callOptions()).exec();
-      return { endpoint, healthy: true };
-    } catch (err) {
-      const error = classify(err, { op: 'health', endpoint });
-      return error.kind === 'PermissionDenied' ? { endpoint, healthy: true } : { endpoint, healthy: false, error };
-    }
-  }
-
   async moveLeader(targetId: string): Promise<LeaderMove> {
     const target = uint64(targetId, 'targetId');
     const leader = await this.findLeader('moveLeader');

@@ -47,3 +47,8 @@ export function toStatus(endpoint: string, s: IStatusResponse): EndpointStatus {
     errors: [...s.errors],
   };
 }
+
+/** A member or cluster ID (decimal string) as etcdctl and the status print it: hexadecimal. */
+export function hexId(decimal: string): string {
+  return BigInt(decimal).toString(16);
+}

@@ -70,13 +70,6 @@ export interface EndpointStatus {
 /** The outcome of probing one endpoint: a status or the error it gave. */
 export type EndpointProbe = { endpoint: string; status: EndpointStatus } | { endpoint: string; error: EtcdAdminError };
 
-export interface EndpointHealth {
-  endpoint: string;
-  /** A linearizable read went through the raft log, as `etcdctl endpoint health` checks. */
-  healthy: boolean;
-  error?: EtcdAdminError;
-}
-
 export interface LeaderMove {
   fromId: string;
   toId: string;
@@ -95,7 +88,6 @@ export interface EtcdAdmin {
    */
   memberList(options?: { linearizable?: boolean; endpoint?: string }): Promise<MemberList>;
   memberAddLearner(peerURLs: string[]): Promise<MemberAdded>;
-  memberAdd(peerURLs: string[]): Promise<MemberAdded>;
   /** Returns the membership after the promotion. */
   memberPromote(id: string): Promise<EtcdMember[]>;
   /** Returns the membership after the removal. */
@@ -104,8 +96,6 @@ export interface EtcdAdmin {
   status(endpoint: string): Promise<EndpointStatus>;
   /** Status of every configured endpoint, in parallel; errors are returned, not thrown. */
   statusAll(): Promise<EndpointProbe[]>;
-  /** A learner cannot serve the read (NotSupportedForLearner): judge learners by `status`. */
-  health(endpoint: string): Promise<EndpointHealth>;
   /** Transfers leadership to `targetId`, sent to the current leader. A no-op if it leads already. */
   moveLeader(targetId: string): Promise<LeaderMove>;
   close(): void;

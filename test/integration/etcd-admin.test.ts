@@ -58,7 +58,6 @@ describe('etcd admin client against real etcd with TLS', () => {
     expect(status.version).toBe(cluster.version.replace(/^v/, ''));
     expect(status.raftIndex).toBeGreaterThan(0n);
     expect(status.dbSize).toBeGreaterThan(0);
-    expect(await admin.health(status.endpoint)).toEqual({ endpoint: status.endpoint, healthy: true });
   });
 
   it('classifies errors: unknown member, promoting a voter, unreachable endpoint', async () => {
@@ -71,9 +70,6 @@ describe('etcd admin client against real etcd with TLS', () => {
     const [closedPort] = await freePorts(1);
     const unreachable = await rejection(admin.status(`https://127.0.0.1:${closedPort}`));
     expect(unreachable).toMatchObject({ kind: 'Unavailable', retryable: true });
-    const probe = await admin.health(`https://127.0.0.1:${closedPort}`);
-    expect(probe.healthy).toBe(false);
-    expect(probe.error?.kind).toBe('Unavailable');
   });
 
   it('reads fail over to the next endpoint when one is down', async () => {
@@ -109,8 +105,6 @@ describe('etcd admin client against real etcd with TLS', () => {
     const learner = await cluster.startMember({ name: 'l1', initialCluster, state: 'existing', ports });
     const learnerStatus = await waitFor('learner status', () => admin.status(learner.clientUrl).catch(() => undefined));
     expect(learnerStatus).toMatchObject({ memberId: added.member.id, isLearner: true });
-    const learnerHealth = await admin.health(learner.clientUrl);
-    expect(learnerHealth).toMatchObject({ healthy: false, error: { kind: 'NotSupportedForLearner', grpcCode: 9 } });
     const learnerFirst = adminFor([learner.clientUrl, ...voters.flatMap((m) => m.clientURLs)]);
     try {
       expect((await learnerFirst.memberList()).members).toHaveLength(2);

@@ -23,7 +23,6 @@ describe('FakeEtcdAdmin', () => {
     await expect(fake.memberAddLearner([url(1, 2380)])).rejects.toMatchObject({ kind: 'MemberExists' });
     await expect(fake.memberPromote(member.id)).rejects.toMatchObject({ kind: 'LearnerNotReady', retryable: true });
     fake.startMember(member.id, 'm1', url(1, 2379));
-    expect((await fake.health(url(1, 2379))).error?.kind).toBe('NotSupportedForLearner');
     fake.setCaughtUp(member.id);
     const members = await fake.memberPromote(member.id);
     expect(members.map((m) => [m.name, m.isLearner])).toEqual([['m0', false], ['m1', false]]);

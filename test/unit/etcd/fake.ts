@@ -1,5 +1,5 @@
-import { EtcdAdminError, type EtcdAdminErrorKind } from './errors.js';
-import type { EndpointHealth, EndpointProbe, EndpointStatus, EtcdAdmin, EtcdMember, LeaderMove, MemberAdded, MemberList } from './types.js';
+import { EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/errors.js';
+import type { EndpointProbe, EndpointStatus, EtcdAdmin, EtcdMember, LeaderMove, MemberAdded, MemberList } from '../../../src/etcd/types.js';
 
 /** A member of the fake cluster plus the process state real etcd would have. */
 interface FakeMemberState extends EtcdMember {
@@ -9,9 +9,9 @@ interface FakeMemberState extends EtcdMember {
   caughtUp: boolean;
 }
 
-type Op = 'memberList' | 'memberAddLearner' | 'memberAdd' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader';
+type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader';
 
-const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberAdd', 'memberPromote', 'memberRemove', 'moveLeader']);
+const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberPromote', 'memberRemove', 'moveLeader']);
 
 /**
  * An in-memory stand-in for `EtcdAdmin`, for unit tests of the planner and reconciler. It keeps
@@ -79,10 +79,6 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     return this.run('memberAddLearner', () => this.add('memberAddLearner', peerURLs, true));
   }
 
-  memberAdd(peerURLs: string[]): Promise<MemberAdded> {
-    return this.run('memberAdd', () => this.add('memberAdd', peerURLs, false));
-  }
-
   memberPromote(id: string): Promise<EtcdMember[]> {
     return this.run('memberPromote', () => {
       const m = this.existing('memberPromote', id);
@@ -128,16 +124,6 @@ export class FakeEtcdAdmin implements EtcdAdmin {
         ),
       ),
     );
-  }
-
-  async health(endpoint: string): Promise<EndpointHealth> {
-    try {
-      if ((await this.status(endpoint)).isLearner) throw this.error('health', 'NotSupportedForLearner', endpoint);
-      this.requireQuorum('health');
-      return { endpoint, healthy: true };
-    } catch (err) {
-      return { endpoint, healthy: false, error: err as EtcdAdminError };
-    }
   }
 
   moveLeader(targetId: string): Promise<LeaderMove> {
