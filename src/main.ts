@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
+import { BackupController } from './backup/controller.js';
 import { type Config, loadConfig } from './config.js';
 import { controllerName, createEtcdClusterReconciler } from './controller/index.js';
 import { InformerCache } from './runtime/cache.js';
@@ -49,9 +50,20 @@ async function main(): Promise<number> {
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),
     observer: metrics.controllerObserver(controllerName),
   });
+  const backups = new BackupController({
+    kc,
+    cache,
+    namespaces: config.namespaces,
+    log,
+    clusterDomain: config.clusterDomain,
+    informerObserver: metrics.informerObserver(),
+    queueObserver: (queue) => metrics.queueObserver('etcdbackup', queue),
+    observer: metrics.controllerObserver('etcdbackup'),
+  });
   const manager = new Manager({
     cache,
     controller,
+    secondary: [backups],
     elector: leaderElector(config, kc, log, metrics),
     resyncPeriodMs: config.resyncPeriodMs,
     shutdownTimeoutMs: config.gracefulShutdownTimeoutMs,
@@ -60,7 +72,7 @@ async function main(): Promise<number> {
   const ok = { status: 200, body: 'ok\n' };
   const probes = await serve('health', config.healthProbeBindAddress, {
     '/healthz': () => ok,
-    '/readyz': () => (cache.hasSynced() ? ok : { status: 503, body: 'informers not synced\n' }),
+    '/readyz': () => (cache.hasSynced() && backups.hasSynced() ? ok : { status: 503, body: 'informers not synced\n' }),
   }, log);
   const metricsServer = await serve('metrics', config.metricsBindAddress, {
     '/metrics': async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),

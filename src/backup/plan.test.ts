@@ -8,7 +8,7 @@ const result: BackupResult = {
 const transient: BackupFailure = { reason: 'EndpointUnreachable', message: 'connect ECONNREFUSED', retryable: true };
 const badInput: BackupFailure = { reason: 'CredentialsRejected', message: 'InvalidAccessKeyId', retryable: false };
 
-const fresh: BackupObservation = { phase: undefined, attempts: 0, attempt: undefined, cluster: 'ready', quorum: 'ok', busyWith: undefined };
+const fresh: BackupObservation = { phase: undefined, attempts: 0, attempt: undefined, cluster: 'ready', quorum: 'ok', busyWith: undefined, nowMs: 100_000 };
 const o = (over: Partial<BackupObservation>): BackupObservation => ({ ...fresh, ...over });
 
 type Case = [string, BackupObservation, BackupStep['kind'], Record<string, unknown>?];
@@ -16,7 +16,7 @@ type Case = [string, BackupObservation, BackupStep['kind'], Record<string, unkno
 const cases: Case[] = [
   // Final phases stay final, whatever else is seen.
   ['succeeded is final', o({ phase: 'Succeeded', quorum: 'lost', cluster: 'missing' }), 'none'],
-  ['failed is final, even with a finished attempt', o({ phase: 'Failed', attempt: { state: 'succeeded', result } }), 'none'],
+  ['failed is final, even with a finished attempt', o({ phase: 'Failed', attempt: { state: 'succeeded', result, atMs: 90_000 } }), 'none'],
   // A new backup.
   ['a new backup of a healthy cluster starts attempt 1', fresh, 'start', { attempt: 1 }],
   ['pending with quorum starts', o({ phase: 'Pending' }), 'start', { attempt: 1 }],
@@ -29,11 +29,14 @@ const cases: Case[] = [
   // An attempt in this process.
   ['attempt running: wait for it', o({ phase: 'Running', attempts: 1, attempt: { state: 'running' } }), 'wait', { reason: 'Uploading' }],
   ['attempt running while quorum flickers: keep waiting', o({ phase: 'Running', attempts: 1, attempt: { state: 'running' }, quorum: 'lost' }), 'wait'],
-  ['attempt succeeded: record it', o({ phase: 'Running', attempts: 1, attempt: { state: 'succeeded', result } }), 'succeed', { result }],
-  ['attempt succeeded although the cluster is gone now: record it', o({ phase: 'Running', attempts: 1, attempt: { state: 'succeeded', result }, cluster: 'missing' }), 'succeed'],
-  ['bad input fails at once', o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: badInput } }), 'fail', { failure: badInput }],
-  ['transient failure, attempts left: retry after a pause', o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: transient } }), 'retry', { afterMs: retryDelayMs(1) }],
-  ['transient failure on the last attempt: fail', o({ phase: 'Running', attempts: maxAttempts, attempt: { state: 'failed', failure: transient } }), 'fail', { failure: expect.objectContaining({ reason: 'EndpointUnreachable', message: expect.stringContaining(`after ${maxAttempts} attempts`) }) }],
+  ['attempt succeeded: record it', o({ phase: 'Running', attempts: 1, attempt: { state: 'succeeded', result, atMs: 90_000 } }), 'succeed', { result }],
+  ['attempt succeeded although the cluster is gone now: record it', o({ phase: 'Running', attempts: 1, attempt: { state: 'succeeded', result, atMs: 90_000 }, cluster: 'missing' }), 'succeed'],
+  ['bad input fails at once', o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: badInput, atMs: 99_000 } }), 'fail', { failure: badInput }],
+  ['transient failure just now, attempts left: wait out the pause', o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: transient, atMs: 100_000 } }), 'retry', { afterMs: retryDelayMs(1) }],
+  ['transient failure, pause over: next attempt', o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: transient, atMs: 100_000 - retryDelayMs(1) } }), 'start', { attempt: 2 }],
+  ['transient failure, pause over, quorum lost meanwhile: fail', o({ phase: 'Running', attempts: 1, quorum: 'lost', attempt: { state: 'failed', failure: transient, atMs: 0 } }), 'fail', { failure: expect.objectContaining({ reason: 'QuorumLost' }) }],
+  ['transient failure, pause over, another backup took the cluster: wait', o({ phase: 'Running', attempts: 1, busyWith: 'other', attempt: { state: 'failed', failure: transient, atMs: 0 } }), 'wait', { reason: 'AnotherBackupRunning' }],
+  ['transient failure on the last attempt: fail', o({ phase: 'Running', attempts: maxAttempts, attempt: { state: 'failed', failure: transient, atMs: 0 } }), 'fail', { failure: { ...transient, message: `${transient.message} (gave up after ${maxAttempts} attempts)` } }],
   // Running in status, but no attempt in this process: the process that ran it is gone.
   ['running without an attempt here: start again', o({ phase: 'Running', attempts: 1 }), 'start', { attempt: 2 }],
   ['running without an attempt, quorum lost now: fail', o({ phase: 'Running', attempts: 1, quorum: 'lost' }), 'fail'],
@@ -48,7 +51,7 @@ describe('planBackup', () => {
   });
 
   it('is pure: the same observation gives the same step and is not changed', () => {
-    const observation = o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: transient } });
+    const observation = o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: transient, atMs: 99_000 } });
     const copy = structuredClone(observation);
     expect(planBackup(observation)).toEqual(planBackup(observation));
     expect(observation).toEqual(copy);

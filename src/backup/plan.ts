@@ -3,7 +3,7 @@
  * plan.test.ts covers every case. In words:
  *   1. Succeeded and Failed are final: nothing to do, ever.
  *   2. An attempt in this process that finished decides: record success, or a failure that is
- *      final (bad input, or attempts used up) or retried after a pause.
+ *      final (bad input, or attempts used up) or retried after a pause (then as from step 5).
  *   3. An attempt still running: wait for it.
  *   4. No attempt here although status says Running: the process that ran it is gone (restart,
  *      leadership moved); its multipart upload was never completed, so start again (a new attempt).
@@ -32,7 +32,8 @@ export interface BackupResult {
   durationMs: number;
 }
 
-export type AttemptState = { state: 'running' } | { state: 'succeeded'; result: BackupResult } | { state: 'failed'; failure: BackupFailure };
+/** An attempt of this process; `atMs` is when it finished. */
+export type AttemptState = { state: 'running' } | { state: 'succeeded'; result: BackupResult; atMs: number } | { state: 'failed'; failure: BackupFailure; atMs: number };
 
 export interface BackupObservation {
   phase: BackupPhase | undefined;
@@ -45,6 +46,7 @@ export interface BackupObservation {
   quorum: 'ok' | 'lost' | 'unknown';
   /** Another backup of the same cluster this process is running, by name. */
   busyWith: string | undefined;
+  nowMs: number;
 }
 
 export type BackupStep =
@@ -53,6 +55,7 @@ export type BackupStep =
   | { kind: 'start'; attempt: number }
   | { kind: 'succeed'; result: BackupResult }
   | { kind: 'fail'; failure: BackupFailure }
+  /** Wait out the pause after a failed attempt; the next attempt starts once it is over. */
   | { kind: 'retry'; failure: BackupFailure; afterMs: number };
 
 /** Pause before attempt n+1: 5 s, 10 s, 20 s... */
@@ -64,7 +67,8 @@ export function planBackup(o: BackupObservation): BackupStep {
   if (o.attempt?.state === 'failed') {
     const { failure } = o.attempt;
     if (!failure.retryable || o.attempts >= maxAttempts) return { kind: 'fail', failure: withAttempts(failure, o.attempts) };
-    return { kind: 'retry', failure, afterMs: retryDelayMs(o.attempts) };
+    const left = o.attempt.atMs + retryDelayMs(o.attempts) - o.nowMs;
+    if (left > 0) return { kind: 'retry', failure, afterMs: left };
   }
   if (o.attempt?.state === 'running') return { kind: 'wait', reason: backupReasons.uploading, message: 'streaming the snapshot to the bucket', afterMs: 0 };
   if (o.phase === 'Running' && o.attempts >= maxAttempts) {

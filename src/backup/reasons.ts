@@ -24,6 +24,7 @@ export const backupReasons = {
   credentialsRejected: 'CredentialsRejected',
   bucketNotFound: 'BucketNotFound',
   endpointUnreachable: 'EndpointUnreachable',
+  endpointNotTrusted: 'EndpointNotTrusted',
   quorumLost: 'QuorumLost',
   // Failures after retries ran out
   snapshotCorrupt: 'SnapshotCorrupt',

@@ -33,7 +33,7 @@ export class SnapshotVerifier extends Transform {
   private tail = Buffer.alloc(0);
   private size = 0;
 
-  _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const joined = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
     const cut = Math.max(0, joined.length - sha256Length);
     // Copy the held-back bytes: they outlive the chunk they came from.
@@ -45,7 +45,7 @@ export class SnapshotVerifier extends Transform {
     callback(null, body);
   }
 
-  _flush(callback: TransformCallback): void {
+  override _flush(callback: TransformCallback): void {
     if (this.tail.length < sha256Length) {
       return callback(new SnapshotIntegrityError(`snapshot stream ended after ${this.size + this.tail.length} bytes, too short to carry etcd's SHA-256 trailer`));
     }
@@ -64,13 +64,13 @@ export class Meter extends Transform {
   private readonly hash = createHash('sha256');
   private digest: string | undefined;
 
-  _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.sizeBytes += chunk.length;
     callback(null, chunk);
   }
 
-  _flush(callback: TransformCallback): void {
+  override _flush(callback: TransformCallback): void {
     this.digest = this.hash.digest('hex');
     callback();
   }

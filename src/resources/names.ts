@@ -101,3 +101,17 @@ export function memberOrdinal(c: ClusterRef, memberName: string): number | undef
   const rest = memberName.slice(prefix.length);
   return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : undefined;
 }
+
+/**
+ * The folder of one cluster's backups in a bucket, `<prefix>/<namespace>/<cluster>/`: retention
+ * lists and deletes only under it, so it never touches another cluster's objects.
+ */
+export function backupFolder(prefix: string | undefined, c: ClusterRef): string {
+  const base = (prefix ?? '').replace(/\/+$/, '');
+  return `${base ? `${base}/` : ''}${c.namespace}/${c.name}/`;
+}
+
+/** The object one EtcdBackup writes: named after the backup, so a retry overwrites its own object. */
+export function backupObjectKey(prefix: string | undefined, c: ClusterRef, backupName: string, compression: 'none' | 'gzip'): string {
+  return `${backupFolder(prefix, c)}${backupName}.db${compression === 'gzip' ? '.gz' : ''}`;
+}

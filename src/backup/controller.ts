@@ -1,0 +1,143 @@
+/**
+ * The EtcdBackup controller: its own informer and work queue, on the shared runtime. Keys are
+ * backups (`namespace/name`); a change to an EtcdCluster queues the unfinished backups of that
+ * cluster, so a backup waiting for its cluster moves as soon as the cluster does.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
+import { backupNames, group, version } from '../api/group.js';
+import { AdminPool } from '../controller/admin-pool.js';
+import { createEtcdAdmin } from '../etcd/client.js';
+import type { InformerCache } from '../runtime/cache.js';
+import { type Clock, realClock } from '../runtime/clock.js';
+import { Controller, type ControllerObserver } from '../runtime/controller.js';
+import { Informer, type InformerObserver } from '../runtime/informer.js';
+import { keyOf, splitKey } from '../runtime/kinds.js';
+import type { QueueObserver } from '../runtime/workqueue.js';
+import { defaultClusterDomain } from '../resources/names.js';
+import { Attempts } from './attempts.js';
+import { BackupReconciler } from './reconcile.js';
+
+export const backupControllerName = 'etcdbackup';
+
+export interface BackupControllerOptions {
+  kc: KubeConfig;
+  /** The shared cache: EtcdClusters, their pods and the operator's client certificates. */
+  cache: InformerCache;
+  namespaces: string[];
+  log: Logger;
+  clusterDomain?: string;
+  workers?: number;
+  etcdCallTimeoutMs?: number;
+  clock?: Clock;
+  informerObserver?: InformerObserver;
+  queueObserver?: (queue: () => Controller['queue']) => QueueObserver;
+  observer?: ControllerObserver;
+}
+
+/** What the Manager runs besides the EtcdCluster controller; see manager.ts. */
+export class BackupController {
+  readonly name = backupControllerName;
+  readonly controller: Controller;
+  /** By watched namespace; '' when all namespaces are watched. */
+  private readonly byScope = new Map<string, Informer<EtcdBackup>>();
+  private readonly informers: Informer<EtcdBackup>[];
+  private readonly attempts: Attempts;
+  private readonly admins: AdminPool;
+
+  constructor(options: BackupControllerOptions) {
+    const clock = options.clock ?? realClock;
+    const callTimeoutMs = options.etcdCallTimeoutMs ?? 5_000;
+    const scopes = options.namespaces.length > 0 ? options.namespaces : [''];
+    this.informers = scopes.map((namespace) => {
+      const informer = new Informer<EtcdBackup>({
+          kc: options.kc,
+          resource: { group, version, plural: backupNames.plural, kind: backupNames.kind },
+          namespace: namespace || undefined,
+          log: options.log,
+          clock,
+          observer: options.informerObserver,
+        });
+      this.byScope.set(namespace, informer);
+      return informer;
+    });
+    this.attempts = new Attempts(() => clock.now());
+    this.admins = new AdminPool((endpoints, tls) =>
+      createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs }),
+    );
+    const reconciler = new BackupReconciler({
+      kc: options.kc,
+      backups: (ns) => this.storeFor(ns),
+      cache: options.cache,
+      admins: this.admins,
+      attempts: this.attempts,
+      clock,
+      clusterDomain: options.clusterDomain ?? defaultClusterDomain,
+      callTimeoutMs,
+      enqueue: (key) => this.controller.enqueue(key),
+    });
+    this.controller = new Controller({
+      name: backupControllerName,
+      reconciler,
+      workers: options.workers ?? 2,
+      log: options.log,
+      clock,
+      queueObserver: options.queueObserver?.(() => this.controller.queue),
+      observer: options.observer,
+    });
+    for (const informer of this.informers) informer.on((_change, backup) => this.controller.enqueue(keyOf(backup)));
+    options.cache.onClusterEvent((clusterKey) => this.clusterChanged(clusterKey));
+  }
+
+  startInformers(): void {
+    for (const informer of this.informers) informer.start();
+  }
+
+  hasSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced());
+  }
+
+  async waitForSync(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.synced));
+  }
+
+  start(): void {
+    this.controller.start();
+  }
+
+  /** Every backup again, as the periodic resync does for clusters. */
+  resync(): void {
+    for (const informer of this.informers) for (const backup of informer.store.list()) this.controller.enqueue(keyOf(backup));
+  }
+
+  /** Attempts in flight are aborted: their multipart uploads are aborted, nothing partial remains. */
+  async stop(graceMs: number): Promise<void> {
+    this.attempts.abortAll('operator shutting down');
+    await this.controller.stop(graceMs);
+    this.admins.closeAll();
+  }
+
+  halt(reason: string): void {
+    this.attempts.abortAll(reason);
+    this.controller.halt(reason);
+  }
+
+  async stopInformers(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  private storeFor(namespace: string) {
+    const informer = this.byScope.get('') ?? this.byScope.get(namespace);
+    if (!informer) throw new Error(`namespace ${namespace} is not watched`);
+    return informer.store;
+  }
+
+  private clusterChanged(clusterKey: string): void {
+    const { namespace, name } = splitKey(clusterKey);
+    for (const backup of this.storeFor(namespace).list(namespace)) {
+      const phase = backup.status?.phase;
+      if (backup.spec.clusterName === name && phase !== 'Succeeded' && phase !== 'Failed') this.controller.enqueue(keyOf(backup));
+    }
+  }
+}
