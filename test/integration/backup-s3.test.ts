@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackupDestination } from '../../src/api/backup-types.generated.js';
+import { AttemptError, transfer } from '../../src/backup/attempt.js';
+import { partSizeBytes, s3Client } from '../../src/backup/s3.js';
+import { freePort } from '../harness/ports.js';
+import { makeHarnessDir, removeHarnessDir } from '../harness/process.js';
+import { type S3Server, startS3Server } from '../harness/s3.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+
+/** What etcd sends: the database, then its SHA-256; `corrupt` flips a byte in the middle. */
+function snapshotStream(db: Buffer, corrupt = false): Readable {
+  const data = Buffer.concat([db, sha(db)]);
+  const middle = Math.floor(db.length / 2);
+  if (corrupt) data[middle] = data[middle]! ^ 0xff;
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < data.length; at += 32 * 1024) chunks.push(data.subarray(at, at + 32 * 1024));
+  return Readable.from(chunks);
+}
+
+// The upload path against a real MinIO over TLS: a multipart upload of a streamed snapshot, and
+// every way it can fail leaving no object and no multipart upload behind.
+describe('backup upload to a real S3 server (MinIO, TLS)', () => {
+  let dir: string;
+  let s3: S3Server;
+  const bucket = 'backups';
+  const destination = (over: Partial<BackupDestination> = {}): BackupDestination => ({
+    endpoint: s3.endpoint,
+    bucket,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentialsSecretRef: { name: 'unused' },
+    ...over,
+  });
+  const goodKeys = () => ({ accessKeyId: s3.accessKeyID, secretAccessKey: s3.secretAccessKey });
+  const target = (key: string, b = bucket) => ({ bucket: b, key, contentType: 'application/octet-stream', metadata: { 'etcd-revision': '7' } });
+
+  beforeAll(async () => {
+    dir = makeHarnessDir('backup-s3');
+    s3 = await startS3Server(dir, { tls: true });
+    await s3.createBucket(bucket);
+  }, 120_000);
+  afterAll(async () => {
+    await s3?.process.stop();
+    removeHarnessDir(dir);
+  });
+
+  it.each(['none', 'gzip'] as const)('uploads a %s snapshot larger than one part, verified, with its metadata', async (compression) => {
+    const db = Buffer.concat([randomBytes(2 * partSizeBytes), Buffer.alloc(partSizeBytes + 12345)]);
+    const client = s3Client(destination(), goodKeys(), s3.caPem);
+    const started = Date.now();
+    const { verifier, meter } = await transfer(snapshotStream(db), client, target(`ok-${compression}`), compression, new AbortController().signal, s3.endpoint);
+    console.log(`uploaded ${db.length} bytes (${compression}) as ${meter.sizeBytes} in ${Date.now() - started} ms`);
+    expect(verifier.result).toEqual({ sizeBytes: db.length, sha256: sha(db).toString('hex') });
+    const head = await s3.head(bucket, `ok-${compression}`);
+    expect(head?.size).toBe(meter.sizeBytes);
+    expect(head?.metadata['etcd-revision']).toBe('7');
+    const stored: Buffer[] = [];
+    for await (const chunk of await s3.read(bucket, `ok-${compression}`)) stored.push(chunk as Buffer);
+    expect(sha(Buffer.concat(stored)).toString('hex')).toBe(meter.sha256());
+    if (compression === 'none') expect(meter.sha256()).toBe(sha(db).toString('hex'));
+    else expect(meter.sizeBytes).toBeLessThan(db.length);
+    client.destroy();
+  });
+
+  it('aborts the multipart upload of a corrupted snapshot: no object, no upload left', async () => {
+    const db = randomBytes(3 * partSizeBytes);
+    const client = s3Client(destination(), goodKeys(), s3.caPem);
+    const err = await transfer(snapshotStream(db, true), client, target('corrupt'), 'none', new AbortController().signal, s3.endpoint).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AttemptError);
+    expect((err as AttemptError).failure).toMatchObject({ reason: 'SnapshotCorrupt' });
+    expect(await s3.head(bucket, 'corrupt')).toBeUndefined();
+    expect(await s3.pendingUploads(bucket)).toBe(0);
+    client.destroy();
+  });
+
+  it.each([
+    ['wrong credentials', () => ({ dest: destination(), keys: { accessKeyId: 'nobody', secretAccessKey: 'wrong-secret-key' }, ca: s3.caPem }), 'CredentialsRejected', false],
+    ['a wrong secret key', () => ({ dest: destination(), keys: { ...goodKeys(), secretAccessKey: 'wrong-secret-key' }, ca: s3.caPem }), 'CredentialsRejected', false],
+    ['a missing bucket', () => ({ dest: destination({ bucket: 'no-such-bucket' }), keys: goodKeys(), ca: s3.caPem }), 'BucketNotFound', false],
+    ['an endpoint whose CA is not trusted', () => ({ dest: destination(), keys: goodKeys(), ca: undefined }), 'EndpointNotTrusted', false],
+  ])('classifies %s, leaving nothing behind', async (_name, setup, reason, retryable) => {
+    const { dest, keys, ca } = setup();
+    const client = s3Client(dest, keys, ca);
+    const db = randomBytes(partSizeBytes + 1000);
+    const err = await transfer(snapshotStream(db), client, target('refused', dest.bucket), 'none', new AbortController().signal, dest.endpoint).catch((e: unknown) => e);
+    expect((err as AttemptError).failure, String(err)).toMatchObject({ reason, retryable });
+    expect(await s3.head(bucket, 'refused')).toBeUndefined();
+    expect(await s3.pendingUploads(bucket)).toBe(0);
+    client.destroy();
+  });
+
+  it('classifies an endpoint nobody listens on as unreachable (retryable)', async () => {
+    const endpoint = `https://127.0.0.1:${await freePort()}`;
+    const client = s3Client(destination({ endpoint }), goodKeys(), s3.caPem);
+    const err = await transfer(snapshotStream(randomBytes(1000)), client, target('x'), 'none', new AbortController().signal, endpoint).catch((e: unknown) => e);
+    expect((err as AttemptError).failure).toMatchObject({ reason: 'EndpointUnreachable', retryable: true });
+    client.destroy();
+  });
+});
