@@ -14,7 +14,12 @@ interface Entry {
   abort: AbortController;
   /** The outcome's Event was sent: a pass that runs before status catches up sends none again. */
   reported: boolean;
+  /** Which attempt this is, and when it started: status may lag behind what this process did. */
+  number: number;
+  startedAtMs: number;
 }
+
+export type ObservedAttempt = AttemptState & { reported: boolean; number: number; startedAtMs: number };
 
 export class Attempts {
   private readonly entries = new Map<string, Entry>();
@@ -22,9 +27,9 @@ export class Attempts {
   constructor(private readonly now: () => number) {}
 
   /** The attempt of this backup object (same UID: a recreated backup starts afresh). */
-  get(backupKey: string, uid: string): (AttemptState & { reported: boolean }) | undefined {
+  get(backupKey: string, uid: string): ObservedAttempt | undefined {
     const entry = this.entries.get(backupKey);
-    return entry?.uid === uid ? { ...entry.state, reported: entry.reported } : undefined;
+    return entry?.uid === uid ? { ...entry.state, reported: entry.reported, number: entry.number, startedAtMs: entry.startedAtMs } : undefined;
   }
 
   markReported(backupKey: string): void {
@@ -41,9 +46,9 @@ export class Attempts {
   }
 
   /** Runs `task`, replacing an earlier finished attempt of the same backup. */
-  start(backupKey: string, uid: string, clusterKey: string, task: (signal: AbortSignal) => Promise<BackupResult>, parent: AbortSignal, onDone: () => void): void {
+  start(backupKey: string, uid: string, clusterKey: string, number: number, task: (signal: AbortSignal) => Promise<BackupResult>, parent: AbortSignal, onDone: () => void): void {
     const abort = new AbortController();
-    const entry: Entry = { uid, clusterKey, state: { state: 'running' }, abort, reported: false };
+    const entry: Entry = { uid, clusterKey, state: { state: 'running' }, abort, reported: false, number, startedAtMs: this.now() };
     this.entries.set(backupKey, entry);
     task(AbortSignal.any([abort.signal, parent]))
       .then(

@@ -61,9 +61,11 @@ export class BackupReconciler implements Reconciler {
     // etcd is asked only when a new attempt might start.
     const asks = !final(backup.status?.phase) && attempt?.state !== 'running' && attempt?.state !== 'succeeded' && cluster.state === 'ready';
     const health: MemberHealth = asks ? await this.observeEtcd(clusterKey, cluster, ctx) : { quorum: 'unknown', candidates: [] };
+    // Status written a moment ago may not have reached the informer yet: this process knows better.
+    const attempts = Math.max(backup.status?.attempts ?? 0, attempt?.number ?? 0);
     const step = planBackup({
       phase: backup.status?.phase,
-      attempts: backup.status?.attempts ?? 0,
+      attempts,
       attempt,
       cluster: cluster.state,
       quorum: health.quorum,
@@ -73,6 +75,10 @@ export class BackupReconciler implements Reconciler {
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step: { ...step, ...(step.kind === 'succeed' ? { result: step.result } : {}) } });
     await this.act(step, key, backup, cluster, health, attempt?.reported ?? false, ctx);
     const status = backupStatus(backup, step, new Date(now));
+    if (attempt && step.kind !== 'none' && step.kind !== 'start') {
+      status.attempts = attempts;
+      status.startTime ??= new Date(attempt.startedAtMs).toISOString();
+    }
     if (!sameJson(status, backup.status ?? {})) await patchBackupStatus(this.deps.kc, backup, status, ctx.signal);
     return step.kind === 'wait' || step.kind === 'retry' ? { requeueAfterMs: step.afterMs || 5_000 } : {};
   }
@@ -89,7 +95,7 @@ export class BackupReconciler implements Reconciler {
         const member = health.candidates[0]!;
         const memberName = cluster.memberNames.get(member.url) ?? member.url;
         const input = { kc: this.deps.kc, backup, member, memberName, tls: cluster.tls!, callTimeoutMs: this.deps.callTimeoutMs, now: () => this.deps.clock.now() };
-        this.deps.attempts.start(key, backup.metadata.uid ?? '', `${backup.metadata.namespace}/${backup.spec.clusterName}`, (signal) => runAttempt(input, signal), ctx.signal, () => this.deps.enqueue(key));
+        this.deps.attempts.start(key, backup.metadata.uid ?? '', `${backup.metadata.namespace}/${backup.spec.clusterName}`, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => this.deps.enqueue(key));
         await backupEvent(this.deps.kc, backup, 'Normal', 'BackupStarted', `attempt ${step.attempt}: streaming a snapshot from ${memberName}`, now);
         return;
       }
