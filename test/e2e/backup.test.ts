@@ -14,7 +14,6 @@ import type { Checker } from './checker.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resident set size of a process in bytes, from /proc. */
 function rssOf(pid: number): number {
@@ -81,7 +80,7 @@ describe('EtcdBackup end to end', () => {
   let backup: EtcdBackup;
 
   it('takes an on-demand backup while the checker writes: Succeeded, with revision, size and SHA-256', async () => {
-    await sleep(3_000);
+    await env.waitFor('the checker to be writing', () => checker.acknowledgedSoFar() >= 50, { timeoutMs: 120_000, intervalMs: 250 });
     const rssBefore = rssOf(env.operator().process.pid);
     const started = Date.now();
     await apply(backupObject('on-demand'));
@@ -118,6 +117,7 @@ describe('EtcdBackup end to end', () => {
   });
 
   it('restores with the real etcdutl into a database holding every acknowledged write up to the revision', async () => {
+    await env.waitFor('more writes after the backup', () => checker.acknowledgedSoFar() >= 100, { timeoutMs: 120_000, intervalMs: 250 });
     const report = await checker.stop();
     console.log(`checker: ${JSON.stringify(report)}`);
     expect(report.lost).toBe(0);

@@ -20,6 +20,26 @@ function snapshotStream(db: Buffer, corrupt = false): Readable {
   return Readable.from(chunks);
 }
 
+/** A snapshot-shaped stream of `total` bytes made on demand (one 1 MiB block repeated), with its trailer. */
+function syntheticSnapshot(total: number): Readable {
+  const block = randomBytes(1024 * 1024);
+  const hash = createHash('sha256');
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent < total) {
+        const chunk = block.subarray(0, Math.min(block.length, total - sent));
+        hash.update(chunk);
+        sent += chunk.length;
+        this.push(chunk);
+      } else {
+        this.push(hash.digest());
+        this.push(null);
+      }
+    },
+  });
+}
+
 // The upload path against a real MinIO over TLS: a multipart upload of a streamed snapshot, and
 // every way it can fail leaving no object and no multipart upload behind.
 describe('backup upload to a real S3 server (MinIO, TLS)', () => {
@@ -64,6 +84,34 @@ describe('backup upload to a real S3 server (MinIO, TLS)', () => {
     else expect(meter.sizeBytes).toBeLessThan(db.length);
     client.destroy();
   });
+
+  it('streams 512 MiB with a bounded memory footprint (the snapshot is never held whole)', async () => {
+    const total = 512 * 1024 * 1024;
+    const client = s3Client(destination(), goodKeys(), s3.caPem);
+    const footprint = () => {
+      const m = process.memoryUsage();
+      return { heap: m.heapUsed, buffers: m.arrayBuffers, rss: m.rss };
+    };
+    const base = footprint();
+    const peak = { ...base };
+    const sampler = setInterval(() => {
+      const now = footprint();
+      for (const k of ['heap', 'buffers', 'rss'] as const) peak[k] = Math.max(peak[k], now[k]);
+    }, 50);
+    const started = Date.now();
+    try {
+      const { meter } = await transfer(syntheticSnapshot(total), client, target('big'), 'none', new AbortController().signal, s3.endpoint);
+      expect(meter.sizeBytes).toBe(total);
+    } finally {
+      clearInterval(sampler);
+      client.destroy();
+    }
+    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+    const grew = peak.heap - base.heap + (peak.buffers - base.buffers);
+    console.log(`512 MiB upload: ${Date.now() - started} ms; growth: heap ${mib(peak.heap - base.heap)} MiB, buffers ${mib(peak.buffers - base.buffers)} MiB, rss ${mib(peak.rss - base.rss)} MiB`);
+    expect((await s3.head(bucket, 'big'))?.size).toBe(total);
+    expect(grew).toBeLessThan(64 * 1024 * 1024);
+  }, 300_000);
 
   it('aborts the multipart upload of a corrupted snapshot: no object, no upload left', async () => {
     const db = randomBytes(3 * partSizeBytes);
