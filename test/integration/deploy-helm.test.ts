@@ -61,7 +61,7 @@ describe('Helm chart charts/etcd-operator', () => {
     const res = await helm('show', 'crds', chart);
     const shown = parseAllDocuments(res.stdout).map((d) => d.toJS() as unknown).filter(Boolean);
     const files = ['etcd.operator.dev_etcdbackups.yaml', 'etcd.operator.dev_etcdclusters.yaml'];
-    expect(shown).toEqual(files.map((f) => parse(readFileSync(join(repoRoot, 'crds', f), 'utf8'))));
+    expect(shown).toEqual(files.map((f) => parse(readFileSync(join(repoRoot, 'crds', f), 'utf8')) as unknown));
   });
 
   it('renders the RBAC of deploy/: a ClusterRole by default, a Role per watched namespace otherwise', async () => {
