@@ -6,8 +6,10 @@ import { AttemptError, transfer } from '../../src/backup/attempt.js';
 import { partSizeBytes, s3Client } from '../../src/backup/s3.js';
 import { freePort } from '../harness/ports.js';
 import { makeHarnessDir, removeHarnessDir } from '../harness/process.js';
+import { waitFor } from '../harness/wait.js';
 import { type S3Server, startS3Server } from '../harness/s3.js';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest();
 
 /** What etcd sends: the database, then its SHA-256; `corrupt` flips a byte in the middle. */
@@ -147,4 +149,25 @@ describe('backup upload to a real S3 server (MinIO, TLS)', () => {
     expect((err as AttemptError).failure).toMatchObject({ reason: 'EndpointUnreachable', retryable: true });
     client.destroy();
   });
+
+  // Last: it kills the server. The multipart upload of the killed attempt cannot be aborted while
+  // the store is down; it stays invisible (a bucket lifecycle rule for incomplete uploads removes it).
+  it('a store killed mid-upload fails the attempt as retryable, shows no object, and a retry succeeds', async () => {
+    const client = s3Client(destination(), goodKeys(), s3.caPem);
+    const attempt = transfer(syntheticSnapshot(512 * 1024 * 1024), client, target('killed'), 'none', new AbortController().signal, s3.endpoint).catch((e: unknown) => e);
+    await waitFor('the multipart upload to start', async () => (await s3.pendingUploads(bucket)) > 0, { intervalMs: 50, timeoutMs: 60_000 });
+    await sleep(500);
+    process.kill(s3.process.pid, 'SIGKILL');
+    const err = await attempt;
+    client.destroy();
+    expect((err as AttemptError).failure, String(err)).toMatchObject({ retryable: true });
+    console.log(`killed mid-upload: ${(err as AttemptError).failure.reason}: ${(err as AttemptError).failure.message}`);
+    await s3.start();
+    expect(await s3.head(bucket, 'killed')).toBeUndefined();
+    console.log(`incomplete multipart uploads left by the killed attempt: ${await s3.pendingUploads(bucket)}`);
+    const retry = s3Client(destination(), goodKeys(), s3.caPem);
+    const { meter } = await transfer(syntheticSnapshot(3 * partSizeBytes), retry, target('killed'), 'none', new AbortController().signal, s3.endpoint);
+    retry.destroy();
+    expect((await s3.head(bucket, 'killed'))?.size).toBe(meter.sizeBytes);
+  }, 300_000);
 });
