@@ -59,6 +59,7 @@ async function main(): Promise<number> {
     informerObserver: metrics.informerObserver(),
     queueObserver: (queue) => metrics.queueObserver('etcdbackup', queue),
     observer: metrics.controllerObserver('etcdbackup'),
+    registry: metrics.registry,
   });
   const manager = new Manager({
     cache,

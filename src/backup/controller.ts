@@ -4,6 +4,7 @@
  * cluster, so a backup waiting for its cluster moves as soon as the cluster does.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'winston';
 import type { EtcdBackup } from '../api/backup-types.generated.js';
 import { backupNames, group, version } from '../api/group.js';
@@ -17,6 +18,7 @@ import { keyOf, splitKey } from '../runtime/kinds.js';
 import type { QueueObserver } from '../runtime/workqueue.js';
 import { defaultClusterDomain } from '../resources/names.js';
 import { Attempts } from './attempts.js';
+import { BackupMetrics } from './metrics.js';
 import { BackupReconciler } from './reconcile.js';
 
 export const backupControllerName = 'etcdbackup';
@@ -34,6 +36,8 @@ export interface BackupControllerOptions {
   informerObserver?: InformerObserver;
   queueObserver?: (queue: () => Controller['queue']) => QueueObserver;
   observer?: ControllerObserver;
+  /** The operator's registry, for the backup metrics. */
+  registry?: Registry;
 }
 
 /** What the Manager runs besides the EtcdCluster controller; see manager.ts. */
@@ -76,6 +80,7 @@ export class BackupController {
       clusterDomain: options.clusterDomain ?? defaultClusterDomain,
       callTimeoutMs,
       enqueue: (key) => this.controller.enqueue(key),
+      metrics: new BackupMetrics(options.registry),
     });
     this.controller = new Controller({
       name: backupControllerName,

@@ -17,6 +17,7 @@ import { type ClusterRef, memberHost, memberOrdinal, memberSelector, names, port
 import { runAttempt } from './attempt.js';
 import type { Attempts } from './attempts.js';
 import { backupEvent, patchBackupStatus } from './kube.js';
+import type { BackupMetrics } from './metrics.js';
 import { type BackupObservation, type BackupStep, planBackup } from './plan.js';
 import { type MemberEndpoint, type MemberHealth, observeMembers } from './snapshot.js';
 import { backupStatus } from './status.js';
@@ -32,6 +33,7 @@ export interface BackupReconcilerDeps {
   clusterDomain: string;
   callTimeoutMs: number;
   enqueue: (key: string) => void;
+  metrics: BackupMetrics;
 }
 
 interface ClusterView {
@@ -85,10 +87,13 @@ export class BackupReconciler implements Reconciler {
 
   private async act(step: BackupStep, key: string, backup: EtcdBackup, cluster: ClusterView, health: MemberHealth, reported: boolean, ctx: PassContext): Promise<void> {
     const now = new Date(this.deps.clock.now());
+    // Events and metrics once per outcome, also when a pass runs before status caught up.
     const event = async (type: 'Normal' | 'Warning', reason: string, message: string) => {
       if (reported) return;
-      await backupEvent(this.deps.kc, backup, type, reason, message, now);
       this.deps.attempts.markReported(key);
+      if (step.kind === 'succeed') this.deps.metrics.succeeded(cluster.ref, step.result, now.getTime());
+      if (step.kind === 'fail' || step.kind === 'retry') this.deps.metrics.failed(cluster.ref, step.failure.reason);
+      await backupEvent(this.deps.kc, backup, type, reason, message, now);
     };
     switch (step.kind) {
       case 'start': {

@@ -98,6 +98,8 @@ describe('EtcdBackup end to end', () => {
     expect(s.sha256).toBe(s.snapshotSha256);
     expect(new Date(s.completionTime!).getTime()).toBeGreaterThanOrEqual(new Date(s.startTime!).getTime());
     expect(await events('on-demand')).toEqual(expect.arrayContaining(['Normal/BackupStarted', 'Normal/BackupSucceeded']));
+    expect(await env.operator().metric('etcd_operator_backup_last_size_bytes', { namespace: ns, cluster: name })).toBe(s.sizeBytes);
+    expect(await env.operator().metric('etcd_operator_backup_last_success_timestamp_seconds', { namespace: ns, cluster: name })).toBeGreaterThan(started / 1000 - 1);
     const columns = await env.kubectl('get', 'etcdbackup', 'on-demand', '-n', ns);
     expect(columns).toMatch(/on-demand\s+example\s+Succeeded\s+\d+\s+\d+/);
   });
@@ -156,6 +158,7 @@ describe('EtcdBackup end to end', () => {
       console.log(`${b.metadata.name}: ${failed?.message}`);
       expect(await events(b.metadata.name!)).toContain(`Warning/${reason}`);
       expect(b.status?.attempts).toBe(1);
+      expect(await env.operator().metric('etcd_operator_backup_failures_total', { namespace: ns, cluster: name, reason })).toBe(1);
     }
     expect(await s3.keys(bucket, `e2e/${ns}/${name}/`)).toEqual([`e2e/${ns}/${name}/on-demand.db`]);
     expect(await s3.pendingUploads(bucket)).toBe(0);

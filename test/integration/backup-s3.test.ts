@@ -150,8 +150,8 @@ describe('backup upload to a real S3 server (MinIO, TLS)', () => {
     client.destroy();
   });
 
-  // Last: it kills the server. The multipart upload of the killed attempt cannot be aborted while
-  // the store is down; it stays invisible (a bucket lifecycle rule for incomplete uploads removes it).
+  // Last: it kills the server. The killed attempt cannot abort its multipart upload while the store
+  // is down; whatever the store kept of it is no object (MinIO listed none after its restart).
   it('a store killed mid-upload fails the attempt as retryable, shows no object, and a retry succeeds', async () => {
     const client = s3Client(destination(), goodKeys(), s3.caPem);
     const attempt = transfer(syntheticSnapshot(512 * 1024 * 1024), client, target('killed'), 'none', new AbortController().signal, s3.endpoint).catch((e: unknown) => e);
