@@ -65,6 +65,8 @@ export class BackupReconciler implements Reconciler {
     const health: MemberHealth = asks ? await this.observeEtcd(clusterKey, cluster, ctx) : { quorum: 'unknown', candidates: [] };
     // Status written a moment ago may not have reached the informer yet: this process knows better.
     const attempts = Math.max(backup.status?.attempts ?? 0, attempt?.number ?? 0);
+    // From reading busyWith to starting the attempt there is no await: two workers can never both
+    // start an attempt for the same cluster.
     const step = planBackup({
       phase: backup.status?.phase,
       attempts,
