@@ -57,8 +57,8 @@ async function main(): Promise<number> {
     log,
     clusterDomain: config.clusterDomain,
     informerObserver: metrics.informerObserver(),
-    queueObserver: (queue) => metrics.queueObserver('etcdbackup', queue),
-    observer: metrics.controllerObserver('etcdbackup'),
+    queueObserver: (name, queue) => metrics.queueObserver(name, queue),
+    observer: (name) => metrics.controllerObserver(name),
     registry: metrics.registry,
   });
   const manager = new Manager({

@@ -16,12 +16,14 @@ import { Controller, type ControllerObserver } from '../runtime/controller.js';
 import { Informer, type InformerObserver } from '../runtime/informer.js';
 import { keyOf, splitKey } from '../runtime/kinds.js';
 import type { QueueObserver } from '../runtime/workqueue.js';
-import { defaultClusterDomain } from '../resources/names.js';
+import { defaultClusterDomain, labelKeys } from '../resources/names.js';
 import { Attempts } from './attempts.js';
 import { BackupMetrics } from './metrics.js';
 import { BackupReconciler } from './reconcile.js';
+import { ScheduleReconciler } from './schedule.js';
 
 export const backupControllerName = 'etcdbackup';
+export const scheduleControllerName = 'etcdbackupschedule';
 
 export interface BackupControllerOptions {
   kc: KubeConfig;
@@ -34,8 +36,9 @@ export interface BackupControllerOptions {
   etcdCallTimeoutMs?: number;
   clock?: Clock;
   informerObserver?: InformerObserver;
-  queueObserver?: (queue: () => Controller['queue']) => QueueObserver;
-  observer?: ControllerObserver;
+  /** Metrics hooks, by controller name (etcdbackup, etcdbackupschedule). */
+  queueObserver?: (controller: string, queue: () => Controller['queue']) => QueueObserver;
+  observer?: (controller: string) => ControllerObserver;
   /** The operator's registry, for the backup metrics. */
   registry?: Registry;
 }
@@ -44,14 +47,18 @@ export interface BackupControllerOptions {
 export class BackupController {
   readonly name = backupControllerName;
   readonly controller: Controller;
+  /** Keyed by EtcdCluster: creates scheduled backups and applies retention. */
+  readonly schedules: Controller;
   /** By watched namespace; '' when all namespaces are watched. */
   private readonly byScope = new Map<string, Informer<EtcdBackup>>();
   private readonly informers: Informer<EtcdBackup>[];
   private readonly attempts: Attempts;
   private readonly admins: AdminPool;
+  private readonly cache: InformerCache;
 
   constructor(options: BackupControllerOptions) {
     const clock = options.clock ?? realClock;
+    this.cache = options.cache;
     const callTimeoutMs = options.etcdCallTimeoutMs ?? 5_000;
     const scopes = options.namespaces.length > 0 ? options.namespaces : [''];
     this.informers = scopes.map((namespace) => {
@@ -88,10 +95,26 @@ export class BackupController {
       workers: options.workers ?? 2,
       log: options.log,
       clock,
-      queueObserver: options.queueObserver?.(() => this.controller.queue),
-      observer: options.observer,
+      queueObserver: options.queueObserver?.(backupControllerName, () => this.controller.queue),
+      observer: options.observer?.(backupControllerName),
     });
-    for (const informer of this.informers) informer.on((_change, backup) => this.controller.enqueue(keyOf(backup)));
+    this.schedules = new Controller({
+      name: scheduleControllerName,
+      reconciler: new ScheduleReconciler({ kc: options.kc, cache: options.cache, backups: (ns) => this.storeFor(ns), clock }),
+      workers: 1,
+      log: options.log,
+      clock,
+      queueObserver: options.queueObserver?.(scheduleControllerName, () => this.schedules.queue),
+      observer: options.observer?.(scheduleControllerName),
+    });
+    for (const informer of this.informers) {
+      informer.on((_change, backup) => {
+        this.controller.enqueue(keyOf(backup));
+        // A finished scheduled backup may make an older one due for retention.
+        const cluster = backup.metadata.labels?.[labelKeys.component] === 'scheduled-backup' ? backup.metadata.labels[labelKeys.instance] : undefined;
+        if (cluster) this.schedules.enqueue(`${backup.metadata.namespace}/${cluster}`);
+      });
+    }
     options.cache.onClusterEvent((clusterKey) => this.clusterChanged(clusterKey));
   }
 
@@ -109,23 +132,26 @@ export class BackupController {
 
   start(): void {
     this.controller.start();
+    this.schedules.start();
   }
 
   /** Every backup again, as the periodic resync does for clusters. */
   resync(): void {
     for (const informer of this.informers) for (const backup of informer.store.list()) this.controller.enqueue(keyOf(backup));
+    for (const key of this.cache.clusterKeys()) this.schedules.enqueue(key);
   }
 
   /** Attempts in flight are aborted: their multipart uploads are aborted, nothing partial remains. */
   async stop(graceMs: number): Promise<void> {
     this.attempts.abortAll('operator shutting down');
-    await this.controller.stop(graceMs);
+    await Promise.all([this.controller.stop(graceMs), this.schedules.stop(graceMs)]);
     this.admins.closeAll();
   }
 
   halt(reason: string): void {
     this.attempts.abortAll(reason);
     this.controller.halt(reason);
+    this.schedules.halt(reason);
   }
 
   async stopInformers(): Promise<void> {
@@ -139,6 +165,7 @@ export class BackupController {
   }
 
   private clusterChanged(clusterKey: string): void {
+    this.schedules.enqueue(clusterKey);
     const { namespace, name } = splitKey(clusterKey);
     for (const backup of this.storeFor(namespace).list(namespace)) {
       const phase = backup.status?.phase;

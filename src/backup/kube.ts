@@ -77,3 +77,23 @@ export async function readCa(kc: KubeConfig, backup: EtcdBackup, signal: AbortSi
   if (!pem) throw new BackupInputError({ reason: backupReasons.credentialsSecretInvalid, message: `Secret ${caSecretRef.name} has no key ${caSecretRef.key}`, retryable: false });
   return pem;
 }
+
+/** Creates a scheduled backup; one that exists already (409) counts as created. */
+export async function createBackup(kc: KubeConfig, backup: EtcdBackup, signal?: AbortSignal): Promise<boolean> {
+  const ns = backup.metadata.namespace!;
+  try {
+    await kubeRequest(kc, `/apis/${apiVersion}/namespaces/${encodeURIComponent(ns)}/${backupNames.plural}`, { method: 'POST', body: backup, signal });
+    return true;
+  } catch (err) {
+    if (statusCodeOf(err) === 409) return false;
+    throw err;
+  }
+}
+
+export async function deleteBackup(kc: KubeConfig, backup: EtcdBackup, signal?: AbortSignal): Promise<void> {
+  try {
+    await kubeRequest(kc, backupPath(backup.metadata.namespace!, backup.metadata.name!), { method: 'DELETE', signal });
+  } catch (err) {
+    if (statusCodeOf(err) !== 404) throw err;
+  }
+}

@@ -7,7 +7,7 @@
  */
 import { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BackupDestination } from '../api/backup-types.generated.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
@@ -105,4 +105,9 @@ export function classifyUploadError(err: unknown, endpoint: string, bucket: stri
     return { reason: backupReasons.endpointUnreachable, message: `could not reach ${endpoint} (${code || detail})`, retryable: true };
   }
   return { reason: backupReasons.uploadFailed, message: `${endpoint} answered HTTP ${status} (${detail})`, retryable: status >= 500 || status === 429 };
+}
+
+/** Deletes one object; S3 answers success for a key that is already gone. */
+export async function deleteObject(client: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<void> {
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
 }

@@ -115,3 +115,16 @@ export function backupFolder(prefix: string | undefined, c: ClusterRef): string 
 export function backupObjectKey(prefix: string | undefined, c: ClusterRef, backupName: string, compression: 'none' | 'gzip'): string {
   return `${backupFolder(prefix, c)}${backupName}.db${compression === 'gzip' ? '.gz' : ''}`;
 }
+
+/** Labels of the EtcdBackups a cluster's schedule creates: retention considers only these. */
+export function scheduledBackupLabels(c: ClusterRef): Record<string, string> {
+  return { ...clusterLabels(c), [labelKeys.component]: 'scheduled-backup' };
+}
+
+/** The schedule slot a scheduled EtcdBackup was made for (RFC 3339). */
+export const backupSlotAnnotation = 'etcd.operator.dev/backup-slot';
+
+/** `<cluster>-<yyyymmddhhmm>` (UTC): one name per schedule slot, so a slot is backed up once. */
+export function scheduledBackupName(c: ClusterRef, slot: Date): string {
+  return `${c.name}-${slot.toISOString().slice(0, 16).replace(/[-T:]/g, '')}`;
+}

@@ -58,6 +58,22 @@ describe('EtcdBackup API validation', () => {
     expect(res.stderr).toContain('spec of an EtcdBackup cannot change: it describes one snapshot. Create a new EtcdBackup instead.');
   });
 
+  it.each([
+    ['every day', 'backup.schedule every day is not a cron schedule'],
+    ['* * * *', 'backup.schedule * * * * is not a cron schedule'],
+  ])('refuses an EtcdCluster with the backup schedule %j', async (schedule, says) => {
+    const cluster = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name: 'scheduled' }, spec: { backup: { schedule, destination } } };
+    const res = await cp.kubectl([`--namespace=${ns}`, 'apply', '--dry-run=server', '-f', '-'], { input: stringify(cluster) });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain(says);
+  });
+
+  it('accepts an EtcdCluster with a backup schedule and retention', async () => {
+    const cluster = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name: 'scheduled' }, spec: { backup: { schedule: '0 */6 * * *', destination, retention: { keepLast: 7, maxAge: '168h' } } } };
+    const res = await cp.kubectl([`--namespace=${ns}`, 'apply', '--dry-run=server', '-f', '-'], { input: stringify(cluster) });
+    expect(res.code, res.stderr).toBe(0);
+  });
+
   it('lists backups with their cluster, phase and age', async () => {
     const res = await cp.kubectl(['-n', ns, 'get', 'etcdbackups']);
     expect(res.stdout.split('\n')[0]).toMatch(/^NAME\s+CLUSTER\s+PHASE\s+REVISION\s+SIZE\s+AGE$/);

@@ -50,7 +50,7 @@ the ClusterRole in deploy/overlays/cluster-wide (a test keeps them equal). Why e
   verbs: [update]
 - apiGroups: [etcd.operator.dev]
   resources: [etcdbackups]
-  verbs: [list, watch]
+  verbs: [list, watch, create, delete]
 - apiGroups: [etcd.operator.dev]
   resources: [etcdbackups/status]
   verbs: [patch]
