@@ -70,8 +70,4 @@ export class Attempts {
   abortAll(reason: string): void {
     for (const entry of this.entries.values()) entry.abort.abort(new Error(reason));
   }
-
-  running(): number {
-    return [...this.entries.values()].filter((e) => e.state.state === 'running').length;
-  }
 }
