@@ -11,6 +11,8 @@ export class BackupMetrics {
   private readonly duration: client.Gauge;
   private readonly size: client.Gauge;
   private readonly failures: client.Counter;
+  /** Newest success recorded per cluster: older backups seen later (a relist) do not move it back. */
+  private readonly newest = new Map<string, number>();
 
   constructor(registry: client.Registry = new client.Registry()) {
     const labelNames = ['namespace', 'cluster'];
@@ -20,8 +22,15 @@ export class BackupMetrics {
     this.failures = new client.Counter({ name: 'etcd_operator_backup_failures_total', help: 'Backup attempts that failed, by reason', labelNames: [...labelNames, 'reason'], registers: [registry] });
   }
 
-  succeeded(ref: ClusterRef, result: BackupResult, atMs: number): void {
+  /**
+   * A success, from the pass that saw it or from a finished backup's status (after a restart the
+   * gauges are rebuilt from the EtcdBackups every relist brings back).
+   */
+  succeeded(ref: ClusterRef, result: Pick<BackupResult, 'durationMs' | 'sizeBytes'>, atMs: number): void {
     const labels = { namespace: ref.namespace, cluster: ref.name };
+    const key = `${ref.namespace}/${ref.name}`;
+    if ((this.newest.get(key) ?? -Infinity) >= atMs) return;
+    this.newest.set(key, atMs);
     this.lastSuccess.set(labels, atMs / 1000);
     this.duration.set(labels, result.durationMs / 1000);
     this.size.set(labels, result.sizeBytes);

@@ -76,7 +76,8 @@ export class BackupReconciler implements Reconciler {
       busyWith: this.deps.attempts.busyWith(clusterKey, key),
       nowMs: now,
     });
-    if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step: { ...step, ...(step.kind === 'succeed' ? { result: step.result } : {}) } });
+    if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step });
+    if (backup.status?.phase === 'Succeeded') this.recordFinished(cluster.ref, backup);
     await this.act(step, key, backup, cluster, health, attempt?.reported ?? false, ctx);
     const status = backupStatus(backup, step, new Date(now));
     if (attempt && step.kind !== 'none' && step.kind !== 'start') {
@@ -115,6 +116,14 @@ export class BackupReconciler implements Reconciler {
       default:
         return;
     }
+  }
+
+  /** A success already in status counts for the metrics, so they survive an operator restart. */
+  private recordFinished(ref: ClusterRef, backup: EtcdBackup): void {
+    const { startTime, completionTime, sizeBytes } = backup.status ?? {};
+    if (!completionTime || sizeBytes === undefined) return;
+    const end = Date.parse(completionTime);
+    this.deps.metrics.succeeded(ref, { sizeBytes, durationMs: startTime ? end - Date.parse(startTime) : 0 }, end);
   }
 
   /** The cluster as the cache shows it: whether it exists, has formed, and how to reach members. */
