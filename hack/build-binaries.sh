@@ -64,3 +64,9 @@ for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
   hflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$hminor"
 done
 build "$here/tools/helm" "helm-$HELM_VERSION" "$hflags" helm=helm.sh/helm/v3/cmd/helm
+
+# MinIO stamps its release from the commit time; the pseudo-version carries it (yyyymmddhhmmss).
+mtime=${MINIO_VERSION#v0.0.0-}; mtime=${mtime%%-*}
+mflags="-X github.com/minio/minio/cmd.Version=${mtime:0:4}-${mtime:4:2}-${mtime:6:2}T${mtime:8:2}:${mtime:10:2}:${mtime:12:2}Z"
+mflags+=" -X github.com/minio/minio/cmd.ReleaseTag=$MINIO_VERSION"
+build "$here/tools/minio" "minio-$MINIO_VERSION" "$mflags" minio=github.com/minio/minio

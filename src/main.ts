@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
+import { BackupController } from './backup/controller.js';
 import { type Config, loadConfig } from './config.js';
 import { controllerName, createEtcdClusterReconciler } from './controller/index.js';
 import { InformerCache } from './runtime/cache.js';
@@ -54,9 +55,22 @@ async function main(): Promise<number> {
     observer: metrics.controllerObserver(controllerName),
     fence: elector ? () => elector.fence() : undefined,
   });
+  const backups = new BackupController({
+    kc,
+    cache,
+    namespaces: config.namespaces,
+    log,
+    clusterDomain: config.clusterDomain,
+    informerObserver: metrics.informerObserver(),
+    queueObserver: (name, queue) => metrics.queueObserver(name, queue),
+    observer: (name) => metrics.controllerObserver(name),
+    registry: metrics.registry,
+    fence: elector ? () => elector.fence() : undefined,
+  });
   const manager = new Manager({
     cache,
     controller,
+    secondary: [backups],
     elector,
     resyncPeriodMs: config.resyncPeriodMs,
     shutdownTimeoutMs: config.gracefulShutdownTimeoutMs,
@@ -66,7 +80,7 @@ async function main(): Promise<number> {
   const probes = await serve('health', config.healthProbeBindAddress, {
     // Every call a pass makes has a deadline, so a pass running this long is hung: let the kubelet restart us.
     '/healthz': () => (controller.oldestPassMs() > stuckPassMs ? { status: 500, body: `a pass has run for ${Math.round(controller.oldestPassMs() / 1000)}s\n` } : ok),
-    '/readyz': () => (cache.hasSynced() ? ok : { status: 503, body: 'informers not synced\n' }),
+    '/readyz': () => (cache.hasSynced() && backups.hasSynced() ? ok : { status: 503, body: 'informers not synced\n' }),
   }, log);
   const metricsServer = await serve('metrics', config.metricsBindAddress, {
     '/metrics': async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { etcdClusterCrd } from '../../src/api/crd.js';
-import { crdPath, renderCrd, renderTypes, typesPath } from './render.js';
+import { etcdBackupCrd, etcdClusterCrd } from '../../src/api/crd.js';
+import { backupCrdCopyPaths, backupCrdPath, backupTypesPath, crdPath, renderBackupCrd, renderBackupTypes, renderCrd, renderTypes, typesPath } from './render.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const committed = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -26,5 +26,11 @@ describe('generated API files', () => {
 
   it('the CRD carries no TypeScript-only keywords', () => {
     expect(committed(crdPath)).not.toMatch(/^\s*(title|tsType):/m);
+  });
+
+  it('the committed EtcdBackup CRD, its copies and its types match the schema', async () => {
+    for (const path of [backupCrdPath, ...backupCrdCopyPaths]) expect(committed(path) === renderBackupCrd(), stale(path)).toBe(true);
+    expect(committed(backupTypesPath) === (await renderBackupTypes()), stale(backupTypesPath)).toBe(true);
+    expect(parse(committed(backupCrdPath))).toEqual(etcdBackupCrd());
   });
 });

@@ -2,9 +2,10 @@
  * The CustomResourceDefinition object, built from the schema. hack/api/generate.ts writes it to
  * crds/; tests and tools may also install it directly.
  */
-import { categories, crdName, group, kind, listKind, plural, shortNames, singular, version } from './group.js';
+import { backupNames, categories, crdName, group, kind, listKind, plural, shortNames, singular, version } from './group.js';
 import type { Schema } from './schema-builders.js';
 import { etcdClusterSchema } from './schema.js';
+import { etcdBackupSchema } from './schema-backup.js';
 
 /** Drops the TypeScript-only keywords (title) from a schema, recursively. */
 export function crdSchema(schema: Schema): Schema {
@@ -58,6 +59,40 @@ export function etcdClusterCrd() {
             scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
           },
           additionalPrinterColumns: printerColumns,
+        },
+      ],
+    },
+  };
+}
+
+export const backupPrinterColumns = [
+  column('Cluster', '.spec.clusterName', 'string', 'EtcdCluster the snapshot is of'),
+  column('Phase', '.status.phase', 'string', 'Pending, Running, Succeeded or Failed'),
+  column('Revision', '.status.revision', 'integer', 'etcd revision the snapshot holds'),
+  column('Size', '.status.sizeBytes', 'integer', 'Bytes uploaded'),
+  column('Reason', '.status.conditions[?(@.type=="Failed")].reason', 'string', 'Why the backup failed', 1),
+  column('Key', '.status.key', 'string', 'Object key in the bucket', 1),
+  column('Age', '.metadata.creationTimestamp', 'date', 'Time since creation'),
+];
+
+export function etcdBackupCrd() {
+  const { kind: backupKind, listKind: backupListKind, plural: backupPlural, singular: backupSingular, shortNames: backupShortNames, crdName: backupCrdName } = backupNames;
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: backupCrdName },
+    spec: {
+      group,
+      names: { kind: backupKind, listKind: backupListKind, plural: backupPlural, singular: backupSingular, shortNames: [...backupShortNames] },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: crdSchema(etcdBackupSchema) },
+          subresources: { status: {} },
+          additionalPrinterColumns: backupPrinterColumns,
         },
       ],
     },

@@ -14,3 +14,16 @@ export const shortNames = ['etcd'];
 export const categories = ['all'];
 /** The CRD's own name, `<plural>.<group>`. */
 export const crdName = `${plural}.${group}`;
+
+/**
+ * Identity of the EtcdBackup API: one snapshot of a cluster, taken once and uploaded to an
+ * S3-compatible store. Same group and version as EtcdCluster.
+ */
+export const backupNames = {
+  kind: 'EtcdBackup',
+  listKind: 'EtcdBackupList',
+  plural: 'etcdbackups',
+  singular: 'etcdbackup',
+  shortNames: ['etcdbk'],
+  crdName: `etcdbackups.${group}`,
+} as const;

@@ -7,6 +7,7 @@ import { labelKeys, maxMembers } from '../resources/names.js';
 import { type OwnedFlagGroup, describeGroup, flagNamePattern, ownedFlagGroups } from './options.js';
 import { type Schema, type ValidationRule, array, boolean, celList, defaultedObject, enumOf, int32, object, string, stringMap } from './schema-builders.js';
 import { affinity, resourceRequirements, toleration, topologySpreadConstraint } from './schema-core.js';
+import { compression, destination } from './schema-destination.js';
 import { minimumSupportedMinor, supportedMajor } from './version.js';
 
 /** The etcd release new clusters run; hack/versions.env pins the same one for the tests. */
@@ -206,6 +207,42 @@ const podTemplate = object(
   { title: 'EtcdClusterPodTemplate' },
 );
 
+// Five fields of digits, *, ranges, lists and steps, or a macro; ranges are checked by the operator.
+const cronPattern = '^(@(hourly|daily|midnight|weekly|monthly|yearly|annually)|([0-9*,/-]+[ \\t]+){4}[0-9*,/-]+)$';
+
+const backup = object(
+  'Scheduled backups of this cluster: on the schedule the operator creates an EtcdBackup named <cluster>-<yyyymmddhhmm>, and deletes the oldest scheduled ones by the retention rules.',
+  {
+    schedule: string('When to back up, as a five-field cron schedule in UTC (minute hour day-of-month month day-of-week), such as 0 */6 * * *, or @hourly, @daily, @weekly.', 128, {
+      'x-kubernetes-validations': [
+        {
+          rule: `self.matches('${cronPattern}')`,
+          messageExpression: "'backup.schedule ' + self + ' is not a cron schedule: write five fields (minute hour day-of-month month day-of-week) such as 0 */6 * * *, or @daily.'",
+        },
+      ],
+    }),
+    suspend: boolean('Create no new scheduled backups while true; retention still applies.', { default: false }),
+    destination,
+    compression,
+    retention: object(
+      'Which scheduled backups to keep. Only backups this schedule created are deleted, each with the object it wrote; the newest successful one is always kept.',
+      {
+        keepLast: int32('Keep the newest this many successful (and failed) scheduled backups.', { minimum: 1 }),
+        maxAge: string('Delete scheduled backups older than this, such as 168h.', 32, {
+          'x-kubernetes-validations': [
+            {
+              rule: "self.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$') && duration(self) > duration('0s')",
+              messageExpression: "'backup.retention.maxAge ' + self + ' is not a positive duration: write hours or minutes, such as 168h or 90m.'",
+            },
+          ],
+        }),
+      },
+      { title: 'BackupRetention' },
+    ),
+  },
+  { title: 'EtcdClusterBackup', required: ['schedule', 'destination'] },
+);
+
 export const specSchema: Schema = defaultedObject(
   'Desired state of the etcd cluster.',
   {
@@ -218,6 +255,7 @@ export const specSchema: Schema = defaultedObject(
     tls,
     options,
     paused: boolean('Stop reconciling this cluster (no membership, scaling or upgrade changes) until set back to false.', { default: false }),
+    backup,
   },
   { title: 'EtcdClusterSpec' },
 );

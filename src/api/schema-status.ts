@@ -23,7 +23,7 @@ const member = object(
 );
 
 /** The standard metav1.Condition shape. */
-const condition = object(
+export const condition = object(
   'One aspect of the cluster state; see conditions.ts for types and reasons.',
   {
     type: string('Condition type: Available, Progressing or Degraded.', 316, { pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' }),

@@ -42,6 +42,7 @@ export interface EtcdClusterSpec {
    * Stop reconciling this cluster (no membership, scaling or upgrade changes) until set back to false.
    */
   paused: boolean;
+  backup?: EtcdClusterBackup;
 }
 /**
  * Where members keep their data.
@@ -406,6 +407,91 @@ export interface SecretReference {
    * Name of the Secret.
    */
   name: string;
+}
+/**
+ * Scheduled backups of this cluster: on the schedule the operator creates an EtcdBackup named <cluster>-<yyyymmddhhmm>, and deletes the oldest scheduled ones by the retention rules.
+ */
+export interface EtcdClusterBackup {
+  /**
+   * When to back up, as a five-field cron schedule in UTC (minute hour day-of-month month day-of-week), such as 0 * /6 * * *, or @hourly, @daily, @weekly.
+   */
+  schedule: string;
+  /**
+   * Create no new scheduled backups while true; retention still applies.
+   */
+  suspend: boolean;
+  destination: BackupDestination;
+  /**
+   * none uploads the etcd snapshot as it is; gzip compresses it on the way.
+   */
+  compression: 'none' | 'gzip';
+  retention?: BackupRetention;
+}
+/**
+ * Where the snapshot is uploaded: a bucket of an S3-compatible object store.
+ */
+export interface BackupDestination {
+  /**
+   * URL of the S3 API, such as https://s3.eu-west-1.amazonaws.com or https://minio.storage.svc:9000.
+   */
+  endpoint: string;
+  /**
+   * Bucket the snapshot is written to. It must exist: the operator never creates buckets.
+   */
+  bucket: string;
+  /**
+   * Folder inside the bucket. Objects are written to <prefix>/<namespace>/<cluster>/<backup>.db[.gz].
+   */
+  prefix?: string;
+  /**
+   * Region the request is signed for. Stores without regions accept the default.
+   */
+  region: string;
+  /**
+   * Address the bucket as <endpoint>/<bucket> (true, what most self-hosted stores need) rather than <bucket>.<endpoint>.
+   */
+  forcePathStyle: boolean;
+  credentialsSecretRef: BackupCredentialsReference;
+  /**
+   * PEM certificates to trust for a TLS endpoint, when its CA is not a public one.
+   */
+  caBundle?: string;
+  caSecretRef?: BackupCASecretReference;
+}
+/**
+ * The Secret holding the access key, under the keys accessKeyID and secretAccessKey.
+ */
+export interface BackupCredentialsReference {
+  /**
+   * Name of the Secret holding accessKeyID and secretAccessKey, in the backup's namespace.
+   */
+  name: string;
+}
+/**
+ * A Secret holding the CA to trust for a TLS endpoint, instead of caBundle.
+ */
+export interface BackupCASecretReference {
+  /**
+   * Name of the Secret holding the CA, in the backup's namespace.
+   */
+  name: string;
+  /**
+   * Key of the CA certificate in the Secret.
+   */
+  key: string;
+}
+/**
+ * Which scheduled backups to keep. Only backups this schedule created are deleted, each with the object it wrote; the newest successful one is always kept.
+ */
+export interface BackupRetention {
+  /**
+   * Keep the newest this many successful (and failed) scheduled backups.
+   */
+  keepLast?: number;
+  /**
+   * Delete scheduled backups older than this, such as 168h.
+   */
+  maxAge?: string;
 }
 /**
  * Observed state of the etcd cluster, rebuilt from the world on every pass.

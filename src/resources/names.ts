@@ -112,3 +112,30 @@ export function memberOrdinal(c: ClusterRef, memberName: string): number | undef
   const rest = memberName.slice(prefix.length);
   return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : undefined;
 }
+
+/**
+ * The folder of one cluster's backups in a bucket, `<prefix>/<namespace>/<cluster>/`: retention
+ * lists and deletes only under it, so it never touches another cluster's objects.
+ */
+export function backupFolder(prefix: string | undefined, c: ClusterRef): string {
+  const base = (prefix ?? '').replace(/\/+$/, '');
+  return `${base ? `${base}/` : ''}${c.namespace}/${c.name}/`;
+}
+
+/** The object one EtcdBackup writes: named after the backup, so a retry overwrites its own object. */
+export function backupObjectKey(prefix: string | undefined, c: ClusterRef, backupName: string, compression: 'none' | 'gzip'): string {
+  return `${backupFolder(prefix, c)}${backupName}.db${compression === 'gzip' ? '.gz' : ''}`;
+}
+
+/** Labels of the EtcdBackups a cluster's schedule creates: retention considers only these. */
+export function scheduledBackupLabels(c: ClusterRef): Record<string, string> {
+  return { ...clusterLabels(c), [labelKeys.component]: 'scheduled-backup' };
+}
+
+/** The schedule slot a scheduled EtcdBackup was made for (RFC 3339). */
+export const backupSlotAnnotation = 'etcd.operator.dev/backup-slot';
+
+/** `<cluster>-<yyyymmddhhmm>` (UTC): one name per schedule slot, so a slot is backed up once. */
+export function scheduledBackupName(c: ClusterRef, slot: Date): string {
+  return `${c.name}-${slot.toISOString().slice(0, 16).replace(/[-T:]/g, '')}`;
+}

@@ -4,10 +4,24 @@ import { type Clock, realClock, whenAborted } from './clock.js';
 import type { Controller } from './controller.js';
 import type { LeaderElector } from './leader-election.js';
 
+/** A controller with informers of its own (EtcdBackup), run beside the root kind's. */
+export interface SecondaryController {
+  readonly name: string;
+  startInformers(): void;
+  waitForSync(): Promise<void>;
+  start(): void;
+  resync(): void;
+  stop(graceMs: number): Promise<void>;
+  halt(reason: string): void;
+  stopInformers(): Promise<void>;
+}
+
 export interface ManagerOptions {
   cache: InformerCache;
   /** The controller of the root kind; the only consumer of cache events. */
   controller: Controller;
+  /** Started, stopped and halted with it, in the same order. */
+  secondary?: SecondaryController[];
   /** Absent when leader election is off: this process then reconciles as soon as it synced. */
   elector?: LeaderElector;
   /** How often every cached EtcdCluster is queued again, to repair drift that raised no event. */
@@ -44,23 +58,27 @@ export class Manager {
     const { controller, elector, cache, log } = this.options;
     this.stopAcquiring.abort();
     this.cancelResync();
-    const drained = await controller.stop(this.options.shutdownTimeoutMs);
+    const secondary = this.options.secondary ?? [];
+    const [drained] = await Promise.all([controller.stop(this.options.shutdownTimeoutMs), ...secondary.map((c) => c.stop(this.options.shutdownTimeoutMs))]);
     log.info('workers stopped', { outcome: drained });
     this.stopLeading.abort();
     await this.running;
     await elector?.release();
-    await cache.stop();
+    await Promise.all([cache.stop(), ...secondary.map((c) => c.stopInformers())]);
   }
 
   private async lead(): Promise<'stopped' | 'lost'> {
     const { cache, controller, elector, log } = this.options;
+    const secondary = this.options.secondary ?? [];
     cache.onClusterEvent((key) => controller.enqueue(key));
     cache.start();
+    for (const c of secondary) c.startInformers();
     if (elector && !(await elector.acquire(this.stopAcquiring.signal))) return 'stopped';
-    await Promise.race([cache.waitForSync(), whenAborted(this.stopAcquiring.signal)]);
+    await Promise.race([Promise.all([cache.waitForSync(), ...secondary.map((c) => c.waitForSync())]), whenAborted(this.stopAcquiring.signal)]);
     if (this.stopAcquiring.signal.aborted) return 'stopped';
-    log.info('caches synced, starting workers', { controller: controller.name });
+    log.info('caches synced, starting workers', { controller: controller.name, secondary: secondary.map((c) => c.name) });
     controller.start();
+    for (const c of secondary) c.start();
     this.scheduleResync();
     if (!elector) {
       await whenAborted(this.stopLeading.signal);
@@ -70,6 +88,7 @@ export class Manager {
     if (outcome === 'lost') {
       this.cancelResync();
       controller.halt('leadership lost');
+      for (const c of secondary) c.halt('leadership lost');
     }
     return outcome;
   }
@@ -77,6 +96,7 @@ export class Manager {
   private scheduleResync(): void {
     this.cancelResync = this.clock.schedule(this.options.resyncPeriodMs, () => {
       for (const key of this.options.cache.clusterKeys()) this.options.controller.enqueue(key);
+      for (const c of this.options.secondary ?? []) c.resync();
       this.scheduleResync();
     });
   }

@@ -63,6 +63,11 @@ export class Checker {
     return this.client;
   }
 
+  /** Writes acknowledged so far, so a test can wait until the checker is really writing. */
+  acknowledgedSoFar(): number {
+    return this.report.acknowledged;
+  }
+
   start(): void {
     this.running = true;
     this.loop = this.run();

@@ -29,6 +29,7 @@ export const pinnedVersions = {
   kubernetes: pinned('KUBERNETES_VERSION'),
   etcd: pinned('ETCD_VERSION'),
   etcdPrevious: pinned('ETCD_PREVIOUS_VERSION'),
+  minio: pinned('MINIO_VERSION'),
 };
 
 /** Where hack/build-binaries.sh caches its builds. */
@@ -50,4 +51,9 @@ export function kubeBinary(name: KubeBinary): string {
 /** An etcd binary of a version built by hack/ (default: the current pinned 3.6.x). */
 export function etcdBinary(name: EtcdBinary, version = pinnedVersions.etcd): string {
   return binary(`etcd-${version.startsWith('v') ? version : `v${version}`}`, name);
+}
+
+/** The MinIO server hack/ builds: the real S3-compatible store of the backup tests. */
+export function minioBinary(): string {
+  return binary(`minio-${pinnedVersions.minio}`, 'minio');
 }

@@ -57,9 +57,11 @@ describe('Helm chart charts/etcd-operator', () => {
     expect(res.stdout).toContain('0 chart(s) failed');
   });
 
-  it('ships the CRD of crds/', async () => {
+  it('ships the CRDs of crds/', async () => {
     const res = await helm('show', 'crds', chart);
-    expect(parse(res.stdout)).toEqual(parse(readFileSync(join(repoRoot, 'crds', 'etcd.operator.dev_etcdclusters.yaml'), 'utf8')));
+    const shown = parseAllDocuments(res.stdout).map((d) => d.toJS() as unknown).filter(Boolean);
+    const files = ['etcd.operator.dev_etcdbackups.yaml', 'etcd.operator.dev_etcdclusters.yaml'];
+    expect(shown).toEqual(files.map((f) => parse(readFileSync(join(repoRoot, 'crds', f), 'utf8')) as unknown));
   });
 
   it('renders the RBAC of deploy/: a ClusterRole by default, a Role per watched namespace otherwise', async () => {

@@ -30,10 +30,10 @@ describe('deploy/ manifests', () => {
   });
   afterAll(async () => cp?.stop());
 
-  it('ships the CRD of crds/, byte for byte', () => {
-    const want = readFileSync(join(repoRoot, 'crds', crdFile), 'utf8');
-    expect(readFileSync(join(repoRoot, 'deploy', 'base', 'crd', crdFile), 'utf8')).toBe(want);
-    expect(readFileSync(join(repoRoot, 'charts', 'etcd-operator', 'crds', crdFile), 'utf8')).toBe(want);
+  it.each([crdFile, 'etcd.operator.dev_etcdbackups.yaml'])('ships the CRD %s of crds/, byte for byte', (file) => {
+    const want = readFileSync(join(repoRoot, 'crds', file), 'utf8');
+    expect(readFileSync(join(repoRoot, 'deploy', 'base', 'crd', file), 'utf8')).toBe(want);
+    expect(readFileSync(join(repoRoot, 'charts', 'etcd-operator', 'crds', file), 'utf8')).toBe(want);
   });
 
   it('grants the same manager rules in both modes, and no wildcard anywhere', () => {

@@ -1,0 +1,132 @@
+/**
+ * One attempt at a backup: stream a snapshot from a member, check etcd's digest, compress if
+ * asked, and upload, all as one pipeline through bounded buffers. It runs outside any pass (it
+ * may take minutes); passes observe it through `Attempts` as they would a Job.
+ */
+import { PassThrough, type Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
+import type { EtcdTls } from '../etcd/types.js';
+import { backupObjectKey } from '../resources/names.js';
+import { BackupInputError, readCa, readCredentials } from './kube.js';
+import type { BackupResult } from './plan.js';
+import { type BackupFailure, backupReasons } from './reasons.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type UploadTarget, classifyUploadError, s3Client, upload } from './s3.js';
+import { type MemberEndpoint, openSnapshot } from './snapshot.js';
+import { Meter, SnapshotVerifier } from './stream.js';
+
+export interface AttemptInput {
+  kc: KubeConfig;
+  backup: EtcdBackup;
+  /** Healthy voters, followers first; the first is used. */
+  member: MemberEndpoint;
+  memberName: string;
+  tls: EtcdTls;
+  callTimeoutMs: number;
+  now: () => number;
+}
+
+/** A failure with what the user should know; every error of an attempt ends up as one. */
+export class AttemptError extends Error {
+  constructor(readonly failure: BackupFailure) {
+    super(failure.message);
+    this.name = 'AttemptError';
+  }
+}
+
+export async function runAttempt(input: AttemptInput, signal: AbortSignal): Promise<BackupResult> {
+  const { backup } = input;
+  const { destination, compression } = backup.spec;
+  const started = input.now();
+  let credentials, ca;
+  try {
+    [credentials, ca] = await Promise.all([readCredentials(input.kc, backup, signal), readCa(input.kc, backup, signal)]);
+  } catch (err) {
+    if (err instanceof BackupInputError) throw new AttemptError(err.failure);
+    throw err;
+  }
+  const ref = { namespace: backup.metadata.namespace!, name: backup.spec.clusterName };
+  const key = backupObjectKey(destination.prefix, ref, backup.metadata.name!, compression);
+  const client = s3Client(destination, credentials, ca);
+  let snapshot;
+  try {
+    snapshot = await openSnapshot(input.member, input.tls, input.callTimeoutMs, signal);
+  } catch (err) {
+    client.destroy();
+    throw new AttemptError({ reason: backupReasons.snapshotFailed, message: `member ${input.memberName} did not start a snapshot: ${String(err)}`, retryable: true });
+  }
+  const metadata = {
+    'etcd-revision': String(snapshot.revision),
+    'etcd-cluster-id': snapshot.clusterID,
+    'etcd-version': snapshot.etcdVersion,
+    'etcd-cluster': `${ref.namespace}/${ref.name}`,
+    'etcd-backup': backup.metadata.name!,
+    'etcd-backup-uid': backup.metadata.uid ?? '',
+    compression,
+  };
+  let moved: Transferred;
+  try {
+    moved = await transfer(snapshot.bytes, client, { bucket: destination.bucket, key, contentType: compression === 'gzip' ? 'application/gzip' : 'application/octet-stream', metadata }, compression, signal, destination.endpoint);
+  } catch (err) {
+    if (signal.aborted) throw new AttemptError({ reason: backupReasons.interrupted, message: 'the operator stopped the attempt (shutdown or leadership lost)', retryable: true });
+    if (err instanceof AttemptError && err.failure.reason === backupReasons.snapshotFailed) {
+      throw new AttemptError({ ...err.failure, message: `the snapshot stream from ${input.memberName} failed: ${err.failure.message}` });
+    }
+    throw err;
+  } finally {
+    snapshot.close();
+    client.destroy();
+  }
+  const { verifier, meter } = moved;
+  return {
+    member: input.memberName,
+    revision: snapshot.revision,
+    clusterID: snapshot.clusterID,
+    etcdVersion: snapshot.etcdVersion,
+    snapshotSizeBytes: verifier.result!.sizeBytes,
+    snapshotSha256: verifier.result!.sha256,
+    sizeBytes: meter.sizeBytes,
+    sha256: meter.sha256(),
+    bucket: destination.bucket,
+    key,
+    durationMs: input.now() - started,
+  };
+}
+
+export interface Transferred {
+  verifier: SnapshotVerifier;
+  meter: Meter;
+}
+
+/**
+ * Streams etcd's bytes through the check, optional gzip and the meter into a multipart upload.
+ * Which side failed first decides the reason: a refused upload stops the snapshot, and a snapshot
+ * that fails its check destroys the body, which makes the upload abort.
+ */
+export async function transfer(bytes: Readable, client: S3Client, target: UploadTarget, compression: 'none' | 'gzip', signal: AbortSignal, endpoint: string): Promise<Transferred> {
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const verifier = new SnapshotVerifier();
+  const meter = new Meter();
+  const body = new PassThrough();
+  const stages: Transform[] = [verifier, ...(compression === 'gzip' ? [createGzip({ level: 6 })] : []), meter];
+  let uploadFailedFirst = false;
+  const piping = pipeline([bytes, ...stages, body], { signal: both });
+  const uploading = upload(client, target, body, both).catch((err: unknown) => {
+    uploadFailedFirst = true;
+    stop.abort();
+    throw err;
+  });
+  const [piped, uploaded] = await Promise.allSettled([piping, uploading]);
+  if (uploaded.status === 'rejected' && (uploadFailedFirst || piped.status === 'fulfilled')) {
+    throw new AttemptError(classifyUploadError(uploaded.reason, endpoint, target.bucket));
+  }
+  if (piped.status === 'rejected') {
+    const failure = classifyUploadError(piped.reason, endpoint, target.bucket);
+    throw new AttemptError(failure.reason === backupReasons.snapshotCorrupt ? failure : { reason: backupReasons.snapshotFailed, message: String(piped.reason), retryable: true });
+  }
+  return { verifier, meter };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { scheduledBackupName } from '../resources/names.js';
+import { type Cron, parseCron } from './cron.js';
+import { planSchedule } from './schedule.js';
+
+const cron = (expr: string): Cron => {
+  const c = parseCron(expr);
+  if ('error' in c) throw new Error(c.error);
+  return c;
+};
+const at = (iso: string) => new Date(iso);
+const everyMinute = cron('* * * * *');
+
+describe('planSchedule (injected clock)', () => {
+  it('creates the backup of the newest slot since the last one, and looks again at the next slot', () => {
+    const plan = planSchedule({ cron: everyMinute, suspend: false, since: at('2026-01-01T00:00:00Z'), backups: [], now: at('2026-01-01T00:03:20Z') });
+    expect(plan.create?.toISOString()).toBe('2026-01-01T00:03:00.000Z');
+    expect(plan.requeueAfterMs).toBe(40_000);
+  });
+
+  it('creates nothing when the newest slot is backed up already', () => {
+    const plan = planSchedule({ cron: everyMinute, suspend: false, since: at('2026-01-01T00:03:00Z'), backups: [], now: at('2026-01-01T00:03:59Z') });
+    expect(plan.create).toBeUndefined();
+  });
+
+  it('creates nothing while suspended, but still applies retention', () => {
+    const old = { name: 'a', phase: 'Succeeded' as const, slot: at('2026-01-01T00:00:00Z') };
+    const newer = { name: 'b', phase: 'Succeeded' as const, slot: at('2026-01-01T00:01:00Z') };
+    const plan = planSchedule({ cron: everyMinute, suspend: true, since: at('2026-01-01T00:01:00Z'), backups: [old, newer], keepLast: 1, now: at('2026-01-01T00:05:00Z') });
+    expect(plan.create).toBeUndefined();
+    expect(plan.remove.map((b) => b.name)).toEqual(['a']);
+  });
+
+  it('over five minutes with retention 3: five backups created, three kept', () => {
+    let since = at('2026-01-01T00:00:00Z');
+    const backups: { name: string; phase: 'Succeeded'; slot: Date }[] = [];
+    for (let minute = 1; minute <= 5; minute++) {
+      const now = new Date(since.getTime() + 60_000 + 5_000);
+      const plan = planSchedule({ cron: everyMinute, suspend: false, since, backups, keepLast: 3, now });
+      expect(plan.create).toBeDefined();
+      since = plan.create!;
+      backups.push({ name: scheduledBackupName({ namespace: 'ns', name: 'db' }, since), phase: 'Succeeded', slot: since });
+      for (const gone of plan.remove) backups.splice(backups.findIndex((b) => b.name === gone.name), 1);
+    }
+    const final = planSchedule({ cron: everyMinute, suspend: false, since, backups, keepLast: 3, now: new Date(since.getTime() + 1_000) });
+    for (const gone of final.remove) backups.splice(backups.findIndex((b) => b.name === gone.name), 1);
+    expect(backups.map((b) => b.name)).toEqual(['db-202601010003', 'db-202601010004', 'db-202601010005']);
+  });
+});
