@@ -30,6 +30,12 @@ export const conditionReasons = {
   upgrading: 'Upgrading',
   restartingMember: 'RestartingMember',
   learnerRetryBackoff: 'LearnerRetryBackoff',
+  /** A CA rotation with trust overlap: one reason per phase (see src/pki/rotation.ts). */
+  caRotationStarted: 'CARotationStarted',
+  caRotationWidening: 'CARotationWidening',
+  caRotationReissuing: 'CARotationReissuing',
+  caRotationNarrowing: 'CARotationNarrowing',
+  caRotationFinished: 'CARotationFinished',
   paused: 'Paused',
   reconciled: 'Reconciled',
   // Degraded
@@ -40,6 +46,8 @@ export const conditionReasons = {
   /** The CA to sign with is not the one members trust: changing it needs a trust overlap. */
   caChanged: 'CAChanged',
   caExpiringSoon: 'CAExpiringSoon',
+  /** A CA rotation cannot go on: a certificate Secret it needs is missing or unexpected. */
+  caRotationBlocked: 'CARotationBlocked',
   secretNotOwned: 'SecretNotOwned',
   invalidTLSPolicy: 'InvalidTLSPolicy',
   certificateInvalid: 'CertificateInvalid',

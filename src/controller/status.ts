@@ -21,6 +21,8 @@ export interface StatusInputs {
   caSecretName: string;
   clusterDomain: string;
   now: Date;
+  /** Work under way outside membership (a CA rotation), shown when membership has none to show. */
+  progress?: { reason: string; message: string };
 }
 
 const hex = (decimal: string) => BigInt(decimal).toString(16);
@@ -138,7 +140,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const decision = i.step?.kind === 'awaitDecision' ? describeDecision(i.step.decision, i.ref) : undefined;
   const progress = i.cluster.spec.paused
     ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
-    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas));
+    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas) ?? i.progress);
   const unhealthy = members.filter((m) => !m.healthy && m.started);
   const silent = !i.etcd && formed(i) ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
   const degraded = [
