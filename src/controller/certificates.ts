@@ -2,7 +2,7 @@ import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdTls } from '../etcd/types.js';
-import { tlsMaterial } from '../pki/inspect.js';
+import { inspectLeaf, tlsMaterial } from '../pki/inspect.js';
 import { executeCertificatePlan } from '../pki/issue.js';
 import { type ObservedPki, type PkiInputs, type PkiProblemReason, planCertificates, planIsEmpty } from '../pki/plan.js';
 import type { LeafKind } from '../pki/profiles.js';
@@ -119,8 +119,12 @@ export async function reconcileCertificates(
     if (plan.rotation?.step.kind === 'finish') await deps.writer.delete('Secret', 'v1', ref.namespace, names.caNextSecret(ref));
     if (rotation.event) await deps.writer.event(cluster, 'Normal', rotation.event.reason, rotation.event.message, now);
   }
+  // The credentials as observed, even when this pass rewrote them: every rewrite keeps the old ones
+  // accepted (a renewal from the same CA, or a rotation step), and a pass without them would see
+  // no member and report a lost quorum.
   const operatorSecret = observed.leaves.operatorClient;
-  const material = operatorSecret && !written.includes(names.operatorClientSecret(ref)) ? tlsMaterial(operatorSecret) : undefined;
+  const usable = operatorSecret && (!written.includes(names.operatorClientSecret(ref)) || inspectLeaf(operatorSecret) !== undefined);
+  const material = usable ? tlsMaterial(operatorSecret) : undefined;
   return {
     trustBundleHash: observedHash ?? (material ? hashOf(material.caPem) : ''),
     ...(rotation.progress ? { progress: rotation.progress } : {}),
