@@ -10,8 +10,8 @@ const sts = (hash: string, over: { generation?: number; observed?: number; revis
   spec: { replicas: 3, selector: {}, serviceName: 's', template: { metadata: { annotations: { [trustBundleAnnotation]: hash } } } },
   status: { replicas: 3, observedGeneration: over.observed ?? 2, updateRevision: over.revision ?? 'r2' },
 });
-const pod = (revision = 'r2', isReady = true): V1Pod => ({
-  metadata: { labels: { 'controller-revision-hash': revision } },
+const pod = (revision = 'r2', isReady = true, hash = 'h'): V1Pod => ({
+  metadata: { labels: { 'controller-revision-hash': revision }, annotations: { [trustBundleAnnotation]: hash } },
   status: { conditions: [{ type: 'Ready', status: isReady ? 'True' : 'False' }] },
 });
 const view = (s: V1StatefulSet | undefined, pods: V1Pod[]): KubeView => ({ statefulSet: s, pods: new Map(pods.map((p, i) => [i, p])), volumes: new Map(), claims: new Map(), membership: undefined });
@@ -22,6 +22,7 @@ describe('membersRolled', () => {
     ['the template carries another hash', view(sts('old'), [pod(), pod(), pod()]), false],
     ['the StatefulSet controller has not seen the template', view(sts('h', { generation: 3 }), [pod(), pod(), pod()]), false],
     ['a pod runs the previous revision', view(sts('h'), [pod(), pod('r1'), pod()]), false],
+    ['a pod was created for another trust hash, whatever its revision label', view(sts('h'), [pod(), pod('r2', true, 'old'), pod()]), false],
     ['a pod is not ready', view(sts('h'), [pod(), pod(), pod('r2', false)]), false],
     ['a pod is missing', view(sts('h'), [pod(), pod()]), false],
     ['no StatefulSet', view(undefined, []), false],

@@ -26,7 +26,8 @@ const ready = (pod: V1Pod) => (pod.status?.conditions ?? []).some((c) => c.type 
 
 /**
  * The members run the template made for `trustHash`: the StatefulSet carries it and has seen it,
- * and every pod up to its replicas runs that revision and is ready. Read from the cache only.
+ * and every pod up to its replicas was created from it (revision and annotation) and is ready.
+ * Read from the cache only; a stale view shows older pods, so it errs toward waiting.
  */
 export function membersRolled(kube: KubeView, trustHash: string): boolean {
   const sts = kube.statefulSet;
@@ -36,6 +37,9 @@ export function membersRolled(kube: KubeView, trustHash: string): boolean {
   for (let ordinal = 0; ordinal < (sts.spec?.replicas ?? 0); ordinal++) {
     const pod = kube.pods.get(ordinal);
     if (!pod || pod.metadata?.deletionTimestamp || pod.metadata?.labels?.['controller-revision-hash'] !== revision || !ready(pod)) return false;
+    // The pod's own copy of the template annotation: what it was started for, whatever the
+    // StatefulSet's revision bookkeeping says.
+    if (pod.metadata?.annotations?.[trustBundleAnnotation] !== trustHash) return false;
   }
   return revision !== undefined;
 }

@@ -86,7 +86,9 @@ describe('a CA rotation requested on a running cluster', () => {
     // Three rolls (widen, reissue, narrow): every member restarted, each pod at least three times.
     for (const uids of restartsByPod.values()) expect(uids.size).toBeGreaterThanOrEqual(3);
     const events = await env.eventReasons(ns);
-    console.log(`events: ${events.join(', ')}`);
+    const timed = await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=EtcdCluster', '--sort-by=.lastTimestamp', '-o', 'jsonpath={range .items[*]}{.lastTimestamp} {.reason}{"\\n"}{end}');
+    const podTimes = (await pods()).map((p) => `${p.metadata!.name} created ${p.metadata!.creationTimestamp as unknown as string}`);
+    console.log(`events:\n${timed}pods now: ${podTimes.join('; ')}`);
     // The operator saw its members at every pass: no lost quorum was ever reported.
     expect(phases.filter((p) => p.includes('QuorumLost'))).toEqual([]);
     expect(events).not.toContain('QuorumLost');
