@@ -30,6 +30,12 @@ export const conditionReasons = {
   upgrading: 'Upgrading',
   restartingMember: 'RestartingMember',
   learnerRetryBackoff: 'LearnerRetryBackoff',
+  /** A CA rotation with trust overlap: one reason per phase (see src/pki/rotation.ts). */
+  caRotationStarted: 'CARotationStarted',
+  caRotationWidening: 'CARotationWidening',
+  caRotationReissuing: 'CARotationReissuing',
+  caRotationNarrowing: 'CARotationNarrowing',
+  caRotationFinished: 'CARotationFinished',
   paused: 'Paused',
   reconciled: 'Reconciled',
   /** spec.storage.size grew: claims are expanded one by one, then the StatefulSet is recreated. */
@@ -42,6 +48,8 @@ export const conditionReasons = {
   /** The CA to sign with is not the one members trust: changing it needs a trust overlap. */
   caChanged: 'CAChanged',
   caExpiringSoon: 'CAExpiringSoon',
+  /** A CA rotation cannot go on: a certificate Secret it needs is missing or unexpected. */
+  caRotationBlocked: 'CARotationBlocked',
   secretNotOwned: 'SecretNotOwned',
   invalidTLSPolicy: 'InvalidTLSPolicy',
   certificateInvalid: 'CertificateInvalid',

@@ -2,14 +2,15 @@ import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdTls } from '../etcd/types.js';
-import { tlsMaterial } from '../pki/inspect.js';
+import { inspectLeaf, tlsMaterial } from '../pki/inspect.js';
 import { executeCertificatePlan } from '../pki/issue.js';
 import { type ObservedPki, type PkiInputs, type PkiProblemReason, planCertificates, planIsEmpty } from '../pki/plan.js';
 import type { LeafKind } from '../pki/profiles.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
-import { type ClusterRef, names } from '../resources/names.js';
+import { type ClusterRef, annotationKeys, names } from '../resources/names.js';
 import { ownerReference } from '../resources/owner.js';
+import { describeRotation, hashOf, memberTrustHash } from './ca-rotation.js';
 import type { KubeWriter } from './kube-writer.js';
 import { tlsPolicyOf } from './tls-policy.js';
 
@@ -23,6 +24,10 @@ export interface CertificateOutcome {
   nextRenewalAt: Date | undefined;
   /** The trust bundle changed: members must be restarted one at a time to trust it. */
   restartMembers: boolean;
+  /** For the pod template: what members must restart for (see memberTrustHash). */
+  trustBundleHash: string;
+  /** Progressing while a CA rotation is under way. */
+  progress?: { reason: string; message: string };
 }
 
 const leafSecretNames: Record<LeafKind, (c: ClusterRef) => string> = {
@@ -57,6 +62,7 @@ const conditionReasons: Record<PkiProblemReason, string> = {
   CAExpired: R.caSecretInvalid,
   CAChanged: R.caChanged,
   CAExpiringSoon: R.caExpiringSoon,
+  CARotationBlocked: R.caRotationBlocked,
   SecretNotOwned: R.secretNotOwned,
   InvalidTLSPolicy: R.invalidTLSPolicy,
 };
@@ -66,7 +72,8 @@ async function observePki(deps: { cache: ClusterCache; kc: KubeConfig }, ref: Cl
   const read = async (name: string) => (deps.cache.get('Secret', ns, name) as V1Secret | undefined) ?? (await readSecret(deps.kc, ns, name));
   const leaves: ObservedPki['leaves'] = {};
   for (const [kind, name] of Object.entries(leafSecretNames) as [LeafKind, (c: ClusterRef) => string][]) leaves[kind] = await read(name(ref));
-  return { ca: userCa ? await readSecret(deps.kc, ns, caSecretName) : await read(caSecretName), leaves };
+  const next = userCa ? undefined : await read(names.caNextSecret(ref));
+  return { ca: userCa ? await readSecret(deps.kc, ns, caSecretName) : await read(caSecretName), ...(next ? { next } : {}), leaves };
 }
 
 /**
@@ -80,26 +87,47 @@ export async function reconcileCertificates(
   ref: ClusterRef,
   trustInUse: boolean,
   now: Date,
+  membersRolled: (trustHash: string) => boolean = () => false,
 ): Promise<CertificateOutcome> {
   const caRef = cluster.spec.tls.caSecretRef;
   const caSecretName = caRef?.name ?? names.caSecret(ref);
   const policy = tlsPolicyOf(cluster.spec.tls);
   if (!policy) {
-    return { problems: [{ reason: R.invalidTLSPolicy, message: 'spec.tls durations do not parse' }], caSecretName, operatorTls: undefined, written: [], nextRenewalAt: undefined, restartMembers: false };
+    return { problems: [{ reason: R.invalidTLSPolicy, message: 'spec.tls durations do not parse' }], caSecretName, operatorTls: undefined, written: [], nextRenewalAt: undefined, restartMembers: false, trustBundleHash: '' };
   }
   const observed = await observePki(deps, ref, caSecretName, caRef !== undefined);
-  const inputs: PkiInputs = { cluster: { ...ref, clusterDomain: deps.clusterDomain }, ownerUid: cluster.metadata.uid!, policy, caSecretRef: caRef, trustInUse };
+  const rotateToken = cluster.metadata.annotations?.[annotationKeys.rotateCa];
+  const observedHash = memberTrustHash(observed.leaves.server);
+  const inputs: PkiInputs = {
+    cluster: { ...ref, clusterDomain: deps.clusterDomain },
+    ownerUid: cluster.metadata.uid!,
+    policy,
+    caSecretRef: caRef,
+    trustInUse,
+    ...(rotateToken !== undefined ? { rotateToken } : {}),
+    membersRolled: observedHash !== undefined && membersRolled(observedHash),
+  };
   const plan = planCertificates(observed, inputs, now);
   const written: string[] = [];
+  const rotation = describeRotation(plan.rotation, caSecretName);
   if (!planIsEmpty(plan) && !cluster.spec.paused) {
     for (const s of await executeCertificatePlan(plan, observed, inputs, ownerReference(cluster), now)) {
       await deps.writer.apply({ ...s, apiVersion: 'v1', kind: 'Secret' });
       written.push(s.metadata!.name!);
     }
+    // Last, so that a crash before it leaves the next CA to find again: the rotation resumes.
+    if (plan.rotation?.step.kind === 'finish') await deps.writer.delete('Secret', 'v1', ref.namespace, names.caNextSecret(ref));
+    if (rotation.event) await deps.writer.event(cluster, 'Normal', rotation.event.reason, rotation.event.message, now);
   }
+  // The credentials as observed, even when this pass rewrote them: every rewrite keeps the old ones
+  // accepted (a renewal from the same CA, or a rotation step), and a pass without them would see
+  // no member and report a lost quorum.
   const operatorSecret = observed.leaves.operatorClient;
-  const material = operatorSecret && !written.includes(names.operatorClientSecret(ref)) ? tlsMaterial(operatorSecret) : undefined;
+  const usable = operatorSecret && (!written.includes(names.operatorClientSecret(ref)) || inspectLeaf(operatorSecret) !== undefined);
+  const material = usable ? tlsMaterial(operatorSecret) : undefined;
   return {
+    trustBundleHash: observedHash ?? (material ? hashOf(material.caPem) : ''),
+    ...(rotation.progress ? { progress: rotation.progress } : {}),
     problems: plan.problems.map((p) => ({ reason: conditionReasons[p.reason], message: p.message })),
     caSecretName,
     operatorTls: material ? { caPem: material.caPem, certPem: material.certPem, keyPem: material.keyPem } : undefined,

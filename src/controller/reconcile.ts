@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
 import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
@@ -17,6 +16,7 @@ import { actStorage, describeStorage } from '../storage/act.js';
 import { readClasses, storageObservation, withLiveClaimTemplates } from '../storage/observe.js';
 import { type StorageStep, planStorage } from '../storage/plan.js';
 import type { AdminPool } from './admin-pool.js';
+import { membersRolled } from './ca-rotation.js';
 import { type CertificateOutcome, reconcileCertificates } from './certificates.js';
 import { DecisionWarnings, describeDecision } from './decisions.js';
 import { describeFailure } from './failures.js';
@@ -69,11 +69,6 @@ function learnerProblems(ref: ClusterRef, learners: LearnerRecords): { reason: s
   return learners.learnerRetry ? [{ reason: R.learnerTimedOut, message: describeTimeout(ref, learners.learnerRetry) }] : [];
 }
 
-/** A short, stable digest for pod template annotations. */
-function hashOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
 function memberOrdinals(etcd: EtcdView | undefined): number[] {
   return (etcd?.members ?? []).map((m) => m.ordinal).filter((o): o is number => o !== undefined);
 }
@@ -123,7 +118,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const ref = clusterRef(cluster);
     const now = new Date(this.deps.clock.now());
     const kube = observeKube(this.deps.cache, cluster, ref, this.deps.pvcs);
-    const certs = await reconcileCertificates(this.deps, cluster, ref, membersMayTrust(cluster, kube), now);
+    const certs = await reconcileCertificates(this.deps, cluster, ref, membersMayTrust(cluster, kube), now, (hash) => membersRolled(kube, hash));
     seen.certs = certs;
     // Paused means paused: no child is written, only the status (and one event saying so).
     const paused = cluster.spec.paused === true;
@@ -142,7 +137,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.volumes);
     const learners = nextLearnerRecords({ learner: kube.membership?.learner, learnerRetry: kube.membership?.learnerRetry }, trusted?.members, cluster.spec.replicas, now);
     seen.learners = learners;
-    const trustBundleHash = certs.operatorTls ? hashOf(certs.operatorTls.caPem) : '';
+    const trustBundleHash = certs.operatorTls ? certs.trustBundleHash : '';
     const live = kube.statefulSet;
     const build = (image: string) => buildStatefulSet(cluster, live?.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, image);
     const initImage = guardImage(live, build(this.memberInitImage), this.memberInitImage);
@@ -176,7 +171,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const refused = storage.kind === 'refuse' && storageNote ? [storageNote] : [];
 
     const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused];
-    const computed = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now });
+    const computed = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: certs.progress });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);

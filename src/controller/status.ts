@@ -24,6 +24,8 @@ export interface StatusInputs {
   caSecretName: string;
   clusterDomain: string;
   now: Date;
+  /** Work under way outside membership (a CA rotation), shown when membership has none to show. */
+  progress?: { reason: string; message: string };
 }
 
 
@@ -140,7 +142,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const decision = i.step?.kind === 'awaitDecision' ? describeDecision(i.step.decision, i.ref) : undefined;
   const progress = i.cluster.spec.paused
     ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
-    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas) ?? i.storage);
+    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas) ?? i.progress ?? i.storage);
   const unhealthy = members.filter((m) => !m.healthy && m.started);
   const silent = !i.etcd && formed(i) ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
   const degraded = [

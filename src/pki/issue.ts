@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { parseCertificate, secretKeys, secretText } from './inspect.js';
-import type { CertificatePlan, ObservedPki, PkiInputs } from './plan.js';
+import { annotationKeys, names } from '../resources/names.js';
+import type { CertificatePlan, ObservedPki, PkiInputs, RotationPlan } from './plan.js';
+import { overlapBundle } from './rotation.js';
 import { type TlsPolicy, caValidity, leafValidity } from './policy.js';
-import { type LeafProfile, type PkiCluster, caCommonName, leafProfile, organization } from './profiles.js';
+import { type LeafKind, type LeafProfile, type PkiCluster, caCommonName, leafProfile, organization } from './profiles.js';
 import { buildCaSecret, buildTlsSecret } from './secrets.js';
 import { type CertificateAndKey, issue } from './x509.js';
 
@@ -49,6 +51,7 @@ export async function executeCertificatePlan(
   now: Date,
 ): Promise<V1Secret[]> {
   if (plan.ca.action === 'blocked') return [];
+  if (plan.rotation) return executeRotation(plan.rotation, observed, inputs, owner, now);
   const c = inputs.cluster;
   const secrets: V1Secret[] = [];
   let ca: CertificateAndKey;
@@ -56,7 +59,8 @@ export async function executeCertificatePlan(
   if (plan.ca.action === 'issue') {
     ca = await issueCa(c, inputs.policy, now);
     caNotAfter = caValidity(now, inputs.policy).notAfter;
-    secrets.push(buildCaSecret(c, plan.ca.secretName, ca, owner));
+    // The request present at mint is answered by this CA: a copied manifest rotates nothing.
+    secrets.push(buildCaSecret(c, plan.ca.secretName, ca, owner, tokenAnnotation(inputs.rotateToken)));
   } else {
     ca = keptCa(observed);
     caNotAfter = caNotAfterOf(ca);
@@ -64,6 +68,47 @@ export async function executeCertificatePlan(
   const leaves = await Promise.all(plan.issue.map((item) => issueLeaf(leafProfile(c, item.kind), ca, caNotAfter, inputs.policy, now)));
   plan.issue.forEach((item, i) => secrets.push(buildTlsSecret(c, item.secretName, leaves[i]!, ca.certPem, owner)));
   return secrets;
+}
+
+const tokenAnnotation = (token: string | undefined) => (token === undefined ? undefined : { [annotationKeys.rotateCa]: token });
+
+/** The certificate and key a Secret holds, or an error: the plan saw them usable. */
+function materialOf(secret: V1Secret | undefined): CertificateAndKey {
+  const certPem = secret && secretText(secret, secretKeys.cert);
+  const keyPem = secret && secretText(secret, secretKeys.key);
+  if (!certPem || !keyPem) throw new Error(`Secret ${secret?.metadata?.name ?? '?'} lost its certificate or key since it was observed`);
+  return { certPem, keyPem };
+}
+
+/**
+ * One step of a CA rotation (see rotation.ts): the Secrets to apply. A `finish` step applies
+ * nothing: the caller deletes the next-CA Secret.
+ */
+async function executeRotation(r: RotationPlan, observed: ObservedPki, inputs: PkiInputs, owner: V1OwnerReference, now: Date): Promise<V1Secret[]> {
+  const c = inputs.cluster;
+  const step = r.step;
+  const rewrite = (kinds: readonly LeafKind[], bundle: string) =>
+    kinds.map((kind) => buildTlsSecret(c, leafProfile(c, kind).secretName, materialOf(observed.leaves[kind]), bundle, owner));
+  switch (step.kind) {
+    case 'start': {
+      const next = await issueCa(c, inputs.policy, now);
+      return [buildCaSecret(c, names.caNextSecret(c), next, owner, tokenAnnotation(r.token))];
+    }
+    case 'widen':
+      return rewrite(step.leaves, overlapBundle(r.oldPem, r.nextPem));
+    case 'reissue': {
+      const signer = materialOf(inputs.caSecretRef ? observed.ca : observed.next);
+      const notAfter = caNotAfterOf(signer);
+      const issued = await Promise.all(step.leaves.map((kind) => issueLeaf(leafProfile(c, kind), signer, notAfter, inputs.policy, now)));
+      return step.leaves.map((kind, i) => buildTlsSecret(c, leafProfile(c, kind).secretName, issued[i]!, overlapBundle(r.oldPem, r.nextPem), owner));
+    }
+    case 'promote':
+      return [buildCaSecret(c, names.caSecret(c), materialOf(observed.next), owner, tokenAnnotation(r.token))];
+    case 'narrow':
+      return rewrite(step.leaves, r.nextPem);
+    default:
+      return [];
+  }
 }
 
 function caNotAfterOf(ca: CertificateAndKey): Date {

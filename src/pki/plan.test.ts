@@ -148,11 +148,11 @@ describe('planCertificates, members already trust the CA', () => {
     expect(planIsEmpty(plan)).toBe(true);
   });
 
-  it('does not switch to a user CA whose content changed under running members', () => {
+  it('does not switch at once to a user CA whose content changed under running members: it widens trust first', () => {
     const plan = planCertificates(observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem })), { ...inUse, caSecretRef: { name: 'my-ca' } }, now);
-    expect(plan.problems.map((p) => p.reason)).toEqual(['CAChanged']);
-    expect(plan.problems[0]!.message).toMatch(/^Secret prod\/my-ca holds another CA/);
-    expect(planIsEmpty(plan)).toBe(true);
+    expect(plan.problems).toEqual([]);
+    expect(plan.issue).toEqual([]);
+    expect(plan.rotation?.step).toEqual({ kind: 'widen', leaves: leafKinds });
   });
 });
 

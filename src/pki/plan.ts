@@ -14,10 +14,11 @@
  * person restores it.
  */
 import type { V1Secret } from '@kubernetes/client-node';
-import { names } from '../resources/names.js';
-import { type CaFacts, type CaProblemReason, type Problem, inspectCa, inspectLeaf, ownedBy } from './inspect.js';
+import { annotationKeys, names } from '../resources/names.js';
+import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, ownedBy } from './inspect.js';
 import { type RenewalReason, type TlsPolicy, checkPolicy, leafValidity, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
+import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
 
 export interface PkiInputs {
   cluster: PkiCluster;
@@ -31,15 +32,30 @@ export interface PkiInputs {
    * formed or its pods may run. A CA is then never minted, and never switched, by this plan.
    */
   trustInUse: boolean;
+  /** The EtcdCluster's rotate-ca annotation: a token not yet recorded on the CA asks for a rotation. */
+  rotateToken?: string;
+  /** Members run the template for the Secrets as observed, every pod current and ready. */
+  membersRolled?: boolean;
 }
 
 export interface ObservedPki {
   /** The Secret `caSecretRef` names or, without one, the operator's CA Secret; undefined if absent. */
   ca?: V1Secret;
+  /** The operator's next CA (`<name>-ca-next`) while a rotation is under way. */
+  next?: V1Secret;
   leaves: Partial<Record<LeafKind, V1Secret>>;
 }
 
-export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'SecretNotOwned' | 'InvalidTLSPolicy';
+/** A rotation's next step, with the trust it moves between (certificates only, never keys). */
+export interface RotationPlan {
+  step: RotationStep | { kind: 'start'; reason: 'Requested' | 'CAExpiring' };
+  oldPem: string;
+  nextPem: string;
+  /** The rotate-ca token to record on the next CA. */
+  token?: string;
+}
+
+export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'CARotationBlocked' | 'SecretNotOwned' | 'InvalidTLSPolicy';
 
 export interface CaDecision {
   source: 'user' | 'operator';
@@ -68,6 +84,8 @@ export interface CertificatePlan {
    * must be restarted one at a time once the new Secrets are mounted. Leaf renewals alone need not.
    */
   restartMembers: boolean;
+  /** A CA rotation under way or starting; `issue` is then empty (the rotation writes the leaves). */
+  rotation?: RotationPlan;
 }
 
 function decideCa(observed: ObservedPki, inputs: PkiInputs, now: Date): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
@@ -115,7 +133,7 @@ function inUse<R extends PkiProblemReason>(c: PkiCluster, problem: Problem<R>): 
     message:
       `${problem.message}. Members trust the CA in ca.crt of Secret ${bundle}: restore that CA (certificate and key) from a backup. ` +
       'No certificate is issued or renewed until then; the operator never mints a new CA while members trust the old one ' +
-      '(a CA change needs a rotation with trust overlap, which this version does not perform)',
+      `(to change the CA of a running cluster, request a rotation with trust overlap: annotation ${annotationKeys.rotateCa}=<new token> on the EtcdCluster)`,
   };
 }
 
@@ -136,8 +154,58 @@ function trustChanges(observed: ObservedPki, newCaPem: string | undefined): bool
   });
 }
 
+/** The token recorded on a CA Secret: the rotation request it already answers. */
+export function recordedToken(secret: V1Secret | undefined): string | undefined {
+  return secret?.metadata?.annotations?.[annotationKeys.rotateCa];
+}
+
+/**
+ * A rotation under way: the operator's `-ca-next` Secret exists, or a user CA that members do not
+ * trust yet replaced the one they do (the old CA then lives on only in the leaves' bundles).
+ */
+function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): CertificatePlan | undefined {
+  if (!inputs.trustInUse) return undefined;
+  const c = inputs.cluster;
+  const bundle = observed.leaves.server ? inspectLeaf(observed.leaves.server)?.caPem : undefined;
+  const operatorCa = !inputs.caSecretRef;
+  const signer = operatorCa ? observed.next : observed.ca;
+  if (!signer || !observed.ca) return undefined;
+  const caSecretName = operatorCa ? names.caSecret(c) : inputs.caSecretRef!.name;
+  if (operatorCa && !(ownedBy(signer, inputs.ownerUid) && ownedBy(observed.ca, inputs.ownerUid))) return undefined;
+  const next = inspectCa(signer, now);
+  const current = inspectCa(observed.ca, now);
+  if ('problem' in next || 'problem' in current) return undefined;
+  const nextKey = splitBundle(next.ca.certPem)[0];
+  const promoted = splitBundle(current.ca.certPem)[0] === nextKey;
+  // The user's CA is mid-rotation exactly while the bundles hold another CA than it.
+  if (!operatorCa && !trustChanges(observed, next.ca.certPem)) return undefined;
+  const others = pemBlocks(bundle).filter((b) => splitBundle(b)[0] !== nextKey);
+  const oldPem = operatorCa && !promoted ? current.ca.certPem : (others[0] ?? next.ca.certPem);
+  const leaves: Partial<Record<LeafKind, LeafFacts>> = {};
+  for (const [kind, secret] of Object.entries(observed.leaves) as [LeafKind, V1Secret][]) {
+    const facts = ownedBy(secret, inputs.ownerUid) ? inspectLeaf(secret) : undefined;
+    if (facts) leaves[kind] = facts;
+  }
+  const step = planRotation({ oldPem, nextPem: next.ca.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa, promoted });
+  const plan: CertificatePlan = { ca: { source: operatorCa ? 'operator' : 'user', secretName: caSecretName, action: 'keep' }, issue: [], problems: [], restartMembers: false };
+  if (step.kind === 'blocked') plan.problems.push(step.problem);
+  if (step.kind === 'done') return undefined;
+  return { ...plan, rotation: { step, oldPem, nextPem: next.ca.certPem, token: recordedToken(signer) } };
+}
+
+/** An explicit request (a new rotate-ca token) or a CA about to expire starts a rotation of the operator's CA. */
+function rotationStart(observed: ObservedPki, inputs: PkiInputs, ca: CaFacts, soon: boolean): RotationPlan | undefined {
+  if (inputs.caSecretRef || !inputs.trustInUse) return undefined;
+  const requested = inputs.rotateToken !== undefined && inputs.rotateToken !== recordedToken(observed.ca);
+  if (!requested && !soon) return undefined;
+  const token = requested ? inputs.rotateToken : recordedToken(observed.ca);
+  return { step: { kind: 'start', reason: requested ? 'Requested' : 'CAExpiring' }, oldPem: ca.certPem, nextPem: '', token };
+}
+
 export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: Date): CertificatePlan {
   const policyProblem = checkPolicy(inputs.policy);
+  const rotating = policyProblem ? undefined : rotationUnderWay(observed, inputs, now);
+  if (rotating) return rotating;
   const { decision, ca, problem } = decideCa(observed, inputs, now);
   const plan: CertificatePlan = { ca: decision, issue: [], problems: [], restartMembers: false };
   if (policyProblem) plan.problems.push(policyProblem);
@@ -145,6 +213,8 @@ export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: 
   if (policyProblem || decision.action === 'blocked') return { ...plan, ca: { ...decision, action: decision.action === 'issue' ? 'blocked' : decision.action } };
 
   const soon = ca !== undefined && expiringSoon(ca, inputs.policy, now);
+  const start = ca && decision.action === 'keep' ? rotationStart(observed, inputs, ca, soon) : undefined;
+  if (start) return { ...plan, rotation: start };
   if (soon) {
     const message = `the CA expires at ${ca.notAfter.toISOString()}, within renewBefore: replace it (leaf renewal is paused)`;
     plan.problems.push({ reason: 'CAExpiringSoon', message });
@@ -170,5 +240,6 @@ const earliest = (a: Date | undefined, b: Date) => (a === undefined || b < a ? b
 
 /** True when the plan writes nothing. */
 export function planIsEmpty(plan: CertificatePlan): boolean {
-  return plan.ca.action !== 'issue' && plan.issue.length === 0;
+  const rotationWrites = plan.rotation !== undefined && plan.rotation.step.kind !== 'awaitRoll' && plan.rotation.step.kind !== 'blocked';
+  return plan.ca.action !== 'issue' && plan.issue.length === 0 && !rotationWrites;
 }

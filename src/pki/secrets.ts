@@ -19,6 +19,7 @@ export function buildTlsSecret(
   material: CertificateAndKey,
   caPem: string,
   owner: V1OwnerReference,
+  annotations?: Record<string, string>,
 ): V1Secret {
   return {
     apiVersion: 'v1',
@@ -27,6 +28,7 @@ export function buildTlsSecret(
       name: secretName,
       namespace: cluster.namespace,
       labels: clusterLabels(cluster),
+      ...(annotations ? { annotations } : {}),
       ownerReferences: [{ ...owner }],
     },
     type: 'kubernetes.io/tls',
@@ -39,6 +41,6 @@ export function buildTlsSecret(
 }
 
 /** The operator's own CA: its certificate is its own trust bundle. */
-export function buildCaSecret(cluster: ClusterRef, secretName: string, ca: CertificateAndKey, owner: V1OwnerReference): V1Secret {
-  return buildTlsSecret(cluster, secretName, ca, ca.certPem, owner);
+export function buildCaSecret(cluster: ClusterRef, secretName: string, ca: CertificateAndKey, owner: V1OwnerReference, annotations?: Record<string, string>): V1Secret {
+  return buildTlsSecret(cluster, secretName, ca, ca.certPem, owner, annotations);
 }

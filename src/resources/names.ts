@@ -33,6 +33,11 @@ export const annotationKeys = {
    * EtcdCluster of the same name left behind. It becomes the cluster ID the status latches.
    */
   adoptClusterId: 'etcd.operator.dev/adopt-cluster-id',
+  /**
+   * On an EtcdCluster: a token (any new value) asks for a CA rotation with trust overlap. The
+   * operator records the token it acted on in its CA Secret, so a copied manifest does not rotate.
+   */
+  rotateCa: 'etcd.operator.dev/rotate-ca',
 } as const;
 
 /** Labels on everything the operator creates for a cluster. */
@@ -67,6 +72,8 @@ export const names = {
   /** Member (and pod) name of a StatefulSet ordinal. */
   member: (c: ClusterRef, ordinal: number) => `${c.name}-${ordinal}`,
   caSecret: (c: ClusterRef) => `${c.name}-ca`,
+  /** The operator's next CA while a rotation is under way; it becomes the CA Secret at the end. */
+  caNextSecret: (c: ClusterRef) => `${c.name}-ca-next`,
   serverSecret: (c: ClusterRef) => `${c.name}-server-tls`,
   peerSecret: (c: ClusterRef) => `${c.name}-peer-tls`,
   /** The certificate the operator itself authenticates to etcd with. */

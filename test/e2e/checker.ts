@@ -21,6 +21,8 @@ export interface CheckerOptions {
   /** Name the members' server certificate is verified against. */
   serverName: string;
   tls: { caPem: string; certPem: string; keyPem: string };
+  /** Re-read with the endpoints, as a client that reloads its mounted certificates; a change rebuilds the client. */
+  tlsSource?: () => Promise<{ caPem: string; certPem: string; keyPem: string }>;
   prefix?: string;
   intervalMs?: number;
 }
@@ -45,7 +47,9 @@ export class Checker {
 
   private async refreshClient(): Promise<Etcd3 | undefined> {
     const endpoints = (await this.options.endpoints()).sort();
-    const key = endpoints.join(',');
+    if (this.options.tlsSource) this.options.tls = await this.options.tlsSource();
+    const { caPem: ca, certPem: cert } = this.options.tls;
+    const key = [...endpoints, ca, cert].join(',');
     if (key !== this.endpointKey) {
       this.client?.close();
       this.client = undefined;

@@ -1,0 +1,223 @@
+import { X509Certificate } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inspectLeaf, secretKeys, secretText } from './inspect.js';
+import { executeCertificatePlan } from './issue.js';
+import { type CertificatePlan, type ObservedPki, type PkiInputs, planCertificates } from './plan.js';
+import { leafKinds, leafProfile } from './profiles.js';
+import { type RotationView, memberTrustText, overlapBundle, pemBlocks, planRotation } from './rotation.js';
+import { issue } from './x509.js';
+
+const day = 24 * 3600_000;
+const cluster = { name: 'db', namespace: 'prod', clusterDomain: 'cluster.local' };
+const policy = { validityMs: 90 * day, renewBeforeMs: 30 * day };
+const base: PkiInputs = { cluster, ownerUid: 'uid-1', policy, trustInUse: false };
+const owner = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', name: 'db', uid: 'uid-1', controller: true, blockOwnerDeletion: true };
+const now = new Date('2026-03-01T00:00:00Z');
+const text = (s: V1Secret | undefined, key: string) => (s ? secretText(s, key) : undefined) ?? '';
+
+/** Any CA of `bundle` signed `certPem`. */
+function trusts(bundle: string, certPem: string): boolean {
+  const cert = new X509Certificate(certPem);
+  return pemBlocks(bundle).some((ca) => {
+    const c = new X509Certificate(ca);
+    return cert.checkIssued(c) && cert.verify(c.publicKey);
+  });
+}
+
+interface Member {
+  /** The bundle etcd read at its start. */
+  trust: string;
+  /** Every leaf it may serve: the kubelet refreshes mounted Secrets with a lag, so any written since its start. */
+  serves: Set<string>;
+}
+
+/**
+ * The world of the Secrets and three members. Members restart (one at a time) only when the
+ * pod template's trust text changes, as the StatefulSet roll does; every state in between must let
+ * every member talk to every other and the operator (with its current or previous client Secret) to all.
+ */
+class World {
+  secrets = new Map<string, V1Secret>();
+  members: Member[] = [];
+  operatorVersions: V1Secret[] = [];
+  rolledFor = '';
+  steps: string[] = [];
+  restarts = 0;
+
+  get = (name: string) => this.secrets.get(name);
+  observed(): ObservedPki {
+    const leaves: ObservedPki['leaves'] = {};
+    for (const kind of leafKinds) leaves[kind] = this.get(leafProfile(cluster, kind).secretName);
+    const next = this.get('db-ca-next');
+    return { ca: this.get(this.caName), ...(next ? { next } : {}), leaves };
+  }
+  constructor(private readonly caName = 'db-ca') {}
+
+  trustText(): string {
+    const server = this.get('db-server-tls');
+    return memberTrustText(text(server, secretKeys.ca), server ? inspectLeaf(server) : undefined);
+  }
+  leafCerts(): string[] {
+    return ['db-server-tls', 'db-peer-tls'].map((n) => text(this.get(n), secretKeys.cert));
+  }
+  start(): void {
+    this.members = [0, 1, 2].map(() => ({ trust: text(this.get('db-server-tls'), secretKeys.ca), serves: new Set(this.leafCerts()) }));
+    this.operatorVersions = [this.get('db-operator-client-tls')!];
+    this.rolledFor = this.trustText();
+  }
+
+  async pass(inputs: PkiInputs): Promise<CertificatePlan> {
+    const observed = this.observed();
+    const plan = planCertificates(observed, { ...inputs, membersRolled: this.rolledFor === this.trustText() }, now);
+    this.steps.push(plan.rotation?.step.kind ?? (plan.issue.length > 0 ? 'issue' : 'none'));
+    for (const s of await executeCertificatePlan(plan, observed, inputs, owner, now)) this.secrets.set(s.metadata!.name!, s);
+    if (plan.rotation?.step.kind === 'finish') this.secrets.delete('db-ca-next');
+    for (const m of this.members) for (const c of this.leafCerts()) m.serves.add(c);
+    const op = this.get('db-operator-client-tls')!;
+    if (op !== this.operatorVersions.at(-1)) this.operatorVersions = [this.operatorVersions.at(-1)!, op];
+    this.check();
+    if (this.trustText() !== this.rolledFor) this.roll();
+    return plan;
+  }
+
+  roll(): void {
+    for (const m of this.members) {
+      m.trust = text(this.get('db-server-tls'), secretKeys.ca);
+      m.serves = new Set(this.leafCerts());
+      this.restarts++;
+      this.check();
+    }
+    this.rolledFor = this.trustText();
+    // The operator reloads its client Secret on the next pass at the latest.
+    this.operatorVersions = [this.operatorVersions.at(-1)!];
+  }
+
+  check(): void {
+    for (const m of this.members) {
+      for (const n of this.members) for (const leaf of n.serves) expect(trusts(m.trust, leaf), 'a member rejects a peer').toBe(true);
+      for (const op of this.operatorVersions) {
+        expect(trusts(m.trust, text(op, secretKeys.cert)), 'a member rejects the operator').toBe(true);
+        for (const leaf of m.serves) expect(trusts(text(op, secretKeys.ca), leaf), 'the operator rejects a member').toBe(true);
+      }
+    }
+  }
+
+  async converge(inputs: PkiInputs, maxPasses = 20): Promise<void> {
+    for (let i = 0; i < maxPasses; i++) {
+      const plan = await this.pass(inputs);
+      if (!plan.rotation && plan.issue.length === 0 && plan.ca.action !== 'issue') return;
+    }
+    throw new Error(`no convergence: ${this.steps.join(' ')}`);
+  }
+}
+
+const inUse = (extra: Partial<PkiInputs> = {}): PkiInputs => ({ ...base, trustInUse: true, ...extra });
+
+async function runningCluster(token?: string): Promise<World> {
+  const world = new World();
+  await world.pass({ ...base, ...(token ? { rotateToken: token } : {}) });
+  world.start();
+  world.steps = [];
+  return world;
+}
+
+describe('CA rotation of the operator CA', { timeout: 60_000 }, () => {
+  it('rotates on a new rotate-ca token through widen, reissue, promote, narrow, finish: no member or operator call is refused at any step', async () => {
+    const world = await runningCluster();
+    const oldCa = text(world.get('db-ca'), secretKeys.cert);
+    await world.converge(inUse({ rotateToken: 't1' }));
+    expect(world.steps).toEqual(['start', 'widen', 'reissue', 'promote', 'narrow', 'finish', 'none']);
+    const newCa = text(world.get('db-ca'), secretKeys.cert);
+    expect(newCa).not.toBe(oldCa);
+    expect(world.get('db-ca')!.metadata!.annotations).toEqual({ 'etcd.operator.dev/rotate-ca': 't1' });
+    expect(world.get('db-ca-next')).toBeUndefined();
+    for (const kind of leafKinds) {
+      const s = world.get(leafProfile(cluster, kind).secretName)!;
+      expect(text(s, secretKeys.ca)).toBe(newCa);
+      expect(trusts(newCa, text(s, secretKeys.cert))).toBe(true);
+    }
+    // Three rolls of three members: widen, reissue, narrow.
+    expect(world.restarts).toBe(9);
+    // The same token again rotates nothing.
+    world.steps = [];
+    await world.converge(inUse({ rotateToken: 't1' }));
+    expect(world.steps).toEqual(['none']);
+  });
+
+  it('a token present when the CA is minted (a copied manifest) rotates nothing', async () => {
+    const world = await runningCluster('copied');
+    await world.converge(inUse({ rotateToken: 'copied' }));
+    expect(world.steps).toEqual(['none']);
+  });
+
+  it('waits for the roll between phases instead of moving on', async () => {
+    const world = await runningCluster();
+    const inputs = inUse({ rotateToken: 't1' });
+    await world.pass(inputs); // start
+    world.roll = () => undefined; // the members never restart
+    await world.pass(inputs); // widen
+    for (let i = 0; i < 3; i++) expect((await world.pass(inputs)).rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'widened' });
+  });
+
+  it('starts a rotation when its CA nears expiry, instead of only pausing leaf renewal', async () => {
+    const world = await runningCluster();
+    const soon = { ...inUse(), policy: { ...policy } };
+    const plan = planCertificates(world.observed(), soon, new Date(now.getTime() + (3650 - 20) * day));
+    expect(plan.rotation?.step).toEqual({ kind: 'start', reason: 'CAExpiring' });
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('resumes after a crash in the middle of a phase', async () => {
+    const world = await runningCluster();
+    const inputs = inUse({ rotateToken: 't1' });
+    await world.pass(inputs); // start
+    // Widen wrote only the server Secret before the crash.
+    const observed = world.observed();
+    const plan = planCertificates(observed, { ...inputs, membersRolled: true }, now);
+    const [server] = await executeCertificatePlan(plan, observed, inputs, owner, now);
+    world.secrets.set(server!.metadata!.name!, server!);
+    expect(planCertificates(world.observed(), { ...inputs, membersRolled: true }, now).rotation?.step).toEqual({ kind: 'widen', leaves: ['peer', 'operatorClient', 'userClient'] });
+    world.rolledFor = ''; // what the pods run is no longer known: they roll
+    await world.converge(inputs);
+    expect(world.get('db-ca-next')).toBeUndefined();
+  });
+});
+
+describe('CA rotation of a user CA changed in place', { timeout: 60_000 }, () => {
+  let replacement: { certPem: string; keyPem: string };
+  beforeAll(async () => {
+    replacement = await issue({ commonName: 'user-ca-2', isCA: true, notBefore: new Date(now.getTime() - day), notAfter: new Date(now.getTime() + 3650 * day), serialHex: '02' });
+  });
+
+  it('widens, reissues and narrows without ever writing the user Secret', async () => {
+    const first = await issue({ commonName: 'user-ca-1', isCA: true, notBefore: new Date(now.getTime() - day), notAfter: new Date(now.getTime() + 3650 * day), serialHex: '01' });
+    const userSecret = (ca: { certPem: string; keyPem: string }): V1Secret => ({
+      metadata: { name: 'my-ca', namespace: 'prod' },
+      data: { 'tls.crt': Buffer.from(ca.certPem).toString('base64'), 'tls.key': Buffer.from(ca.keyPem).toString('base64') },
+    });
+    const world = new World('my-ca');
+    world.secrets.set('my-ca', userSecret(first));
+    const withRef = { caSecretRef: { name: 'my-ca' } };
+    await world.pass({ ...base, ...withRef });
+    world.start();
+    world.steps = [];
+    world.secrets.set('my-ca', userSecret(replacement));
+    await world.converge(inUse(withRef));
+    expect(world.steps).toEqual(['widen', 'reissue', 'narrow', 'none']);
+    expect(text(world.get('db-server-tls'), secretKeys.ca)).toBe(replacement.certPem);
+    expect(world.get('my-ca')!.data!['tls.crt']).toBe(Buffer.from(replacement.certPem).toString('base64'));
+  });
+});
+
+describe('planRotation', () => {
+  it('waits, naming the Secrets, when a leaf is missing during a rotation', () => {
+    const view: RotationView = { oldPem: 'a', nextPem: 'b', leaves: {}, rolled: true, operatorCa: true, promoted: false };
+    const step = planRotation(view);
+    expect(step).toMatchObject({ kind: 'blocked', problem: { reason: 'CARotationBlocked' } });
+  });
+
+  it('keeps the old CA first in the overlap bundle', () => {
+    expect(overlapBundle('A\n', 'B')).toBe('A\nB\n');
+  });
+});
