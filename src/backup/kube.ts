@@ -2,6 +2,7 @@
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { EtcdBackup, EtcdBackupStatus } from '../api/backup-types.generated.js';
 import { apiVersion, backupNames } from '../api/group.js';
+import { postEvent } from '../runtime/events.js';
 import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
 import type { S3Credentials } from './s3.js';
@@ -17,24 +18,8 @@ export async function patchBackupStatus(kc: KubeConfig, backup: EtcdBackup, stat
 
 /** An Event on the EtcdBackup, for `kubectl describe etcdbackup` and `kubectl get events`. */
 export async function backupEvent(kc: KubeConfig, backup: EtcdBackup, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
-  const ns = backup.metadata.namespace!;
-  const time = now.toISOString();
-  await kubeRequest(kc, `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
-    method: 'POST',
-    body: {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { generateName: `${backup.metadata.name}.`, namespace: ns },
-      involvedObject: { apiVersion, kind: backupNames.kind, name: backup.metadata.name, namespace: ns, uid: backup.metadata.uid },
-      reason,
-      message,
-      type,
-      source: { component: 'etcd-operator' },
-      firstTimestamp: time,
-      lastTimestamp: time,
-      count: 1,
-    },
-  });
+  const { name, namespace, uid } = backup.metadata;
+  await postEvent(kc, { apiVersion, kind: backupNames.kind, name, namespace, uid }, type, reason, message, now);
 }
 
 /** Thrown when a Secret the backup names is missing or incomplete: the user must fix it. */

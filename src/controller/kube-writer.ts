@@ -1,6 +1,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { apiVersion, plural } from '../api/group.js';
 import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
+import { postEvent } from '../runtime/events.js';
 import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
 import { fieldManager } from '../resources/names.js';
 
@@ -61,23 +62,7 @@ export class KubeWriter {
 
   /** A Kubernetes Event on the cluster object, for people running `kubectl describe`. */
   async event(cluster: EtcdCluster, type: 'Normal' | 'Warning', reason: string, message: string, now: Date): Promise<void> {
-    const ns = cluster.metadata.namespace!;
-    const time = now.toISOString();
-    await kubeRequest(this.kc, `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
-      method: 'POST',
-      body: {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${cluster.metadata.name}.`, namespace: ns },
-        involvedObject: { apiVersion, kind: 'EtcdCluster', name: cluster.metadata.name, namespace: ns, uid: cluster.metadata.uid },
-        reason,
-        message,
-        type,
-        source: { component: 'etcd-operator' },
-        firstTimestamp: time,
-        lastTimestamp: time,
-        count: 1,
-      },
-    });
+    const { name, namespace, uid } = cluster.metadata;
+    await postEvent(this.kc, { apiVersion, kind: 'EtcdCluster', name, namespace, uid }, type, reason, message, now);
   }
 }
