@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { etcdBackupCrd, etcdClusterCrd } from '../../src/api/crd.js';
+import { chartRulesPath, clusterWideRbacPath, namespacedRbacPath, renderChartRules, renderClusterWideRbac, renderNamespacedRbac } from './rbac.js';
 import { backupCrdCopyPaths, backupCrdPath, backupTypesPath, crdPath, renderBackupCrd, renderBackupTypes, renderCrd, renderTypes, typesPath } from './render.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -32,5 +33,10 @@ describe('generated API files', () => {
     for (const path of [backupCrdPath, ...backupCrdCopyPaths]) expect(committed(path) === renderBackupCrd(), stale(path)).toBe(true);
     expect(committed(backupTypesPath) === (await renderBackupTypes()), stale(backupTypesPath)).toBe(true);
     expect(parse(committed(backupCrdPath))).toEqual(etcdBackupCrd());
+  });
+
+  it('the committed RBAC manifests and the chart rules match hack/api/rbac.ts', () => {
+    const rbac: [string, string][] = [[clusterWideRbacPath, renderClusterWideRbac()], [namespacedRbacPath, renderNamespacedRbac()], [chartRulesPath, renderChartRules()]];
+    for (const [path, fresh] of rbac) expect(committed(path) === fresh, `${path} is out of date with hack/api/rbac.ts: run \`npx tsx hack/api/generate.ts\` and commit the result`).toBe(true);
   });
 });

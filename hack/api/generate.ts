@@ -1,6 +1,7 @@
-/** Writes the CRD and the TypeScript types from src/api's schema: `npx tsx hack/api/generate.ts`. */
+/** Writes the CRD and the TypeScript types from src/api's schema, and the RBAC rules from hack/api/rbac.ts: `npx tsx hack/api/generate.ts`. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chartRulesPath, clusterWideRbacPath, namespacedRbacPath, renderChartRules, renderClusterWideRbac, renderNamespacedRbac } from './rbac.js';
 import { backupCrdCopyPaths, backupCrdPath, backupTypesPath, crdCopyPaths, crdPath, renderBackupCrd, renderBackupTypes, renderCrd, renderTypes, typesPath } from './render.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -10,4 +11,7 @@ writeFileSync(join(root, typesPath), await renderTypes());
 const backupCrd = renderBackupCrd();
 for (const path of [backupCrdPath, ...backupCrdCopyPaths]) writeFileSync(join(root, path), backupCrd);
 writeFileSync(join(root, backupTypesPath), await renderBackupTypes());
-console.log(`wrote ${[crdPath, ...crdCopyPaths, typesPath, backupCrdPath, ...backupCrdCopyPaths, backupTypesPath].join(', ')}`);
+writeFileSync(join(root, clusterWideRbacPath), renderClusterWideRbac());
+writeFileSync(join(root, namespacedRbacPath), renderNamespacedRbac());
+writeFileSync(join(root, chartRulesPath), renderChartRules());
+console.log(`wrote ${[clusterWideRbacPath, namespacedRbacPath, chartRulesPath, crdPath, ...crdCopyPaths, typesPath, backupCrdPath, ...backupCrdCopyPaths, backupTypesPath].join(', ')}`);
