@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { etcdBackupCrd, etcdClusterCrd } from '../../src/api/crd.js';
+import { alertRulesPath, prometheusRulePath, renderPrometheusRule } from './monitoring.js';
 import { chartRulesPath, clusterWideRbacPath, namespacedRbacPath, renderChartRules, renderClusterWideRbac, renderNamespacedRbac } from './rbac.js';
 import { backupCrdCopyPaths, backupCrdPath, backupTypesPath, crdPath, renderBackupCrd, renderBackupTypes, renderCrd, renderTypes, typesPath } from './render.js';
 
@@ -38,5 +39,9 @@ describe('generated API files', () => {
   it('the committed RBAC manifests and the chart rules match hack/api/rbac.ts', () => {
     const rbac: [string, string][] = [[clusterWideRbacPath, renderClusterWideRbac()], [namespacedRbacPath, renderNamespacedRbac()], [chartRulesPath, renderChartRules()]];
     for (const [path, fresh] of rbac) expect(committed(path) === fresh, `${path} is out of date with hack/api/rbac.ts: run \`npx tsx hack/api/generate.ts\` and commit the result`).toBe(true);
+  });
+
+  it('the committed PrometheusRule carries the alert rule groups promtool tests', () => {
+    expect(committed(prometheusRulePath) === renderPrometheusRule(committed(alertRulesPath)), `${prometheusRulePath} is out of date with ${alertRulesPath}: run \`npx tsx hack/api/generate.ts\``).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 /** Writes the CRD and the TypeScript types from src/api's schema, and the RBAC rules from hack/api/rbac.ts: `npx tsx hack/api/generate.ts`. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { alertRulesPath, prometheusRulePath, renderPrometheusRule } from './monitoring.js';
 import { chartRulesPath, clusterWideRbacPath, namespacedRbacPath, renderChartRules, renderClusterWideRbac, renderNamespacedRbac } from './rbac.js';
 import { backupCrdCopyPaths, backupCrdPath, backupTypesPath, crdCopyPaths, crdPath, renderBackupCrd, renderBackupTypes, renderCrd, renderTypes, typesPath } from './render.js';
 
@@ -14,4 +15,5 @@ writeFileSync(join(root, backupTypesPath), await renderBackupTypes());
 writeFileSync(join(root, clusterWideRbacPath), renderClusterWideRbac());
 writeFileSync(join(root, namespacedRbacPath), renderNamespacedRbac());
 writeFileSync(join(root, chartRulesPath), renderChartRules());
-console.log(`wrote ${[clusterWideRbacPath, namespacedRbacPath, chartRulesPath, crdPath, ...crdCopyPaths, typesPath, backupCrdPath, ...backupCrdCopyPaths, backupTypesPath].join(', ')}`);
+writeFileSync(join(root, prometheusRulePath), renderPrometheusRule(readFileSync(join(root, alertRulesPath), 'utf8')));
+console.log(`wrote ${[prometheusRulePath, clusterWideRbacPath, namespacedRbacPath, chartRulesPath, crdPath, ...crdCopyPaths, typesPath, backupCrdPath, ...backupCrdCopyPaths, backupTypesPath].join(', ')}`);
