@@ -82,12 +82,36 @@ async function envFrom(c: Container, ns: string, source: ObjectSource, env: Map<
 }
 
 /**
- * The container's environment as the kubelet builds it, read fresh at every start: image env,
- * HOSTNAME, envFrom, then env in order, each plain value expanded against what precedes it.
+ * The variables the kubelet gives every container for the API server's Service (`kubernetes` in
+ * `default`), which in-cluster clients read. It sets them even with enableServiceLinks false. This
+ * machine has no Service network, so they name the API server's own address: the stand-in for
+ * its ClusterIP.
  */
-export async function containerEnv(pod: Pod, c: Container, ip: { pod: string; host: string }, source: ObjectSource): Promise<Map<string, string>> {
+export function apiServerServiceEnv(server: string): Map<string, string> {
+  const url = new URL(server);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port || '443';
+  const hostPort = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Map([
+    ['KUBERNETES_SERVICE_HOST', host],
+    ['KUBERNETES_SERVICE_PORT', port],
+    ['KUBERNETES_SERVICE_PORT_HTTPS', port],
+    ['KUBERNETES_PORT', `tcp://${hostPort}`],
+    [`KUBERNETES_PORT_${port}_TCP`, `tcp://${hostPort}`],
+    [`KUBERNETES_PORT_${port}_TCP_PROTO`, 'tcp'],
+    [`KUBERNETES_PORT_${port}_TCP_PORT`, port],
+    [`KUBERNETES_PORT_${port}_TCP_ADDR`, host],
+  ]);
+}
+
+/**
+ * The container's environment as the kubelet builds it, read fresh at every start: image env,
+ * HOSTNAME, the API server's Service, envFrom, then env in order, each plain value expanded against what precedes it.
+ */
+export async function containerEnv(pod: Pod, c: Container, ip: { pod: string; host: string }, source: ObjectSource, serviceEnv: ReadonlyMap<string, string> = new Map()): Promise<Map<string, string>> {
   const env = new Map(imageEnv);
   env.set('HOSTNAME', pod.spec?.hostname ?? pod.metadata?.name ?? '');
+  for (const [k, v] of serviceEnv) env.set(k, v);
   await envFrom(c, pod.metadata?.namespace ?? 'default', source, env);
   for (const v of c.env ?? []) {
     const value = v.valueFrom ? await valueFrom(v, pod, ip, source) : expandReferences(v.value ?? '', (n) => env.get(n));

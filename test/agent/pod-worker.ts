@@ -9,6 +9,7 @@ import type { EventRecorder } from './events.js';
 import { deletePodNow, mergePatch, type ObjectSource, podPath, tolerating } from './kube.js';
 import { ContainerRunner } from './runner.js';
 import { buildPodStatus, type PodRecord, wireTime } from './status.js';
+import { apiServerServiceEnv } from './env.js';
 import { PodVolumes } from './volumes.js';
 
 type Pod = Wire<V1Pod>;
@@ -165,6 +166,7 @@ export class PodWorker {
       appDir: this.ctx.appDir,
       imageStore: join(this.ctx.dir, 'images'),
       domain: this.ctx.domain,
+      serviceEnv: apiServerServiceEnv(this.ctx.kc.getCurrentCluster()!.server),
       source: this.ctx.source,
       events: this.ctx.events,
       log: this.log,

@@ -31,6 +31,8 @@ export interface RunnerContext {
   /** The project's directory, whose built dist/ stands for the operator's image. */
   appDir?: string;
   domain: string;
+  /** KUBERNETES_SERVICE_HOST and its kin, for in-cluster clients. */
+  serviceEnv: ReadonlyMap<string, string>;
   source: ObjectSource;
   events: EventRecorder;
   log: Logger;
@@ -137,7 +139,7 @@ export class ContainerRunner {
     let env: Map<string, string>;
     let root: ContainerRoot;
     try {
-      env = await containerEnv(this.ctx.pod(), this.spec, { pod: this.ctx.podIP, host: this.ctx.hostIP }, this.ctx.source);
+      env = await containerEnv(this.ctx.pod(), this.spec, { pod: this.ctx.podIP, host: this.ctx.hostIP }, this.ctx.source, this.ctx.serviceEnv);
       const command = this.spec.command?.length ? expandAll(this.spec.command, env) : pulled.entrypoint;
       argv = [...command, ...expandAll(this.spec.args, env)];
       root = this.containerRoot(pulled.binds);

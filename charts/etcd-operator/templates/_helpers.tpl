@@ -11,6 +11,10 @@
 {{- default (include "etcd-operator.fullname" .) .Values.serviceAccount.name -}}
 {{- end -}}
 
+{{- define "etcd-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default (printf "v%s" .Chart.AppVersion)) -}}
+{{- end -}}
+
 {{- define "etcd-operator.leaseName" -}}
 {{- default (printf "%s-leader" (include "etcd-operator.fullname" .)) .Values.leaderElection.id -}}
 {{- end -}}
