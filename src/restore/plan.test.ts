@@ -46,6 +46,8 @@ describe('planRestore', () => {
     const failed = message({ claims: claims(0, 1, 2), pods: [pod(0, 'Failed', 'step fetch exited 1: SnapshotCorrupt: x')] });
     expect(failed).toContain('restore pod x-restore-0 failed: step fetch exited 1: SnapshotCorrupt: x');
     expect(failed).toContain('Nothing was started');
+    const same = message({ claims: claims(0, 1, 2), pods: [pod(1, 'Failed', 'step fetch exited 1: SnapshotNotFound: k'), pod(0, 'Failed', 'step fetch exited 1: SnapshotNotFound: k')] });
+    expect(same).toMatch(/^restore pods x-restore-0, x-restore-1 failed: step fetch exited 1: SnapshotNotFound: k\. Nothing/);
   });
 });
 

@@ -87,7 +87,11 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   if (o.statefulSetExists || o.formed) return o.pods.length > 0 ? { kind: 'deletePods', names: o.pods.map((p) => p.name).sort() } : { kind: 'inactive' };
   const failed = o.pods.filter((p) => p.phase === 'Failed').sort((a, b) => a.ordinal - b.ordinal);
   if (failed.length > 0) {
-    return { kind: 'fail', message: `${failed.map((p) => `restore pod ${p.name} failed: ${p.failure ?? 'no reason given'}`).join('; ')}. Nothing was started; fix the cause, then delete the failed restore pods to try again (or delete this EtcdCluster)` };
+    // Pods that failed for the same reason (the same object) are named together, the reason once.
+    const byReason = new Map<string, string[]>();
+    for (const p of failed) byReason.set(p.failure ?? 'no reason given', [...(byReason.get(p.failure ?? 'no reason given') ?? []), p.name]);
+    const why = [...byReason].map(([reason, pods]) => `restore pod${pods.length > 1 ? 's' : ''} ${pods.join(', ')} failed: ${reason}`).join('; ');
+    return { kind: 'fail', message: `${why}. Nothing was started; fix the cause, then delete the failed restore pods to try again (or delete this EtcdCluster)` };
   }
   const wanted = range(o.replicas);
   const succeeded = new Set(o.pods.filter((p) => p.phase === 'Succeeded').map((p) => p.ordinal));

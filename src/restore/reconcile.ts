@@ -9,6 +9,7 @@ import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { KubeWriter } from '../controller/kube-writer.js';
 import type { ClusterCache } from '../runtime/cache.js';
+import { crashpoint } from '../runtime/crashpoints.js';
 import { type ClusterRef, annotationKeys, restorePodLabels } from '../resources/names.js';
 import { type RestoreObservation, type RestorePodView, type RestoreStep, planRestore } from './plan.js';
 import { buildRestoreClaim, buildRestorePod } from './pods.js';
@@ -98,6 +99,7 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
     case 'createClaims':
       for (const ordinal of step.ordinals) await writer.apply(buildRestoreClaim(cluster, ordinal), signal);
       log.info('restore: member volumes created', { ordinals: step.ordinals });
+      crashpoint('after-restore-claims');
       return { holds: true, step, progress: { reason: R.restoring, message: `creating the volumes of ordinals ${step.ordinals.join(', ')}` }, requeueAfterMs: 500 };
     case 'createPods': {
       const source = o.source?.state === 'ready' ? o.source.source : undefined;
@@ -106,6 +108,7 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
       const message = `restoring ${source.description} onto the volumes of ordinals ${step.ordinals.join(', ')}`;
       log.info('restore: restore pods created', { ordinals: step.ordinals, source: source.description });
       await event('Normal', 'RestoreStarted', message);
+      crashpoint('after-restore-pods');
       return { holds: true, step, progress: { reason: R.restoring, message }, requeueAfterMs: 1_000 };
     }
   }

@@ -144,4 +144,41 @@ describe('restore into a new EtcdCluster end to end', () => {
     expect(message).toContain('SnapshotCorrupt');
     expect(message).toContain(backup.status!.sha256!);
   }, 300_000);
+  it('restores a 3.5 backup into a 3.5 cluster through an operator crash, then upgrades it to 3.6', async () => {
+    await env.createCluster(ns, 'old', { replicas: 1, version: '3.5.35' });
+    for (let n = 0; n < 20; n++) await env.etcdctl(ns, 'old', ['put', `old/${n}`, `v${n}`]);
+    await apply({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdBackup', metadata: { name: 'old-snap', namespace: ns }, spec: { clusterName: 'old', destination: destination(), compression: 'gzip' } });
+    const old = await env.waitFor('backup old-snap to succeed', async () => {
+      const b = JSON.parse(await env.kubectl('get', 'etcdbackup', 'old-snap', '-n', ns, '-o', 'json')) as EtcdBackup;
+      return b.status?.phase === 'Succeeded' ? b : undefined;
+    }, { timeoutMs: 180_000, intervalMs: 250, process: env.operator().process });
+    expect(old.status!.etcdVersion).toBe('3.5.35');
+    await env.etcdctl(ns, 'old', ['put', 'old/after', 'later']);
+
+    // The operator dies right after creating the restore pods; a new one must carry on.
+    await env.operator().process.stop();
+    const crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: 'after-restore-pods' });
+    const started = Date.now();
+    await apply(restoredCluster('old-restored', { backupName: 'old-snap' }, { version: '3.5.35' }));
+    await env.waitFor('the operator to crash after creating the restore pods', () => !crashing.process.running(), { timeoutMs: 120_000 });
+    expect(await crashing.process.exited).toBeNull();
+    await env.startOperator();
+    const restored = await env.waitConverged(ns, 'old-restored', 3);
+    console.log(`3.5 restore through a crash: ${Date.now() - started} ms from apply to Available`);
+    expect(restored.status!.currentVersion).toBe('3.5.35');
+    const get = async () => JSON.parse(await env.etcdctl(ns, 'old-restored', ['get', '--prefix', 'old/', '-w', 'json'])) as { kvs?: { key: string; value: string }[] };
+    const keys = async () => new Map(((await get()).kvs ?? []).map((kv) => [Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value, 'base64').toString()]));
+    const expected = new Map(Array.from({ length: 20 }, (_, n) => [`old/${n}`, `v${n}`]));
+    expect(await keys()).toEqual(expected);
+
+    const upgrading = Date.now();
+    await env.kubectl('patch', 'etcdcluster', 'old-restored', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { version: '3.6.16' } }));
+    await env.waitFor('every member on 3.6.16', async () => {
+      const c = await env.cluster(ns, 'old-restored');
+      return c.status?.currentVersion === '3.6.16' && c.status.members?.every((m) => m.healthy && m.version === '3.6.16') ? c : undefined;
+    }, { timeoutMs: 600_000, intervalMs: 1_000, process: env.operator().process });
+    await env.waitConverged(ns, 'old-restored', 3);
+    console.log(`upgrade of the restored cluster to 3.6.16: ${Date.now() - upgrading} ms`);
+    expect(await keys()).toEqual(expected);
+  }, 900_000);
 });
