@@ -24,10 +24,10 @@ export const managerRules: Rule[] = [
     verbs: ['update'],
   },
   {
-    why: "Backups, read through their own informer; their status is written as a merge patch. A cluster's schedule creates them, and its retention deletes the oldest. The destination's credentials and CA come from Secrets read with a live get (rule below).",
+    why: "Backups, read through their own informer; their status is written as a merge patch. A cluster's schedule creates them, and its retention deletes the oldest. The destination's credentials and CA come from Secrets read with a live get (rule below). spec.restore reads the EtcdBackup it names with a live get.",
     apiGroups: ['etcd.operator.dev'],
     resources: ['etcdbackups'],
-    verbs: ['list', 'watch', 'create', 'delete'],
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
   },
   { apiGroups: ['etcd.operator.dev'], resources: ['etcdbackups/status'], verbs: ['patch'] },
   {
@@ -50,12 +50,17 @@ export const managerRules: Rule[] = [
     resources: ['secrets'],
     verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
-  { why: "Member pods are observed; an emptyDir member's pod is deleted to discard a removed member's data.", apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'delete'] },
+  {
+    why: "Member pods are observed; an emptyDir member's pod is deleted to discard a removed member's data. spec.restore creates (applies) one restore pod per member, and the claims, before the StatefulSet.",
+    apiGroups: [''],
+    resources: ['pods'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
   {
     why: "A removed member's volume is deleted when stale; list and watch for the volume informer; patch to ask for a larger size when spec.storage.size grows.",
     apiGroups: [''],
     resources: ['persistentvolumeclaims'],
-    verbs: ['list', 'watch', 'delete', 'patch'],
+    verbs: ['list', 'watch', 'create', 'delete', 'patch'],
   },
   { why: 'Events on the EtcdCluster for membership changes and failures.', apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];

@@ -40,6 +40,8 @@ export const conditionReasons = {
   reconciled: 'Reconciled',
   /** spec.storage.size grew: claims are expanded one by one, then the StatefulSet is recreated. */
   expandingVolumes: 'ExpandingVolumes',
+  /** spec.restore: members' volumes are being seeded from the snapshot before etcd starts. */
+  restoring: 'Restoring',
   // Degraded
   memberUnhealthy: 'MemberUnhealthy',
   caSecretMissing: 'CASecretMissing',
@@ -62,6 +64,8 @@ export const conditionReasons = {
   storageClassCannotExpand: 'StorageClassCannotExpand',
   /** A learner missed its deadline (Progressing while it is removed; Degraded until an add succeeds). */
   learnerTimedOut: 'LearnerTimedOut',
+  /** spec.restore stopped: the snapshot is missing, corrupt, too new, or a volume is in the way; nothing started. */
+  restoreFailed: 'RestoreFailed',
   // Degraded (and Progressing or Available) while the operator waits for the user's decision
   retainedVolume: 'RetainedVolume',
   volumesPredateCluster: 'VolumesPredateCluster',

@@ -243,6 +243,45 @@ const backup = object(
   { title: 'EtcdClusterBackup', required: ['schedule', 'destination'] },
 );
 
+
+// Restore (issue 15): a new cluster bootstrapped from a snapshot. Only valid at creation, and
+// fixed afterwards: restoring into a live cluster would replace data a quorum acknowledged.
+const sha256Hex = (description: string): Schema => string(description, 64, { pattern: '^[0-9a-f]{64}$' });
+
+const restore = object(
+  'Bootstrap this new cluster from a snapshot instead of empty: every member restores the same snapshot with etcdutl before etcd first starts. Set it only when creating the EtcdCluster; it cannot be added, changed or removed later (in-place restore of a live cluster is not supported).',
+  {
+    backupName: string('Name of a Succeeded EtcdBackup in this namespace: its recorded object key, destination, SHA-256 and etcd version are used.', 253),
+    destination,
+    key: string('Key of the snapshot object in destination.bucket (with destination, instead of backupName). An object ending in .gz, or uploaded with gzip by an EtcdBackup, is decompressed.', 1024, { minLength: 1 }),
+    sha256: sha256Hex('Expected SHA-256 (lowercase hex) of the object as stored, with destination and key. The restore refuses an object that does not match; without it the object is only checked against its own trailing digest, if it has one.'),
+  },
+  {
+    title: 'EtcdClusterRestore',
+    'x-kubernetes-validations': [
+      { rule: 'has(self.backupName) != has(self.destination)', message: 'restore names one source: set backupName (an EtcdBackup in this namespace), or destination and key, not both and not neither.' },
+      { rule: 'has(self.destination) == has(self.key)', message: 'restore.destination and restore.key go together: the key names the snapshot object in the destination bucket.' },
+      { rule: '!has(self.sha256) || has(self.key)', message: 'restore.sha256 applies to destination and key; an EtcdBackup already records the SHA-256 of its object. Remove sha256, or name the object with destination and key.' },
+      {
+        rule: 'self == oldSelf',
+        message: 'spec.restore cannot change after the cluster is created: it only seeds new members. To restore another snapshot, create a new EtcdCluster with spec.restore.',
+      },
+    ],
+  },
+);
+
+const restoreRules: ValidationRule[] = [
+  {
+    rule: 'has(self.restore) == has(oldSelf.restore)',
+    message: 'spec.restore can only be set when the EtcdCluster is created, and stays as it was: in-place restore of a live cluster is not supported. Put it back as it was (or leave it out); to restore a snapshot, create a new EtcdCluster with spec.restore.',
+  },
+  {
+    rule: "!has(self.restore) || self.storage.type == 'PersistentVolumeClaim'",
+    fieldPath: '.restore',
+    message: 'spec.restore needs storage.type PersistentVolumeClaim: the snapshot is restored onto each member\'s volume before etcd starts. Remove storage.type EmptyDir.',
+  },
+];
+
 export const specSchema: Schema = defaultedObject(
   'Desired state of the etcd cluster.',
   {
@@ -256,6 +295,7 @@ export const specSchema: Schema = defaultedObject(
     options,
     paused: boolean('Stop reconciling this cluster (no membership, scaling or upgrade changes) until set back to false.', { default: false }),
     backup,
+    restore,
   },
-  { title: 'EtcdClusterSpec' },
+  { title: 'EtcdClusterSpec', 'x-kubernetes-validations': restoreRules },
 );

@@ -43,6 +43,7 @@ export interface EtcdClusterSpec {
    */
   paused: boolean;
   backup?: EtcdClusterBackup;
+  restore?: EtcdClusterRestore;
 }
 /**
  * Where members keep their data.
@@ -492,6 +493,24 @@ export interface BackupRetention {
    * Delete scheduled backups older than this, such as 168h.
    */
   maxAge?: string;
+}
+/**
+ * Bootstrap this new cluster from a snapshot instead of empty: every member restores the same snapshot with etcdutl before etcd first starts. Set it only when creating the EtcdCluster; it cannot be added, changed or removed later (in-place restore of a live cluster is not supported).
+ */
+export interface EtcdClusterRestore {
+  /**
+   * Name of a Succeeded EtcdBackup in this namespace: its recorded object key, destination, SHA-256 and etcd version are used.
+   */
+  backupName?: string;
+  destination?: BackupDestination;
+  /**
+   * Key of the snapshot object in destination.bucket (with destination, instead of backupName). An object ending in .gz, or uploaded with gzip by an EtcdBackup, is decompressed.
+   */
+  key?: string;
+  /**
+   * Expected SHA-256 (lowercase hex) of the object as stored, with destination and key. The restore refuses an object that does not match; without it the object is only checked against its own trailing digest, if it has one.
+   */
+  sha256?: string;
 }
 /**
  * Observed state of the etcd cluster, rebuilt from the world on every pass.

@@ -12,6 +12,7 @@ import { clusterRef } from '../resources/owner.js';
 import { buildPodDisruptionBudget } from '../resources/pdb.js';
 import { buildClientService, buildPeerService } from '../resources/services.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
+import { type RestoreOutcome, reconcileRestore } from '../restore/reconcile.js';
 import { actStorage, describeStorage } from '../storage/act.js';
 import { readClasses, storageObservation, withLiveClaimTemplates } from '../storage/observe.js';
 import { type StorageStep, planStorage } from '../storage/plan.js';
@@ -124,6 +125,10 @@ export class EtcdClusterReconciler implements Reconciler {
     const paused = cluster.spec.paused === true;
     if (!paused) await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster)], ctx.signal);
 
+    // A new cluster restored from a snapshot: nothing of etcd starts until every volume holds it.
+    const restore = await reconcileRestore({ cluster, ref, cache: this.deps.cache, statefulSet: kube.statefulSet, claims: kube.claims, kc: this.deps.kc, writer: this.deps.writer, domain: this.deps.clusterDomain, operatorImage: this.memberInitImage, log: ctx.log, signal: ctx.signal, now });
+    if (restore.holds) return this.holdForRestore(key, cluster, certs, restore, ctx, now);
+
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
     const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, ctx) : undefined, kube);
@@ -180,6 +185,15 @@ export class EtcdClusterReconciler implements Reconciler {
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
     return { requeueAfterMs: Math.min(storageRequeue, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
+  }
+
+  /** The status of a cluster whose restore runs or stopped: no member, no change of etcd. */
+  private async holdForRestore(key: string, cluster: EtcdCluster, certs: CertificateOutcome, restore: RestoreOutcome, ctx: PassContext, now: Date): Promise<Result> {
+    const problems = [...certs.problems, ...(restore.problem ? [restore.problem] : [])];
+    const status = computeStatus({ cluster, ref: clusterRef(cluster), etcd: undefined, step: undefined, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: restore.progress });
+    if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
+    await this.sendNotices(key, cluster, problems, now);
+    return { requeueAfterMs: restore.requeueAfterMs };
   }
 
   /** The next storage step; the classes are read only when a claim must grow. */

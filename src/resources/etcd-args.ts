@@ -38,6 +38,11 @@ export function memberPeerUrlExpression(ref: ClusterRef, domain: string): string
   return `https://${memberHostExpression(ref, domain)}:${ports.peer}`;
 }
 
+/** Unique per cluster object, so members of a deleted and recreated cluster never mix. */
+export function initialClusterToken(cluster: EtcdCluster, ref: ClusterRef): string {
+  return `${ref.namespace}-${ref.name}-${cluster.metadata.uid}`;
+}
+
 export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string): string[] {
   const host = memberHostExpression(ref, domain);
   const ip = `$(${env.podIP})`;
@@ -51,8 +56,7 @@ export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string):
     `--listen-metrics-urls=http://${ip}:${ports.metrics}`,
     `--initial-cluster=$(${env.initialCluster})`,
     `--initial-cluster-state=$(${env.initialClusterState})`,
-    // Unique per cluster object, so members of a deleted and recreated cluster never mix.
-    `--initial-cluster-token=${ref.namespace}-${ref.name}-${cluster.metadata.uid}`,
+    `--initial-cluster-token=${initialClusterToken(cluster, ref)}`,
     '--client-cert-auth=true',
     `--trusted-ca-file=${paths.serverTls}/ca.crt`,
     `--cert-file=${paths.serverTls}/tls.crt`,

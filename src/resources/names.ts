@@ -38,7 +38,14 @@ export const annotationKeys = {
    * operator records the token it acted on in its CA Secret, so a copied manifest does not rotate.
    */
   rotateCa: 'etcd.operator.dev/rotate-ca',
+  /** On a PVC the operator created for spec.restore: the UID of the EtcdCluster it was made for. */
+  restoreFor: 'etcd.operator.dev/restore-for',
 } as const;
+
+/** Labels of a cluster's restore pods: ours (cached, owned), never selected as members. */
+export function restorePodLabels(c: ClusterRef): Record<string, string> {
+  return { ...clusterLabels(c), [labelKeys.component]: 'restore' };
+}
 
 /** Labels on everything the operator creates for a cluster. */
 export function clusterLabels(cluster: ClusterRef): Record<string, string> {
@@ -69,6 +76,8 @@ export const names = {
   membershipConfig: (c: ClusterRef) => `${c.name}-membership`,
   /** The PVC the StatefulSet controller creates for an ordinal from the `data` claim template. */
   dataVolumeClaim: (c: ClusterRef, ordinal: number) => `data-${c.name}-${ordinal}`,
+  /** The pod that seeds an ordinal's volume from spec.restore before the StatefulSet exists. */
+  restorePod: (c: ClusterRef, ordinal: number) => `${c.name}-restore-${ordinal}`,
   /** Member (and pod) name of a StatefulSet ordinal. */
   member: (c: ClusterRef, ordinal: number) => `${c.name}-${ordinal}`,
   caSecret: (c: ClusterRef) => `${c.name}-ca`,

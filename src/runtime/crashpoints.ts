@@ -22,7 +22,7 @@ function parse(spec: string): Map<string, Action> {
 
 const armed = parse(process.env.ETCD_OPERATOR_CRASHPOINTS ?? '');
 
-export type Crashpoint = 'after-member-add' | 'after-member-promote' | 'after-member-remove' | 'after-leader-move';
+export type Crashpoint = 'after-member-add' | 'after-member-promote' | 'after-member-remove' | 'after-leader-move' | 'after-restore-claims' | 'after-restore-pods';
 
 export function crashpoint(name: Crashpoint): void {
   const action = armed.get(name);

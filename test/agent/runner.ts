@@ -13,6 +13,7 @@ import type { ObjectSource } from './kube.js';
 import { ContainerProbes } from './probes.js';
 import { type Bind, type ContainerRoot, prepareRoot, resolvConf, systemBinds } from './rootfs.js';
 import { type ContainerRecord, type Terminated, wireTime } from './status.js';
+import { terminationFile, terminationMessage } from './termination.js';
 
 type Pod = Wire<V1Pod>;
 type Container = Wire<V1Container>;
@@ -73,6 +74,7 @@ export class ContainerRunner {
   private hasRun: boolean;
   private starting = false;
   private terminating = false;
+  private readTerminationMessage: ((exitCode: number) => string | undefined) | undefined;
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -156,8 +158,11 @@ export class ContainerRunner {
     if (this.hasRun) this.record.restartCount++;
     this.hasRun = true;
     const dir = join(this.ctx.podDir, 'containers', this.spec.name);
-    prepareRoot(root, resolvConf(this.ctx.pod().metadata?.namespace ?? 'default', this.ctx.domain));
-    const proc = launch(root, argv, env, join(dir, `${this.record.restartCount}.log`));
+    const logPath = join(dir, `${this.record.restartCount}.log`);
+    const termination = terminationFile(dir, this.record.restartCount, this.spec);
+    prepareRoot({ ...root, binds: [...root.binds, termination.bind] }, resolvConf(this.ctx.pod().metadata?.namespace ?? 'default', this.ctx.domain));
+    const proc = launch({ ...root, binds: [...root.binds, termination.bind] }, argv, env, logPath);
+    this.readTerminationMessage = (exitCode) => terminationMessage(termination.bind.source, logPath, exitCode, this.spec.terminationMessagePolicy);
     const startedAt = wireTime(Date.now());
     this.proc = proc;
     this.record.containerID = `local-agent://${proc.pid}`;
@@ -186,7 +191,9 @@ export class ContainerRunner {
   private exited(proc: ContainerProcess, exit: Exit, startedAt: string): void {
     this.probes?.stop();
     const now = Date.now();
-    const term: Terminated = { kind: 'terminated', ...describeExit(exit), startedAt, finishedAt: wireTime(now), containerID: `local-agent://${proc.pid}` };
+    const described = describeExit(exit);
+    const message = this.readTerminationMessage?.(described.exitCode);
+    const term: Terminated = { kind: 'terminated', ...described, ...(message ? { message } : {}), startedAt, finishedAt: wireTime(now), containerID: `local-agent://${proc.pid}` };
     this.ctx.log.info('container exited', { container: this.spec.name, pid: proc.pid, exitCode: term.exitCode, signal: exit.signal });
     this.record.started = false;
     this.record.ready = false;

@@ -74,6 +74,9 @@ function containerStatus(c: ContainerRecord): Wire<V1ContainerStatus> {
 
 /** The kubelet's phase rules: Pending until every init container completed, then by containers. */
 export function podPhase(record: PodRecord): string {
+  // Under restartPolicy Never a failed init container is final: the pod failed.
+  const initFailed = (record.initContainers ?? []).some((c) => c.state.kind === 'terminated' && c.state.exitCode !== 0);
+  if (record.restartPolicy === 'Never' && initFailed) return 'Failed';
   if (record.initialized === false) return 'Pending';
   const cs = record.containers;
   if (cs.length === 0 || cs.some((c) => c.state.kind === 'waiting' && !c.lastTerminated)) return 'Pending';

@@ -90,6 +90,8 @@ describe('deploy/overlays/namespaced RBAC', () => {
       ['get', 'secrets'], ['delete', 'pods'], ['delete', 'persistentvolumeclaims'], ['create', 'events'],
       // Volume growth: a larger claim, and the StatefulSet deleted (orphaning its pods) to recreate it.
       ['patch', 'persistentvolumeclaims'], ['delete', 'statefulsets.apps'],
+      // spec.restore: the member claims and one restore pod each (applied), and the EtcdBackup it names.
+      ['create', 'persistentvolumeclaims'], ['create', 'pods'], ['patch', 'pods'], ['get', 'etcdbackups.etcd.operator.dev'],
     ];
     for (const check of allowed) expect(await can(...check, '-n', watched), check.join(' ')).toBe('yes');
   });
@@ -102,7 +104,7 @@ describe('deploy/overlays/namespaced RBAC', () => {
       ['list', 'customresourcedefinitions.apiextensions.k8s.io'], ['*', '*', '-n', watched],
       ['update', 'secrets', '-n', watched], ['delete', 'secrets', '-n', watched], ['get', 'storageclasses.storage.k8s.io'],
       ['delete', 'etcdclusters.etcd.operator.dev', '-n', watched], ['update', 'etcdclusters.etcd.operator.dev', '-n', watched],
-      ['create', 'pods', '-n', watched], ['create', 'pods/exec', '-n', watched], ['create', 'roles.rbac.authorization.k8s.io', '-n', watched],
+      ['create', 'pods', '--subresource=exec', '-n', watched], ['create', 'pods', '-n', other], ['create', 'roles.rbac.authorization.k8s.io', '-n', watched],
       ['get', 'leases.coordination.k8s.io/someone-elses', '-n', 'etcd-operator-system'],
       ['update', 'leases.coordination.k8s.io/someone-elses', '-n', 'etcd-operator-system'],
     ];

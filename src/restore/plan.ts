@@ -1,0 +1,116 @@
+/**
+ * Restore into a new cluster (spec.restore), pure: which single thing the pass does next.
+ *
+ * The snapshot is laid onto each member's volume before any etcd runs, by one restore pod per
+ * ordinal (fetch and check the object, `etcdutl snapshot restore` from the target etcd image,
+ * install the data directory). Only then does the usual bootstrap create the StatefulSet, whose
+ * pods find a data directory and start as one cluster. In plain words:
+ *
+ * - Restore only ever applies to a cluster that never ran: no StatefulSet and no cluster ID.
+ *   Once the StatefulSet exists the restore is over; its leftover pods are deleted.
+ * - A restore pod that failed stops everything, with its own words (it checked the object). It is
+ *   kept as the record of why; deleting it asks for another try.
+ * - The source must be ready (an EtcdBackup that Succeeded) and not newer than spec.version:
+ *   etcd cannot run a data directory from a later minor release. Checked before anything is made.
+ * - Volumes are created by the operator for this cluster object (marked with its UID). A claim of
+ *   the same name that is not ours holds someone's data: the restore stops rather than use it.
+ * - Claims first, then the restore pods, then wait until every pod Succeeded. All pods succeeded
+ *   means done: the membership planner takes over. Pods are deleted only after the StatefulSet
+ *   exists, so a stale view can never run a restore again on a volume etcd already uses.
+ */
+import { parseVersion } from '../api/version.js';
+import type { FetchSpec } from './source.js';
+
+export interface RestoreSource {
+  /** Where the snapshot comes from, for messages: `EtcdBackup x (bucket/key)` or `bucket/key`. */
+  description: string;
+  /** etcd version the snapshot was taken with, when known (an EtcdBackup records it). */
+  etcdVersion?: string;
+  fetch: FetchSpec;
+}
+
+export type SourceResolution = { state: 'ready'; source: RestoreSource } | { state: 'waiting'; message: string } | { state: 'invalid'; message: string };
+
+export interface ClaimView {
+  ordinal: number;
+  /** The claim carries this cluster object's restore mark. */
+  ours: boolean;
+}
+
+export interface RestorePodView {
+  ordinal: number;
+  name: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  /** Why it failed: the failed container's name and termination message. */
+  failure?: string;
+}
+
+export interface RestoreObservation {
+  /** spec.restore is set. */
+  requested: boolean;
+  replicas: number;
+  targetVersion: string;
+  /** A cluster ID is latched: the cluster formed, so it runs on its own data. */
+  formed: boolean;
+  statefulSetExists: boolean;
+  paused: boolean;
+  /** Resolved while the restore runs; undefined when it was not looked up this pass. */
+  source: SourceResolution | undefined;
+  claims: ClaimView[];
+  pods: RestorePodView[];
+}
+
+export type RestoreStep =
+  | { kind: 'inactive' }
+  | { kind: 'deletePods'; names: string[] }
+  | { kind: 'fail'; message: string }
+  | { kind: 'wait'; message: string }
+  | { kind: 'createClaims'; ordinals: number[] }
+  | { kind: 'createPods'; ordinals: number[] }
+  | { kind: 'done' };
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** A snapshot from a later minor release than the target cannot be run by the target's etcd. */
+export function versionProblem(snapshot: string | undefined, target: string): string | undefined {
+  const s = snapshot ? parseVersion(snapshot) : undefined;
+  const t = parseVersion(target);
+  if (!s || !t) return undefined;
+  if (s.major > t.major || (s.major === t.major && s.minor > t.minor)) {
+    return `the snapshot was taken with etcd ${snapshot}, newer than spec.version ${target}: etcd ${t.major}.${t.minor} cannot run data of etcd ${s.major}.${s.minor}. Create the cluster with spec.version ${s.major}.${s.minor} or later`;
+  }
+  return undefined;
+}
+
+export function planRestore(o: RestoreObservation): RestoreStep {
+  if (!o.requested) return { kind: 'inactive' };
+  if (o.statefulSetExists || o.formed) return o.pods.length > 0 ? { kind: 'deletePods', names: o.pods.map((p) => p.name).sort() } : { kind: 'inactive' };
+  const failed = o.pods.filter((p) => p.phase === 'Failed').sort((a, b) => a.ordinal - b.ordinal);
+  if (failed.length > 0) {
+    // Pods that failed for the same reason (the same object) are named together, the reason once.
+    const byReason = new Map<string, string[]>();
+    for (const p of failed) byReason.set(p.failure ?? 'no reason given', [...(byReason.get(p.failure ?? 'no reason given') ?? []), p.name]);
+    const why = [...byReason].map(([reason, pods]) => `restore pod${pods.length > 1 ? 's' : ''} ${pods.join(', ')} failed: ${reason}`).join('; ');
+    return { kind: 'fail', message: `${why}. Nothing was started; fix the cause, then delete the failed restore pods to try again (or delete this EtcdCluster)` };
+  }
+  const wanted = range(o.replicas);
+  const succeeded = new Set(o.pods.filter((p) => p.phase === 'Succeeded').map((p) => p.ordinal));
+  if (wanted.every((i) => succeeded.has(i))) return { kind: 'done' };
+  if (o.paused) return { kind: 'wait', message: `spec.paused is true: the restore waits (${succeeded.size}/${o.replicas} members restored)` };
+  if (!o.source) return { kind: 'wait', message: 'looking up the snapshot to restore' };
+  if (o.source.state === 'invalid') return { kind: 'fail', message: `${o.source.message}. Nothing was started` };
+  if (o.source.state === 'waiting') return { kind: 'wait', message: o.source.message };
+  const tooNew = versionProblem(o.source.source.etcdVersion, o.targetVersion);
+  if (tooNew) return { kind: 'fail', message: `${tooNew}. Nothing was started` };
+  const foreign = o.claims.filter((c) => !c.ours && c.ordinal < o.replicas).map((c) => c.ordinal);
+  if (foreign.length > 0) {
+    return { kind: 'fail', message: `the volumes of ordinals ${foreign.join(', ')} exist already and were not created for this restore (left by an earlier cluster of this name?): the restore does not write over them. Delete those PersistentVolumeClaims if their data is not needed, or restore into a cluster with another name. Nothing was started` };
+  }
+  const claimed = new Set(o.claims.map((c) => c.ordinal));
+  const missingClaims = wanted.filter((i) => !claimed.has(i));
+  if (missingClaims.length > 0) return { kind: 'createClaims', ordinals: missingClaims };
+  const podded = new Set(o.pods.map((p) => p.ordinal));
+  const missingPods = wanted.filter((i) => !podded.has(i));
+  if (missingPods.length > 0) return { kind: 'createPods', ordinals: missingPods };
+  return { kind: 'wait', message: `restoring ${o.source.source.description} onto ${o.replicas} member volumes: ${succeeded.size}/${o.replicas} done` };
+}

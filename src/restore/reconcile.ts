@@ -1,0 +1,115 @@
+/**
+ * The restore's part of a cluster pass: observe (cache, and the EtcdBackup while it matters),
+ * plan (plan.ts), act (one step), and say what the status should show. While it `holds`, the
+ * pass stops here: no StatefulSet, no member etcd, until every volume is restored.
+ */
+import type { KubeConfig, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import { conditionReasons as R } from '../api/conditions.js';
+import type { EtcdCluster } from '../api/types.generated.js';
+import type { KubeWriter } from '../controller/kube-writer.js';
+import type { ClusterCache } from '../runtime/cache.js';
+import { crashpoint } from '../runtime/crashpoints.js';
+import { type ClusterRef, annotationKeys, restorePodLabels } from '../resources/names.js';
+import { type RestoreObservation, type RestorePodView, type RestoreStep, planRestore } from './plan.js';
+import { buildRestoreClaim, buildRestorePod } from './pods.js';
+import { resolveSource } from './source.js';
+
+export interface RestoreContext {
+  cluster: EtcdCluster;
+  ref: ClusterRef;
+  cache: ClusterCache;
+  statefulSet: V1StatefulSet | undefined;
+  claims: Map<number, V1PersistentVolumeClaim>;
+  kc: KubeConfig;
+  writer: KubeWriter;
+  domain: string;
+  operatorImage: string;
+  log: Logger;
+  signal: AbortSignal;
+  now: Date;
+}
+
+export interface RestoreOutcome {
+  /** The pass must stop here: the restore is under way or failed. */
+  holds: boolean;
+  step: RestoreStep;
+  progress?: { reason: string; message: string };
+  /** For Degraded and a Warning event. */
+  problem?: { reason: string; message: string };
+  requeueAfterMs: number;
+}
+
+/** Why a restore pod failed: the first step that exited non-zero, in its own words. */
+export function podFailure(pod: V1Pod): string | undefined {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    const t = s.state?.terminated;
+    if (t && t.exitCode !== 0) return `step ${s.name} exited ${t.exitCode}: ${(t.message ?? t.reason ?? '').trim() || 'no message'}`;
+  }
+  return pod.status?.message ?? pod.status?.reason;
+}
+
+function observePods(ctx: RestoreContext): RestorePodView[] {
+  const pattern = new RegExp(`^${ctx.ref.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-restore-(0|[1-9]\\d*)$`);
+  return (ctx.cache.list('Pod', ctx.ref.namespace, restorePodLabels(ctx.ref)) as V1Pod[]).flatMap((pod) => {
+    const m = pattern.exec(pod.metadata?.name ?? '');
+    if (!m) return [];
+    const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
+    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, failure: phase === 'Failed' ? podFailure(pod) : undefined }];
+  });
+}
+
+async function observe(ctx: RestoreContext): Promise<RestoreObservation> {
+  const { cluster } = ctx;
+  const requested = cluster.spec.restore !== undefined;
+  const formed = (cluster.status?.clusterID ?? '') !== '';
+  const statefulSetExists = ctx.statefulSet !== undefined;
+  const running = requested && !formed && !statefulSetExists;
+  return {
+    requested,
+    replicas: cluster.spec.replicas,
+    targetVersion: cluster.spec.version,
+    formed,
+    statefulSetExists,
+    paused: cluster.spec.paused === true,
+    source: running ? await resolveSource(ctx.kc, cluster, ctx.signal) : undefined,
+    claims: [...ctx.claims].map(([ordinal, c]) => ({ ordinal, ours: c.metadata?.annotations?.[annotationKeys.restoreFor] === cluster.metadata.uid })),
+    pods: requested ? observePods(ctx) : [],
+  };
+}
+
+export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutcome> {
+  const o = await observe(ctx);
+  const step = planRestore(o);
+  const { cluster, ref, writer, signal, log } = ctx;
+  const event = (type: 'Normal' | 'Warning', reason: string, message: string) => writer.event(cluster, type, reason, message, ctx.now);
+  switch (step.kind) {
+    case 'inactive':
+    case 'done':
+      return { holds: false, step, requeueAfterMs: Infinity };
+    case 'deletePods':
+      for (const name of step.names) await writer.delete('Pod', 'v1', ref.namespace, name, signal);
+      log.info('restore over: restore pods deleted', { pods: step.names });
+      return { holds: false, step, requeueAfterMs: Infinity };
+    case 'fail':
+      return { holds: true, step, problem: { reason: R.restoreFailed, message: `restore stopped: ${step.message}` }, progress: { reason: R.restoreFailed, message: 'the restore stopped; see Degraded' }, requeueAfterMs: 15_000 };
+    case 'wait':
+      return { holds: true, step, progress: { reason: R.restoring, message: step.message }, requeueAfterMs: 2_000 };
+    case 'createClaims':
+      for (const ordinal of step.ordinals) await writer.apply(buildRestoreClaim(cluster, ordinal), signal);
+      log.info('restore: member volumes created', { ordinals: step.ordinals });
+      crashpoint('after-restore-claims');
+      return { holds: true, step, progress: { reason: R.restoring, message: `creating the volumes of ordinals ${step.ordinals.join(', ')}` }, requeueAfterMs: 500 };
+    case 'createPods': {
+      const source = o.source?.state === 'ready' ? o.source.source : undefined;
+      if (!source) throw new Error('restore pods planned without a ready source');
+      for (const ordinal of step.ordinals) await writer.apply(buildRestorePod({ cluster, ordinal, fetch: source.fetch, domain: ctx.domain, operatorImage: ctx.operatorImage }), signal);
+      const message = `restoring ${source.description} onto the volumes of ordinals ${step.ordinals.join(', ')}`;
+      log.info('restore: restore pods created', { ordinals: step.ordinals, source: source.description });
+      await event('Normal', 'RestoreStarted', message);
+      crashpoint('after-restore-pods');
+      return { holds: true, step, progress: { reason: R.restoring, message }, requeueAfterMs: 1_000 };
+    }
+  }
+}
