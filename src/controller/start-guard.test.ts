@@ -31,4 +31,16 @@ describe('start guard in the status', () => {
     expect(guardImage(sts(), desired, 'op:v0.2.0')).toBe('op:v0.2.0');
     expect(guardImage(undefined, desired, 'op:v0.2.0')).toBe('op:v0.2.0');
   });
+
+  it('reads the live StatefulSet with the API server defaults in it as the same invocation', () => {
+    const env = (apiVersion?: string) => [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name', ...(apiVersion ? { apiVersion } : {}) } } }];
+    const sts = (image: string, withDefaults: boolean) => ({
+      spec: { selector: {}, serviceName: 's', template: { spec: { containers: [], initContainers: [{ name: 'member-init', image, args: ['--a'], env: env(withDefaults ? 'v1' : undefined) }] } } },
+    });
+    // Before: the defaulted apiVersion made every operator upgrade roll every member.
+    expect(guardImage(sts('op:v0.1.0', true), sts('op:v0.2.0', false), 'op:v0.2.0')).toBe('op:v0.1.0');
+    const changed = { ...sts('op:v0.2.0', false) };
+    changed.spec.template.spec.initContainers[0]!.env = [{ name: 'OTHER', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }];
+    expect(guardImage(sts('op:v0.1.0', true), changed, 'op:v0.2.0')).toBe('op:v0.2.0');
+  });
 });

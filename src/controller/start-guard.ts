@@ -1,6 +1,7 @@
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { memberInitContainer } from '../resources/pod-template.js';
 import type { KubeView } from './observe-kube.js';
+import { isSubset } from './subset.js';
 import type { EtcdView } from './observe-etcd.js';
 
 /** The pod's start guard is running: etcd has not started in it yet. */
@@ -37,6 +38,8 @@ export function guardImage(live: V1StatefulSet | undefined, desired: V1StatefulS
   const running = find(live);
   const wanted = find(desired);
   if (!running?.image || !wanted) return operatorImage;
-  const invocation = (c: V1Container) => JSON.stringify([c.command, c.args, c.env, c.volumeMounts]);
-  return invocation(running) === invocation(wanted) ? running.image : operatorImage;
+  // The live object carries the API server's defaults (a fieldRef's apiVersion, say), so the
+  // invocation is the same when every field the operator writes is there with its value.
+  const invocation = (c: V1Container) => [c.command, c.args, c.env, c.volumeMounts];
+  return isSubset(invocation(wanted), invocation(running)) ? running.image : operatorImage;
 }
