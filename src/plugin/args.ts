@@ -17,7 +17,8 @@ export type Command =
   | { verb: 'status'; name: string }
   | { verb: 'ctl'; name: string; etcdctl: string; endpoints?: string[]; args: string[] }
   | { verb: 'pause' | 'resume'; name: string }
-  | { verb: 'backup'; name: string; backupName?: string; wait: boolean; timeoutSeconds: number };
+  | { verb: 'backup'; name: string; backupName?: string; wait: boolean; timeoutSeconds: number }
+  | { verb: 'restore'; name: string; fromBackup: string; replicas?: number; version?: string; wait: boolean; timeoutSeconds: number };
 
 export type Parsed = { ok: true; globals: Globals; command: Command } | { ok: false; message: string };
 
@@ -36,6 +37,11 @@ Usage:
   kubectl etcd backup NAME              Creates an EtcdBackup of NAME to the destination of its spec.backup;
                                         --name BACKUP to choose its name, --wait to wait for the result
                                         (--timeout SECONDS, default 600).
+  kubectl etcd restore NEW --from-backup BACKUP
+                                        Creates the EtcdCluster NEW restored from the EtcdBackup BACKUP
+                                        (same namespace): every member starts from its snapshot.
+                                        --replicas N (default 3), --version V (default: the etcd
+                                        version the backup was taken on), --wait (--timeout SECONDS).
   kubectl etcd version                  Prints the plugin's version.
 
 Flags (any command):
@@ -68,6 +74,9 @@ export function parseCommandLine(argv: string[]): Parsed {
         endpoints: { type: 'string' },
         name: { type: 'string' },
         wait: { type: 'boolean' },
+        'from-backup': { type: 'string' },
+        replicas: { type: 'string' },
+        version: { type: 'string' },
         timeout: { type: 'string' },
       },
     }));
@@ -80,7 +89,7 @@ export function parseCommandLine(argv: string[]): Parsed {
   const [verb, name, ...extra] = positionals;
   if (values.help || verb === undefined || verb === 'help') return { ok: true, globals, command: { verb: 'help' } };
   if (verb === 'version') return { ok: true, globals, command: { verb: 'version' } };
-  if (!['status', 'ctl', 'pause', 'resume', 'backup'].includes(verb)) return { ok: false, message: `unknown command "${verb}" for "kubectl etcd": see kubectl etcd --help` };
+  if (!['status', 'ctl', 'pause', 'resume', 'backup', 'restore'].includes(verb)) return { ok: false, message: `unknown command "${verb}" for "kubectl etcd": see kubectl etcd --help` };
   if (!name) return { ok: false, message: `${verb} needs the EtcdCluster's name: kubectl etcd ${verb} NAME` };
   if (extra.length > 0) return { ok: false, message: `unexpected argument "${extra[0]}": ${verb} takes one NAME${verb === 'ctl' ? ' (etcdctl arguments go after --)' : ''}` };
   if (verb !== 'ctl' && passThrough.length > 0) return { ok: false, message: `${verb} takes no arguments after --` };
@@ -95,10 +104,16 @@ export function parseCommandLine(argv: string[]): Parsed {
       const endpoints = (values.endpoints as string | undefined)?.split(',').filter(Boolean);
       return { ok: true, globals, command: { verb, name, etcdctl: (values.etcdctl as string | undefined) ?? 'etcdctl', endpoints, args: passThrough } };
     }
-    case 'backup': {
+    case 'backup':
+    case 'restore': {
       const timeout = values.timeout === undefined ? 600 : Number(values.timeout);
       if (!Number.isInteger(timeout) || timeout <= 0) return { ok: false, message: `--timeout must be a whole number of seconds, not "${String(values.timeout)}"` };
-      return { ok: true, globals, command: { verb, name, backupName: values.name as string | undefined, wait: values.wait === true, timeoutSeconds: timeout } };
+      if (verb === 'backup') return { ok: true, globals, command: { verb, name, backupName: values.name as string | undefined, wait: values.wait === true, timeoutSeconds: timeout } };
+      const fromBackup = values['from-backup'] as string | undefined;
+      if (!fromBackup) return { ok: false, message: 'restore needs the EtcdBackup to restore: kubectl etcd restore NEW --from-backup BACKUP' };
+      const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
+      if (replicas !== undefined && !Number.isInteger(replicas)) return { ok: false, message: `--replicas must be a whole number, not "${String(values.replicas)}"` };
+      return { ok: true, globals, command: { verb, name, fromBackup, replicas, version: values.version as string | undefined, wait: values.wait === true, timeoutSeconds: timeout } };
     }
   }
   return { ok: false, message: `unknown command "${verb}"` };

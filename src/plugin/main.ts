@@ -158,6 +158,32 @@ async function backup(s: Session, command: Extract<Command, { verb: 'backup' }>)
   }
 }
 
+async function restore(s: Session, command: Extract<Command, { verb: 'restore' }>): Promise<number> {
+  const source = await kubeRequest<EtcdBackup>(s.kc, backupPath(s.namespace, command.fromBackup));
+  if (source.status?.phase !== 'Succeeded') throw new PluginError(`backup ${command.fromBackup} is ${source.status?.phase ?? 'Pending'}, not Succeeded: only a finished backup can be restored`);
+  const version = command.version ?? source.status.etcdVersion?.replace(/^v/, '');
+  const spec = { ...(command.replicas !== undefined ? { replicas: command.replicas } : {}), ...(version ? { version } : {}), restore: { backupName: command.fromBackup } };
+  // The API server's CEL rules judge the spec (versions, replicas): their message is the answer.
+  await kubeRequest(s.kc, clusterPath(s.namespace), { method: 'POST', body: { apiVersion, kind, metadata: { name: command.name, namespace: s.namespace }, spec } });
+  if (!command.wait) {
+    s.io.out(`${plural}.${group}/${command.name} created, restoring ${command.fromBackup} (revision ${source.status.revision ?? '-'})\n`);
+    return 0;
+  }
+  const deadline = Date.now() + command.timeoutSeconds * 1000;
+  for (;;) {
+    const cluster = await getCluster(s, command.name);
+    const conditions = cluster.status?.conditions ?? [];
+    const failed = conditions.find((c) => c.type === 'Degraded' && c.status === 'True' && c.reason === 'RestoreFailed');
+    if (failed) throw new PluginError(`restore of ${command.name} failed: ${failed.message}`);
+    if (conditions.some((c) => c.type === 'Available' && c.status === 'True')) {
+      s.io.out(`${plural}.${group}/${command.name} restored from ${command.fromBackup} (revision ${source.status.revision ?? '-'}) and Available\n`);
+      return 0;
+    }
+    if (Date.now() > deadline) throw new PluginError(`${command.name} is not Available after ${command.timeoutSeconds}s: see kubectl etcd status ${command.name}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommandLine(argv);
   if (!parsed.ok) {
@@ -186,6 +212,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await ctl(s, command);
       case 'backup':
         return await backup(s, command);
+      case 'restore':
+        return await restore(s, command);
     }
   } catch (err) {
     io.err(err instanceof PluginError ? `error: ${err.message}\n` : `${describeApiError(err)}\n`);

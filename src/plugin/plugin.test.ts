@@ -12,6 +12,7 @@ describe('kubectl etcd command line', () => {
     ['ctl passes everything after -- to etcdctl', ['ctl', 'a', '--', 'get', '-w', 'json', 'k'], { ok: true, command: { verb: 'ctl', name: 'a', etcdctl: 'etcdctl', args: ['get', '-w', 'json', 'k'] } }],
     ['ctl with endpoints and an etcdctl path', ['ctl', 'a', '--endpoints', 'https://x:2379,https://y:2379', '--etcdctl', '/bin/e', '--', 'endpoint', 'status'], { ok: true, command: { verb: 'ctl', endpoints: ['https://x:2379', 'https://y:2379'], etcdctl: '/bin/e' } }],
     ['backup --wait', ['backup', 'a', '--wait', '--timeout', '30'], { ok: true, command: { verb: 'backup', name: 'a', wait: true, timeoutSeconds: 30 } }],
+    ['restore from a backup', ['restore', 'b', '--from-backup', 'a-1', '--replicas', '5', '--version', '3.6.16'], { ok: true, command: { verb: 'restore', name: 'b', fromBackup: 'a-1', replicas: 5, version: '3.6.16', wait: false } }],
     ['no verb is help', [], { ok: true, command: { verb: 'help' } }],
     ['-h', ['status', '-h'], { ok: true, command: { verb: 'help' } }],
   ];
@@ -26,6 +27,8 @@ describe('kubectl etcd command line', () => {
     ['an unknown output format', ['status', 'a', '-o', 'yaml'], 'unsupported output format "yaml"'],
     ['an unknown flag', ['status', 'a', '--bogus'], "Unknown option '--bogus'"],
     ['a bad timeout', ['backup', 'a', '--timeout', 'soon'], '--timeout must be a whole number'],
+    ['restore without a backup', ['restore', 'b'], 'restore needs the EtcdBackup to restore'],
+    ['restore with a bad replica count', ['restore', 'b', '--from-backup', 'a', '--replicas', 'three'], '--replicas must be a whole number'],
   ];
   it.each(refused)('refuses %s with a message', (_, argv, message) => {
     const parsed = parseCommandLine(argv);

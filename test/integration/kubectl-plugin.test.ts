@@ -125,4 +125,21 @@ describe('kubectl etcd (plugin)', () => {
     const backup = JSON.parse((await cp.kubectl(['get', 'etcdbackup', 'by-hand', '-n', ns, '-o', 'json'])).stdout) as EtcdBackup;
     expect(backup.spec).toMatchObject({ clusterName: 'demo', destination: { bucket: 'backups', credentialsSecretRef: { name: 's3' } } });
   });
+
+  it('restore creates a new EtcdCluster from a finished backup, on the version the backup was taken on', async () => {
+    const early = await plugin('restore', 'copy', '-n', ns, '--from-backup', 'by-hand');
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain('backup by-hand is Pending, not Succeeded');
+    const done = { status: { phase: 'Succeeded', completionTime: new Date().toISOString(), revision: 42, etcdVersion: '3.5.35', key: 'k', bucket: 'backups', sizeBytes: 1 } };
+    const patched = await cp.kubectl(['patch', 'etcdbackup', 'by-hand', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(done)]);
+    expect(patched.code, patched.stderr).toBe(0);
+    const res = await plugin('restore', 'copy', '-n', ns, '--from-backup', 'by-hand', '--replicas', '3');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('restoring by-hand (revision 42)');
+    const copy = JSON.parse((await cp.kubectl(['get', 'etcdcluster', 'copy', '-n', ns, '-o', 'json'])).stdout) as EtcdCluster;
+    expect(copy.spec).toMatchObject({ replicas: 3, version: '3.5.35', restore: { backupName: 'by-hand' } });
+    const refused = await plugin('restore', 'even', '-n', ns, '--from-backup', 'by-hand', '--replicas', '4');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('replicas must be one of 1, 3, 5, 7, 9');
+  });
 });
