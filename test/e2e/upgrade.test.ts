@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { type Checker, expectNoLoss } from './checker.js';
@@ -18,8 +19,12 @@ describe('upgrade 3.5 -> 3.6', () => {
   const podUids = async () => Object.fromEntries((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
   const statefulSet = async () => JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as V1StatefulSet;
   const etcdContainer = (pod: V1Pod) => pod.spec!.containers.find((c) => c.name === 'etcd')!;
-  /** Each pod's etcd image tag, as `upg-0=v3.6.16`: what the crashed operator left behind. */
-  const images = async () => (await pods()).map((p) => `${p.metadata!.name}=${etcdContainer(p).image!.split(':').at(-1)}`).sort().join(' ');
+  /** Each pod's etcd image tag, as `upg-0=v3.6.16` (`~` while it terminates): what the crashed operator left behind. */
+  const images = async () =>
+    (await pods())
+      .map((p) => `${p.metadata!.name}=${etcdContainer(p).image!.split(':').at(-1)}${p.metadata!.deletionTimestamp ? '~' : ''}`)
+      .sort()
+      .join(' ');
 
   beforeAll(async () => {
     env = await startE2eEnvironment('e2e-upgrade');
@@ -86,6 +91,37 @@ describe('upgrade 3.5 -> 3.6', () => {
       expect(etcdContainer(pod).args).toContain('--watch-progress-notify-interval=5m');
       expect(etcdContainer(pod).args!.join(' ')).not.toContain('--experimental-watch-progress');
     }
+  });
+
+  it('holds an upgrade while a member does not answer, says which, and resumes when it recovers', async () => {
+    const blk = 'blk';
+    const created = await env.createCluster(ns, blk, { version: from });
+    // The member's etcd process, found by the cluster's unique token: stopped, it answers nothing.
+    const token = `--initial-cluster-token=${ns}-${blk}-${created.metadata.uid}`;
+    const line = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').find((l) => l.includes(token) && l.includes(`--name=${blk}-1 `));
+    const pid = Number(line!.trim().split(' ')[0]);
+    const podsOf = async () => (JSON.parse(await env.kubectl('get', 'pods', '-n', ns, '-l', `app.kubernetes.io/instance=${blk}`, '-o', 'json')) as { items: V1Pod[] }).items;
+    const before = (await podsOf()).map((p) => p.metadata!.uid).sort();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await env.kubectl('patch', 'etcdcluster', blk, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { version: to } }));
+      const waiting = await env.waitFor('Progressing to say what the upgrade waits for', async () => {
+        const c = (await env.cluster(ns, blk)).status?.conditions?.find((x) => x.type === 'Progressing');
+        return c?.reason === 'UpgradeWaiting' ? c : undefined;
+      }, { timeoutMs: 60_000 });
+      console.log(`blocked: ${waiting.message}`);
+      expect(waiting.message).toContain(`${blk}-1 is not healthy`);
+      expect((await podsOf()).map((p) => p.metadata!.uid).sort()).toEqual(before);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const started = Date.now();
+    const cluster = await env.waitFor('the upgrade to finish', async () => {
+      const c = await env.waitConverged(ns, blk, 3);
+      return c.status?.currentVersion === to ? c : undefined;
+    }, { timeoutMs: 240_000 });
+    console.log(`resumed and upgraded 3 members in ${Date.now() - started} ms`);
+    expect(cluster.status!.members!.every((m) => m.version === to)).toBe(true);
   });
 
   it('lost no acknowledged write and served no stale read', async () => {
