@@ -28,6 +28,10 @@ export const conditionReasons = {
   movingLeader: 'MovingLeader',
   replacingLostMember: 'ReplacingLostMember',
   upgrading: 'Upgrading',
+  /** An upgrade waits for its pre-flight: every member a healthy, caught-up voter without alarm. */
+  upgradeWaiting: 'UpgradeWaiting',
+  /** spec.options names a flag that spec.version does not know: nothing is rolled (Degraded). */
+  optionUnknownToVersion: 'OptionUnknownToVersion',
   restartingMember: 'RestartingMember',
   learnerRetryBackoff: 'LearnerRetryBackoff',
   /** A CA rotation with trust overlap: one reason per phase (see src/pki/rotation.ts). */

@@ -7,6 +7,7 @@ import { maxMembers } from '../resources/names.js';
 import { type Schema, type ValidationRule, object, string } from './schema-builders.js';
 import { specSchema } from './schema-spec.js';
 import { statusSchema } from './schema-status.js';
+import { minimumPatchToLeaveMinor } from './version.js';
 
 /**
  * The version a change is judged against: what the members run (status.currentVersion) when the
@@ -24,17 +25,29 @@ const versionRule = (condition: string): string =>
 
 const fromTo = "' from ' + (" + running + ") + ' to ' + self.spec.version";
 
+/** One rule per minor whose early patch releases must not leave it (version.ts). */
+const patchFirstRules: ValidationRule[] = minimumPatchToLeaveMinor.map((r) => ({
+  rule: versionRule(
+    `!(FROM.major() == ${r.major} && FROM.minor() == ${r.minor} && FROM.patch() < ${r.patch} && (TO.major() > ${r.major} || TO.major() == ${r.major} && TO.minor() > ${r.minor}))`,
+  ),
+  fieldPath: '.spec.version',
+  messageExpression:
+    `'spec.version cannot go' + ${fromTo} + ': etcd ${r.major}.${r.minor} releases before ${r.major}.${r.minor}.${r.patch} ${r.why}. ` +
+    `Upgrade to ${r.major}.${r.minor}.${r.patch} or a later ${r.major}.${r.minor} release first, then to ' + self.spec.version + '.'`,
+}));
+
 export const upgradeRules: ValidationRule[] = [
   {
     rule: versionRule('TO.major() > FROM.major() || TO.major() == FROM.major() && TO.minor() >= FROM.minor()'),
     fieldPath: '.spec.version',
-    messageExpression: `'spec.version cannot go' + ${fromTo} + ': etcd cannot be downgraded to an older minor release by replacing its binaries. Keep ' + (${running}) + ' or a newer release; to go back, restore a snapshot into a new EtcdCluster.'`,
+    messageExpression: `'spec.version cannot go' + ${fromTo} + ': this operator does not downgrade etcd to an older minor release yet (replacing the binaries is unsafe; etcd needs its downgrade API). Keep ' + (${running}) + ' or a newer release; to go back, restore a snapshot into a new EtcdCluster.'`,
   },
   {
     rule: versionRule('TO.major() < FROM.major() || TO.major() == FROM.major() && TO.minor() <= FROM.minor() + 1'),
     fieldPath: '.spec.version',
     messageExpression: `'spec.version cannot jump' + ${fromTo} + ': etcd upgrades one minor release at a time. Upgrade to the next minor release first, then to ' + self.spec.version + '.'`,
   },
+  ...patchFirstRules,
 ];
 
 /** Services are named `<name>-client`, pods `<name>-<ordinal>` with a revision-hash label. */

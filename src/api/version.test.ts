@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, formatVersion, isAllowedVersionChange, isSupportedVersion, parseVersion, versionChange } from './version.js';
+import { compareVersions, formatVersion, isAllowedVersionChange, isSupportedVersion, parseVersion, patchReleaseFirst, versionChange } from './version.js';
 
 describe('parseVersion', () => {
   it.each([
@@ -45,6 +45,11 @@ describe('versionChange', () => {
     ['3.6.15', '3.6.16', 'patch', true],
     ['3.6.16', '3.6.15', 'patch', true],
     ['3.5.35', '3.6.16', 'minorUpgrade', true],
+    ['3.5.20', '3.6.0', 'minorUpgrade', true],
+    // etcd issue 19557: 3.5 before 3.5.20 goes to 3.5.20 or later first.
+    ['3.5.19', '3.6.16', 'minorUpgrade', false],
+    ['3.5.0', '3.6.0', 'minorUpgrade', false],
+    ['3.5.3', '3.5.35', 'patch', true],
     ['3.6.0', '3.5.35', 'minorDowngrade', false],
     ['3.5.35', '3.7.0', 'skipsMinor', false],
     ['3.6.16', '4.0.0', 'majorChange', false],
@@ -52,6 +57,16 @@ describe('versionChange', () => {
     expect(versionChange(from, to)).toBe(change);
     expect(isAllowedVersionChange(from, to)).toBe(allowed);
   });
+});
+
+describe('patchReleaseFirst', () => {
+  it.each([
+    ['3.5.19', '3.6.16', '3.5.20'],
+    ['3.5.0', '3.6.0-rc.1', '3.5.20'],
+    ['3.5.20', '3.6.16', undefined],
+    ['3.5.3', '3.5.35', undefined],
+    ['3.6.0', '3.7.0', undefined],
+  ] as const)('%s -> %s: %s first', (from, to, first) => expect(patchReleaseFirst(from, to)).toBe(first));
 });
 
 describe('isSupportedVersion', () => {

@@ -82,8 +82,28 @@ export function versionChange(running: string, desired: string): VersionChange {
   return compareVersions(from, to) === 0 ? 'none' : 'patch';
 }
 
+/**
+ * The first patch release of a minor that may upgrade to the next minor. etcd 3.5 before 3.5.20
+ * can fail to move to 3.6 with "too many learner members in cluster" (etcd issue 19557): its
+ * guidance is to upgrade to 3.5.20 or later first. This operator adds members as learners, so its
+ * clusters are the ones that hit it. The CRD's CEL rule is generated from this table.
+ */
+export const minimumPatchToLeaveMinor: readonly { major: number; minor: number; patch: number; why: string }[] = [
+  // No single quotes in why: it is spliced into a CEL string.
+  { major: 3, minor: 5, patch: 20, why: 'can fail to upgrade to 3.6 with "too many learner members in cluster" (etcd issue 19557)' },
+];
+
+/** The patch release to go to first, when `running` is too old to upgrade to `desired`'s minor. */
+export function patchReleaseFirst(running: string, desired: string): string | undefined {
+  const [from, to] = [mustParse(running), mustParse(desired)];
+  const rule = minimumPatchToLeaveMinor.find((r) => r.major === from.major && r.minor === from.minor);
+  const leaves = to.major > from.major || (to.major === from.major && to.minor > from.minor);
+  return rule && leaves && from.patch < rule.patch ? `${rule.major}.${rule.minor}.${rule.patch}` : undefined;
+}
+
 /** Whether the API lets a cluster running `running` move to `desired`. */
 export function isAllowedVersionChange(running: string, desired: string): boolean {
   const change = versionChange(running, desired);
+  if (change === 'minorUpgrade' && patchReleaseFirst(running, desired)) return false;
   return change === 'none' || change === 'patch' || change === 'minorUpgrade';
 }

@@ -3,7 +3,7 @@ import { type MembershipObservation, type MembershipStep, type ObservedMember, p
 
 /** A healthy started voter at `ordinal`, with ID 1000+ordinal as a string. */
 function m(ordinal: number, over: Partial<ObservedMember> = {}): ObservedMember {
-  return { id: String(1000 + ordinal), ordinal, started: true, isLearner: false, healthy: true, isLeader: ordinal === 0, caughtUp: true, ...over };
+  return { id: String(1000 + ordinal), ordinal, started: true, isLearner: false, healthy: true, isLeader: ordinal === 0, caughtUp: true, lag: 0, ...over };
 }
 
 /** A started member that does not answer. */
@@ -70,7 +70,7 @@ const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['rolling restart: the highest outdated follower first', { members: [m(0, { outdated: true }), m(1, { outdated: true }), m(2, { outdated: true })] }, { kind: 'restartMember', memberId: '1002', ordinal: 2 }],
   ['rolling restart: the leader last, after moving leadership to an updated member', { members: [m(0, { outdated: true }), m(1), m(2)] }, { kind: 'moveLeader', fromId: '1000', toId: '1001' }],
   ['rolling restart: the leader restarts when no updated voter exists (single member)', { desired: 1, statefulSetReplicas: 1, members: [m(0, { outdated: true })] }, { kind: 'restartMember', memberId: '1000', ordinal: 0 }],
-  ['rolling restart waits while a member is unhealthy', { members: [m(0), m(1, { healthy: false }), m(2, { outdated: true })] }, { kind: 'wait', reason: 'unhealthyNoRestart' }],
+  ['rolling restart waits while a member is unhealthy', { members: [m(0), m(1, { healthy: false }), m(2, { outdated: true })] }, { kind: 'wait', reason: 'unhealthyNoRestart', detail: 'member 3e9 is not healthy' }],
   ['rolling restart waits for scaling to finish', { desired: 5, members: [m(0), m(1), m(2, { outdated: true })] }, { kind: 'addLearner', ordinal: 3 }],
   ['a template the StatefulSet controller has not recorded yet: not settled, wait', { templatePending: true }, { kind: 'wait', reason: 'templatePending' }],
   ['a pending template does not hold back a restart already known to be due', { templatePending: true, members: [m(0), m(1), m(2, { outdated: true })] }, { kind: 'restartMember', memberId: '1002', ordinal: 2 }],

@@ -30,8 +30,9 @@
  *   or the user's reclaim annotation on it. A retained volume, or one older than this
  *   EtcdCluster, is the user's data: wait for their decision instead.
  * - Restart members whose pod runs an outdated template (new flags, version, trust bundle) only
- *   when membership matches and every member is healthy: one at a time, highest ordinal first,
- *   the leader last and only after leadership moved to a member already up to date.
+ *   when membership matches and every member is healthy and caught up: one at a time, highest
+ *   ordinal first, the leader last and only after leadership moved to a member already up to
+ *   date (src/versions/roll.ts).
  * - Every step changes one thing; the next pass observes the result and decides again.
  */
 
@@ -39,6 +40,7 @@ import type { LearnerRecord, LearnerRetry } from '../resources/membership-config
 import { cancelLearner, expireLearner, learnerDeadline, retryBackoff } from './learners.js';
 import { quorumLost, voterHealth } from '../etcd/quorum.js';
 import type { Decision } from './decisions.js';
+import { planRoll } from '../versions/roll.js';
 
 export interface ObservedMember {
   /** etcd member ID as a decimal string (64-bit; never a JS number). */
@@ -54,6 +56,14 @@ export interface ObservedMember {
   caughtUp: boolean;
   /** Its pod runs an older revision of the StatefulSet's template than the current one. */
   outdated?: boolean;
+  /** Its name in etcd (its pod's), empty until it started. */
+  name?: string;
+  /** Why it is unhealthy, as observed. */
+  problem?: string;
+  /** The etcd version it reports. */
+  version?: string;
+  /** How many entries its applied index trails the leader's log (a difference, safe as a number); undefined when not known. */
+  lag?: number;
 }
 
 export interface ObservedVolume {
@@ -92,6 +102,8 @@ export interface MembershipObservation {
   learnerTimeoutMs: number;
   /** The time of this pass (ms since the epoch): the planner reads no clock. */
   now: number;
+  /** spec.version: members reporting another version are being upgraded (or downgraded in patch). */
+  targetVersion?: string;
 }
 
 /** A learner a wait is about: which member, since when, and when its deadline falls. */
@@ -112,8 +124,9 @@ export type MembershipStep =
   | { kind: 'recordLearnerTimeout'; retry: LearnerRetry }
   | { kind: 'removeLearner'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'timedOut'; retry?: LearnerRetry }
   | { kind: 'deleteVolume'; ordinal: number; reason: 'stale' | 'reclaimed' }
-  | { kind: 'restartMember'; memberId: string; ordinal: number }
-  | { kind: 'wait'; reason: WaitReason; learner?: LearnerDeadline; retry?: LearnerRetry }
+  | { kind: 'restartMember'; memberId: string; ordinal: number; toVersion?: string }
+  /** `detail` says what exactly the wait is for, when the reason alone does not. */
+  | { kind: 'wait'; reason: WaitReason; learner?: LearnerDeadline; retry?: LearnerRetry; detail?: string }
   /** Nothing changes until the user decides (see decisions.ts). */
   | { kind: 'awaitDecision'; decision: Decision }
   | { kind: 'none' };
@@ -129,6 +142,7 @@ export type WaitReason =
   | 'unhealthyNoScaleDown'
   | 'unhealthyNoScaleUp'
   | 'unhealthyNoRestart'
+  | 'upgradeWaiting'
   | 'templatePending';
 
 const byOrdinalDesc = (a: ObservedMember, b: ObservedMember) => (b.ordinal ?? -1) - (a.ordinal ?? -1);
@@ -151,7 +165,7 @@ export function planMembership(o: MembershipObservation): MembershipStep {
     scaleDown(o, o.members) ??
     trimStatefulSet(o, o.members) ??
     scaleUp(o, o.members) ??
-    rollOutdated(o.members) ??
+    planRoll(o.members, o.targetVersion) ??
     (o.templatePending ? { kind: 'wait', reason: 'templatePending' } : { kind: 'none' })
   );
 }
@@ -226,16 +240,4 @@ function scaleUp(o: MembershipObservation, members: ObservedMember[]): Membershi
     return { kind: 'awaitDecision', decision: { reason: 'retainedVolume', ordinal, memberId: left.memberId, predatesCluster: !!left.predatesCluster } };
   }
   return { kind: 'addLearner', ordinal };
-}
-
-function rollOutdated(members: ObservedMember[]): MembershipStep | undefined {
-  const outdated = members.filter((m) => m.outdated && m.ordinal !== undefined).sort(byOrdinalDesc);
-  if (outdated.length === 0) return undefined;
-  if (!members.every((m) => m.healthy)) return { kind: 'wait', reason: 'unhealthyNoRestart' };
-  const target = outdated.find((m) => !m.isLeader) ?? outdated[0]!;
-  if (target.isLeader) {
-    const next = members.filter((m) => !m.isLearner && !m.outdated && m !== target).sort((a, b) => (a.ordinal ?? 0) - (b.ordinal ?? 0))[0];
-    if (next) return { kind: 'moveLeader', fromId: target.id, toId: next.id };
-  }
-  return { kind: 'restartMember', memberId: target.id, ordinal: target.ordinal! };
 }

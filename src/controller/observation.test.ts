@@ -4,7 +4,7 @@ import { sampleCluster } from '../resources/fixtures.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { MembershipConfig } from '../resources/membership-config.js';
-import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
+import { budgetVoters, lagBehind, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import type { KubeView } from './observe-kube.js';
 import { requeueAfter } from './reconcile.js';
 
@@ -112,4 +112,13 @@ describe('membershipObservation: volumes the user decides about', () => {
     e.spec.storage.type = 'EmptyDir';
     expect(membershipObservation(e, kube([]), undefined, {}, pass).retainVolumes).toBe(false);
   });
+});
+
+describe('lagBehind', () => {
+  const at = (raftIndex: bigint, raftAppliedIndex: bigint) => ({ endpoint: '', clusterId: '1', memberId: '1', leaderId: '1', raftIndex, raftAppliedIndex, raftTerm: 2n, dbSize: 0, dbSizeInUse: 0, version: '3.6.16', isLearner: false, errors: [] });
+  it.each([
+    [at(0n, 9_000n), at(10_000n, 10_000n), 1000],
+    [at(0n, 10_005n), at(10_000n, 10_000n), 0],
+    [undefined, at(10_000n, 10_000n), undefined],
+  ])('%#', (member, leader, expected) => expect(lagBehind(member, leader)).toBe(expected));
 });

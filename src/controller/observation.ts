@@ -1,6 +1,7 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { EtcdCluster } from '../api/types.generated.js';
 import { type VoterHealth, voterHealth } from '../etcd/quorum.js';
+import type { EndpointStatus } from '../etcd/types.js';
 import { annotationKeys } from '../resources/names.js';
 import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { KubeView } from './observe-kube.js';
@@ -80,6 +81,10 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
       isLeader: m.isLeader,
       caughtUp: !m.isLearner || caughtUp(m.status, leaderStatus),
       outdated: podOutdated(kube, m.ordinal),
+      name: m.name,
+      problem: m.problem,
+      version: m.status?.version,
+      lag: lagBehind(m.status, leaderStatus),
     })),
     volumes: [...kube.volumes].map(([ordinal, uid]) => {
       const claim = kube.claims.get(ordinal);
@@ -92,7 +97,15 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
     learnerRetry: kube.membership?.learnerRetry,
     learnerTimeoutMs: pass.learnerTimeoutMs,
     now: pass.now.getTime(),
+    targetVersion: cluster.spec.version,
   };
+}
+
+/** Entries between the leader's log and what a member applied (a difference: a number is safe). */
+export function lagBehind(member: EndpointStatus | undefined, leader: EndpointStatus | undefined): number | undefined {
+  if (!member || !leader) return undefined;
+  const lag = leader.raftIndex - member.raftAppliedIndex;
+  return lag > 0n ? Number(lag) : 0;
 }
 
 /**

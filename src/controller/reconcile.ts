@@ -4,6 +4,7 @@ import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import type { Clock } from '../runtime/clock.js';
+import { crashpoint } from '../runtime/crashpoints.js';
 import { splitKey } from '../runtime/kinds.js';
 import type { PassContext, Reconciler, Result } from '../runtime/reconciler.js';
 import { buildMembershipConfig } from '../resources/membership-config.js';
@@ -32,6 +33,7 @@ import { type KubeView, memberEndpoints, observeKube } from './observe-kube.js';
 import { quorumLossEvent } from './quorum-report.js';
 import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
+import { optionsRefusal } from '../versions/options-gate.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
 import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
@@ -151,8 +153,10 @@ export class EtcdClusterReconciler implements Reconciler {
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
     const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? planMembership(observation);
-    // Paused clusters and clusters without usable certificates are observed, never changed.
-    const blocked = cluster.spec.paused || !certs.operatorTls;
+    // Paused clusters, clusters without usable certificates and options the version does not
+    // know (before any member is given them) are observed, never changed.
+    const refusal = optionsRefusal(cluster);
+    const blocked = cluster.spec.paused || !certs.operatorTls || !!refusal;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
     seen.step = blocked ? planned : step;
     // Before acting: a member this step removes no longer counts toward the budget.
@@ -165,6 +169,7 @@ export class EtcdClusterReconciler implements Reconciler {
     // Awaiting the user's decision changes nothing either.
     if (!blocked && templateChanged && !live?.metadata?.deletionTimestamp && step.kind !== 'scaleStatefulSet' && step.kind !== 'createStatefulSet' && step.kind !== 'awaitDecision') {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
+      crashpoint('after-template-apply');
     }
     const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), trustBundleHash, live, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log.info('membership step', { step });
@@ -175,8 +180,11 @@ export class EtcdClusterReconciler implements Reconciler {
     const storageNote = describeStorage(storage, ref);
     const refused = storage.kind === 'refuse' && storageNote ? [storageNote] : [];
 
+    if (refusal) refused.push(refusal);
     const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused];
-    const computed = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: certs.progress });
+    // A refused option holds every step: Progressing says so instead of the step it holds.
+    const shownStep = refusal ? undefined : blocked ? planned : step;
+    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? certs.progress });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);

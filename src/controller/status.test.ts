@@ -58,10 +58,23 @@ describe('computeStatus', () => {
     ['unhealthyNoRestart', 'RestartingMember'],
     ['templatePending', 'RestartingMember'],
     ['learnerCatchingUp', 'AddingLearner'],
+    ['upgradeWaiting', 'UpgradeWaiting'],
   ] as const)('keeps Progressing True while it waits (%s), never reporting a stalled change as reconciled', (reason, expected) => {
     const s = computeStatus({ ...inputs, cluster: sampleCluster(), etcd: view(member(0), member(1), member(2)), step: { kind: 'wait', reason } });
     expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: expected });
     expect(cond(s, 'Progressing').message).toMatch(/^waiting /);
+  });
+
+  it('says what an upgrade waits for, and which member it upgrades', () => {
+    const etcd = view(member(0), member(1), member(2));
+    const waiting = computeStatus({ ...inputs, cluster: sampleCluster(), etcd, step: { kind: 'wait', reason: 'upgradeWaiting', detail: 'main-1 is not healthy (alarm:NOSPACE)' } });
+    expect(cond(waiting, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'UpgradeWaiting',
+      message: 'waiting for every member to be a healthy, caught-up voter before upgrading the next one: main-1 is not healthy (alarm:NOSPACE)',
+    });
+    const rolling = computeStatus({ ...inputs, cluster: sampleCluster(), etcd, step: { kind: 'restartMember', memberId: '1002', ordinal: 2, toVersion: '3.6.16' } });
+    expect(cond(rolling, 'Progressing')).toMatchObject({ status: 'True', reason: 'Upgrading', message: 'restarting member 2 to run etcd 3.6.16' });
   });
 
   it('keeps the last member count and cluster ID while etcd does not answer', () => {

@@ -77,9 +77,13 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
     case 'deleteVolume':
       return { reason: R.scalingUp, message: `deleting the ${step.reason === 'reclaimed' ? 'reclaimed' : 'stale'} volume of ordinal ${step.ordinal} before reusing it` };
     case 'restartMember':
-      return { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
-    case 'wait':
-      return learnerWait(ref, step) ?? waitReason(step.reason, formed);
+      return step.toVersion
+        ? { reason: R.upgrading, message: `restarting member ${step.ordinal} to run etcd ${step.toVersion}` }
+        : { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
+    case 'wait': {
+      const waiting = learnerWait(ref, step) ?? waitReason(step.reason, formed);
+      return step.detail ? { ...waiting, message: `${waiting.message}: ${step.detail}` } : waiting;
+    }
     case 'awaitDecision': // described with the cluster's names, in conditionsFor
     case 'none':
       return undefined;
@@ -116,7 +120,9 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
     case 'unhealthyNoScaleDown':
       return { reason: R.scalingDown, message: 'waiting for every other member to be healthy before removing one' };
     case 'unhealthyNoRestart':
-      return { reason: R.restartingMember, message: 'waiting for every member to be healthy before restarting one' };
+      return { reason: R.restartingMember, message: 'waiting for every member to be healthy and caught up before restarting one' };
+    case 'upgradeWaiting':
+      return { reason: R.upgradeWaiting, message: 'waiting for every member to be a healthy, caught-up voter before upgrading the next one' };
     case 'templatePending':
       return { reason: R.restartingMember, message: 'waiting for the StatefulSet controller to record the new pod template' };
     case 'learnerRetryBackoff':

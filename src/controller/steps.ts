@@ -137,10 +137,13 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       if (step.reason === 'reclaimed') await event(ctx, 'ReclaimedVolumeDeleted', `deleted ${names.dataVolumeClaim(ref, step.ordinal)}, as its reclaim annotation allows, to add a new member`);
       else await event(ctx, 'StaleVolumeDeleted', `deleted the volume of ordinal ${step.ordinal}, left by a removed member`);
       return 'acted';
-    case 'restartMember':
+    case 'restartMember': {
       await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
-      await event(ctx, 'MemberRestarted', `restarted ${names.member(ref, step.ordinal)} (${hexId(step.memberId)}) to run the current template`);
+      crashpoint('after-member-restart');
+      const what = step.toVersion ? `etcd ${step.toVersion}` : 'the current template';
+      await event(ctx, 'MemberRestarted', `restarted ${names.member(ref, step.ordinal)} (${hexId(step.memberId)}) to run ${what}`);
       return 'acted';
+    }
     case 'wait':
     case 'awaitDecision':
     case 'none':

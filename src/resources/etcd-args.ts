@@ -1,4 +1,5 @@
 import type { EtcdCluster } from '../api/types.generated.js';
+import { optionsFor } from './etcd-flags-by-version.js';
 import { type ClusterRef, names, ports } from './names.js';
 
 /** Where the pod mounts things. */
@@ -66,7 +67,8 @@ export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string):
     `--peer-cert-file=${paths.peerTls}/tls.crt`,
     `--peer-key-file=${paths.peerTls}/tls.key`,
   ];
-  const options = { ...defaultOptions, ...(cluster.spec.options ?? {}) };
+  // Each version gets renamed flags under its own name (refusing unknown ones is the operator's).
+  const options = optionsFor({ ...defaultOptions, ...(cluster.spec.options ?? {}) }, cluster.spec.version);
   for (const key of Object.keys(options).sort()) {
     const value = options[key];
     if (value !== undefined) args.push(`--${key}=${value}`);

@@ -22,7 +22,19 @@ function parse(spec: string): Map<string, Action> {
 
 const armed = parse(process.env.ETCD_OPERATOR_CRASHPOINTS ?? '');
 
-export type Crashpoint = 'after-member-add' | 'after-member-promote' | 'after-member-remove' | 'after-leader-move' | 'after-restore-claims' | 'after-restore-pods';
+export type Crashpoint =
+  | 'after-member-add'
+  | 'after-member-promote'
+  | 'after-member-remove'
+  | 'after-leader-move'
+  /** The StatefulSet's template was written (new version or flags), no member restarted yet. */
+  | 'after-template-apply'
+  /** A member's pod was deleted to run the new template, before the event and the next look. */
+  | 'after-member-restart'
+  /** spec.restore: the member claims exist, no restore pod yet. */
+  | 'after-restore-claims'
+  /** spec.restore: the restore pods exist. */
+  | 'after-restore-pods';
 
 export function crashpoint(name: Crashpoint): void {
   const action = armed.get(name);

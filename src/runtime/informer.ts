@@ -116,7 +116,10 @@ export class Informer<T extends KubernetesObject> {
         this.query({ limit: '500', ...(continueToken ? { continue: continueToken } : {}) }),
         { signal: this.stopper.signal },
       );
-      items.push(...page.items);
+      // Items of a list carry no apiVersion and kind (watch events do): without them a listed
+      // object never equals the applied one, and a template compare would see a change forever.
+      const kind = page.kind?.replace(/List$/, '');
+      items.push(...page.items.map((item) => ({ apiVersion: page.apiVersion, kind, ...item })));
       continueToken = page.metadata?._continue ?? '';
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (continueToken);

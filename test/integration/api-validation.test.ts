@@ -81,7 +81,21 @@ const changes: Change[] = [
     what: 'a minor downgrade',
     from: { version: '3.6.16' },
     to: { version: '3.5.35' },
-    says: 'spec.version cannot go from 3.6.16 to 3.5.35: etcd cannot be downgraded to an older minor release by replacing its binaries. Keep 3.6.16 or a newer release',
+    says: 'spec.version cannot go from 3.6.16 to 3.5.35: this operator does not downgrade etcd to an older minor release yet (replacing the binaries is unsafe; etcd needs its downgrade API). Keep 3.6.16 or a newer release',
+  },
+  { what: 'a downgrade by two minors', from: { version: '3.7.0' }, to: { version: '3.5.35' }, says: 'spec.version cannot go from 3.7.0 to 3.5.35: this operator does not downgrade etcd' },
+  {
+    what: 'an upgrade to 3.6 from 3.5 before 3.5.20',
+    from: { version: '3.5.19' },
+    to: { version: '3.6.16' },
+    says: 'spec.version cannot go from 3.5.19 to 3.6.16: etcd 3.5 releases before 3.5.20 can fail to upgrade to 3.6 with "too many learner members in cluster" (etcd issue 19557). Upgrade to 3.5.20 or a later 3.5 release first, then to 3.6.16.',
+  },
+  {
+    what: 'an upgrade to 3.6 while members still run 3.5.3',
+    from: { version: '3.5.35' },
+    status: { currentVersion: '3.5.3' },
+    to: { version: '3.6.16' },
+    says: 'spec.version cannot go from 3.5.3 to 3.6.16: etcd 3.5 releases before 3.5.20',
   },
   { what: 'an upgrade skipping a minor', from: { version: '3.5.35' }, to: { version: '3.7.0' }, says: 'spec.version cannot jump from 3.5.35 to 3.7.0: etcd upgrades one minor release at a time.' },
   {
@@ -101,6 +115,8 @@ const changes: Change[] = [
   { what: 'an even count on update', from: {}, to: { replicas: 2 }, says: quorum },
   // Allowed changes, so the rules are shown not to refuse too much.
   { what: 'a one-minor upgrade', from: { version: '3.5.35' }, to: { version: '3.6.16' } },
+  { what: 'a one-minor upgrade from 3.5.20', from: { version: '3.5.20' }, to: { version: '3.6.0' } },
+  { what: 'a patch upgrade of an old 3.5', from: { version: '3.5.3' }, to: { version: '3.5.20' } },
   { what: 'a patch downgrade', from: { version: '3.6.16' }, to: { version: '3.6.15' } },
   { what: 'returning to the version members still run', from: { version: '3.6.16' }, status: { currentVersion: '3.5.35' }, to: { version: '3.5.35' } },
   { what: 'a storage size increase', from: pvc({}), to: pvc({ size: '20Gi' }) },

@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { type Checker, expectNoLoss } from './checker.js';
+import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
+
+// A 3-member cluster on 3.5.35 upgraded to 3.6.16 with writes running: the flags each version
+// gets, an option the target does not know refused before any member restarts, and the
+// operator killed (SIGKILL) at each step of the upgrade, converging each time it comes back.
+describe('upgrade 3.5 -> 3.6', () => {
+  let env: E2eEnvironment;
+  let checker: Checker;
+  const ns = 'default';
+  const name = 'upg';
+  const from = '3.5.35';
+  const to = '3.6.16';
+
+  const pods = async () => (JSON.parse(await env.kubectl('get', 'pods', '-n', ns, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'json')) as { items: V1Pod[] }).items;
+  const podUids = async () => Object.fromEntries((await pods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
+  const statefulSet = async () => JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as V1StatefulSet;
+  const etcdContainer = (pod: V1Pod) => pod.spec!.containers.find((c) => c.name === 'etcd')!;
+  /** Each pod's etcd image tag, as `upg-0=v3.6.16` (`~` while it terminates): what the crashed operator left behind. */
+  const images = async () =>
+    (await pods())
+      .map((p) => `${p.metadata!.name}=${etcdContainer(p).image!.split(':').at(-1)}${p.metadata!.deletionTimestamp ? '~' : ''}`)
+      .sort()
+      .join(' ');
+
+  beforeAll(async () => {
+    env = await startE2eEnvironment('e2e-upgrade');
+    await env.startOperator();
+    // proxy is a flag 3.6 no longer knows; watch-progress-notify-interval is 3.5's experimental one.
+    await env.createCluster(ns, name, { version: from, options: { proxy: 'off', 'watch-progress-notify-interval': '5m' } });
+    checker = await env.checker(ns, name);
+    checker.start();
+  });
+  afterAll(async () => env?.stop());
+
+  it('gives 3.5 members the experimental name of a renamed flag', async () => {
+    for (const pod of await pods()) {
+      expect(etcdContainer(pod).args).toContain('--experimental-watch-progress-notify-interval=5m');
+      expect(etcdContainer(pod).image).toContain(`v${from}`);
+    }
+  });
+
+  it('refuses an option the target version does not know, before any member restarts', async () => {
+    const before = await podUids();
+    const revision = (await statefulSet()).status?.updateRevision;
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { version: to } }));
+    const degraded = await env.waitFor('Degraded to name the refused option', async () => {
+      const c = (await env.cluster(ns, name)).status?.conditions?.find((x) => x.type === 'Degraded');
+      return c?.reason === 'OptionUnknownToVersion' ? c : undefined;
+    }, { timeoutMs: 60_000 });
+    console.log(`refused: ${degraded.message}`);
+    expect(degraded.message).toContain('proxy was removed in etcd 3.6.0');
+    await env.waitFor('a Warning event', async () => (await env.eventReasons(ns)).includes('OptionUnknownToVersion'), { timeoutMs: 30_000 });
+    // Several passes later, still no member rolled and the template unchanged.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(await podUids()).toEqual(before);
+    expect((await statefulSet()).status?.updateRevision).toBe(revision);
+    expect((await env.cluster(ns, name)).status?.observedGeneration).toBeLessThan((await env.cluster(ns, name)).metadata.generation!);
+  });
+
+  it('converges with the operator killed after each step of the upgrade', async () => {
+    const started = Date.now();
+    await env.operator().process.stop();
+    let crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: 'after-template-apply' });
+    // Removing the refused option lets the upgrade start: the template is written first.
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { options: { proxy: null } } }));
+    await env.waitFor('the operator to crash after writing the template', () => !crashing.process.running(), { timeoutMs: 120_000 });
+    expect(await crashing.process.exited).toBeNull();
+    console.log(`after-template-apply: ${await images()}`);
+    const upgraded = async () => ((await env.cluster(ns, name)).status?.members ?? []).every((m) => m.version === to) && (await pods()).every((p) => etcdContainer(p).image!.includes(`v${to}`));
+    let crashes = 1;
+    // Each member restart (and the leadership move before the leader's) kills the operator once.
+    for (let i = 0; i < 6 && !(await upgraded()); i++) {
+      crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: 'after-member-restart,after-leader-move' });
+      await env.waitFor('the operator to crash or the upgrade to finish', async () => !crashing.process.running() || (await upgraded()), { timeoutMs: 180_000 });
+      const crashed = !crashing.process.running();
+      if (crashed) crashes++;
+      console.log(`${crashed ? `crash ${crashes}` : 'no crash'}: ${await images()}`);
+      if (!crashed) await crashing.process.stop();
+    }
+    await env.startOperator();
+    const cluster = await env.waitConverged(ns, name, 3);
+    console.log(`upgrade with ${crashes} operator crashes: ${Date.now() - started} ms`);
+    expect(crashes).toBeGreaterThanOrEqual(4); // template + one per member
+    expect(cluster.status!.currentVersion).toBe(to);
+    expect(cluster.status!.members!.every((m) => m.version === to)).toBe(true);
+    for (const pod of await pods()) {
+      expect(etcdContainer(pod).args).toContain('--watch-progress-notify-interval=5m');
+      expect(etcdContainer(pod).args!.join(' ')).not.toContain('--experimental-watch-progress');
+    }
+  });
+
+  it('holds an upgrade while a member does not answer, says which, and resumes when it recovers', async () => {
+    const blk = 'blk';
+    const created = await env.createCluster(ns, blk, { version: from });
+    // The member's etcd process, found by the cluster's unique token: stopped, it answers nothing.
+    const token = `--initial-cluster-token=${ns}-${blk}-${created.metadata.uid}`;
+    const line = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').find((l) => l.includes(token) && l.includes(`--name=${blk}-1 `));
+    const pid = Number(line!.trim().split(' ')[0]);
+    const podsOf = async () => (JSON.parse(await env.kubectl('get', 'pods', '-n', ns, '-l', `app.kubernetes.io/instance=${blk}`, '-o', 'json')) as { items: V1Pod[] }).items;
+    const before = (await podsOf()).map((p) => p.metadata!.uid).sort();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await env.kubectl('patch', 'etcdcluster', blk, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { version: to } }));
+      const waiting = await env.waitFor('Progressing to say what the upgrade waits for', async () => {
+        const c = (await env.cluster(ns, blk)).status?.conditions?.find((x) => x.type === 'Progressing');
+        return c?.reason === 'UpgradeWaiting' ? c : undefined;
+      }, { timeoutMs: 60_000 });
+      console.log(`blocked: ${waiting.message}`);
+      expect(waiting.message).toContain(`${blk}-1 is not healthy`);
+      expect((await podsOf()).map((p) => p.metadata!.uid).sort()).toEqual(before);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const started = Date.now();
+    const cluster = await env.waitFor('the upgrade to finish', async () => {
+      const c = await env.waitConverged(ns, blk, 3);
+      return c.status?.currentVersion === to ? c : undefined;
+    }, { timeoutMs: 240_000 });
+    console.log(`resumed and upgraded 3 members in ${Date.now() - started} ms`);
+    expect(cluster.status!.members!.every((m) => m.version === to)).toBe(true);
+  });
+
+  it('lost no acknowledged write and served no stale read', async () => {
+    await expectNoLoss(checker, 100);
+  });
+});
