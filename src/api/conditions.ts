@@ -62,6 +62,9 @@ export const conditionReasons = {
   storageClassCannotExpand: 'StorageClassCannotExpand',
   /** A learner missed its deadline (Progressing while it is removed; Degraded until an add succeeds). */
   learnerTimedOut: 'LearnerTimedOut',
+  /** spec.backup.schedule has a field out of range, or names only dates that never come (Feb 30). */
+  backupScheduleInvalid: 'BackupScheduleInvalid',
+  backupScheduleNeverFires: 'BackupScheduleNeverFires',
   // Degraded (and Progressing or Available) while the operator waits for the user's decision
   retainedVolume: 'RetainedVolume',
   volumesPredateCluster: 'VolumesPredateCluster',

@@ -43,6 +43,8 @@ export interface BackupControllerOptions {
   registry?: Registry;
   /** The lease fence every write of a pass passes (see runtime/pass-scope.ts). */
   fence?: () => void;
+  /** Queues an EtcdCluster whose backups finished or went: its status.backup is rebuilt. */
+  enqueueCluster?: (clusterKey: string) => void;
 }
 
 /** What the Manager runs besides the EtcdCluster controller; see manager.ts. */
@@ -112,11 +114,13 @@ export class BackupController {
       fence: options.fence,
     });
     for (const informer of this.informers) {
-      informer.on((_change, backup) => {
+      informer.on((change, backup) => {
         this.controller.enqueue(keyOf(backup));
         // A finished scheduled backup may make an older one due for retention.
         const cluster = backup.metadata.labels?.[labelKeys.component] === 'scheduled-backup' ? backup.metadata.labels[labelKeys.instance] : undefined;
         if (cluster) this.schedules.enqueue(`${backup.metadata.namespace}/${cluster}`);
+        const finished = backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed';
+        if (finished || change === 'delete') options.enqueueCluster?.(`${backup.metadata.namespace}/${backup.spec.clusterName}`);
       });
     }
     options.cache.onClusterEvent((clusterKey) => this.clusterChanged(clusterKey));
@@ -160,6 +164,11 @@ export class BackupController {
 
   async stopInformers(): Promise<void> {
     await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  /** The EtcdBackups of a namespace, as the informer holds them. */
+  list(namespace: string): EtcdBackup[] {
+    return this.storeFor(namespace).list(namespace);
   }
 
   private storeFor(namespace: string) {
