@@ -81,6 +81,7 @@ export class BackupController {
     this.admins = new AdminPool((endpoints, tls) =>
       createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs }),
     );
+    const metrics = new BackupMetrics(options.registry);
     const reconciler = new BackupReconciler({
       kc: options.kc,
       backups: (ns) => this.storeFor(ns),
@@ -91,7 +92,7 @@ export class BackupController {
       clusterDomain: options.clusterDomain ?? defaultClusterDomain,
       callTimeoutMs,
       enqueue: (key) => this.controller.enqueue(key),
-      metrics: new BackupMetrics(options.registry),
+      metrics,
     });
     this.controller = new Controller({
       name: backupControllerName,
@@ -105,7 +106,7 @@ export class BackupController {
     });
     this.schedules = new Controller({
       name: scheduleControllerName,
-      reconciler: new ScheduleReconciler({ kc: options.kc, cache: options.cache, backups: (ns) => this.storeFor(ns), clock }),
+      reconciler: new ScheduleReconciler({ kc: options.kc, cache: options.cache, backups: (ns) => this.storeFor(ns), clock, metrics }),
       workers: 1,
       log: options.log,
       clock,

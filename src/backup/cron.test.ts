@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cronPattern } from '../api/schema-spec.js';
-import { type Cron, latestFire, nextFire, parseCron } from './cron.js';
+import { type Cron, latestFire, longestIntervalMs, nextFire, parseCron } from './cron.js';
 
 const at = (iso: string) => new Date(iso);
 const cron = (expr: string): Cron => {
@@ -72,4 +72,21 @@ describe('the CRD pattern agrees with parseCron', () => {
   it.each(['60 * * * *', '* 24 * * *', '* * 0 * *', '* * 32 * *', '* * * 13 *', '* * * 0 *', '* * * * 8', '*/0 * * * *', '* * * *', '* * * * * *', 'a * * * *', '1,,2 * * * *', '@every 5m', ' * * * * *'])('refuses %j', (expr) => {
     expect(pattern.test(expr)).toBe(false);
   });
+});
+
+describe('longestIntervalMs', () => {
+  const from = at('2026-03-10T12:34:56Z');
+  const hour = 3_600_000;
+  it.each([
+    ['* * * * *', 60_000],
+    ['*/15 * * * *', 15 * 60_000],
+    ['0 */6 * * *', 6 * hour],
+    ['0 0,20 * * *', 20 * hour],
+    ['0 2 * * 1-5', 72 * hour],
+    ['@weekly', 7 * 24 * hour],
+    ['0 0 31 * *', 61 * 24 * hour],
+    ['@yearly', 366 * 24 * hour],
+  ])('%s -> %d ms', (expr, ms) => expect(longestIntervalMs(cron(expr), from)).toBe(ms));
+
+  it('none for a schedule that never fires', () => expect(longestIntervalMs(cron('0 0 30 2 *'), from)).toBeUndefined());
 });

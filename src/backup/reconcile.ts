@@ -77,7 +77,7 @@ export class BackupReconciler implements Reconciler {
       nowMs: now,
     });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step });
-    if (backup.status?.phase === 'Succeeded') this.recordFinished(cluster.ref, backup);
+    if (final(backup.status?.phase)) this.recordFinished(cluster.ref, backup);
     await this.act(step, key, backup, cluster, health, attempt?.reported ?? false, ctx);
     const status = backupStatus(backup, step, new Date(now));
     if (attempt && step.kind !== 'none' && step.kind !== 'start') {
@@ -96,6 +96,7 @@ export class BackupReconciler implements Reconciler {
       this.deps.attempts.markReported(key);
       if (step.kind === 'succeed') this.deps.metrics.succeeded(cluster.ref, step.result, now.getTime());
       if (step.kind === 'fail' || step.kind === 'retry') this.deps.metrics.failed(cluster.ref, step.failure.reason);
+      if (step.kind === 'fail') this.deps.metrics.finallyFailed(cluster.ref, now.getTime());
       await backupEvent(this.deps.kc, backup, type, reason, message, now);
     };
     switch (step.kind) {
@@ -118,11 +119,13 @@ export class BackupReconciler implements Reconciler {
     }
   }
 
-  /** A success already in status counts for the metrics, so they survive an operator restart. */
+  /** An outcome already in status counts for the metrics, so they survive an operator restart. */
   private recordFinished(ref: ClusterRef, backup: EtcdBackup): void {
-    const { startTime, completionTime, sizeBytes } = backup.status ?? {};
-    if (!completionTime || sizeBytes === undefined) return;
+    const { phase, startTime, completionTime, sizeBytes } = backup.status ?? {};
+    if (!completionTime) return;
     const end = Date.parse(completionTime);
+    if (phase === 'Failed') return this.deps.metrics.finallyFailed(ref, end);
+    if (sizeBytes === undefined) return;
     this.deps.metrics.succeeded(ref, { sizeBytes, durationMs: startTime ? end - Date.parse(startTime) : 0 }, end);
   }
 
