@@ -104,7 +104,11 @@ export class BackupReconciler implements Reconciler {
         const member = health.candidates[0]!;
         const memberName = cluster.memberNames.get(member.url) ?? member.url;
         const input = { kc: this.deps.kc, backup, member, memberName, tls: cluster.tls!, callTimeoutMs: this.deps.callTimeoutMs, now: () => this.deps.clock.now() };
-        this.deps.attempts.start(key, backup.metadata.uid ?? '', `${backup.metadata.namespace}/${backup.spec.clusterName}`, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => this.deps.enqueue(key));
+        this.deps.attempts.start(key, backup.metadata.uid ?? '', `${backup.metadata.namespace}/${backup.spec.clusterName}`, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => {
+          // Logged when the attempt ends, not when a pass records it: one at a time per cluster is judged by these.
+          ctx.log.info('backup attempt ended', { attempt: step.attempt });
+          this.deps.enqueue(key);
+        });
         await backupEvent(this.deps.kc, backup, 'Normal', 'BackupStarted', `attempt ${step.attempt}: streaming a snapshot from ${memberName}`, now);
         return;
       }
