@@ -164,6 +164,19 @@ describe('EtcdBackup end to end', () => {
     expect(await s3.pendingUploads(bucket)).toBe(0);
   });
 
+  it('an endpoint nobody listens on is retried, then fails with EndpointUnreachable after the last attempt', async () => {
+    const [port] = await freePorts(1);
+    await apply(backupObject('unreachable', { endpoint: `https://127.0.0.1:${port}` }));
+    const b = await finished('unreachable');
+    const failed = b.status?.conditions?.find((c) => c.type === 'Failed');
+    console.log(`unreachable: ${b.status?.attempts} attempts, ${failed?.reason}: ${failed?.message}`);
+    expect(b.status?.phase).toBe('Failed');
+    expect(failed).toMatchObject({ status: 'True', reason: 'EndpointUnreachable' });
+    expect(b.status?.attempts).toBe(3);
+    expect(await events('unreachable')).toContain('Warning/EndpointUnreachable');
+    expect(await env.operator().metric('etcd_operator_backup_failures_total', { namespace: ns, cluster: name, reason: 'EndpointUnreachable' })).toBe(3);
+  });
+
   it('a schedule every minute with retention 3 keeps the three newest scheduled backups and their objects', async () => {
     const started = Date.now();
     const folder = `e2e/${ns}/${name}/`;
