@@ -1,11 +1,12 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
-// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator]
+// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator,backup]
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
 // `--render` only writes RESULTS.md again from results.json (after editing bench/notes.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/harness/binaries.js';
+import { backupBench } from './backup.js';
 import { type BenchEnvironment, startBenchEnvironment } from './env.js';
 import { floorScenarios } from './floor.js';
 import { gitCommit, loadAverage, machine } from './machine.js';
@@ -16,7 +17,7 @@ import { renderMarkdown } from './report.js';
 import { Results } from './results.js';
 import { scaling, timeToReady } from './scenarios.js';
 
-const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'operator'] as const;
+const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'operator', 'backup'] as const;
 type Section = (typeof sections)[number];
 
 export interface RunOptions {
@@ -80,6 +81,8 @@ async function main(): Promise<void> {
   }
   // A fresh control plane and operator, so that memory figures start from a clean process.
   if (only.has('operator')) await section(results, 'operator', () => operatorScale(results, run));
+  // Its own control plane, operator and MinIO: a 1 GiB database (256 MiB in a quick run).
+  if (only.has('backup')) await section(results, 'backup', () => backupBench(results, run));
   const report = {
     commit: gitCommit(),
     date: started.toISOString(),

@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   const elector = leaderElector(config, kc, log, metrics);
   const controller: Controller = new Controller({
     name: controllerName,
-    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, memberInitImage: config.memberInitImage, learnerTimeoutMs: config.learnerTimeoutMs, metrics: new ClusterMetrics(metrics.registry) }),
+    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, memberInitImage: config.memberInitImage, learnerTimeoutMs: config.learnerTimeoutMs, metrics: new ClusterMetrics(metrics.registry), backups: (ns) => backups.list(ns) }),
     workers: config.workers,
     log,
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),
@@ -66,6 +66,7 @@ async function main(): Promise<number> {
     observer: (name) => metrics.controllerObserver(name),
     registry: metrics.registry,
     fence: elector ? () => elector.fence() : undefined,
+    enqueueCluster: (key) => controller.enqueue(key),
   });
   const manager = new Manager({
     cache,

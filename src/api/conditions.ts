@@ -70,6 +70,9 @@ export const conditionReasons = {
   learnerTimedOut: 'LearnerTimedOut',
   /** spec.restore stopped: the snapshot is missing, corrupt, too new, or a volume is in the way; nothing started. */
   restoreFailed: 'RestoreFailed',
+  /** spec.backup.schedule has a field out of range, or names only dates that never come (Feb 30). */
+  backupScheduleInvalid: 'BackupScheduleInvalid',
+  backupScheduleNeverFires: 'BackupScheduleNeverFires',
   // Degraded (and Progressing or Available) while the operator waits for the user's decision
   retainedVolume: 'RetainedVolume',
   volumesPredateCluster: 'VolumesPredateCluster',

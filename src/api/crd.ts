@@ -35,6 +35,7 @@ export const printerColumns = [
   column('Leader', '.status.leader', 'string', 'Leader member'),
   column('Available', '.status.conditions[?(@.type=="Available")].status', 'string', 'Whether a quorum serves clients'),
   column('Problem', '.status.conditions[?(@.type=="Degraded")].reason', 'string', 'Why the cluster needs attention (Healthy when nothing does)'),
+  column('Last Backup', '.status.backup.lastSuccessful.completionTime', 'date', 'Time since the last successful backup'),
   column('Age', '.metadata.creationTimestamp', 'date', 'Time since creation'),
   column('Desired Version', '.spec.version', 'string', 'etcd version asked for', 1),
 ];

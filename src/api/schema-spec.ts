@@ -207,8 +207,14 @@ const podTemplate = object(
   { title: 'EtcdClusterPodTemplate' },
 );
 
-// Five fields of digits, *, ranges, lists and steps, or a macro; ranges are checked by the operator.
-const cronPattern = '^(@(hourly|daily|midnight|weekly|monthly|yearly|annually)|([0-9*,/-]+[ \\t]+){4}[0-9*,/-]+)$';
+// Five fields of *, values, ranges, lists and steps, each value within its field's range, or a
+// macro. What a pattern cannot see (a range 30-10, February 30) the operator reports in Degraded.
+const cronField = (value: string) => {
+  const item = `([*]|(${value})(-(${value}))?)(/0*[1-9][0-9]*)?`;
+  return `${item}(,${item})*`;
+};
+const cronValues = ['[0-5]?[0-9]', '[01]?[0-9]|2[0-3]', '0?[1-9]|[12][0-9]|3[01]', '0?[1-9]|1[0-2]', '0?[0-7]'];
+export const cronPattern = `^(@(hourly|daily|midnight|weekly|monthly|yearly|annually)|${cronValues.map(cronField).join('[ \\t]+')})$`;
 
 const backup = object(
   'Scheduled backups of this cluster: on the schedule the operator creates an EtcdBackup named <cluster>-<yyyymmddhhmm>, and deletes the oldest scheduled ones by the retention rules.',

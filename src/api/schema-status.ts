@@ -36,6 +36,37 @@ export const condition = object(
   { title: 'Condition', required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },
 );
 
+/** Rebuilt every pass from the cluster's EtcdBackups (src/backup/cluster-status.ts). */
+const backupStatus = object(
+  'Backups of this cluster, as its EtcdBackup objects show them: the last success, and what failed since.',
+  {
+    lastSuccessful: object(
+      'The newest backup that succeeded.',
+      {
+        name: string('The EtcdBackup.', 253),
+        completionTime: string('When it was uploaded.', 64, { format: 'date-time' }),
+        revision: int64('etcd revision the snapshot holds.', { minimum: 0 }),
+        sizeBytes: int64('Size of the uploaded object.', { minimum: 0 }),
+        key: string('Object key in the bucket.', 1024),
+      },
+      { title: 'EtcdClusterLastBackup', required: ['name', 'completionTime'] },
+    ),
+    lastFailed: object(
+      'The newest backup that failed for good, if it failed after the last success.',
+      {
+        name: string('The EtcdBackup.', 253),
+        completionTime: string('When it failed.', 64, { format: 'date-time' }),
+        reason: string('Why, as the reason of its Failed condition.', 1024),
+        message: string('Details, as the message of its Failed condition.', 32768),
+      },
+      { title: 'EtcdClusterFailedBackup', required: ['name', 'completionTime'] },
+    ),
+    failuresSinceSuccess: int32('Backups that failed for good after the last successful one.', { minimum: 0 }),
+    nextScheduleTime: string('When the schedule of spec.backup creates the next backup; absent when suspended or never.', 64, { format: 'date-time' }),
+  },
+  { title: 'EtcdClusterBackupStatus' },
+);
+
 export const statusSchema: Schema = object(
   'Observed state of the etcd cluster, rebuilt from the world on every pass.',
   {
@@ -51,6 +82,7 @@ export const statusSchema: Schema = object(
     clientEndpoint: string('URL clients connect to.', 512),
     caSecretName: string('Secret holding the CA certificate (ca.crt) clients should trust.', 253),
     clientSecretName: string('Secret holding a client certificate (tls.crt, tls.key, ca.crt) for users of the cluster.', 253),
+    backup: backupStatus,
     conditions: array('Available, Progressing and Degraded.', condition, 8, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
   },
   { title: 'EtcdClusterStatus' },

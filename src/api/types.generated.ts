@@ -562,6 +562,7 @@ export interface EtcdClusterStatus {
    * Secret holding a client certificate (tls.crt, tls.key, ca.crt) for users of the cluster.
    */
   clientSecretName?: string;
+  backup?: EtcdClusterBackupStatus;
   /**
    * Available, Progressing and Degraded.
    *
@@ -613,6 +614,67 @@ export interface EtcdMemberStatus {
    * Size of the member database file in bytes.
    */
   dbSizeBytes?: number;
+}
+/**
+ * Backups of this cluster, as its EtcdBackup objects show them: the last success, and what failed since.
+ */
+export interface EtcdClusterBackupStatus {
+  lastSuccessful?: EtcdClusterLastBackup;
+  lastFailed?: EtcdClusterFailedBackup;
+  /**
+   * Backups that failed for good after the last successful one.
+   */
+  failuresSinceSuccess?: number;
+  /**
+   * When the schedule of spec.backup creates the next backup; absent when suspended or never.
+   */
+  nextScheduleTime?: string;
+}
+/**
+ * The newest backup that succeeded.
+ */
+export interface EtcdClusterLastBackup {
+  /**
+   * The EtcdBackup.
+   */
+  name: string;
+  /**
+   * When it was uploaded.
+   */
+  completionTime: string;
+  /**
+   * etcd revision the snapshot holds.
+   */
+  revision?: number;
+  /**
+   * Size of the uploaded object.
+   */
+  sizeBytes?: number;
+  /**
+   * Object key in the bucket.
+   */
+  key?: string;
+}
+/**
+ * The newest backup that failed for good, if it failed after the last success.
+ */
+export interface EtcdClusterFailedBackup {
+  /**
+   * The EtcdBackup.
+   */
+  name: string;
+  /**
+   * When it failed.
+   */
+  completionTime: string;
+  /**
+   * Why, as the reason of its Failed condition.
+   */
+  reason?: string;
+  /**
+   * Details, as the message of its Failed condition.
+   */
+  message?: string;
 }
 /**
  * One aspect of the cluster state; see conditions.ts for types and reasons.

@@ -43,6 +43,8 @@ export interface BackupControllerOptions {
   registry?: Registry;
   /** The lease fence every write of a pass passes (see runtime/pass-scope.ts). */
   fence?: () => void;
+  /** Queues an EtcdCluster whose backups finished or went: its status.backup is rebuilt. */
+  enqueueCluster?: (clusterKey: string) => void;
 }
 
 /** What the Manager runs besides the EtcdCluster controller; see manager.ts. */
@@ -79,6 +81,7 @@ export class BackupController {
     this.admins = new AdminPool((endpoints, tls) =>
       createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs }),
     );
+    const metrics = new BackupMetrics(options.registry);
     const reconciler = new BackupReconciler({
       kc: options.kc,
       backups: (ns) => this.storeFor(ns),
@@ -89,7 +92,7 @@ export class BackupController {
       clusterDomain: options.clusterDomain ?? defaultClusterDomain,
       callTimeoutMs,
       enqueue: (key) => this.controller.enqueue(key),
-      metrics: new BackupMetrics(options.registry),
+      metrics,
     });
     this.controller = new Controller({
       name: backupControllerName,
@@ -103,7 +106,7 @@ export class BackupController {
     });
     this.schedules = new Controller({
       name: scheduleControllerName,
-      reconciler: new ScheduleReconciler({ kc: options.kc, cache: options.cache, backups: (ns) => this.storeFor(ns), clock }),
+      reconciler: new ScheduleReconciler({ kc: options.kc, cache: options.cache, backups: (ns) => this.storeFor(ns), clock, metrics }),
       workers: 1,
       log: options.log,
       clock,
@@ -112,11 +115,13 @@ export class BackupController {
       fence: options.fence,
     });
     for (const informer of this.informers) {
-      informer.on((_change, backup) => {
+      informer.on((change, backup) => {
         this.controller.enqueue(keyOf(backup));
         // A finished scheduled backup may make an older one due for retention.
         const cluster = backup.metadata.labels?.[labelKeys.component] === 'scheduled-backup' ? backup.metadata.labels[labelKeys.instance] : undefined;
         if (cluster) this.schedules.enqueue(`${backup.metadata.namespace}/${cluster}`);
+        const finished = backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed';
+        if (finished || change === 'delete') options.enqueueCluster?.(`${backup.metadata.namespace}/${backup.spec.clusterName}`);
       });
     }
     options.cache.onClusterEvent((clusterKey) => this.clusterChanged(clusterKey));
@@ -160,6 +165,11 @@ export class BackupController {
 
   async stopInformers(): Promise<void> {
     await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  /** The EtcdBackups of a namespace, as the informer holds them. */
+  list(namespace: string): EtcdBackup[] {
+    return this.storeFor(namespace).list(namespace);
   }
 
   private storeFor(namespace: string) {

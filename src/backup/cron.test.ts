@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Cron, latestFire, nextFire, parseCron } from './cron.js';
+import { cronPattern } from '../api/schema-spec.js';
+import { type Cron, latestFire, longestIntervalMs, nextFire, parseCron } from './cron.js';
 
 const at = (iso: string) => new Date(iso);
 const cron = (expr: string): Cron => {
@@ -58,4 +59,34 @@ describe('latestFire', () => {
   it('includes a slot exactly at `to`', () => {
     expect(latestFire(hourly, at('2026-01-01T05:00:00Z'), at('2026-01-01T06:00:00Z'))?.toISOString()).toBe('2026-01-01T06:00:00.000Z');
   });
+});
+
+// The CRD refuses schedules with this pattern (CEL's RE2 reads it as JavaScript does here): it
+// must accept what the parser accepts, and refuse what is out of range.
+describe('the CRD pattern agrees with parseCron', () => {
+  const pattern = new RegExp(cronPattern);
+  it.each(['* * * * *', '*/15 * * * *', '0 */6 * * *', '0 2 * * 1-5', '0,30 8-18/2 1,15 1-12 0-7', '59 23 31 12 7', '05 07 09 06 0', '@daily', '@hourly', '0 0 30 2 *'])('accepts %j', (expr) => {
+    expect(pattern.test(expr)).toBe(true);
+    expect('error' in parseCron(expr)).toBe(false);
+  });
+  it.each(['60 * * * *', '* 24 * * *', '* * 0 * *', '* * 32 * *', '* * * 13 *', '* * * 0 *', '* * * * 8', '*/0 * * * *', '* * * *', '* * * * * *', 'a * * * *', '1,,2 * * * *', '@every 5m', ' * * * * *'])('refuses %j', (expr) => {
+    expect(pattern.test(expr)).toBe(false);
+  });
+});
+
+describe('longestIntervalMs', () => {
+  const from = at('2026-03-10T12:34:56Z');
+  const hour = 3_600_000;
+  it.each([
+    ['* * * * *', 60_000],
+    ['*/15 * * * *', 15 * 60_000],
+    ['0 */6 * * *', 6 * hour],
+    ['0 0,20 * * *', 20 * hour],
+    ['0 2 * * 1-5', 72 * hour],
+    ['@weekly', 7 * 24 * hour],
+    ['0 0 31 * *', 61 * 24 * hour],
+    ['@yearly', 366 * 24 * hour],
+  ])('%s -> %d ms', (expr, ms) => expect(longestIntervalMs(cron(expr), from)).toBe(ms));
+
+  it('none for a schedule that never fires', () => expect(longestIntervalMs(cron('0 0 30 2 *'), from)).toBeUndefined());
 });

@@ -102,3 +102,21 @@ export function latestFire(c: Cron, from: Date, to: Date): Date | undefined {
   }
   return last;
 }
+
+/**
+ * The longest time between two consecutive slots, over the slots of the next eight years (at
+ * most 1,000): "0 2 * * 1-5" gives three days (Friday to Monday), "0 0 31 * *" 61 days. What an
+ * alert on stale backups compares with. Undefined when fewer than two slots come.
+ */
+export function longestIntervalMs(c: Cron, from: Date): number | undefined {
+  const horizon = from.getTime() + 8 * 366 * 86_400_000;
+  let longest: number | undefined;
+  let previous = nextFire(c, from);
+  for (let i = 0; previous && i < 1_000; i++) {
+    const next = nextFire(c, previous);
+    if (!next || next.getTime() > horizon) break;
+    longest = Math.max(longest ?? 0, next.getTime() - previous.getTime());
+    previous = next;
+  }
+  return longest;
+}

@@ -16,4 +16,21 @@ describe('BackupMetrics', () => {
     expect(text).toContain('etcd_operator_backup_last_duration_seconds{namespace="ns",cluster="db"} 2');
     expect(text).toContain('etcd_operator_backup_failures_total{namespace="ns",cluster="db",reason="BucketNotFound"} 1');
   });
+
+  it('keeps the newest final failure, and the schedule only while one is active', async () => {
+    const registry = new client.Registry();
+    const metrics = new BackupMetrics(registry);
+    const ref = { namespace: 'ns', name: 'db' };
+    metrics.finallyFailed(ref, 30_000);
+    metrics.finallyFailed(ref, 10_000);
+    metrics.schedule(ref, { intervalMs: 3_600_000, sinceMs: 5_000 });
+    let text = await registry.metrics();
+    expect(text).toContain('etcd_operator_backup_last_failure_timestamp_seconds{namespace="ns",cluster="db"} 30');
+    expect(text).toContain('etcd_operator_backup_schedule_interval_seconds{namespace="ns",cluster="db"} 3600');
+    expect(text).toContain('etcd_operator_backup_schedule_since_timestamp_seconds{namespace="ns",cluster="db"} 5');
+    metrics.schedule(ref, undefined);
+    text = await registry.metrics();
+    expect(text).not.toContain('etcd_operator_backup_schedule_interval_seconds{');
+    expect(text).not.toContain('etcd_operator_backup_schedule_since_timestamp_seconds{');
+  });
 });

@@ -77,7 +77,7 @@ export class BackupReconciler implements Reconciler {
       nowMs: now,
     });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step });
-    if (backup.status?.phase === 'Succeeded') this.recordFinished(cluster.ref, backup);
+    if (final(backup.status?.phase)) this.recordFinished(cluster.ref, backup);
     await this.act(step, key, backup, cluster, health, attempt?.reported ?? false, ctx);
     const status = backupStatus(backup, step, new Date(now));
     if (attempt && step.kind !== 'none' && step.kind !== 'start') {
@@ -96,6 +96,7 @@ export class BackupReconciler implements Reconciler {
       this.deps.attempts.markReported(key);
       if (step.kind === 'succeed') this.deps.metrics.succeeded(cluster.ref, step.result, now.getTime());
       if (step.kind === 'fail' || step.kind === 'retry') this.deps.metrics.failed(cluster.ref, step.failure.reason);
+      if (step.kind === 'fail') this.deps.metrics.finallyFailed(cluster.ref, now.getTime());
       await backupEvent(this.deps.kc, backup, type, reason, message, now);
     };
     switch (step.kind) {
@@ -103,7 +104,11 @@ export class BackupReconciler implements Reconciler {
         const member = health.candidates[0]!;
         const memberName = cluster.memberNames.get(member.url) ?? member.url;
         const input = { kc: this.deps.kc, backup, member, memberName, tls: cluster.tls!, callTimeoutMs: this.deps.callTimeoutMs, now: () => this.deps.clock.now() };
-        this.deps.attempts.start(key, backup.metadata.uid ?? '', `${backup.metadata.namespace}/${backup.spec.clusterName}`, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => this.deps.enqueue(key));
+        this.deps.attempts.start(key, backup.metadata.uid ?? '', `${backup.metadata.namespace}/${backup.spec.clusterName}`, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => {
+          // Logged when the attempt ends, not when a pass records it: one at a time per cluster is judged by these.
+          ctx.log.info('backup attempt ended', { attempt: step.attempt });
+          this.deps.enqueue(key);
+        });
         await backupEvent(this.deps.kc, backup, 'Normal', 'BackupStarted', `attempt ${step.attempt}: streaming a snapshot from ${memberName}`, now);
         return;
       }
@@ -118,11 +123,13 @@ export class BackupReconciler implements Reconciler {
     }
   }
 
-  /** A success already in status counts for the metrics, so they survive an operator restart. */
+  /** An outcome already in status counts for the metrics, so they survive an operator restart. */
   private recordFinished(ref: ClusterRef, backup: EtcdBackup): void {
-    const { startTime, completionTime, sizeBytes } = backup.status ?? {};
-    if (!completionTime || sizeBytes === undefined) return;
+    const { phase, startTime, completionTime, sizeBytes } = backup.status ?? {};
+    if (!completionTime) return;
     const end = Date.parse(completionTime);
+    if (phase === 'Failed') return this.deps.metrics.finallyFailed(ref, end);
+    if (sizeBytes === undefined) return;
     this.deps.metrics.succeeded(ref, { sizeBytes, durationMs: startTime ? end - Date.parse(startTime) : 0 }, end);
   }
 

@@ -15,8 +15,9 @@ import { splitKey } from '../runtime/kinds.js';
 import type { PassContext, Reconciler, Result } from '../runtime/reconciler.js';
 import type { Store } from '../runtime/store.js';
 import { type ClusterRef, backupSlotAnnotation, labelKeys, scheduledBackupLabels, scheduledBackupName } from '../resources/names.js';
-import { type Cron, latestFire, nextFire, parseCron } from './cron.js';
+import { type Cron, latestFire, longestIntervalMs, nextFire, parseCron } from './cron.js';
 import { createBackup, deleteBackup, readCa, readCredentials } from './kube.js';
+import type { BackupMetrics } from './metrics.js';
 import { type RetainedBackup, planRetention } from './retention.js';
 import { deleteObject, s3Client } from './s3.js';
 
@@ -54,6 +55,8 @@ export interface ScheduleDeps {
   cache: ClusterCache;
   backups: (namespace: string) => Store<EtcdBackup>;
   clock: Clock;
+  /** The schedule's interval, for the alert on stale backups. */
+  metrics?: BackupMetrics;
 }
 
 const slotOf = (b: EtcdBackup): Date | undefined => {
@@ -71,14 +74,15 @@ export class ScheduleReconciler implements Reconciler {
     const { namespace, name } = splitKey(key);
     const cluster = this.deps.cache.get('EtcdCluster', namespace, name) as EtcdCluster | undefined;
     const spec = cluster?.spec.backup;
-    if (!cluster || cluster.metadata.deletionTimestamp || !spec) return {};
-    const cron = parseCron(spec.schedule);
+    const ref = { namespace, name };
+    const cron = spec ? parseCron(spec.schedule) : undefined;
+    this.recordSchedule(ref, cluster, cron);
+    if (!cluster || cluster.metadata.deletionTimestamp || !spec || !cron) return {};
     if ('error' in cron) {
       if (this.invalid.get(key) !== spec.schedule) ctx.log.error('invalid backup schedule', { error: cron.error });
       this.invalid.set(key, spec.schedule);
       return {};
     }
-    const ref = { namespace, name };
     const ours = this.deps.backups(namespace).list(namespace).filter((b) => b.metadata.labels?.[labelKeys.component] === 'scheduled-backup' && b.metadata.labels?.[labelKeys.instance] === name);
     const slots = ours.map(slotOf).filter((s): s is Date => s !== undefined);
     const since = slots.length > 0 ? new Date(Math.max(...slots.map((s) => s.getTime()))) : new Date(cluster.metadata.creationTimestamp ?? this.deps.clock.now());
@@ -98,6 +102,15 @@ export class ScheduleReconciler implements Reconciler {
       await this.remove(backup, ctx);
     }
     return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  /** The schedule's longest interval; no series for a schedule that takes no backups (Degraded says why). */
+  private recordSchedule(ref: ClusterRef, cluster: EtcdCluster | undefined, cron: Cron | { error: string } | undefined): void {
+    const now = this.deps.clock.now();
+    const active = cluster && !cluster.metadata.deletionTimestamp && cron && !('error' in cron) && !cluster.spec.backup?.suspend;
+    const intervalMs = active ? longestIntervalMs(cron, new Date(now)) : undefined;
+    const sinceMs = new Date(cluster?.metadata.creationTimestamp ?? now).getTime();
+    this.deps.metrics?.schedule(ref, intervalMs !== undefined ? { intervalMs, sinceMs } : undefined);
   }
 
   private scheduled(cluster: EtcdCluster, ref: ClusterRef, slot: Date): EtcdBackup {

@@ -1,4 +1,5 @@
 import type { KubeConfig, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
 import { createEtcdAdmin } from '../etcd/client.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { type Clock, realClock } from '../runtime/clock.js';
@@ -28,6 +29,8 @@ export interface ControllerDeps {
   metrics?: ClusterMetrics;
   /** How long a learner may take to start and catch up before it is removed and added again. */
   learnerTimeoutMs?: number;
+  /** The EtcdBackups of a namespace, for status.backup. */
+  backups?: (namespace: string) => EtcdBackup[];
 }
 
 /** The controller name in metrics and logs. */
@@ -50,6 +53,7 @@ export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & 
     learnerTimeoutMs: deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs,
     // Without a registry of its own the recorder still tracks health, for the transition logs.
     metrics: deps.metrics ?? new ClusterMetrics(),
+    backups: deps.backups,
     pvcs: (ns) => deps.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[],
   });
   return { reconcile: (key, ctx) => reconciler.reconcile(key, ctx), close: () => admins.closeAll() };

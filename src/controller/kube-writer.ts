@@ -29,6 +29,21 @@ function pathOf(obj: KubernetesObject): string {
   return objectPath(obj.apiVersion, p, obj.metadata.namespace, obj.metadata.name);
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A merge patch that turns `previous` into `next`: a merge patch merges nested objects, so a key
+ * gone at any depth (status.backup.lastFailed) is sent as null to delete it. Lists go whole.
+ */
+export function replacingPatch(previous: object, next: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.fromEntries(Object.keys(previous).map((k) => [k, null]));
+  for (const [key, value] of Object.entries(next)) {
+    const before = (previous as Record<string, unknown>)[key];
+    out[key] = isObject(value) && isObject(before) ? replacingPatch(before, value) : value;
+  }
+  return out;
+}
+
 /** Writes of one pass. Every call is one request; errors carry the HTTP status (KubeApiError). */
 export class KubeWriter {
   constructor(private readonly kc: KubeConfig) {}
@@ -45,8 +60,7 @@ export class KubeWriter {
    */
   async patchStatus(cluster: EtcdCluster, status: EtcdClusterStatus, signal?: AbortSignal): Promise<void> {
     const path = objectPath(apiVersion, plural, cluster.metadata.namespace!, cluster.metadata.name!) + '/status';
-    const cleared = Object.fromEntries(Object.keys(cluster.status ?? {}).map((k) => [k, null]));
-    const body = { status: { ...cleared, ...(JSON.parse(JSON.stringify(status)) as Record<string, unknown>) } };
+    const body = { status: replacingPatch(cluster.status ?? {}, JSON.parse(JSON.stringify(status)) as Record<string, unknown>) };
     await kubeRequest(this.kc, path, { method: 'PATCH', body, contentType: 'application/merge-patch+json', signal });
   }
 

@@ -1,6 +1,8 @@
 import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
 import { conditionReasons as R } from '../api/conditions.js';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
+import { clusterBackupStatus, scheduleProblem } from '../backup/cluster-status.js';
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import type { Clock } from '../runtime/clock.js';
@@ -54,6 +56,8 @@ export interface ReconcilerDeps {
   metrics?: ClusterMetrics;
   /** How long a learner may take to start and catch up before it is removed (--learner-timeout). */
   learnerTimeoutMs?: number;
+  /** The EtcdBackups of a namespace (the backup controller's cache), for status.backup. */
+  backups?: (namespace: string) => EtcdBackup[];
 }
 
 /** A learner becomes promotable within a second of catching up: look again soon. */
@@ -181,15 +185,16 @@ export class EtcdClusterReconciler implements Reconciler {
     const refused = storage.kind === 'refuse' && storageNote ? [storageNote] : [];
 
     if (refusal) refused.push(refusal);
-    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused];
+    const schedule = scheduleProblem(cluster.spec.backup, now);
+    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : [])];
     // A refused option holds every step: Progressing says so instead of the step it holds.
     const shownStep = refusal ? undefined : blocked ? planned : step;
-    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? certs.progress });
+    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? certs.progress, backup: this.backupStatus(cluster, now) });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, [...certs.problems, ...refused], now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : [])], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
     return { requeueAfterMs: Math.min(storageRequeue, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
@@ -202,6 +207,12 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
     await this.sendNotices(key, cluster, problems, now);
     return { requeueAfterMs: restore.requeueAfterMs };
+  }
+
+  /** status.backup, from the cluster's EtcdBackups as the backup controller's cache holds them. */
+  private backupStatus(cluster: EtcdCluster, now: Date) {
+    const backups = this.deps.backups?.(cluster.metadata.namespace!) ?? [];
+    return clusterBackupStatus(cluster.metadata.name!, backups, cluster.spec.backup, now);
   }
 
   /** The next storage step; the classes are read only when a claim must grow. */
@@ -223,7 +234,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const certProblems = seen.certs?.problems ?? [];
     const problems = [failure, ...certProblems, ...(seen.learners ? learnerProblems(ref, seen.learners) : [])];
     const caSecretName = seen.certs?.caSecretName ?? cluster.status?.caSecretName ?? '';
-    const status = { ...computeStatus({ cluster, ref, etcd: seen.etcd, step: seen.step, problems, caSecretName, clusterDomain: this.deps.clusterDomain, now }), observedGeneration: cluster.status?.observedGeneration };
+    const status = { ...computeStatus({ cluster, ref, etcd: seen.etcd, step: seen.step, problems, caSecretName, clusterDomain: this.deps.clusterDomain, now, backup: this.backupStatus(cluster, now) }), observedGeneration: cluster.status?.observedGeneration };
     try {
       if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
       await this.sendNotices(key, cluster, [failure, ...certProblems], now);

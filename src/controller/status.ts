@@ -1,5 +1,5 @@
 import { conditionReasons as R, conditionTypes as T } from '../api/conditions.js';
-import type { EtcdCluster, EtcdClusterStatus, EtcdMemberStatus } from '../api/types.generated.js';
+import type { EtcdCluster, EtcdClusterBackupStatus, EtcdClusterStatus, EtcdMemberStatus } from '../api/types.generated.js';
 import { compareVersions } from '../api/version.js';
 import { type ClusterRef, clientEndpoint, memberSelector, names, selectorString } from '../resources/names.js';
 import { type ConditionInput, withTransitions } from './conditions.js';
@@ -26,6 +26,8 @@ export interface StatusInputs {
   now: Date;
   /** Work under way outside membership (a CA rotation), shown when membership has none to show. */
   progress?: { reason: string; message: string };
+  /** The cluster's backups (src/backup/cluster-status.ts), rebuilt from its EtcdBackups. */
+  backup?: EtcdClusterBackupStatus;
 }
 
 
@@ -200,6 +202,7 @@ export function computeStatus(i: StatusInputs): EtcdClusterStatus {
     clientEndpoint: clientEndpoint(i.ref, i.clusterDomain),
     caSecretName: i.caSecretName,
     clientSecretName: names.userClientSecret(i.ref),
+    backup: i.backup,
     conditions: withTransitions(conditionsFor(i), i.cluster.status?.conditions, i.cluster.metadata.generation, i.now),
   };
 }

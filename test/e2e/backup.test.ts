@@ -164,6 +164,19 @@ describe('EtcdBackup end to end', () => {
     expect(await s3.pendingUploads(bucket)).toBe(0);
   });
 
+  it('an endpoint nobody listens on is retried, then fails with EndpointUnreachable after the last attempt', async () => {
+    const [port] = await freePorts(1);
+    await apply(backupObject('unreachable', { endpoint: `https://127.0.0.1:${port}` }));
+    const b = await finished('unreachable');
+    const failed = b.status?.conditions?.find((c) => c.type === 'Failed');
+    console.log(`unreachable: ${b.status?.attempts} attempts, ${failed?.reason}: ${failed?.message}`);
+    expect(b.status?.phase).toBe('Failed');
+    expect(failed).toMatchObject({ status: 'True', reason: 'EndpointUnreachable' });
+    expect(b.status?.attempts).toBe(3);
+    expect(await events('unreachable')).toContain('Warning/EndpointUnreachable');
+    expect(await env.operator().metric('etcd_operator_backup_failures_total', { namespace: ns, cluster: name, reason: 'EndpointUnreachable' })).toBe(3);
+  });
+
   it('a schedule every minute with retention 3 keeps the three newest scheduled backups and their objects', async () => {
     const started = Date.now();
     const folder = `e2e/${ns}/${name}/`;
@@ -183,4 +196,60 @@ describe('EtcdBackup end to end', () => {
     expect(keys).toEqual([...kept.map((b) => b.status!.key!), `${folder}on-demand.db`].sort());
     await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { backup: null } }));
   }, 600_000);
+
+  it('two backups requested at once run one after the other, and the cluster status names the newer', async () => {
+    const started = new Date().toISOString();
+    await apply({ apiVersion: 'v1', kind: 'List', items: [backupObject('together-a'), backupObject('together-b')] });
+    const both = await Promise.all([finished('together-a'), finished('together-b')]);
+    for (const b of both) expect(b.status?.phase, JSON.stringify(b.status?.conditions)).toBe('Succeeded');
+    // When each attempt started and ended, from the operator's own log lines.
+    type Line = { message: string; timestamp: string; key?: string; step?: { kind: string } };
+    const log = readFileSync(env.operator().process.logPath, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line).filter((l) => l.timestamp >= started);
+    const span = (backupName: string) => {
+      const mine = log.filter((l) => l.key === `${ns}/${backupName}`);
+      const start = mine.find((l) => l.message === 'backup step' && l.step?.kind === 'start')?.timestamp;
+      const end = mine.find((l) => l.message === 'backup attempt ended')?.timestamp;
+      expect(start && end, `${backupName}: ${JSON.stringify(mine)}`).toBeTruthy();
+      return [Date.parse(start!), Date.parse(end!)] as const;
+    };
+    const [a, b] = [span('together-a'), span('together-b')];
+    console.log(`together-a ran ${a[0]}..${a[1]}, together-b ${b[0]}..${b[1]}`);
+    expect(a[1] <= b[0] || b[1] <= a[0], 'the two attempts overlapped').toBe(true);
+    const newer = Date.parse(both[0].status!.completionTime!) >= Date.parse(both[1].status!.completionTime!) ? both[0] : both[1];
+    const status = await env.waitFor('status.backup to name the newer backup', async () => {
+      const s = (await env.cluster(ns, name)).status?.backup;
+      return s?.lastSuccessful?.name === newer.metadata.name ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    console.log(`status.backup: ${JSON.stringify(status)}`);
+    expect(status.lastSuccessful).toMatchObject({ revision: newer.status!.revision, sizeBytes: newer.status!.sizeBytes, key: newer.status!.key });
+    expect(status.failuresSinceSuccess).toBe(0);
+    expect(await env.kubectl('get', 'etcdcluster', name, '-n', ns)).toMatch(/LAST BACKUP\s+AGE\n.*\s\d+[smhd]\S*\s+\S+\n?$/);
+  });
+
+  // Last: the cluster does not get its quorum back.
+  it('a backup requested while quorum is lost fails at once with QuorumLost, and nothing is uploaded', async () => {
+    await env.kubectl('taint', 'node', env.agent.nodeName, 'etcd-operator.dev/e2e=backup:NoSchedule');
+    await env.kubectl('delete', 'pod', `${name}-1`, `${name}-2`, '-n', ns, '--wait=false');
+    await env.waitFor('Available=False/QuorumLost', async () => {
+      const a = (await env.cluster(ns, name)).status?.conditions?.find((c) => c.type === 'Available');
+      return a?.status === 'False' && a.reason === 'QuorumLost';
+    }, { timeoutMs: 120_000, intervalMs: 500 });
+    const keysBefore = await s3.keys(bucket, `e2e/${ns}/${name}/`);
+    await apply(backupObject('no-quorum'));
+    const b = await finished('no-quorum', 120_000);
+    const failed = b.status?.conditions?.find((c) => c.type === 'Failed');
+    console.log(`no-quorum: ${b.status?.phase} ${failed?.reason}: ${failed?.message}`);
+    expect(b.status?.phase).toBe('Failed');
+    expect(failed).toMatchObject({ status: 'True', reason: 'QuorumLost' });
+    expect(b.status?.attempts ?? 0).toBe(0);
+    expect(await events('no-quorum')).toContain('Warning/QuorumLost');
+    expect(await s3.keys(bucket, `e2e/${ns}/${name}/`)).toEqual(keysBefore);
+    const status = await env.waitFor('status.backup to show the failure', async () => {
+      const s = (await env.cluster(ns, name)).status?.backup;
+      return s?.lastFailed?.name === 'no-quorum' ? s : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(status.lastFailed?.reason).toBe('QuorumLost');
+    expect(status.failuresSinceSuccess).toBeGreaterThanOrEqual(1);
+    expect(await env.operator().metric('etcd_operator_backup_last_failure_timestamp_seconds', { namespace: ns, cluster: name })).toBeGreaterThan(0);
+  });
 });

@@ -61,6 +61,9 @@ describe('EtcdBackup API validation', () => {
   it.each([
     ['every day', 'backup.schedule every day is not a cron schedule'],
     ['* * * *', 'backup.schedule * * * * is not a cron schedule'],
+    ['61 * * * *', 'backup.schedule 61 * * * * is not a cron schedule'],
+    ['0 0 31 13 *', 'backup.schedule 0 0 31 13 * is not a cron schedule'],
+    ['*/0 * * * *', 'backup.schedule */0 * * * * is not a cron schedule'],
   ])('refuses an EtcdCluster with the backup schedule %j', async (schedule, says) => {
     const cluster = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name: 'scheduled' }, spec: { backup: { schedule, destination } } };
     const res = await cp.kubectl([`--namespace=${ns}`, 'apply', '--dry-run=server', '-f', '-'], { input: stringify(cluster) });

@@ -61,7 +61,7 @@ describe('EtcdCluster CRD', () => {
     const table = await kubectl(['get', 'etcdclusters']);
     expect(table.code, table.stderr).toBe(0);
     const [header, ...rows] = table.stdout.trim().split('\n').map((line) => line.trim().split(/\s{2,}/));
-    expect(header).toEqual(['NAME', 'REPLICAS', 'READY', 'VERSION', 'LEADER', 'AVAILABLE', 'PROBLEM', 'AGE']);
+    expect(header).toEqual(['NAME', 'REPLICAS', 'READY', 'VERSION', 'LEADER', 'AVAILABLE', 'PROBLEM', 'LAST BACKUP', 'AGE']);
     expect(rows.find((r) => r[0] === 'example')?.slice(0, 7)).toEqual(['example', '3', '2', '3.6.16', 'example-1', 'True', 'MemberUnhealthy']);
     const wide = await kubectl(['get', 'etcd', 'example', '-o', 'wide']);
     expect(wide.stdout.split('\n')[0]).toMatch(/AGE\s+DESIRED VERSION$/);

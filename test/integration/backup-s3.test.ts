@@ -150,6 +150,15 @@ describe('backup upload to a real S3 server (MinIO, TLS)', () => {
     client.destroy();
   });
 
+  it('refuses an endpoint whose certificate the CA bundle does not vouch for (not retried), and uploads nothing', async () => {
+    const client = s3Client(destination(), goodKeys(), undefined);
+    const err = await transfer(snapshotStream(randomBytes(1000)), client, target('untrusted'), 'none', new AbortController().signal, s3.endpoint).catch((e: unknown) => e);
+    client.destroy();
+    console.log(`no CA bundle: ${(err as AttemptError).failure?.reason}: ${(err as AttemptError).failure?.message}`);
+    expect((err as AttemptError).failure).toMatchObject({ reason: 'EndpointNotTrusted', retryable: false });
+    expect(await s3.head(bucket, 'untrusted')).toBeUndefined();
+  });
+
   // Last: it kills the server. The killed attempt cannot abort its multipart upload while the store
   // is down; whatever the store kept of it is no object (MinIO listed none after its restart).
   it('a store killed mid-upload fails the attempt as retryable, shows no object, and a retry succeeds', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
+import type { EtcdBackup } from '../../src/api/backup-types.generated.js';
 import type { EtcdCluster } from '../../src/api/types.generated.js';
 import { AdminPool } from '../../src/controller/admin-pool.js';
 import { EtcdClusterReconciler } from '../../src/controller/reconcile.js';
@@ -27,6 +28,8 @@ export class ReconcilerBench {
   readonly cache: InformerCache;
   /** Days added to the operator's clock, to make certificates fall due. */
   daysAhead = 0;
+  /** The EtcdBackups the reconciler sees, as the backup controller's cache would hold them. */
+  backups: EtcdBackup[] = [];
   private readonly reconciler: EtcdClusterReconciler;
   private readonly admins: AdminPool;
   private readonly ctx: PassContext = { log: createLogger('error'), passId: 'test', signal: new AbortController().signal };
@@ -37,7 +40,7 @@ export class ReconcilerBench {
     this.admins = new AdminPool((endpoints, tls) => createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), tls, callTimeoutMs: 2_000 }));
     this.writer = new CountingWriter(kc);
     const clock: Clock = { now: () => realClock.now() + this.daysAhead * day, schedule: (ms, fn) => realClock.schedule(ms, fn) };
-    this.reconciler = new EtcdClusterReconciler({ cache: this.cache, kc, writer: this.writer, admins: this.admins, clock, clusterDomain: 'cluster.local', pvcs: () => [] });
+    this.reconciler = new EtcdClusterReconciler({ cache: this.cache, kc, writer: this.writer, admins: this.admins, clock, clusterDomain: 'cluster.local', pvcs: () => [], backups: () => this.backups });
   }
 
   static async start(label: string): Promise<ReconcilerBench> {
