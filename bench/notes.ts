@@ -18,6 +18,7 @@ export const notes: Record<string, string> = {
   'operator.rss.idle': 'RSS includes tsx\'s loader and TypeScript transform (the operator runs as `node --import tsx src/main.ts`); the JS heap in use is 50 MiB idle and 71 MiB with 50 clusters (Details).',
   'operator.cpu.50': 'With 50 clusters the 32 s window held 52 passes and 0 API requests: above the idle 1.5 %, that is about 11 ms of CPU per pass (its etcd MemberList and Status calls over TLS, status computation).',
   'operator.ready.50': 'About 1.2 s per cluster: each needs a CA and four RSA-2048 keys (250 keys in all, generated off the event loop but on the same 2 cores as 50 starting etcd processes).',
+  'starve.beside': 'Shape: 6 clusters of 1 -> 3 beside one 3-member cluster (10 clusters of 3 -> 5, 53 etcd processes, do not fit this 2-core machine beside the other work on it). In the beside rounds the third member of the broken cluster is SIGSTOPped and the cluster is asked for 5 replicas, so it waits and passes every 2 s. Every pass of the scaling clusters is short; what bounds their time is pods starting on a loaded machine, so one free worker suffices: see the before/after comparison in the text.',
 };
 
 /** How the figures are taken; printed under the tables. */

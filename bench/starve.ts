@@ -2,6 +2,9 @@
 // (it accepts connections and answers nothing, so every call to it runs out its deadline) beside
 // clusters that scale, under the operator's default 2 workers. Rounds alternate: the same scale
 // with the stopped member continued (alone) and stopped (beside), so load drift hits both alike.
+// In the beside rounds the broken cluster is also asked to grow to 5, as a user replacing the dead
+// member would: it waits (no scale-up while a member is unhealthy) and looks again every 2 s, so
+// every one of its passes meets the hung member. Left idle, it would pass once per 30 s only.
 import type { EtcdCluster } from '../src/api/types.generated.js';
 import { waitFor } from '../test/harness/wait.js';
 import { type BenchEnvironment, etcdCluster, group, isConverged, startBenchEnvironment } from './env.js';
@@ -65,10 +68,13 @@ async function passSeconds(env: BenchEnvironment): Promise<{ sum: number; count:
   return { sum: await env.operator().metric('controller_runtime_reconcile_time_seconds_sum', labels), count: await env.operator().metric('controller_runtime_reconcile_time_seconds_count', labels) };
 }
 
+const patchBroken = (env: BenchEnvironment, replicas: number) => env.kubectl(['patch', 'etcdcluster', broken, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { replicas } })]);
+
 async function round(env: BenchEnvironment, results: Results, names: string[], hung: boolean, run: number): Promise<void> {
   if (hung) {
     await signalMember(env, 'SIGSTOP');
     results.details[`starve.degraded.${run}`] = await waitBrokenSeen(env, true);
+    await patchBroken(env, 5);
   }
   const before = await passSeconds(env);
   const t0 = performance.now();
@@ -81,6 +87,7 @@ async function round(env: BenchEnvironment, results: Results, names: string[], h
   results.add({ id: `${id}.all`, section, label: `${label}: all converged`, unit: 'ms', ...(hung ? { floor: 'starve.alone.all' } : {}) }, all);
   results.details[`${id}.passes.${run}`] = { passes: after.count - before.count, meanPassMs: Math.round(((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000) };
   if (hung) {
+    await patchBroken(env, 3);
     await signalMember(env, 'SIGCONT');
     await waitBrokenSeen(env, false);
   }
