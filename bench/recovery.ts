@@ -14,7 +14,7 @@ const name = 'recover';
 const section = 'Recovery: fault -> all members healthy again';
 
 /** The container's PID as the agent reports it (`local-agent://<pid>`): unshare execs down to etcd. */
-function etcdPid(pod: V1Pod): number {
+export function etcdPid(pod: V1Pod): number {
   const id = pod.status?.containerStatuses?.[0]?.containerID ?? '';
   const pid = Number(/^local-agent:\/\/(\d+)$/.exec(id)?.[1]);
   if (!Number.isInteger(pid)) throw new Error(`${pod.metadata?.name} has no running container (${id})`);

@@ -78,8 +78,8 @@ export class BackupController {
       return informer;
     });
     this.attempts = new Attempts(() => clock.now());
-    this.admins = new AdminPool((endpoints, tls) =>
-      createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs }),
+    this.admins = new AdminPool((endpoints, tls, memory) =>
+      createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs, memory }),
     );
     const metrics = new BackupMetrics(options.registry);
     const reconciler = new BackupReconciler({

@@ -39,8 +39,8 @@ export const controllerName = 'etcdcluster';
 /** The EtcdCluster reconciler, with its etcd clients; `close()` drops their connections. */
 export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & { close(): void } {
   const callTimeoutMs = deps.etcdCallTimeoutMs ?? 5_000;
-  const admins = new AdminPool((endpoints, tls) =>
-    createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs }),
+  const admins = new AdminPool((endpoints, tls, memory) =>
+    createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), serverNames: Object.fromEntries(endpoints.map((e) => [e.url, e.serverName])), tls, callTimeoutMs, memory }),
   );
   const reconciler = new EtcdClusterReconciler({
     cache: deps.cache,

@@ -1,7 +1,9 @@
 import type { EtcdAdmin } from '../etcd/types.js';
-import type { EndpointStatus, EtcdMember, MemberList } from '../etcd/types.js';
+import type { EtcdAdminError } from '../etcd/errors.js';
+import type { EndpointProbe, EndpointStatus, EtcdMember, MemberList } from '../etcd/types.js';
 import { quorumLost, voterHealth } from '../etcd/quorum.js';
 import { type ClusterRef, memberOrdinal } from '../resources/names.js';
+import type { MemberEndpoint } from './observe-kube.js';
 
 /** One member as this pass saw it: etcd's record joined with the member's own status. */
 export interface MemberView {
@@ -75,12 +77,24 @@ async function localMemberList(admin: EtcdAdmin, answering: EndpointStatus[]): P
   throw last instanceof Error ? last : new Error('no member answered the member list');
 }
 
-function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConfirmed: boolean): string | undefined {
+function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConfirmed: boolean, error?: EtcdAdminError): string | undefined {
   if (!m.name) return 'not started';
-  if (!status) return 'not answering';
+  // The kind only: the message carries timings and addresses that would change the status every pass.
+  if (!status) return error ? `not answering (${error.kind})` : 'not answering';
   if (status.errors.length > 0) return status.errors.join('; ');
   if (status.leaderId === '0') return 'no leader';
   return quorumConfirmed ? undefined : 'no quorum';
+}
+
+/**
+ * The error a member's endpoint gave, matched by URL or, for an endpoint reached by pod IP, by the
+ * DNS name its certificate is checked against, which is the host the member advertises.
+ */
+function errorOf(m: EtcdMember, probes: EndpointProbe[], endpoints: MemberEndpoint[]): EtcdAdminError | undefined {
+  const hosts = new Set(m.clientURLs.flatMap((u) => (URL.canParse(u) ? [new URL(u).hostname] : [])));
+  const serverName = new Map(endpoints.map((e) => [e.url, e.serverName]));
+  const probe = probes.find((p) => m.clientURLs.includes(p.endpoint) || hosts.has(serverName.get(p.endpoint) ?? ''));
+  return probe && 'error' in probe ? probe.error : undefined;
 }
 
 /** The member list, and whether a quorum served it (see observeEtcd). */
@@ -100,8 +114,10 @@ async function readMemberList(admin: EtcdAdmin, statuses: Map<string, EndpointSt
  * waiting out a linearizable read's deadline would only delay saying so. Otherwise the list is
  * read linearizably, from every member that answered at once, so one answer confirms the quorum
  * and losing it costs one call deadline, not one per endpoint. Throws when no member answers.
+ * A member that does not answer is reported with the kind of its last error (`endpoints` tell
+ * which endpoint is which member); one known to hang was not waited on (see EndpointMemory).
  */
-export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<EtcdView> {
+export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: MemberEndpoint[] = []): Promise<EtcdView> {
   const probes = await admin.statusAll();
   const statuses = new Map<string, EndpointStatus>();
   for (const p of probes) if ('status' in p) statuses.set(p.status.memberId, p.status);
@@ -115,7 +131,7 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef): Promise<Et
   const leaderId = quorumConfirmed ? [...votes].sort((a, b) => b[1] - a[1])[0]?.[0] : undefined;
   const members = list.members.map((m): MemberView => {
     const status = statuses.get(m.id);
-    const problem = problemOf(m, status, quorumConfirmed);
+    const problem = problemOf(m, status, quorumConfirmed, status ? undefined : errorOf(m, probes, endpoints));
     return {
       id: m.id,
       name: m.name,

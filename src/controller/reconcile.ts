@@ -31,7 +31,7 @@ import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
 import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
-import { type KubeView, memberEndpoints, observeKube } from './observe-kube.js';
+import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
 import { quorumLossEvent } from './quorum-report.js';
 import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
@@ -137,7 +137,7 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
-    const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, ctx) : undefined, kube);
+    const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : undefined, kube);
     seen.etcd = etcd;
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);
@@ -283,9 +283,9 @@ export class EtcdClusterReconciler implements Reconciler {
   }
 
   /** The member list and statuses, or undefined when no member answers (not an error). */
-  private async observeEtcd(admin: EtcdAdmin, ref: ClusterRef, ctx: PassContext): Promise<EtcdView | undefined> {
+  private async observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: MemberEndpoint[], ctx: PassContext): Promise<EtcdView | undefined> {
     try {
-      return await observeEtcd(admin, ref);
+      return await observeEtcd(admin, ref, endpoints);
     } catch (err) {
       ctx.log.debug('etcd did not answer', { error: err instanceof Error ? err.message : String(err) });
       return undefined;

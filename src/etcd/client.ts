@@ -2,6 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import { fenceWrite } from '../runtime/pass-scope.js';
 import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
+import { EndpointMemory, probeAll } from './endpoint-memory.js';
 import { EtcdAdminError, classify } from './errors.js';
 import type {
   EndpointProbe,
@@ -27,15 +28,22 @@ export class EtcdAdminClient implements EtcdAdmin {
   /** Reads start at the endpoint that last answered, so one dead member costs one attempt. */
   private preferred = 0;
   private closed = false;
+  private readonly memory: EndpointMemory;
+  /** Calls one member answers alone (Status, its own member list) wait this long, not the full deadline. */
+  private readonly memberTimeoutMs: number;
 
   constructor(private readonly options: EtcdAdminOptions) {
     if (options.endpoints.length === 0) throw new Error('etcd admin client needs at least one endpoint');
     this.endpoints = [...options.endpoints];
+    this.memory = options.memory ?? new EndpointMemory();
+    this.memberTimeoutMs = Math.min(options.memberCallTimeoutMs ?? defaultMemberCallTimeoutMs, options.callTimeoutMs);
   }
 
   async memberList(options: { linearizable?: boolean; endpoint?: string } = {}): Promise<MemberList> {
     const linearizable = options.linearizable ?? true;
-    const call = (c: Etcd3) => c.cluster.memberList({ linearizable }, this.callOptions());
+    // A serializable list from one member is that member's own answer: the short deadline.
+    const timeoutMs = options.endpoint !== undefined && !linearizable ? this.memberTimeoutMs : this.options.callTimeoutMs;
+    const call = (c: Etcd3) => c.cluster.memberList({ linearizable }, deadline(timeoutMs));
     const res = options.endpoint !== undefined ? await this.send('memberList', options.endpoint, call, false) : await this.read('memberList', call);
     return {
       clusterId: uint64(res.header.cluster_id, 'cluster_id'),
@@ -58,23 +66,19 @@ export class EtcdAdminClient implements EtcdAdmin {
     return res.members.map(toMember);
   }
 
-  async status(endpoint: string): Promise<EndpointStatus> {
-    try {
-      return toStatus(endpoint, await this.connection(endpoint).maintenance.status(this.callOptions()));
-    } catch (err) {
-      throw classify(err, { op: 'status', endpoint });
-    }
+  status(endpoint: string): Promise<EndpointStatus> {
+    return this.memory.track(endpoint, async () => {
+      try {
+        return toStatus(endpoint, await this.connection(endpoint).maintenance.status(deadline(this.memberTimeoutMs)));
+      } catch (err) {
+        throw classify(err, { op: 'status', endpoint });
+      }
+    });
   }
 
+  /** A member known to hang is reported with its last error at once (see EndpointMemory). */
   statusAll(): Promise<EndpointProbe[]> {
-    return Promise.all(
-      this.endpoints.map((endpoint) =>
-        this.status(endpoint).then(
-          (status) => ({ endpoint, status }),
-          (err: unknown) => ({ endpoint, error: classify(err, { op: 'status', endpoint }) }),
-        ),
-      ),
-    );
+    return probeAll(this.endpoints, this.memory, (endpoint) => this.status(endpoint));
   }
 
   /** A linearizable read must commit through raft; permission denied still proves that. */
@@ -120,8 +124,10 @@ export class EtcdAdminClient implements EtcdAdmin {
   /** Reads fail over: each endpoint is tried once, moving on only after a retryable error. */
   private async read<T>(op: string, call: (c: Etcd3) => Promise<T>): Promise<T> {
     let last: EtcdAdminError | undefined;
-    for (let i = 0; i < this.endpoints.length; i++) {
-      const index = (this.preferred + i) % this.endpoints.length;
+    const order = this.endpoints.map((_, i) => (this.preferred + i) % this.endpoints.length);
+    // Members known to hang are tried last, so a read waits on one only when no other answers.
+    const silentLast = [...order.filter((i) => !this.memory.silenced(this.endpoints[i]!)), ...order.filter((i) => this.memory.silenced(this.endpoints[i]!))];
+    for (const index of silentLast) {
       const endpoint = this.endpoints[index]!;
       try {
         const result = await call(this.connection(endpoint));
@@ -168,6 +174,9 @@ export class EtcdAdminClient implements EtcdAdmin {
     return { id: leaderId, endpoint: advertised };
   }
 }
+
+/** Long enough for a member on a loaded node to answer Status over an established connection. */
+export const defaultMemberCallTimeoutMs = 2_000;
 
 export function createEtcdAdmin(options: EtcdAdminOptions): EtcdAdmin {
   return new EtcdAdminClient(options);

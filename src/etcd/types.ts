@@ -1,3 +1,4 @@
+import type { EndpointMemory } from './endpoint-memory.js';
 import type { EtcdAdminError } from './errors.js';
 
 /** PEM material for mutual TLS with etcd's client port. */
@@ -16,6 +17,14 @@ export interface EtcdAdminOptions {
    * etcd3 ignores its own `dialTimeout` option), so this one deadline bounds dialing too.
    */
   callTimeoutMs: number;
+  /**
+   * Deadline of calls one member answers by itself (Status, its own member list), which need no
+   * quorum: a member that takes longer is treated as not answering. Default 2 s, at most
+   * `callTimeoutMs`.
+   */
+  memberCallTimeoutMs?: number;
+  /** Kept across clients of one cluster, so a member known to hang is not waited on again. */
+  memory?: EndpointMemory;
   /**
    * The name to verify an endpoint's certificate against, by endpoint URL, when the URL holds an
    * address the certificate does not name (a member reached by pod IP).

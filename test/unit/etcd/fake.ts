@@ -1,3 +1,4 @@
+import { EndpointMemory, probeAll } from '../../../src/etcd/endpoint-memory.js';
 import { EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/errors.js';
 import type { EndpointProbe, EndpointStatus, EtcdAdmin, EtcdMember, LeaderMove, MemberAdded, MemberList } from '../../../src/etcd/types.js';
 
@@ -7,6 +8,8 @@ interface FakeMemberState extends EtcdMember {
   running: boolean;
   /** A learner whose log is close enough to the leader's to be promoted. */
   caughtUp: boolean;
+  /** Its process runs but answers nothing (SIGSTOP): a call to it runs out its deadline. */
+  hung: boolean;
 }
 
 type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader';
@@ -24,16 +27,23 @@ export class FakeEtcdAdmin implements EtcdAdmin {
   leaderId: string;
   maxLearners = 1;
   closed = false;
+  /** The per-member deadline a call to a hung member waits out, in real milliseconds. */
+  memberTimeoutMs = 50;
+  /** How many calls waited out `memberTimeoutMs` on a hung member. */
+  deadlinesWaited = 0;
+  /** As the real client's: what it learned of hung members, kept across passes. */
+  readonly memory: EndpointMemory;
   private readonly members = new Map<string, FakeMemberState>();
   private readonly injected = new Map<Op, EtcdAdminErrorKind[]>();
   private nextId = 10276657743932975437n;
   private raftIndex = 100n;
 
   /** Starts with running, caught-up voters; the first one leads. */
-  constructor(voters: { name: string; peerURL: string; clientURL: string }[]) {
+  constructor(voters: { name: string; peerURL: string; clientURL: string }[], memory = new EndpointMemory()) {
+    this.memory = memory;
     for (const v of voters) {
       const id = this.newId();
-      this.members.set(id, { id, name: v.name, peerURLs: [v.peerURL], clientURLs: [v.clientURL], isLearner: false, running: true, caughtUp: true });
+      this.members.set(id, { id, name: v.name, peerURLs: [v.peerURL], clientURLs: [v.clientURL], isLearner: false, running: true, caughtUp: true, hung: false });
     }
     this.leaderId = [...this.members.keys()][0] ?? '0';
   }
@@ -59,6 +69,12 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     if (down && id === this.leaderId) this.leaderId = this.runningVoters()[0]?.id ?? '0';
   }
 
+  /** Its process is stopped (true) or continued (false): it still accepts connections, answers nothing. */
+  setHung(id: string, hung = true): void {
+    this.member(id, 'setHung').hung = hung;
+    if (hung && id === this.leaderId) this.leaderId = this.runningVoters()[0]?.id ?? '0';
+  }
+
   /** The next call of `op` fails with `kind`, before touching any state. */
   failNext(op: Op, kind: EtcdAdminErrorKind): void {
     this.injected.set(op, [...(this.injected.get(op) ?? []), kind]);
@@ -68,18 +84,21 @@ export class FakeEtcdAdmin implements EtcdAdmin {
 
   /** A serializable list is a member's own copy: it needs no quorum, only a running member. */
   memberList(options: { linearizable?: boolean; endpoint?: string } = {}): Promise<MemberList> {
-    return this.run('memberList', () => {
+    return this.run('memberList', async () => {
       if (options.endpoint !== undefined && !this.endpoints.includes(options.endpoint)) throw this.error('memberList', 'Unavailable', options.endpoint);
+      if (options.endpoint !== undefined) await this.hangIfHung('memberList', options.endpoint);
       if (options.linearizable ?? true) this.requireQuorum('memberList');
       return { clusterId: this.clusterId, reportedBy: this.leaderId, members: this.snapshot() };
     });
   }
 
-  memberAddLearner(peerURLs: string[]): Promise<MemberAdded> {
+  async memberAddLearner(peerURLs: string[]): Promise<MemberAdded> {
+    await this.findLeader();
     return this.run('memberAddLearner', () => this.add('memberAddLearner', peerURLs, true));
   }
 
-  memberPromote(id: string): Promise<EtcdMember[]> {
+  async memberPromote(id: string): Promise<EtcdMember[]> {
+    await this.findLeader();
     return this.run('memberPromote', () => {
       const m = this.existing('memberPromote', id);
       if (!m.isLearner) throw this.error('memberPromote', 'MemberNotLearner');
@@ -89,44 +108,41 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     });
   }
 
-  memberRemove(id: string): Promise<EtcdMember[]> {
+  async memberRemove(id: string): Promise<EtcdMember[]> {
+    await this.findLeader();
     return this.run('memberRemove', () => {
       const m = this.existing('memberRemove', id);
       const voters = this.voters();
       // As etcd: a learner or a member that is down may go; otherwise the rest must keep quorum.
       const active = this.runningVoters().length;
-      if (!m.isLearner && m.running && active - 1 < Math.floor(voters.length / 2) + 1) throw this.error('memberRemove', 'UnhealthyCluster');
+      if (!m.isLearner && m.running && !m.hung && active - 1 < Math.floor(voters.length / 2) + 1) throw this.error('memberRemove', 'UnhealthyCluster');
       this.members.delete(id);
       if (id === this.leaderId) this.leaderId = this.runningVoters()[0]?.id ?? '0';
       return this.changed();
     });
   }
 
+  /** Recorded in `memory` as the real client's Status is. */
   async status(endpoint: string): Promise<EndpointStatus> {
-    return this.run('status', () => {
+    return this.memory.track(endpoint, () => this.run('status', async () => {
       const m = [...this.members.values()].find((x) => x.running && x.clientURLs.includes(endpoint));
       if (!m) throw this.error('status', 'Unavailable', endpoint);
+      await this.hangIfHung('status', endpoint);
       const applied = m.caughtUp ? this.raftIndex : 1n;
       return {
         endpoint, clusterId: this.clusterId, memberId: m.id, leaderId: this.leaderId,
         raftIndex: applied, raftAppliedIndex: applied, raftTerm: 2n,
         dbSize: 20480, dbSizeInUse: 16384, version: '3.6.16', isLearner: m.isLearner, errors: [],
       };
-    });
+    }));
   }
 
   statusAll(): Promise<EndpointProbe[]> {
-    return Promise.all(
-      this.endpoints.map((endpoint) =>
-        this.status(endpoint).then(
-          (status) => ({ endpoint, status }),
-          (error: EtcdAdminError) => ({ endpoint, error }),
-        ),
-      ),
-    );
+    return probeAll(this.endpoints, this.memory, (endpoint) => this.status(endpoint));
   }
 
-  moveLeader(targetId: string): Promise<LeaderMove> {
+  async moveLeader(targetId: string): Promise<LeaderMove> {
+    await this.findLeader();
     return this.run('moveLeader', () => {
       const target = this.members.get(targetId);
       if (!target || target.isLearner) throw this.error('moveLeader', 'BadLeaderTransferee');
@@ -149,11 +165,25 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     if (isLearner && all.filter((m) => m.isLearner).length >= this.maxLearners) throw this.error(op, 'TooManyLearners');
     if (this.runningVoters().length < this.voters().length) throw this.error(op, 'UnhealthyCluster');
     const id = this.newId();
-    this.members.set(id, { id, name: '', peerURLs: [...peerURLs], clientURLs: [], isLearner, running: false, caughtUp: false });
+    this.members.set(id, { id, name: '', peerURLs: [...peerURLs], clientURLs: [], isLearner, running: false, caughtUp: false, hung: false });
     return { clusterId: this.clusterId, member: this.copy(this.members.get(id)!), members: this.changed() };
   }
 
-  private async run<T>(op: Op, fn: () => T): Promise<T> {
+  /** As the real client, a change first asks every member's status to find the leader. */
+  private async findLeader(): Promise<void> {
+    await this.statusAll();
+  }
+
+  /** A hung member answers nothing: the caller waits out the per-member deadline. */
+  private async hangIfHung(op: string, endpoint: string): Promise<void> {
+    const m = [...this.members.values()].find((x) => x.clientURLs.includes(endpoint));
+    if (!m?.hung) return;
+    this.deadlinesWaited += 1;
+    await new Promise((resolve) => setTimeout(resolve, this.memberTimeoutMs));
+    throw this.error(op, 'DeadlineExceeded', endpoint);
+  }
+
+  private async run<T>(op: Op, fn: () => T | Promise<T>): Promise<T> {
     await Promise.resolve();
     if (this.closed) throw new Error('etcd admin client is closed');
     const queue = this.injected.get(op);
@@ -170,8 +200,9 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     return [...this.members.values()].filter((m) => !m.isLearner);
   }
 
+  /** A hung voter counts as down: it neither votes nor acknowledges, and etcd sees it disconnected. */
   private runningVoters(): FakeMemberState[] {
-    return this.voters().filter((m) => m.running);
+    return this.voters().filter((m) => m.running && !m.hung);
   }
 
   private existing(op: string, id: string): FakeMemberState {
