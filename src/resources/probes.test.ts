@@ -10,7 +10,7 @@ const tolerance = (p: V1Probe) => (p.periodSeconds ?? 10) * (p.failureThreshold 
 
 describe.each(['3.5.35', '3.6.16'])('memberProbes(%s)', (version) => {
   const probes = memberProbes(version);
-  const all = Object.entries(probes);
+  const all = Object.entries(probes) as [string, V1Probe][];
 
   it.each(all)('%s uses whole seconds of at least 1, as the kubelet requires', (_kind, p) => {
     for (const v of [p.periodSeconds, p.timeoutSeconds]) {
