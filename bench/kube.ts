@@ -98,12 +98,16 @@ export interface PodMilestones {
 export async function podMilestones(env: BenchEnvironment, namespace: string, name: string, count: number, t0: number, timeoutMs = 240_000): Promise<PodMilestones> {
   let firstPodMs: number | undefined;
   let allReadyMs: number | undefined;
+  let seen = 'no pod';
   await waitFor(`${namespace}/${name}: ${count} pods Ready`, async () => {
     const pods = (await memberPods(env, namespace, name)).filter((p) => !p.metadata?.deletionTimestamp);
     const now = performance.now() - t0;
+    seen = pods.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${podReady(p)}`).join(', ');
     if (pods.length > 0) firstPodMs ??= now;
     if (pods.length === count && pods.every(podReady)) allReadyMs = now;
     return allReadyMs !== undefined;
-  }, { timeoutMs, intervalMs: 50 });
+  }, { timeoutMs, intervalMs: 50 }).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)} (last seen: ${seen})`);
+  });
   return { firstPodMs: firstPodMs!, allReadyMs: allReadyMs! };
 }

@@ -17,6 +17,7 @@ export async function timeToReady(env: BenchEnvironment, results: Results, optio
       const mark = env.audit.mark();
       const t0 = performance.now();
       const pods = podMilestones(env, ns, name, size, t0);
+      pods.catch(() => undefined); // awaited below, after the status
       await env.kubectl(['apply', '-f', '-'], etcdCluster(ns, name, size));
       await env.waitConverged(ns, name, size);
       const ms = performance.now() - t0;
@@ -66,6 +67,7 @@ export async function scaling(env: BenchEnvironment, results: Results, options: 
       const up = to > from;
       const t0 = performance.now();
       const pods = up ? podMilestones(env, ns, name, to, t0) : undefined;
+      pods?.catch(() => undefined); // awaited below, after the status
       await setReplicas(env, name, to);
       await env.waitConverged(ns, name, to);
       const ms = performance.now() - t0;
