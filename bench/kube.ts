@@ -83,3 +83,31 @@ export function timeline(events: AuditEvent[], clusterName: string): string[] {
       return `+${Math.round((micros(e.requestReceivedTimestamp) - t0) / 1000)} ms ${who} ${e.verb} ${r?.resource}${r?.subresource ? `/${r.subresource}` : ''} ${r?.name ?? ''}`.trim();
     });
 }
+
+export interface PodMilestones {
+  /** From t0 to the first poll that saw one of the cluster's member pods. */
+  firstPodMs: number;
+  /** From t0 to the first poll that saw exactly `count` member pods, all Ready. */
+  allReadyMs: number;
+}
+
+/**
+ * Polls a cluster's member pods every 50 ms from `t0` (run it beside a wait for convergence): the
+ * status follows etcd's health, the pods' Ready follows the kubelet's probes, and a user sees both.
+ */
+export async function podMilestones(env: BenchEnvironment, namespace: string, name: string, count: number, t0: number, timeoutMs = 240_000): Promise<PodMilestones> {
+  let firstPodMs: number | undefined;
+  let allReadyMs: number | undefined;
+  let seen = 'no pod';
+  await waitFor(`${namespace}/${name}: ${count} pods Ready`, async () => {
+    const pods = (await memberPods(env, namespace, name)).filter((p) => !p.metadata?.deletionTimestamp);
+    const now = performance.now() - t0;
+    seen = pods.map((p) => `${p.metadata?.name} ${p.status?.phase} ready=${podReady(p)}`).join(', ');
+    if (pods.length > 0) firstPodMs ??= now;
+    if (pods.length === count && pods.every(podReady)) allReadyMs = now;
+    return allReadyMs !== undefined;
+  }, { timeoutMs, intervalMs: 50 }).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)} (last seen: ${seen})`);
+  });
+  return { firstPodMs: firstPodMs!, allReadyMs: allReadyMs! };
+}

@@ -2,7 +2,7 @@
 // the operator as a process, and the agent running members as real etcd processes.
 import type { BenchEnvironment } from './env.js';
 import { etcdCluster } from './env.js';
-import { deleteClusters, ensureNamespace, firstWriteAfterChange, timeline, waitQuiet } from './kube.js';
+import { deleteClusters, ensureNamespace, firstWriteAfterChange, podMilestones, timeline, waitQuiet } from './kube.js';
 import type { Results } from './results.js';
 import type { RunOptions } from './run.js';
 
@@ -16,10 +16,16 @@ export async function timeToReady(env: BenchEnvironment, results: Results, optio
       const name = `ready${size}-${run}`;
       const mark = env.audit.mark();
       const t0 = performance.now();
+      const pods = podMilestones(env, ns, name, size, t0);
+      pods.catch(() => undefined); // awaited below, after the status
       await env.kubectl(['apply', '-f', '-'], etcdCluster(ns, name, size));
       await env.waitConverged(ns, name, size);
       const ms = performance.now() - t0;
-      results.add({ id: `ready.${size}`, section, label: `${size} member${size > 1 ? 's' : ''}`, unit: 'ms', floor: `floor.start${size}` }, ms);
+      const { firstPodMs, allReadyMs } = await pods;
+      const members = `${size} member${size > 1 ? 's' : ''}`;
+      results.add({ id: `ready.${size}`, section, label: `${members}: status converged`, unit: 'ms', floor: `floor.start${size}` }, ms);
+      results.add({ id: `ready.${size}.pods`, section, label: `${members}: ${size}/${size} pods Ready`, unit: 'ms', floor: `floor.start${size}` }, allReadyMs);
+      results.add({ id: `ready.${size}.firstPod`, section, label: `${members}: first member pod created`, unit: 'ms' }, firstPodMs);
       if (run === 0 && size === 3) results.details['timeline.ready3'] = timeline(env.audit.since(mark), name);
       await deleteClusters(env, ns, [name]);
     }
@@ -58,11 +64,15 @@ export async function scaling(env: BenchEnvironment, results: Results, options: 
     await waitQuiet(env, 1_000);
     for (const [from, to] of [[3, 5], [5, 3]] as const) {
       const mark = env.audit.mark();
-      const t0 = await setReplicas(env, name, to);
+      const up = to > from;
+      const t0 = performance.now();
+      const pods = up ? podMilestones(env, ns, name, to, t0) : undefined;
+      pods?.catch(() => undefined); // awaited below, after the status
+      await setReplicas(env, name, to);
       await env.waitConverged(ns, name, to);
       const ms = performance.now() - t0;
-      const up = to > from;
-      results.add({ id: up ? 'scale.up' : 'scale.down', section, label: `${from} -> ${to}`, unit: 'ms', floor: up ? 'floor.scaleUp' : 'floor.scaleDown' }, ms);
+      results.add({ id: up ? 'scale.up' : 'scale.down', section, label: `${from} -> ${to}: status converged`, unit: 'ms', floor: up ? 'floor.scaleUp' : 'floor.scaleDown' }, ms);
+      if (pods) results.add({ id: 'scale.up.pods', section, label: `${from} -> ${to}: ${to}/${to} pods Ready`, unit: 'ms', floor: 'floor.scaleUp' }, (await pods).allReadyMs);
       const events = env.audit.since(mark);
       if (run === 0) results.details[`timeline.scale${from}to${to}`] = timeline(events, name);
       const first = firstWriteAfterChange(events, name);

@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { BackupController } from './backup/controller.js';
 import { type Config, loadConfig } from './config.js';
 import { controllerName, createEtcdClusterReconciler } from './controller/index.js';
+import { keyPool } from './pki/x509.js';
 import { InformerCache } from './runtime/cache.js';
 import { Controller } from './runtime/controller.js';
 import { LeaderElector } from './runtime/leader-election.js';
@@ -97,6 +98,10 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
+  // Two new clusters' keys (a CA and four leaves each) ready before they are applied: key
+  // generation leaves the path to the first pod (see src/pki/key-pool.ts). Refills start 2 s after
+  // the last take, when the pods of the cluster that took them have started.
+  keyPool.start({ size: 10, refillDelayMs: 2_000 });
   const outcome = await manager.run();
   // Lost leadership: exit non-zero, as controller-runtime does, and let the restart make this
   // process a fresh candidate rather than resume with state from its time as leader.

@@ -2,6 +2,7 @@ import { createPrivateKey, generateKeyPair as generateKeyPairCallback, sign } fr
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { KeyPool } from './key-pool.js';
 
 const generateKeyPairAsync = promisify(generateKeyPairCallback);
 
@@ -131,9 +132,15 @@ function signWithOpenSsl(cert: forge.pki.Certificate, signingKeyPem: string): vo
   cert.signature = sign('sha256', tbs, createPrivateKey(signingKeyPem)).toString('binary');
 }
 
-/** Generates a key and a certificate for it in one step. */
+/**
+ * Keys for `issue`. The operator starts it (main.ts) so that new clusters find keys ready; until
+ * started (tests, tools) every take generates a key.
+ */
+export const keyPool = new KeyPool(() => generateKeyPair());
+
+/** Takes a key (see key-pool.ts) and issues a certificate for it in one step. */
 export async function issue(spec: CertificateSpec, issuer?: CertificateAndKey): Promise<CertificateAndKey> {
-  const keys = await generateKeyPair();
+  const keys = await keyPool.take();
   const certPem = signCertificate(spec, keys.publicKeyPem, issuer ?? { selfSigningKeyPem: keys.privateKeyPem });
   return { certPem, keyPem: keys.privateKeyPem };
 }
