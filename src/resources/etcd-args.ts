@@ -1,4 +1,5 @@
 import type { EtcdCluster } from '../api/types.generated.js';
+import { corruptionCheckOptions } from './corruption-flags.js';
 import { type ClusterRef, names, ports } from './names.js';
 
 /** Where the pod mounts things. */
@@ -62,7 +63,8 @@ export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string):
     `--peer-cert-file=${paths.peerTls}/tls.crt`,
     `--peer-key-file=${paths.peerTls}/tls.key`,
   ];
-  const options = { ...defaultOptions, ...(cluster.spec.options ?? {}) };
+  const user = cluster.spec.options ?? {};
+  const options = { ...defaultOptions, ...user, ...corruptionCheckOptions(cluster.spec.version, user) };
   for (const key of Object.keys(options).sort()) {
     const value = options[key];
     if (value !== undefined) args.push(`--${key}=${value}`);
