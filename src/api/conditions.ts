@@ -40,6 +40,10 @@ export const conditionReasons = {
   reconciled: 'Reconciled',
   /** spec.storage.size grew: claims are expanded one by one, then the StatefulSet is recreated. */
   expandingVolumes: 'ExpandingVolumes',
+  /** Upkeep (src/upkeep): a member is defragmented, or leadership moves away for it. */
+  defragmenting: 'Defragmenting',
+  /** Upkeep after NOSPACE: compaction, defragmentation, then disarming the alarm. */
+  recoveringSpace: 'RecoveringSpace',
   // Degraded
   memberUnhealthy: 'MemberUnhealthy',
   caSecretMissing: 'CASecretMissing',
@@ -62,10 +66,14 @@ export const conditionReasons = {
   storageClassCannotExpand: 'StorageClassCannotExpand',
   /** A learner missed its deadline (Progressing while it is removed; Degraded until an add succeeds). */
   learnerTimedOut: 'LearnerTimedOut',
+  /** etcd raised the NOSPACE alarm: writes are refused until space is back under the quota. */
+  noSpace: 'NoSpace',
   // Degraded (and Progressing or Available) while the operator waits for the user's decision
   retainedVolume: 'RetainedVolume',
   volumesPredateCluster: 'VolumesPredateCluster',
   clusterIdMismatch: 'ClusterIDMismatch',
+  /** Members' HashKV disagree at one revision, or etcd raised CORRUPT: every automatic change stops. */
+  dataInconsistent: 'DataInconsistent',
   healthy: 'Healthy',
 } as const;
 

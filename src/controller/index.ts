@@ -9,6 +9,7 @@ import { KubeWriter } from './kube-writer.js';
 import { defaultLearnerTimeoutMs } from './learners.js';
 import { EtcdClusterReconciler } from './reconcile.js';
 import { ClusterMetrics } from '../telemetry/cluster-metrics.js';
+import type { UpkeepMetrics } from '../upkeep/metrics.js';
 import { defaultOperatorImage } from '../version.js';
 
 /** What main.ts hands the EtcdCluster controller. */
@@ -28,6 +29,8 @@ export interface ControllerDeps {
   metrics?: ClusterMetrics;
   /** How long a learner may take to start and catch up before it is removed and added again. */
   learnerTimeoutMs?: number;
+  /** Metrics of defragmentation, alarms and the consistency check, registered by main. */
+  upkeepMetrics?: UpkeepMetrics;
 }
 
 /** The controller name in metrics and logs. */
@@ -50,6 +53,7 @@ export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & 
     learnerTimeoutMs: deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs,
     // Without a registry of its own the recorder still tracks health, for the transition logs.
     metrics: deps.metrics ?? new ClusterMetrics(),
+    upkeepMetrics: deps.upkeepMetrics,
     pvcs: (ns) => deps.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[],
   });
   return { reconcile: (key, ctx) => reconciler.reconcile(key, ctx), close: () => admins.closeAll() };

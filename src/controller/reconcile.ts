@@ -34,6 +34,8 @@ import { computeStatus } from './status.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
 import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
+import { Upkeep } from '../upkeep/index.js';
+import type { UpkeepMetrics } from '../upkeep/metrics.js';
 import { defaultOperatorImage } from '../version.js';
 
 export interface ReconcilerDeps {
@@ -51,6 +53,8 @@ export interface ReconcilerDeps {
   metrics?: ClusterMetrics;
   /** How long a learner may take to start and catch up before it is removed (--learner-timeout). */
   learnerTimeoutMs?: number;
+  /** Metrics of defragmentation, alarms and the consistency check. */
+  upkeepMetrics?: UpkeepMetrics;
 }
 
 /** A learner becomes promotable within a second of catching up: look again soon. */
@@ -89,8 +93,12 @@ export class EtcdClusterReconciler implements Reconciler {
 
   private readonly memberInitImage: string;
 
+  /** Defragmentation, NOSPACE and the consistency check (src/upkeep). */
+  private readonly upkeep: Upkeep;
+
   constructor(private readonly deps: ReconcilerDeps) {
     this.memberInitImage = deps.memberInitImage ?? defaultOperatorImage;
+    this.upkeep = new Upkeep(deps.upkeepMetrics);
   }
 
   async reconcile(key: string, ctx: PassContext): Promise<Result> {
@@ -102,6 +110,7 @@ export class EtcdClusterReconciler implements Reconciler {
       this.notices.forget(key);
       this.deps.metrics?.forget({ namespace, name });
       this.warnings.forget(key);
+      this.upkeep.forget(key, { namespace, name });
       return {};
     }
     const seen: Seen = {};
@@ -145,7 +154,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
-    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? planMembership(observation);
+    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key) ?? planMembership(observation);
     // Paused clusters and clusters without usable certificates are observed, never changed.
     const blocked = cluster.spec.paused || !certs.operatorTls;
     const step: MembershipStep = blocked ? { kind: 'none' } : planned;
@@ -169,17 +178,20 @@ export class EtcdClusterReconciler implements Reconciler {
     const grown = await actStorage(storage, { cluster, ref, writer: this.deps.writer, statefulSetUid: live?.metadata?.uid, log: ctx.log, now, signal: ctx.signal });
     const storageNote = describeStorage(storage, ref);
     const refused = storage.kind === 'refuse' && storageNote ? [storageNote] : [];
+    // Upkeep (defragmentation, NOSPACE) runs last, on a cluster with nothing else to do.
+    const idle = !blocked && step.kind === 'none' && !templatePending && storage.kind === 'none';
+    const upkeep = await this.upkeep.pass({ key, cluster, ref, admin, etcd: trusted, idle, writer: this.deps.writer, log: ctx.log, now });
 
-    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused];
-    const computed = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: certs.progress });
+    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...upkeep.problems];
+    const computed = computeStatus({ cluster, ref, etcd, step: blocked ? planned : step, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: certs.progress ?? upkeep.progress });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, [...certs.problems, ...refused], now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...upkeep.problems], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
-    return { requeueAfterMs: Math.min(storageRequeue, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
+    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
   }
 
   /** The next storage step; the classes are read only when a claim must grow. */
