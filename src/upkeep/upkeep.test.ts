@@ -4,7 +4,9 @@ import { FakeEtcdAdmin } from '../../test/unit/etcd/fake.js';
 import type { KubeWriter } from '../controller/kube-writer.js';
 import { observeEtcd } from '../controller/observe-etcd.js';
 import { sampleCluster } from '../resources/fixtures.js';
+import client from 'prom-client';
 import { Upkeep } from './index.js';
+import { UpkeepMetrics } from './metrics.js';
 
 // Upkeep over the fake etcd, pass after pass, as the reconciler drives it: what it does to the
 // cluster (sizes, leader, alarms) and what it says (events, problems), not which calls it made.
@@ -17,7 +19,8 @@ function setup(options: Record<string, string> = {}) {
   const etcd = new FakeEtcdAdmin(voters);
   const events: { reason: string; message: string }[] = [];
   const writer = { event: (_c: unknown, _t: string, reason: string, message: string) => Promise.resolve(void events.push({ reason, message })) } as unknown as KubeWriter;
-  const upkeep = new Upkeep();
+  const registry = new client.Registry();
+  const upkeep = new Upkeep(new UpkeepMetrics(registry));
   const cluster = sampleCluster({ options });
   let clock = Date.parse('2026-01-01T00:00:00Z');
   const pass = async (idle = true) => {
@@ -26,12 +29,16 @@ function setup(options: Record<string, string> = {}) {
     return upkeep.pass({ key: 'db/main', cluster, ref, admin: etcd, etcd: view, idle, writer, log, now: new Date(clock) });
   };
   const ids = async () => (await etcd.memberList()).members.map((m) => m.id);
-  return { etcd, events, upkeep, pass, ids, advance: (ms: number) => (clock += ms) };
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const values = (await registry.getSingleMetric(name)!.get()).values;
+    return values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+  };
+  return { etcd, events, upkeep, pass, ids, metric, advance: (ms: number) => (clock += ms) };
 }
 
 describe('upkeep passes over a fake cluster', () => {
   it('defragments followers first and the leader last, after moving leadership; each once', async () => {
-    const { etcd, events, pass, ids } = setup();
+    const { etcd, events, pass, ids, metric } = setup();
     const [a, b, c] = await ids();
     const leader = etcd.leaderId;
     for (const id of [a!, b!, c!]) etcd.setSize(id, 300 * Mi, 60 * Mi);
@@ -41,6 +48,7 @@ describe('upkeep passes over a fake cluster', () => {
     expect(etcd.leaderId).not.toBe(leader);
     expect(events.map((e) => e.reason)).toEqual(['Defragmented', 'Defragmented', 'MovedLeader', 'Defragmented']);
     expect((await etcd.statusAll()).map((p) => ('status' in p ? p.status.dbSize : 0))).toEqual([60 * Mi, 60 * Mi, 60 * Mi]);
+    expect(await metric('etcd_operator_cluster_defragmentations_total', { reason: 'fragmented' })).toBe(3);
   });
 
   it('does nothing while membership is busy', async () => {
@@ -51,13 +59,14 @@ describe('upkeep passes over a fake cluster', () => {
   });
 
   it('NOSPACE: reports it, compacts, waits for the user while data fills the quota, then recovers once data is deleted', async () => {
-    const { etcd, events, pass, ids } = setup({ 'quota-backend-bytes': String(16 * Mi) });
+    const { etcd, events, pass, ids, metric } = setup({ 'quota-backend-bytes': String(16 * Mi) });
     const all = await ids();
     for (const id of all) etcd.setSize(id, 16 * Mi, 15.9 * Mi);
     etcd.alarms = [{ memberId: all[0]!, alarm: 'NOSPACE' }];
     const first = await pass();
     expect(first.step).toEqual({ kind: 'compact', revision: 1000n });
     expect(first.problems.map((p) => p.reason)).toEqual(['NoSpace']);
+    expect(await metric('etcd_operator_cluster_alarm', { alarm: 'NOSPACE' })).toBe(1);
     const stuck = await pass();
     expect(stuck.step).toEqual({ kind: 'wait', reason: 'noSpaceNeedsUser' });
     expect(stuck.problems[0]!.message).toContain('raise spec.options.quota-backend-bytes');
@@ -71,10 +80,11 @@ describe('upkeep passes over a fake cluster', () => {
     expect(etcd.compactRevision).toBe(1500n);
     expect(events.map((e) => e.reason)).toEqual(['Compacted', 'Compacted', 'Defragmented', 'Defragmented', 'MovedLeader', 'Defragmented', 'AlarmDisarmed']);
     expect((await pass()).problems).toEqual([]);
+    expect(await metric('etcd_operator_cluster_alarm', { alarm: 'NOSPACE' })).toBe(0);
   });
 
   it('a HashKV mismatch gates membership and stops defragmentation; members agreeing again lifts it', async () => {
-    const { etcd, upkeep, pass, ids, advance } = setup();
+    const { etcd, upkeep, pass, ids, advance, metric } = setup();
     const all = await ids();
     await pass();
     expect(upkeep.gate('db/main')).toBeUndefined();
@@ -85,6 +95,7 @@ describe('upkeep passes over a fake cluster', () => {
     expect(outcome.step).toEqual({ kind: 'wait', reason: 'inconsistent' });
     expect(upkeep.gate('db/main')).toEqual({ kind: 'awaitDecision', decision: { reason: 'dataInconsistent', source: 'hashKV', members: ['main-2'] } });
     expect(etcd.defragmented).toEqual([]);
+    expect(await metric('etcd_operator_cluster_data_inconsistent')).toBe(1);
     // Not checked again before the interval: still gated.
     etcd.divergent.clear();
     await pass();
@@ -92,6 +103,7 @@ describe('upkeep passes over a fake cluster', () => {
     advance(5 * 60_000);
     await pass();
     expect(upkeep.gate('db/main')).toBeUndefined();
+    expect(await metric('etcd_operator_cluster_data_inconsistent')).toBe(0);
   });
 
   it('a CORRUPT alarm gates membership and is never disarmed by the operator', async () => {
