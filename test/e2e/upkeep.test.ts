@@ -92,6 +92,11 @@ describe('upkeep end to end', () => {
     console.log(`checker: ${JSON.stringify(report)}`);
     expect(report.lost).toBe(0);
     expect(report.staleReads).toBe(0);
+    // The consistency check ran against the real members (HashKV over TLS) and found them agreeing.
+    const metrics = await (await fetch(env.operator().metricsUrl)).text();
+    expect(metrics).toContain(`etcd_operator_cluster_data_inconsistent{namespace="${ns}",cluster="${name}"} 0`);
+    expect(metrics).toMatch(new RegExp(`etcd_operator_cluster_consistency_check_timestamp_seconds\\{namespace="${ns}",cluster="${name}"\\} \\d`));
+    expect(metrics).toContain(`etcd_operator_cluster_defragmentations_total{namespace="${ns}",cluster="${name}",reason="fragmented"} 3`);
     // A tidy cluster stays as it is: no defragmentation on the next passes.
     await new Promise((r) => setTimeout(r, 5_000));
     expect((await events(name)).filter((e) => e.reason === 'Defragmented')).toHaveLength(3);
