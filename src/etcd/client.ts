@@ -1,4 +1,4 @@
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, IHashKVResponse } from 'etcd3';
 import { fenceWrite } from '../runtime/pass-scope.js';
 import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
@@ -21,6 +21,16 @@ import type {
  * an ordinary call. It is bounded by its own deadline, and only one runs at a time.
  */
 const defragmentTimeoutMs = 120_000;
+
+/** The untyped call path under etcd3's Maintenance client (see hashKV). */
+interface RawMaintenance {
+  client: { exec(service: 'Maintenance', method: 'HashKV', req: { revision: string }, options: { deadline: number }): Promise<IHashKVResponse> };
+}
+
+function int64(value: unknown, field: string): bigint {
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw new TypeError(`etcd returned ${field} as ${typeof value}, expected a decimal string`);
+  return BigInt(value);
+}
 
 /** etcd3's names of the alarm enum (as decoded) to etcd's own, as etcdctl prints them. */
 const alarmNames: Record<string, EtcdAlarm['alarm']> = { Nospace: 'NOSPACE', Corrupt: 'CORRUPT', '1': 'NOSPACE', '2': 'CORRUPT' };
@@ -132,12 +142,16 @@ export class EtcdAdminClient implements EtcdAdmin {
   }
 
   async hashKV(endpoint: string, revision: bigint): Promise<MemberHash> {
-    const res = await this.send('hashKV', endpoint, (c) => c.maintenance.hashKV({ revision: revision.toString() }, deadline(Math.max(defragmentTimeoutMs, this.options.callTimeoutMs))), false);
+    // etcd3's maintenance.hashKV asks grpc-js for a method named `hashKV`, which its loader names
+    // `hashKv`: the call always fails. The service's own method name reaches the same RPC.
+    const call = (c: Etcd3) => (c.maintenance as unknown as RawMaintenance).client.exec('Maintenance', 'HashKV', { revision: revision.toString() }, deadline(Math.max(defragmentTimeoutMs, this.options.callTimeoutMs)));
+    const res = await this.send('hashKV', endpoint, call, false);
     return {
       endpoint,
       memberId: uint64(res.header.member_id, 'member_id'),
       revision: BigInt(uint64(res.header.revision, 'revision')),
-      compactRevision: BigInt(uint64(res.compact_revision, 'compact_revision')),
+      // int64: -1 until the first compaction.
+      compactRevision: int64(res.compact_revision, 'compact_revision'),
       hash: String(res.hash),
     };
   }
