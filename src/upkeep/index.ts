@@ -132,6 +132,7 @@ export class Upkeep {
       revision,
       compactedRevision: memo.compactedRevision,
     });
+    if (step.kind === 'wait') p.log.debug('upkeep waits', { reason: step.reason, alarms: alarms.length });
     const acted = await actUpkeep(step, { admin: p.admin, cluster: p.cluster, ref: p.ref, writer: p.writer, log: p.log, now: p.now, metrics: this.metrics });
     if (step.kind === 'compact') memo.compactedRevision = step.revision;
     const problems = noSpace.length > 0 ? [describeNoSpace(noSpace, step.kind === 'wait' && step.reason === 'noSpaceNeedsUser', quotaBytes)] : [];

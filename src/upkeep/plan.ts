@@ -68,8 +68,11 @@ export type UpkeepStep =
   | { kind: 'wait'; reason: UpkeepWait }
   | { kind: 'none' };
 
-/** A NOSPACE alarm is disarmed only with this headroom below the quota, or the next writes raise it again. */
-export const disarmBelow = 0.9;
+/**
+ * A NOSPACE alarm is disarmed only once every file is below this share of the quota (the level of
+ * the EtcdDatabaseNearQuota alert): with less headroom the next writes raise it again at once.
+ */
+export const disarmBelow = 0.8;
 
 /** Under NOSPACE, free pages worth a defragmentation: a tenth of the file or 1 MiB, whichever is larger. */
 const noSpaceMinFree = (dbSize: number) => Math.max(1024 * 1024, dbSize / 10);
