@@ -12,6 +12,7 @@ import { serve } from './telemetry/http-server.js';
 import { createLogger } from './telemetry/logger.js';
 import { ClusterMetrics } from './telemetry/cluster-metrics.js';
 import { OperatorMetrics } from './telemetry/metrics.js';
+import { UpkeepMetrics } from './upkeep/metrics.js';
 
 function kubeConfig(config: Config): KubeConfig {
   const kc = new KubeConfig();
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
   const elector = leaderElector(config, kc, log, metrics);
   const controller: Controller = new Controller({
     name: controllerName,
-    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, memberInitImage: config.memberInitImage, learnerTimeoutMs: config.learnerTimeoutMs, metrics: new ClusterMetrics(metrics.registry), backups: (ns) => backups.list(ns) }),
+    reconciler: createEtcdClusterReconciler({ cache, kc, clusterDomain: config.clusterDomain, memberInitImage: config.memberInitImage, learnerTimeoutMs: config.learnerTimeoutMs, metrics: new ClusterMetrics(metrics.registry), backups: (ns) => backups.list(ns), upkeepMetrics: new UpkeepMetrics(metrics.registry) }),
     workers: config.workers,
     log,
     queueObserver: metrics.queueObserver(controllerName, () => controller.queue),

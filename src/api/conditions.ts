@@ -46,6 +46,10 @@ export const conditionReasons = {
   expandingVolumes: 'ExpandingVolumes',
   /** spec.restore: members' volumes are being seeded from the snapshot before etcd starts. */
   restoring: 'Restoring',
+  /** Upkeep (src/upkeep): a member is defragmented, or leadership moves away for it. */
+  defragmenting: 'Defragmenting',
+  /** Upkeep after NOSPACE: compaction, defragmentation, then disarming the alarm. */
+  recoveringSpace: 'RecoveringSpace',
   // Degraded
   memberUnhealthy: 'MemberUnhealthy',
   caSecretMissing: 'CASecretMissing',
@@ -73,10 +77,14 @@ export const conditionReasons = {
   /** spec.backup.schedule has a field out of range, or names only dates that never come (Feb 30). */
   backupScheduleInvalid: 'BackupScheduleInvalid',
   backupScheduleNeverFires: 'BackupScheduleNeverFires',
+  /** etcd raised the NOSPACE alarm: writes are refused until space is back under the quota. */
+  noSpace: 'NoSpace',
   // Degraded (and Progressing or Available) while the operator waits for the user's decision
   retainedVolume: 'RetainedVolume',
   volumesPredateCluster: 'VolumesPredateCluster',
   clusterIdMismatch: 'ClusterIDMismatch',
+  /** Members' HashKV disagree at one revision, or etcd raised CORRUPT: every automatic change stops. */
+  dataInconsistent: 'DataInconsistent',
   healthy: 'Healthy',
 } as const;
 

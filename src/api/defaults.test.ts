@@ -13,6 +13,7 @@ describe('spec defaults', () => {
       storage: { type: 'PersistentVolumeClaim', size: '8Gi', retentionPolicy: 'Retain' },
       tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h' },
       paused: false,
+      maintenance: { defrag: { enabled: true, minFragmentedBytes: '100Mi', minFragmentedPercent: 50 }, consistencyCheck: { enabled: true, interval: '5m' } },
     });
     expect(specDefaults).toEqual(withDefaults());
   });

@@ -8,6 +8,7 @@ import { type OwnedFlagGroup, describeGroup, flagNamePattern, ownedFlagGroups } 
 import { type Schema, type ValidationRule, array, boolean, celList, defaultedObject, enumOf, int32, object, string, stringMap } from './schema-builders.js';
 import { affinity, resourceRequirements, toleration, topologySpreadConstraint } from './schema-core.js';
 import { compression, destination } from './schema-destination.js';
+import { maintenance } from './schema-maintenance.js';
 import { minimumSupportedMinor, supportedMajor } from './version.js';
 
 /** The etcd release new clusters run; hack/versions.env pins the same one for the tests. */
@@ -302,6 +303,7 @@ export const specSchema: Schema = defaultedObject(
     paused: boolean('Stop reconciling this cluster (no membership, scaling or upgrade changes) until set back to false.', { default: false }),
     backup,
     restore,
+    maintenance,
   },
   { title: 'EtcdClusterSpec', 'x-kubernetes-validations': restoreRules },
 );

@@ -44,6 +44,7 @@ export interface EtcdClusterSpec {
   paused: boolean;
   backup?: EtcdClusterBackup;
   restore?: EtcdClusterRestore;
+  maintenance: EtcdClusterMaintenance;
 }
 /**
  * Where members keep their data.
@@ -511,6 +512,43 @@ export interface EtcdClusterRestore {
    * Expected SHA-256 (lowercase hex) of the object as stored, with destination and key. The restore refuses an object that does not match; without it the object is only checked against its own trailing digest, if it has one.
    */
   sha256?: string;
+}
+/**
+ * Automatic upkeep: defragmentation, the NOSPACE alarm, and the consistency check between members.
+ */
+export interface EtcdClusterMaintenance {
+  defrag: EtcdClusterDefrag;
+  consistencyCheck: EtcdClusterConsistencyCheck;
+}
+/**
+ * Defragment a member when its database file holds at least minFragmentedBytes AND minFragmentedPercent percent of free pages (etcd's dbSize minus dbSizeInUse). One member at a time, followers first, the leader last after leadership moved away; never during a membership or version change or while a member is unhealthy.
+ */
+export interface EtcdClusterDefrag {
+  /**
+   * Defragment automatically. The NOSPACE recovery defragments even when this is false.
+   */
+  enabled: boolean;
+  /**
+   * Free bytes in the database file below which a member is not defragmented, as a quantity such as 100Mi.
+   */
+  minFragmentedBytes: string;
+  /**
+   * Free share of the database file, in percent, below which a member is not defragmented.
+   */
+  minFragmentedPercent: number;
+}
+/**
+ * Compare the HashKV of every member at one revision. A mismatch makes the cluster Degraded (DataInconsistent) and stops every automatic change; nothing is repaired automatically.
+ */
+export interface EtcdClusterConsistencyCheck {
+  /**
+   * Run the check.
+   */
+  enabled: boolean;
+  /**
+   * Time between checks, such as 5m. Each check hashes every key on every member.
+   */
+  interval: string;
 }
 /**
  * Observed state of the etcd cluster, rebuilt from the world on every pass.

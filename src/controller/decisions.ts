@@ -13,7 +13,9 @@ export type Decision =
   /** A bootstrap would start members on PVCs an earlier EtcdCluster of the same name left behind. */
   | { reason: 'volumesPredateCluster'; ordinals: number[] }
   /** Members answer with a cluster ID other than this EtcdCluster's (hex IDs). */
-  | { reason: 'clusterIdMismatch'; expected: string | undefined; answers: { by: string; clusterId: string }[] };
+  | { reason: 'clusterIdMismatch'; expected: string | undefined; answers: { by: string; clusterId: string }[] }
+  /** Members hold different data (HashKV at one revision), or etcd raised CORRUPT (src/upkeep). */
+  | { reason: 'dataInconsistent'; source: 'hashKV' | 'corruptAlarm'; members: string[] };
 
 
 /** The condition reason and message (also the Warning event's) of a decision. */
@@ -50,6 +52,16 @@ export function describeDecision(d: Decision, ref: ClusterRef): { reason: string
         message:
           `members answer with cluster ID ${seen}, but this EtcdCluster's cluster ID is ${expected}: the operator changes nothing. ` +
           `If their data is the one to keep, set ${annotationKeys.adoptClusterId}=<that ID> on the EtcdCluster; otherwise delete the pods and PVCs of the members that answer with another ID`,
+      };
+    }
+    case 'dataInconsistent': {
+      const found = d.source === 'hashKV' ? `members disagree on their data: the HashKV of ${d.members.join(', ')} differs from the others' at the same revision` : `etcd raised the CORRUPT alarm (member ${d.members.join(', ')})`;
+      return {
+        reason: R.dataInconsistent,
+        message:
+          `${found}. The operator stops every automatic change (membership, version, defragmentation) and repairs nothing. ` +
+          `Find the member with the bad copy (etcdctl endpoint hashkv --cluster; its logs), then replace it (remove it with etcdctl member remove and delete its PVC) or restore the cluster from a backup; ` +
+          `the check runs again on spec.maintenance.consistencyCheck.interval and lifts the stop once members agree (setting consistencyCheck.enabled: false lifts it too)`,
       };
     }
   }

@@ -10,6 +10,7 @@ import { KubeWriter } from './kube-writer.js';
 import { defaultLearnerTimeoutMs } from './learners.js';
 import { EtcdClusterReconciler } from './reconcile.js';
 import { ClusterMetrics } from '../telemetry/cluster-metrics.js';
+import type { UpkeepMetrics } from '../upkeep/metrics.js';
 import { defaultOperatorImage } from '../version.js';
 
 /** What main.ts hands the EtcdCluster controller. */
@@ -31,6 +32,8 @@ export interface ControllerDeps {
   learnerTimeoutMs?: number;
   /** The EtcdBackups of a namespace, for status.backup. */
   backups?: (namespace: string) => EtcdBackup[];
+  /** Metrics of defragmentation, alarms and the consistency check, registered by main. */
+  upkeepMetrics?: UpkeepMetrics;
 }
 
 /** The controller name in metrics and logs. */
@@ -54,6 +57,7 @@ export function createEtcdClusterReconciler(deps: ControllerDeps): Reconciler & 
     // Without a registry of its own the recorder still tracks health, for the transition logs.
     metrics: deps.metrics ?? new ClusterMetrics(),
     backups: deps.backups,
+    upkeepMetrics: deps.upkeepMetrics,
     pvcs: (ns) => deps.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[],
   });
   return { reconcile: (key, ctx) => reconciler.reconcile(key, ctx), close: () => admins.closeAll() };

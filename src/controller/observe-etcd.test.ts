@@ -85,3 +85,18 @@ describe('observeEtcd', () => {
     expect(view.members.map((m) => m.problem)).toEqual(['no quorum', 'no quorum', 'not answering']);
   });
 });
+
+describe('observeEtcd and alarms', () => {
+  const members = [member(0), member(1), member(2)];
+  it('a NOSPACE alarm (listed by every member) leaves members healthy and the quorum confirmed: upkeep reports it', async () => {
+    const alarm = 'memberID:1000 alarm:NOSPACE ';
+    const view = await observeEtcd(admin(members, [0, 1, 2].map((n) => status(n, { errors: [alarm] }))), ref);
+    expect(view.quorumConfirmed).toBe(true);
+    expect(view.members.map((m) => m.healthy)).toEqual([true, true, true]);
+  });
+
+  it('a CORRUPT alarm still makes members unhealthy: etcd serves nothing then', async () => {
+    const view = await observeEtcd(admin(members, [0, 1, 2].map((n) => status(n, { errors: ['memberID:1001 alarm:CORRUPT '] }))), ref);
+    expect(view.members.map((m) => m.problem)).toEqual(['memberID:1001 alarm:CORRUPT ', 'memberID:1001 alarm:CORRUPT ', 'memberID:1001 alarm:CORRUPT ']);
+  });
+});

@@ -77,11 +77,19 @@ async function localMemberList(admin: EtcdAdmin, answering: EndpointStatus[]): P
   throw last instanceof Error ? last : new Error('no member answered the member list');
 }
 
+/**
+ * A NOSPACE alarm is cluster-wide (every member lists it in its Status) and leaves the quorum
+ * intact: deletes, reads and membership changes still commit. It is reported and cleared by
+ * src/upkeep, so it does not make members unhealthy (which would read as a lost quorum).
+ */
+const noSpaceAlarm = /^memberID:\d+ alarm:NOSPACE\s*$/;
+
 function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConfirmed: boolean, error?: EtcdAdminError): string | undefined {
   if (!m.name) return 'not started';
   // The kind only: the message carries timings and addresses that would change the status every pass.
   if (!status) return error ? `not answering (${error.kind})` : 'not answering';
-  if (status.errors.length > 0) return status.errors.join('; ');
+  const errors = status.errors.filter((e) => !noSpaceAlarm.test(e));
+  if (errors.length > 0) return errors.join('; ');
   if (status.leaderId === '0') return 'no leader';
   return quorumConfirmed ? undefined : 'no quorum';
 }

@@ -39,6 +39,8 @@ import { optionsRefusal } from '../versions/options-gate.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
 import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
+import { Upkeep } from '../upkeep/index.js';
+import type { UpkeepMetrics } from '../upkeep/metrics.js';
 import { defaultOperatorImage } from '../version.js';
 
 export interface ReconcilerDeps {
@@ -58,6 +60,8 @@ export interface ReconcilerDeps {
   learnerTimeoutMs?: number;
   /** The EtcdBackups of a namespace (the backup controller's cache), for status.backup. */
   backups?: (namespace: string) => EtcdBackup[];
+  /** Metrics of defragmentation, alarms and the consistency check. */
+  upkeepMetrics?: UpkeepMetrics;
 }
 
 /** A learner becomes promotable within a second of catching up: look again soon. */
@@ -96,8 +100,12 @@ export class EtcdClusterReconciler implements Reconciler {
 
   private readonly memberInitImage: string;
 
+  /** Defragmentation, NOSPACE and the consistency check (src/upkeep). */
+  private readonly upkeep: Upkeep;
+
   constructor(private readonly deps: ReconcilerDeps) {
     this.memberInitImage = deps.memberInitImage ?? defaultOperatorImage;
+    this.upkeep = new Upkeep(deps.upkeepMetrics);
   }
 
   async reconcile(key: string, ctx: PassContext): Promise<Result> {
@@ -109,6 +117,7 @@ export class EtcdClusterReconciler implements Reconciler {
       this.notices.forget(key);
       this.deps.metrics?.forget({ namespace, name });
       this.warnings.forget(key);
+      this.upkeep.forget(key, { namespace, name });
       return {};
     }
     const seen: Seen = {};
@@ -156,7 +165,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
-    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? planMembership(observation);
+    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key) ?? planMembership(observation);
     // Paused clusters, clusters without usable certificates and options the version does not
     // know (before any member is given them) are observed, never changed.
     const refusal = optionsRefusal(cluster);
@@ -183,21 +192,24 @@ export class EtcdClusterReconciler implements Reconciler {
     const grown = await actStorage(storage, { cluster, ref, writer: this.deps.writer, statefulSetUid: live?.metadata?.uid, log: ctx.log, now, signal: ctx.signal });
     const storageNote = describeStorage(storage, ref);
     const refused = storage.kind === 'refuse' && storageNote ? [storageNote] : [];
+    // Upkeep (defragmentation, NOSPACE) runs last, on a cluster with nothing else to do.
+    const idle = !blocked && step.kind === 'none' && !templatePending && storage.kind === 'none';
+    const upkeep = await this.upkeep.pass({ key, cluster, ref, admin, etcd: trusted, idle, writer: this.deps.writer, log: ctx.log, now });
 
     if (refusal) refused.push(refusal);
     const schedule = scheduleProblem(cluster.spec.backup, now);
-    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : [])];
+    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems];
     // A refused option holds every step: Progressing says so instead of the step it holds.
     const shownStep = refusal ? undefined : blocked ? planned : step;
-    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? certs.progress, backup: this.backupStatus(cluster, now) });
+    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now) });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : [])], now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
-    return { requeueAfterMs: Math.min(storageRequeue, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
+    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
   }
 
   /** The status of a cluster whose restore runs or stopped: no member, no change of etcd. */

@@ -1,4 +1,4 @@
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, IHashKVResponse } from 'etcd3';
 import { fenceWrite } from '../runtime/pass-scope.js';
 import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
@@ -9,11 +9,32 @@ import type {
   EndpointStatus,
   EtcdAdmin,
   EtcdAdminOptions,
+  EtcdAlarm,
   EtcdMember,
   LeaderMove,
   MemberAdded,
+  MemberHash,
   MemberList,
 } from './types.js';
+
+/**
+ * Defragmentation rewrites a member's whole database file: seconds for a few GiB, far longer than
+ * an ordinary call. It is bounded by its own deadline, and only one runs at a time.
+ */
+const defragmentTimeoutMs = 120_000;
+
+/** The untyped call path under etcd3's Maintenance client (see hashKV). */
+interface RawMaintenance {
+  client: { exec(service: 'Maintenance', method: 'HashKV', req: { revision: string }, options: { deadline: number }): Promise<IHashKVResponse> };
+}
+
+function int64(value: unknown, field: string): bigint {
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw new TypeError(`etcd returned ${field} as ${typeof value}, expected a decimal string`);
+  return BigInt(value);
+}
+
+/** etcd3's names of the alarm enum (as decoded) to etcd's own, as etcdctl prints them. */
+const alarmNames: Record<string, EtcdAlarm['alarm']> = { Nospace: 'NOSPACE', Corrupt: 'CORRUPT', '1': 'NOSPACE', '2': 'CORRUPT' };
 
 /** The leader as found just before a change, and where to send the change. */
 interface Leader {
@@ -89,6 +110,54 @@ export class EtcdAdminClient implements EtcdAdmin {
     fenceWrite();
     await this.send('moveLeader', leader.endpoint, (c) => c.maintenance.moveLeader({ targetID: target }, this.callOptions()));
     return { fromId: leader.id, toId: target };
+  }
+
+  async alarmList(): Promise<EtcdAlarm[]> {
+    const res = await this.read('alarmList', (c) => c.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }, this.callOptions()));
+    return res.alarms.flatMap((a): EtcdAlarm[] => {
+      const alarm = alarmNames[String(a.alarm)];
+      return alarm ? [{ memberId: uint64(a.memberID, 'memberID'), alarm }] : [];
+    });
+  }
+
+  async alarmDisarm(alarm: EtcdAlarm): Promise<void> {
+    const type = alarm.alarm === 'NOSPACE' ? 'Nospace' : 'Corrupt';
+    await this.mutate('alarmDisarm', (c) => c.maintenance.alarm({ action: 'Deactivate', memberID: uint64(alarm.memberId, 'memberId'), alarm: type }, this.callOptions()));
+  }
+
+  async currentRevision(): Promise<bigint> {
+    // A count-only range of one key: the header carries the revision, the answer nothing else.
+    const res = await this.read('currentRevision', (c) => c.kv.range({ key: Buffer.from('\0'), count_only: true }, this.callOptions()));
+    return BigInt(uint64(res.header.revision, 'revision'));
+  }
+
+  async compact(revision: bigint): Promise<void> {
+    try {
+      await this.mutate('compact', (c) => c.kv.compact({ revision: revision.toString() }, this.callOptions()));
+    } catch (err) {
+      if (err instanceof EtcdAdminError && err.kind === 'Compacted') return;
+      throw err;
+    }
+  }
+
+  async defragment(endpoint: string): Promise<void> {
+    fenceWrite();
+    await this.send('defragment', endpoint, (c) => c.maintenance.defragment(deadline(Math.max(defragmentTimeoutMs, this.options.callTimeoutMs))));
+  }
+
+  async hashKV(endpoint: string, revision: bigint): Promise<MemberHash> {
+    // etcd3's maintenance.hashKV asks grpc-js for a method named `hashKV`, which its loader names
+    // `hashKv`: the call always fails. The service's own method name reaches the same RPC.
+    const call = (c: Etcd3) => (c.maintenance as unknown as RawMaintenance).client.exec('Maintenance', 'HashKV', { revision: revision.toString() }, deadline(Math.max(defragmentTimeoutMs, this.options.callTimeoutMs)));
+    const res = await this.send('hashKV', endpoint, call, false);
+    return {
+      endpoint,
+      memberId: uint64(res.header.member_id, 'member_id'),
+      revision: BigInt(uint64(res.header.revision, 'revision')),
+      // int64: -1 until the first compaction.
+      compactRevision: int64(res.compact_revision, 'compact_revision'),
+      hash: String(res.hash),
+    };
   }
 
   close(): void {

@@ -5,6 +5,7 @@ import {
   GRPCFailedPreconditionError,
   GRPCInvalidArgumentError,
   GRPCNotFoundError,
+  GRPCOutOfRangeError,
   GRPCUnauthenticatedError,
   GRPCUnavailableError,
   GRPCUnknownError,
@@ -19,6 +20,7 @@ export const GrpcCode = {
   NotFound: 5,
   PermissionDenied: 7,
   FailedPrecondition: 9,
+  OutOfRange: 11,
   Unavailable: 14,
   Unauthenticated: 16,
 } as const;
@@ -39,6 +41,10 @@ export type EtcdAdminErrorKind =
   | 'DeadlineExceeded'
   | 'PermissionDenied'
   | 'Unauthenticated'
+  /** The revision asked for was compacted away (Compact, HashKV). */
+  | 'Compacted'
+  /** The revision asked for is ahead of the member's (HashKV on a member that lags). */
+  | 'FutureRevision'
   | 'Unknown';
 
 /**
@@ -118,6 +124,8 @@ const etcdServerErrors: ReadonlyArray<[code: number, description: string, kind: 
   // releases' rpctypes list it as Unavailable.
   [GrpcCode.FailedPrecondition, 'etcdserver: rpc not supported for learner', 'NotSupportedForLearner'],
   [GrpcCode.Unavailable, 'etcdserver: rpc not supported for learner', 'NotSupportedForLearner'],
+  [GrpcCode.OutOfRange, 'etcdserver: mvcc: required revision has been compacted', 'Compacted'],
+  [GrpcCode.OutOfRange, 'etcdserver: mvcc: required revision is a future revision', 'FutureRevision'],
 ];
 
 /** Kinds that follow from the gRPC code alone, when etcd's description is not in the table. */
@@ -142,6 +150,7 @@ const codeByClass: ReadonlyArray<[new (...args: never[]) => Error, number]> = [
   [GRPCNotFoundError, GrpcCode.NotFound],
   [EtcdPermissionDeniedError, GrpcCode.PermissionDenied],
   [GRPCFailedPreconditionError, GrpcCode.FailedPrecondition],
+  [GRPCOutOfRangeError, GrpcCode.OutOfRange],
   [GRPCUnavailableError, GrpcCode.Unavailable],
   [GRPCUnauthenticatedError, GrpcCode.Unauthenticated],
 ];

@@ -79,6 +79,23 @@ export interface EndpointStatus {
 /** The outcome of probing one endpoint: a status or the error it gave. */
 export type EndpointProbe = { endpoint: string; status: EndpointStatus } | { endpoint: string; error: EtcdAdminError };
 
+/** An alarm a member raised; etcd keeps it, cluster-wide, until it is disarmed. */
+export interface EtcdAlarm {
+  /** The member that raised it (decimal uint64). */
+  memberId: string;
+  alarm: 'NOSPACE' | 'CORRUPT';
+}
+
+/** HashKV of one member: the hash of its keys from `compactRevision` up to `revision`. */
+export interface MemberHash {
+  endpoint: string;
+  memberId: string;
+  revision: bigint;
+  compactRevision: bigint;
+  /** uint32, as a decimal string. */
+  hash: string;
+}
+
 export interface LeaderMove {
   fromId: string;
   toId: string;
@@ -107,5 +124,20 @@ export interface EtcdAdmin {
   statusAll(): Promise<EndpointProbe[]>;
   /** Transfers leadership to `targetId`, sent to the current leader. A no-op if it leads already. */
   moveLeader(targetId: string): Promise<LeaderMove>;
+  /** The alarms raised in the cluster (read with failover). */
+  alarmList(): Promise<EtcdAlarm[]>;
+  /** Disarms one alarm; sent once, to the leader. */
+  alarmDisarm(alarm: EtcdAlarm): Promise<void>;
+  /** The cluster's current revision, from a linearizable read (with failover). */
+  currentRevision(): Promise<bigint>;
+  /**
+   * Compacts the key-value history up to `revision`; sent once, to the leader. A revision that was
+   * compacted already is not an error: the outcome is the same.
+   */
+  compact(revision: bigint): Promise<void>;
+  /** Defragments one member's backend; no failover. The member serves nothing meanwhile. */
+  defragment(endpoint: string): Promise<void>;
+  /** HashKV of one member at `revision` (0: its current one); no failover. */
+  hashKV(endpoint: string, revision: bigint): Promise<MemberHash>;
   close(): void;
 }

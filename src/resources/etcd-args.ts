@@ -1,5 +1,6 @@
 import type { EtcdCluster } from '../api/types.generated.js';
 import { optionsFor } from './etcd-flags-by-version.js';
+import { corruptionCheckOptions } from './corruption-flags.js';
 import { type ClusterRef, names, ports } from './names.js';
 
 /** Where the pod mounts things. */
@@ -67,8 +68,10 @@ export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string):
     `--peer-cert-file=${paths.peerTls}/tls.crt`,
     `--peer-key-file=${paths.peerTls}/tls.key`,
   ];
-  // Each version gets renamed flags under its own name (refusing unknown ones is the operator's).
-  const options = optionsFor({ ...defaultOptions, ...(cluster.spec.options ?? {}) }, cluster.spec.version);
+  // Corruption checks on by default (user options win); each version gets renamed flags under its
+  // own name (refusing unknown ones is the operator's).
+  const user = cluster.spec.options ?? {};
+  const options = optionsFor({ ...defaultOptions, ...user, ...corruptionCheckOptions(cluster.spec.version, user) }, cluster.spec.version);
   for (const key of Object.keys(options).sort()) {
     const value = options[key];
     if (value !== undefined) args.push(`--${key}=${value}`);

@@ -12,6 +12,7 @@ export function sampleCluster(over: Partial<EtcdCluster['spec']> = {}): EtcdClus
       storage: { type: 'PersistentVolumeClaim', size: '8Gi', retentionPolicy: 'Retain' },
       tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h' },
       paused: false,
+      maintenance: { defrag: { enabled: true, minFragmentedBytes: '100Mi', minFragmentedPercent: 50 }, consistencyCheck: { enabled: true, interval: '5m' } },
       ...over,
     },
   };

@@ -21,7 +21,7 @@ describe('buildStatefulSet', () => {
   it('appends user options sorted, and lets them override the operator defaults', () => {
     const args = container(buildStatefulSet(sampleCluster({ options: { 'quota-backend-bytes': '8589934592', 'auto-compaction-retention': '10m' } }), 3, 'trust-hash')).args!;
     expect(args.filter((a) => a.startsWith('--auto-compaction-retention'))).toEqual(['--auto-compaction-retention=10m']);
-    expect(args.slice(-3)).toEqual(['--auto-compaction-mode=periodic', '--auto-compaction-retention=10m', '--quota-backend-bytes=8589934592']);
+    expect(args.slice(-4)).toEqual(['--auto-compaction-mode=periodic', '--auto-compaction-retention=10m', '--feature-gates=CompactHashCheck=true,InitialCorruptCheck=true', '--quota-backend-bytes=8589934592']);
   });
 
   it('probes :2381 with endpoints that a leader election or full disk does not fail', () => {

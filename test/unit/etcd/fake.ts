@@ -1,6 +1,6 @@
 import { EndpointMemory, probeAll } from '../../../src/etcd/endpoint-memory.js';
 import { EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/errors.js';
-import type { EndpointProbe, EndpointStatus, EtcdAdmin, EtcdMember, LeaderMove, MemberAdded, MemberList } from '../../../src/etcd/types.js';
+import type { EndpointProbe, EndpointStatus, EtcdAdmin, EtcdAlarm, EtcdMember, LeaderMove, MemberAdded, MemberHash, MemberList } from '../../../src/etcd/types.js';
 
 /** A member of the fake cluster plus the process state real etcd would have. */
 interface FakeMemberState extends EtcdMember {
@@ -12,9 +12,9 @@ interface FakeMemberState extends EtcdMember {
   hung: boolean;
 }
 
-type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader';
+type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader' | 'alarmList' | 'alarmDisarm' | 'currentRevision' | 'compact' | 'defragment' | 'hashKV';
 
-const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberPromote', 'memberRemove', 'moveLeader']);
+const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberPromote', 'memberRemove', 'moveLeader', 'alarmDisarm', 'compact', 'defragment']);
 
 /**
  * An in-memory stand-in for `EtcdAdmin`, for unit tests of the planner and reconciler. It keeps
@@ -37,6 +37,16 @@ export class FakeEtcdAdmin implements EtcdAdmin {
   private readonly injected = new Map<Op, EtcdAdminErrorKind[]>();
   private nextId = 10276657743932975437n;
   private raftIndex = 100n;
+  /** Raised alarms, as etcd keeps them (cluster-wide). */
+  alarms: EtcdAlarm[] = [];
+  revision = 1000n;
+  compactRevision = 0n;
+  /** Database file size and bytes in use, by member ID (default 20480 / 16384). */
+  readonly sizes = new Map<string, { dbSize: number; inUse: number }>();
+  /** A member's HashKV differs from the others' (a diverged copy). */
+  readonly divergent = new Set<string>();
+  /** Members defragmented, in order. */
+  readonly defragmented: string[] = [];
 
   /** Starts with running, caught-up voters; the first one leads. */
   constructor(voters: { name: string; peerURL: string; clientURL: string }[], memory = new EndpointMemory()) {
@@ -132,7 +142,8 @@ export class FakeEtcdAdmin implements EtcdAdmin {
       return {
         endpoint, clusterId: this.clusterId, memberId: m.id, leaderId: this.leaderId,
         raftIndex: applied, raftAppliedIndex: applied, raftTerm: 2n,
-        dbSize: 20480, dbSizeInUse: 16384, version: '3.6.16', isLearner: m.isLearner, errors: [],
+        dbSize: this.size(m.id).dbSize, dbSizeInUse: this.size(m.id).inUse, version: '3.6.16', isLearner: m.isLearner,
+        errors: this.alarms.map((a) => `memberID:${a.memberId} alarm:${a.alarm} `),
       };
     }));
   }
@@ -153,8 +164,72 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     });
   }
 
+  alarmList(): Promise<EtcdAlarm[]> {
+    return this.run('alarmList', () => {
+      this.requireQuorum('alarmList');
+      return this.alarms.map((a) => ({ ...a }));
+    });
+  }
+
+  alarmDisarm(alarm: EtcdAlarm): Promise<void> {
+    return this.run('alarmDisarm', () => {
+      this.requireQuorum('alarmDisarm');
+      this.alarms = this.alarms.filter((a) => a.memberId !== alarm.memberId || a.alarm !== alarm.alarm);
+    });
+  }
+
+  currentRevision(): Promise<bigint> {
+    return this.run('currentRevision', () => {
+      this.requireQuorum('currentRevision');
+      return this.revision;
+    });
+  }
+
+  /** Compaction frees the space of old revisions: a fragmented member's in-use bytes halve. */
+  compact(revision: bigint): Promise<void> {
+    return this.run('compact', () => {
+      this.requireQuorum('compact');
+      if (revision > this.revision) throw this.error('compact', 'FutureRevision');
+      if (revision > this.compactRevision) this.compactRevision = revision;
+    });
+  }
+
+  defragment(endpoint: string): Promise<void> {
+    return this.run('defragment', () => {
+      const m = this.byEndpoint(endpoint, 'defragment');
+      const s = this.size(m.id);
+      this.sizes.set(m.id, { dbSize: s.inUse, inUse: s.inUse });
+      this.defragmented.push(m.id);
+    });
+  }
+
+  hashKV(endpoint: string, revision: bigint): Promise<MemberHash> {
+    return this.run('hashKV', () => {
+      const m = this.byEndpoint(endpoint, 'hashKV');
+      if (revision > this.revision) throw this.error('hashKV', 'FutureRevision', endpoint);
+      if (revision !== 0n && revision < this.compactRevision) throw this.error('hashKV', 'Compacted', endpoint);
+      const at = revision === 0n ? this.revision : revision;
+      return { endpoint, memberId: m.id, revision: at, compactRevision: this.compactRevision, hash: this.divergent.has(m.id) ? '1' : String(at * 7n % 4294967296n) };
+    });
+  }
+
   close(): void {
     this.closed = true;
+  }
+
+  /** Sets a member's database file size and bytes in use. */
+  setSize(id: string, dbSize: number, inUse: number): void {
+    this.sizes.set(id, { dbSize, inUse });
+  }
+
+  private size(id: string): { dbSize: number; inUse: number } {
+    return this.sizes.get(id) ?? { dbSize: 20480, inUse: 16384 };
+  }
+
+  private byEndpoint(endpoint: string, op: Op): FakeMemberState {
+    const m = [...this.members.values()].find((x) => x.running && x.clientURLs.includes(endpoint));
+    if (!m) throw this.error(op, 'Unavailable', endpoint);
+    return m;
   }
 
   // --- internals ------------------------------------------------------------------------------
