@@ -1,4 +1,4 @@
-import type { Etcd3 } from 'etcd3';
+import { DowngradeAction as Action, type Etcd3 } from 'etcd3';
 import { fenceWrite } from '../runtime/pass-scope.js';
 import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
@@ -8,11 +8,14 @@ import type {
   EndpointStatus,
   EtcdAdmin,
   EtcdAdminOptions,
+  DowngradeAction,
   EtcdMember,
   LeaderMove,
   MemberAdded,
   MemberList,
+  MemberVersions,
 } from './types.js';
+import { fetchVersions } from './versions.js';
 
 /** The leader as found just before a change, and where to send the change. */
 interface Leader {
@@ -85,6 +88,18 @@ export class EtcdAdminClient implements EtcdAdmin {
     fenceWrite();
     await this.send('moveLeader', leader.endpoint, (c) => c.maintenance.moveLeader({ targetID: target }, this.callOptions()));
     return { fromId: leader.id, toId: target };
+  }
+
+  versions(endpoint: string): Promise<MemberVersions> {
+    return fetchVersions(endpoint, this.options, this.options.callTimeoutMs);
+  }
+
+  /** A downgrade changes the cluster version: sent once, to the leader, like a membership change. */
+  async downgrade(action: DowngradeAction, version: string): Promise<string> {
+    const code = { validate: Action.Validate, enable: Action.Enable, cancel: Action.Cancel }[action];
+    const call = (c: Etcd3) => c.maintenance.downgrade({ action: code, version }, this.callOptions());
+    const res = action === 'validate' ? await this.read('downgradeValidate', call) : await this.mutate(`downgrade${action === 'enable' ? 'Enable' : 'Cancel'}`, call);
+    return res.version;
   }
 
   close(): void {

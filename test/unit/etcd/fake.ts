@@ -1,5 +1,5 @@
 import { EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/errors.js';
-import type { EndpointProbe, EndpointStatus, EtcdAdmin, EtcdMember, LeaderMove, MemberAdded, MemberList } from '../../../src/etcd/types.js';
+import type { DowngradeAction, EndpointProbe, EndpointStatus, EtcdAdmin, EtcdMember, LeaderMove, MemberAdded, MemberList, MemberVersions } from '../../../src/etcd/types.js';
 
 /** A member of the fake cluster plus the process state real etcd would have. */
 interface FakeMemberState extends EtcdMember {
@@ -9,9 +9,9 @@ interface FakeMemberState extends EtcdMember {
   caughtUp: boolean;
 }
 
-type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader';
+type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader' | 'versions' | 'downgrade';
 
-const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberPromote', 'memberRemove', 'moveLeader']);
+const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberPromote', 'memberRemove', 'moveLeader', 'downgrade']);
 
 /**
  * An in-memory stand-in for `EtcdAdmin`, for unit tests of the planner and reconciler. It keeps
@@ -24,6 +24,9 @@ export class FakeEtcdAdmin implements EtcdAdmin {
   leaderId: string;
   maxLearners = 1;
   closed = false;
+  /** etcd 3.6 members: the cluster version, lowered by an enabled downgrade (storage follows at once here). */
+  clusterVersion = '3.6.0';
+  downgradeTarget: string | undefined;
   private readonly members = new Map<string, FakeMemberState>();
   private readonly injected = new Map<Op, EtcdAdminErrorKind[]>();
   private nextId = 10276657743932975437n;
@@ -124,6 +127,31 @@ export class FakeEtcdAdmin implements EtcdAdmin {
         ),
       ),
     );
+  }
+
+  versions(endpoint: string): Promise<MemberVersions> {
+    return this.run('versions', () => {
+      if (![...this.members.values()].some((x) => x.running && x.clientURLs.includes(endpoint))) throw this.error('versions', 'Unavailable', endpoint);
+      return { server: '3.6.16', cluster: this.clusterVersion, storage: this.clusterVersion, ...(this.downgradeTarget ? { downgradeTarget: this.downgradeTarget } : {}) };
+    });
+  }
+
+  /** As etcd 3.6.16: one minor down only, enable once; a cancel with nothing enabled succeeds too. */
+  downgrade(action: DowngradeAction, version: string): Promise<string> {
+    return this.run('downgrade', () => {
+      const [major, minor] = this.clusterVersion.split('.').map(Number) as [number, number];
+      const target = `${version}.0`;
+      if (action === 'cancel') {
+        this.downgradeTarget = undefined;
+        this.clusterVersion = '3.6.0';
+        return this.clusterVersion;
+      }
+      if (this.downgradeTarget || target !== `${major}.${minor - 1}.0`) throw this.error('downgrade', 'InvalidArgument');
+      if (action === 'enable') this.downgradeTarget = target;
+      const reported = this.clusterVersion;
+      if (action === 'enable') this.clusterVersion = target;
+      return reported;
+    });
   }
 
   moveLeader(targetId: string): Promise<LeaderMove> {
