@@ -4,11 +4,11 @@ import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
 import { EtcdAdminError, classify } from './errors.js';
 import type {
+  DowngradeAction,
   EndpointProbe,
   EndpointStatus,
   EtcdAdmin,
   EtcdAdminOptions,
-  DowngradeAction,
   EtcdMember,
   LeaderMove,
   MemberAdded,

@@ -62,7 +62,11 @@ export async function reconcileDowngrade(i: {
   return { plan, holdsRestarts: plan.kind !== 'roll', progress, requeueAfterMs: 2_000 };
 }
 
-/** Steps that restart a member, which a downgrade holds until etcd is ready for the old binary. */
+/**
+ * Whether the membership step waits: a pass that sent a downgrade call changes nothing else (one
+ * change per pass), and restarts wait until etcd is ready for the old binary.
+ */
 export function heldByDowngrade(step: MembershipStep, outcome: DowngradeOutcome | undefined): boolean {
-  return !!outcome?.holdsRestarts && (step.kind === 'restartMember' || step.kind === 'moveLeader');
+  if (!outcome?.holdsRestarts || step.kind === 'none' || step.kind === 'wait' || step.kind === 'awaitDecision') return false;
+  return outcome.plan.kind === 'enable' || outcome.plan.kind === 'cancel' || step.kind === 'restartMember' || step.kind === 'moveLeader';
 }

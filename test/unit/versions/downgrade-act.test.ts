@@ -29,6 +29,8 @@ describe('reconcileDowngrade', () => {
     const first = await pass('3.5.35');
     expect(first.plan.kind).toBe('enable');
     expect(heldByDowngrade(restart, first)).toBe(true);
+    // One change per pass: the pass that enabled sends nothing else either.
+    expect(heldByDowngrade({ kind: 'promoteLearner', memberId: '1', ordinal: 1 }, first)).toBe(true);
     expect(admin.downgradeTarget).toBe('3.5.0');
     expect(events).toEqual(['DowngradeEnabled']);
     const next = await pass('3.5.35');
