@@ -30,6 +30,10 @@ export const conditionReasons = {
   upgrading: 'Upgrading',
   /** An upgrade waits for its pre-flight: every member a healthy, caught-up voter without alarm. */
   upgradeWaiting: 'UpgradeWaiting',
+  /** A downgrade through etcd's downgrade API: enabling, waiting for the data, rolling, cancelling. */
+  downgrading: 'Downgrading',
+  downgradeEnabled: 'DowngradeEnabled',
+  downgradeCancelled: 'DowngradeCancelled',
   /** spec.options names a flag that spec.version does not know: nothing is rolled (Degraded). */
   optionUnknownToVersion: 'OptionUnknownToVersion',
   restartingMember: 'RestartingMember',

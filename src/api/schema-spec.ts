@@ -26,7 +26,7 @@ const replicas = int32('Number of etcd members: 1, 3, 5, 7 or 9. Also set throug
   ],
 });
 
-const version = string(`etcd release to run, MAJOR.MINOR.PATCH without a leading v. Upgrades go one minor release at a time (3.5 before 3.5.20 goes to 3.5.20 or later first, etcd issue 19557); minor downgrades are refused.`, 64, {
+const version = string(`etcd release to run, MAJOR.MINOR.PATCH without a leading v. Upgrades go one minor release at a time (3.5 before 3.5.20 goes to 3.5.20 or later first, etcd issue 19557); a downgrade goes one minor down through etcd's downgrade API (3.6 to 3.5.20 or later).`, 64, {
   default: defaultEtcdVersion,
   'x-kubernetes-validations': [
     {

@@ -7,7 +7,7 @@ import { maxMembers } from '../resources/names.js';
 import { type Schema, type ValidationRule, object, string } from './schema-builders.js';
 import { specSchema } from './schema-spec.js';
 import { statusSchema } from './schema-status.js';
-import { minimumPatchToLeaveMinor } from './version.js';
+import { downgradableMinors, minimumPatchToLeaveMinor } from './version.js';
 
 /**
  * The version a change is judged against: what the members run (status.currentVersion) when the
@@ -36,11 +36,17 @@ const patchFirstRules: ValidationRule[] = minimumPatchToLeaveMinor.map((r) => ({
     `Upgrade to ${r.major}.${r.minor}.${r.patch} or a later ${r.major}.${r.minor} release first, then to ' + self.spec.version + '.'`,
 }));
 
+/** A downgrade etcd's downgrade API carries out (version.ts): one minor, to a patch that may upgrade again. */
+const allowedDowngrade = downgradableMinors
+  .map((d) => `FROM.major() == ${d.major} && TO.major() == ${d.major} && FROM.minor() == ${d.fromMinor} && TO.minor() == ${d.toMinor} && TO.patch() >= ${d.minimumPatch}`)
+  .join(' || ');
+const downgradeWords = downgradableMinors.map((d) => `${d.major}.${d.fromMinor} to ${d.major}.${d.toMinor}.${d.minimumPatch} or a later ${d.major}.${d.toMinor} release`).join(', ');
+
 export const upgradeRules: ValidationRule[] = [
   {
-    rule: versionRule('TO.major() > FROM.major() || TO.major() == FROM.major() && TO.minor() >= FROM.minor()'),
+    rule: versionRule(`TO.major() > FROM.major() || TO.major() == FROM.major() && TO.minor() >= FROM.minor() || ${allowedDowngrade}`),
     fieldPath: '.spec.version',
-    messageExpression: `'spec.version cannot go' + ${fromTo} + ': this operator does not downgrade etcd to an older minor release yet (replacing the binaries is unsafe; etcd needs its downgrade API). Keep ' + (${running}) + ' or a newer release; to go back, restore a snapshot into a new EtcdCluster.'`,
+    messageExpression: `'spec.version cannot go' + ${fromTo} + ': etcd goes back one minor release at a time through its downgrade API, and only from ${downgradeWords} (earlier patch releases cannot upgrade again). Keep ' + (${running}) + ' or choose an allowed release; to go back further, restore a snapshot into a new EtcdCluster.'`,
   },
   {
     rule: versionRule('TO.major() < FROM.major() || TO.major() == FROM.major() && TO.minor() <= FROM.minor() + 1'),

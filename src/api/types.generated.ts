@@ -21,7 +21,7 @@ export interface EtcdClusterSpec {
    */
   replicas: number;
   /**
-   * etcd release to run, MAJOR.MINOR.PATCH without a leading v. Upgrades go one minor release at a time (3.5 before 3.5.20 goes to 3.5.20 or later first, etcd issue 19557); minor downgrades are refused.
+   * etcd release to run, MAJOR.MINOR.PATCH without a leading v. Upgrades go one minor release at a time (3.5 before 3.5.20 goes to 3.5.20 or later first, etcd issue 19557); a downgrade goes one minor down through etcd's downgrade API (3.6 to 3.5.20 or later).
    */
   version: string;
   /**

@@ -50,7 +50,12 @@ describe('versionChange', () => {
     ['3.5.19', '3.6.16', 'minorUpgrade', false],
     ['3.5.0', '3.6.0', 'minorUpgrade', false],
     ['3.5.3', '3.5.35', 'patch', true],
-    ['3.6.0', '3.5.35', 'minorDowngrade', false],
+    // Through etcd's downgrade API: one minor down from 3.6, to 3.5.20 or later (issue 19557).
+    ['3.6.0', '3.5.35', 'minorDowngrade', true],
+    ['3.6.16', '3.5.20', 'minorDowngrade', true],
+    ['3.6.16', '3.5.19', 'minorDowngrade', false],
+    ['3.7.0', '3.5.35', 'minorDowngrade', false],
+    ['3.7.0', '3.6.16', 'minorDowngrade', false],
     ['3.5.35', '3.7.0', 'skipsMinor', false],
     ['3.6.16', '4.0.0', 'majorChange', false],
   ] as const)('%s -> %s is %s', (from, to, change, allowed) => {

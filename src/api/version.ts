@@ -68,8 +68,9 @@ export function isSupportedVersion(text: string): boolean {
 
 /**
  * What moving a running cluster from `running` to `desired` means. etcd upgrades one minor
- * release at a time and cannot roll a minor back by swapping binaries; within a minor, patch
- * releases are compatible in both directions.
+ * release at a time and cannot roll a minor back by swapping binaries alone (a downgrade goes
+ * through its downgrade API, see downgradableMinors); within a minor, patch releases are
+ * compatible in both directions.
  */
 export type VersionChange = 'none' | 'patch' | 'minorUpgrade' | 'minorDowngrade' | 'skipsMinor' | 'majorChange';
 
@@ -101,9 +102,26 @@ export function patchReleaseFirst(running: string, desired: string): string | un
   return rule && leaves && from.patch < rule.patch ? `${rule.major}.${rule.minor}.${rule.patch}` : undefined;
 }
 
+/**
+ * The minor releases a cluster may go back from, through etcd's downgrade API (validate, enable,
+ * then the members one at a time). etcd 3.6 is the first release with it; a downgrade goes one
+ * minor down, to a patch release that may later leave its minor again (minimumPatchToLeaveMinor),
+ * so that the way back up stays open. The CRD's CEL rule is generated from this table.
+ */
+export const downgradableMinors: readonly { major: number; fromMinor: number; toMinor: number; minimumPatch: number }[] = [
+  { major: 3, fromMinor: 6, toMinor: 5, minimumPatch: 20 },
+];
+
+/** Whether `running` may go down to `desired` through etcd's downgrade API. */
+export function isAllowedDowngrade(running: string, desired: string): boolean {
+  const [from, to] = [mustParse(running), mustParse(desired)];
+  return downgradableMinors.some((d) => from.major === d.major && to.major === d.major && from.minor === d.fromMinor && to.minor === d.toMinor && to.patch >= d.minimumPatch);
+}
+
 /** Whether the API lets a cluster running `running` move to `desired`. */
 export function isAllowedVersionChange(running: string, desired: string): boolean {
   const change = versionChange(running, desired);
   if (change === 'minorUpgrade' && patchReleaseFirst(running, desired)) return false;
+  if (change === 'minorDowngrade') return isAllowedDowngrade(running, desired);
   return change === 'none' || change === 'patch' || change === 'minorUpgrade';
 }

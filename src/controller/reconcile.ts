@@ -35,6 +35,7 @@ import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from
 import { quorumLossEvent } from './quorum-report.js';
 import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
+import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
 import { optionsRefusal } from '../versions/options-gate.js';
 import { type StepOutcome, act } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
@@ -170,7 +171,9 @@ export class EtcdClusterReconciler implements Reconciler {
     // know (before any member is given them) are observed, never changed.
     const refusal = optionsRefusal(cluster);
     const blocked = cluster.spec.paused || !certs.operatorTls || !!refusal;
-    const step: MembershipStep = blocked ? { kind: 'none' } : planned;
+    // A downgrade (3.6 -> 3.5) goes through etcd's API first; no member restarts until etcd is ready.
+    const downgrade = blocked ? undefined : await reconcileDowngrade({ cluster, admin, etcd: trusted, members: observation.members, writer: this.deps.writer, log: ctx.log, now });
+    const step: MembershipStep = blocked || heldByDowngrade(planned, downgrade) ? { kind: 'none' } : planned;
     seen.step = blocked ? planned : step;
     // Before acting: a member this step removes no longer counts toward the budget.
     if (!paused) {
@@ -201,7 +204,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems];
     // A refused option holds every step: Progressing says so instead of the step it holds.
     const shownStep = refusal ? undefined : blocked ? planned : step;
-    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now) });
+    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? downgrade?.progress ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now) });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
@@ -209,7 +212,7 @@ export class EtcdClusterReconciler implements Reconciler {
     await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
-    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
+    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
   }
 
   /** The status of a cluster whose restore runs or stopped: no member, no change of etcd. */

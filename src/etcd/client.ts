@@ -1,10 +1,11 @@
-import type { Etcd3, IHashKVResponse } from 'etcd3';
+import { DowngradeAction as Action, type Etcd3, type IHashKVResponse } from 'etcd3';
 import { fenceWrite } from '../runtime/pass-scope.js';
 import { connectEndpoint, deadline } from './connection.js';
 import { toMember, toStatus, uint64 } from './convert.js';
 import { EndpointMemory, probeAll } from './endpoint-memory.js';
 import { EtcdAdminError, classify } from './errors.js';
 import type {
+  DowngradeAction,
   EndpointProbe,
   EndpointStatus,
   EtcdAdmin,
@@ -15,7 +16,9 @@ import type {
   MemberAdded,
   MemberHash,
   MemberList,
+  MemberVersions,
 } from './types.js';
+import { fetchVersions } from './versions.js';
 
 /**
  * Defragmentation rewrites a member's whole database file: seconds for a few GiB, far longer than
@@ -158,6 +161,18 @@ export class EtcdAdminClient implements EtcdAdmin {
       compactRevision: int64(res.compact_revision, 'compact_revision'),
       hash: String(res.hash),
     };
+  }
+
+  versions(endpoint: string): Promise<MemberVersions> {
+    return fetchVersions(endpoint, this.options, this.options.callTimeoutMs);
+  }
+
+  /** A downgrade changes the cluster version: sent once, to the leader, like a membership change. */
+  async downgrade(action: DowngradeAction, version: string): Promise<string> {
+    const code = { validate: Action.Validate, enable: Action.Enable, cancel: Action.Cancel }[action];
+    const call = (c: Etcd3) => c.maintenance.downgrade({ action: code, version }, this.callOptions());
+    const res = action === 'validate' ? await this.read('downgradeValidate', call) : await this.mutate(`downgrade${action === 'enable' ? 'Enable' : 'Cancel'}`, call);
+    return res.version;
   }
 
   close(): void {

@@ -95,6 +95,19 @@ export interface MemberHash {
   /** uint32, as a decimal string. */
   hash: string;
 }
+/** What a member's `/version` says: its binary, the cluster version and its data's storage version. */
+export interface MemberVersions {
+  server: string;
+  /** `MAJOR.MINOR.0`: the lowest minor every member speaks, or a downgrade's target once enabled. */
+  cluster: string;
+  /** `MAJOR.MINOR.0` of the data on its disk; absent before etcd 3.6. */
+  storage?: string;
+  /** `MAJOR.MINOR.0` of the downgrade etcd has enabled, if one is (etcd 3.6 and later). */
+  downgradeTarget?: string;
+}
+
+/** etcd's downgrade actions (Maintenance.Downgrade). */
+export type DowngradeAction = 'validate' | 'enable' | 'cancel';
 
 export interface LeaderMove {
   fromId: string;
@@ -139,5 +152,12 @@ export interface EtcdAdmin {
   defragment(endpoint: string): Promise<void>;
   /** HashKV of one member at `revision` (0: its current one); no failover. */
   hashKV(endpoint: string, revision: bigint): Promise<MemberHash>;
+  /** One member's versions and the downgrade it knows of (its `/version` and JSON Status); no failover. */
+  versions(endpoint: string): Promise<MemberVersions>;
+  /**
+   * Validates, enables or cancels a downgrade of the cluster version to `version` (`MAJOR.MINOR`),
+   * sent once to the leader; returns the cluster version etcd reports.
+   */
+  downgrade(action: DowngradeAction, version: string): Promise<string>;
   close(): void;
 }

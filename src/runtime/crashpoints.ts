@@ -29,6 +29,8 @@ export type Crashpoint =
   | 'after-leader-move'
   /** The StatefulSet's template was written (new version or flags), no member restarted yet. */
   | 'after-template-apply'
+  /** A downgrade was enabled in etcd, before its event and before any member restarted. */
+  | 'after-downgrade-enable'
   /** A member's pod was deleted to run the new template, before the event and the next look. */
   | 'after-member-restart'
   /** spec.restore: the member claims exist, no restore pod yet. */

@@ -78,12 +78,13 @@ const pvc = (storage: EtcdClusterSpecInput['storage']): EtcdClusterSpecInput => 
 
 const changes: Change[] = [
   {
-    what: 'a minor downgrade',
+    what: 'a downgrade to a 3.5 release that cannot upgrade again',
     from: { version: '3.6.16' },
-    to: { version: '3.5.35' },
-    says: 'spec.version cannot go from 3.6.16 to 3.5.35: this operator does not downgrade etcd to an older minor release yet (replacing the binaries is unsafe; etcd needs its downgrade API). Keep 3.6.16 or a newer release',
+    to: { version: '3.5.19' },
+    says: 'spec.version cannot go from 3.6.16 to 3.5.19: etcd goes back one minor release at a time through its downgrade API, and only from 3.6 to 3.5.20 or a later 3.5 release (earlier patch releases cannot upgrade again). Keep 3.6.16 or choose an allowed release',
   },
-  { what: 'a downgrade by two minors', from: { version: '3.7.0' }, to: { version: '3.5.35' }, says: 'spec.version cannot go from 3.7.0 to 3.5.35: this operator does not downgrade etcd' },
+  { what: 'a downgrade by two minors', from: { version: '3.7.0' }, to: { version: '3.5.35' }, says: 'spec.version cannot go from 3.7.0 to 3.5.35: etcd goes back one minor release at a time' },
+  { what: 'a downgrade from 3.7 (no path yet)', from: { version: '3.7.0' }, to: { version: '3.6.16' }, says: 'spec.version cannot go from 3.7.0 to 3.6.16: etcd goes back one minor release at a time' },
   {
     what: 'an upgrade to 3.6 from 3.5 before 3.5.20',
     from: { version: '3.5.19' },
@@ -118,6 +119,7 @@ const changes: Change[] = [
   { what: 'a one-minor upgrade from 3.5.20', from: { version: '3.5.20' }, to: { version: '3.6.0' } },
   { what: 'a patch upgrade of an old 3.5', from: { version: '3.5.3' }, to: { version: '3.5.20' } },
   { what: 'a patch downgrade', from: { version: '3.6.16' }, to: { version: '3.6.15' } },
+  { what: 'a minor downgrade through etcd\'s downgrade API', from: { version: '3.6.16' }, to: { version: '3.5.35' } },
   { what: 'returning to the version members still run', from: { version: '3.6.16' }, status: { currentVersion: '3.5.35' }, to: { version: '3.5.35' } },
   { what: 'a storage size increase', from: pvc({}), to: pvc({ size: '20Gi' }) },
   { what: 'scaling, pausing and new options', from: {}, to: { replicas: 5, paused: true, options: { 'snapshot-count': '10000' } } },

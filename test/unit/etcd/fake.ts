@@ -1,6 +1,6 @@
 import { EndpointMemory, probeAll } from '../../../src/etcd/endpoint-memory.js';
 import { EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/errors.js';
-import type { EndpointProbe, EndpointStatus, EtcdAdmin, EtcdAlarm, EtcdMember, LeaderMove, MemberAdded, MemberHash, MemberList } from '../../../src/etcd/types.js';
+import type { DowngradeAction, EndpointProbe, EndpointStatus, EtcdAdmin, EtcdAlarm, EtcdMember, LeaderMove, MemberAdded, MemberHash, MemberList, MemberVersions } from '../../../src/etcd/types.js';
 
 /** A member of the fake cluster plus the process state real etcd would have. */
 interface FakeMemberState extends EtcdMember {
@@ -12,9 +12,9 @@ interface FakeMemberState extends EtcdMember {
   hung: boolean;
 }
 
-type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader' | 'alarmList' | 'alarmDisarm' | 'currentRevision' | 'compact' | 'defragment' | 'hashKV';
+type Op = 'memberList' | 'memberAddLearner' | 'memberPromote' | 'memberRemove' | 'status' | 'moveLeader' | 'alarmList' | 'alarmDisarm' | 'currentRevision' | 'compact' | 'defragment' | 'hashKV' | 'versions' | 'downgrade';
 
-const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberPromote', 'memberRemove', 'moveLeader', 'alarmDisarm', 'compact', 'defragment']);
+const changes: ReadonlySet<string> = new Set(['memberAddLearner', 'memberPromote', 'memberRemove', 'moveLeader', 'alarmDisarm', 'compact', 'defragment', 'downgrade']);
 
 /**
  * An in-memory stand-in for `EtcdAdmin`, for unit tests of the planner and reconciler. It keeps
@@ -33,6 +33,9 @@ export class FakeEtcdAdmin implements EtcdAdmin {
   deadlinesWaited = 0;
   /** As the real client's: what it learned of hung members, kept across passes. */
   readonly memory: EndpointMemory;
+  /** etcd 3.6 members: the cluster version, lowered by an enabled downgrade (storage follows at once here). */
+  clusterVersion = '3.6.0';
+  downgradeTarget: string | undefined;
   private readonly members = new Map<string, FakeMemberState>();
   private readonly injected = new Map<Op, EtcdAdminErrorKind[]>();
   private nextId = 10276657743932975437n;
@@ -150,6 +153,31 @@ export class FakeEtcdAdmin implements EtcdAdmin {
 
   statusAll(): Promise<EndpointProbe[]> {
     return probeAll(this.endpoints, this.memory, (endpoint) => this.status(endpoint));
+  }
+
+  versions(endpoint: string): Promise<MemberVersions> {
+    return this.run('versions', () => {
+      if (![...this.members.values()].some((x) => x.running && x.clientURLs.includes(endpoint))) throw this.error('versions', 'Unavailable', endpoint);
+      return { server: '3.6.16', cluster: this.clusterVersion, storage: this.clusterVersion, ...(this.downgradeTarget ? { downgradeTarget: this.downgradeTarget } : {}) };
+    });
+  }
+
+  /** As etcd 3.6.16: one minor down only, enable once; a cancel with nothing enabled succeeds too. */
+  downgrade(action: DowngradeAction, version: string): Promise<string> {
+    return this.run('downgrade', () => {
+      const [major, minor] = this.clusterVersion.split('.').map(Number) as [number, number];
+      const target = `${version}.0`;
+      if (action === 'cancel') {
+        this.downgradeTarget = undefined;
+        this.clusterVersion = '3.6.0';
+        return this.clusterVersion;
+      }
+      if (this.downgradeTarget || target !== `${major}.${minor - 1}.0`) throw this.error('downgrade', 'InvalidArgument');
+      if (action === 'enable') this.downgradeTarget = target;
+      const reported = this.clusterVersion;
+      if (action === 'enable') this.clusterVersion = target;
+      return reported;
+    });
   }
 
   async moveLeader(targetId: string): Promise<LeaderMove> {
