@@ -100,6 +100,8 @@ export class EtcdClusterReconciler implements Reconciler {
   private readonly warnings = new DecisionWarnings();
 
   private readonly memberInitImage: string;
+  /** When each cluster's member versions were last read (src/versions/downgrade-act.ts). */
+  private readonly downgradeChecks = new Map<string, number>();
 
   /** Defragmentation, NOSPACE and the consistency check (src/upkeep). */
   private readonly upkeep: Upkeep;
@@ -172,7 +174,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const refusal = optionsRefusal(cluster);
     const blocked = cluster.spec.paused || !certs.operatorTls || !!refusal;
     // A downgrade (3.6 -> 3.5) goes through etcd's API first; no member restarts until etcd is ready.
-    const downgrade = blocked ? undefined : await reconcileDowngrade({ cluster, admin, etcd: trusted, members: observation.members, writer: this.deps.writer, log: ctx.log, now });
+    const downgrade = blocked ? undefined : await reconcileDowngrade({ cluster, admin, etcd: trusted, members: observation.members, writer: this.deps.writer, log: ctx.log, now, checked: this.downgradeChecks });
     const step: MembershipStep = blocked || heldByDowngrade(planned, downgrade) ? { kind: 'none' } : planned;
     seen.step = blocked ? planned : step;
     // Before acting: a member this step removes no longer counts toward the budget.

@@ -33,6 +33,26 @@ async function observeVersions(admin: EtcdAdmin, etcd: EtcdView): Promise<Downgr
   );
 }
 
+/** How often a cluster with no downgrade in sight is still asked whether etcd holds one. */
+export const idleDowngradeCheckMs = 5 * 60_000;
+
+const minorOf = (version: string | undefined) => (version ? version.replace(/^v/, '').split('.').slice(0, 2).join('.') : undefined);
+
+/**
+ * Whether this pass reads every member's versions (two HTTPS calls each). A downgrade is in sight
+ * when spec.version is a lower minor than a member runs, when members run different minors (a
+ * roll under way), or when the last status said Downgrading. Otherwise etcd is asked only every
+ * `idleDowngradeCheckMs`, and on the first pass of this process, so that a downgrade left enabled
+ * (spec set back while the operator was away) is still found and cancelled. Pure.
+ */
+export function downgradeInSight(cluster: EtcdCluster, etcd: EtcdView, lastCheckedAt: number | undefined, now: number): boolean {
+  if (lastCheckedAt === undefined || now - lastCheckedAt >= idleDowngradeCheckMs) return true;
+  const running = new Set(etcd.members.map((m) => minorOf(m.status?.version)).filter((v): v is string => v !== undefined));
+  const desired = minorOf(cluster.spec.version)!;
+  if (running.size > 1 || [...running].some((v) => v !== desired)) return true;
+  return cluster.status?.conditions?.some((c) => c.type === 'Progressing' && c.reason === R.downgrading) === true;
+}
+
 export async function reconcileDowngrade(i: {
   cluster: EtcdCluster;
   admin: EtcdAdmin | undefined;
@@ -41,8 +61,13 @@ export async function reconcileDowngrade(i: {
   writer: KubeWriter;
   log: Logger;
   now: Date;
+  /** When this process last read the cluster's versions: kept by the reconciler per cluster. */
+  checked: Map<string, number>;
 }): Promise<DowngradeOutcome> {
   if (!i.admin || !i.etcd?.quorumConfirmed) return { plan: { kind: 'none' }, holdsRestarts: false };
+  const key = i.cluster.metadata.uid ?? `${i.cluster.metadata.namespace}/${i.cluster.metadata.name}`;
+  if (!downgradeInSight(i.cluster, i.etcd, i.checked.get(key), i.now.getTime())) return { plan: { kind: 'none' }, holdsRestarts: false };
+  i.checked.set(key, i.now.getTime());
   const members = await observeVersions(i.admin, i.etcd);
   const plan = planDowngrade({ desired: i.cluster.spec.version, members, blocker: rollBlocker(i.members ?? []) });
   if (plan.kind === 'none') return { plan, holdsRestarts: false };

@@ -5,7 +5,7 @@ import type { KubeWriter } from '../../../src/controller/kube-writer.js';
 import type { ObservedMember } from '../../../src/controller/membership.js';
 import type { EtcdView } from '../../../src/controller/observe-etcd.js';
 import { FakeEtcdAdmin } from '../etcd/fake.js';
-import { heldByDowngrade, reconcileDowngrade } from '../../../src/versions/downgrade-act.js';
+import { downgradeInSight, heldByDowngrade, idleDowngradeCheckMs, reconcileDowngrade } from '../../../src/versions/downgrade-act.js';
 
 const names = ['db-0', 'db-1', 'db-2'];
 
@@ -17,7 +17,7 @@ function setup() {
   const events: string[] = [];
   const writer = { event: (_c: unknown, _t: string, reason: string) => Promise.resolve(void events.push(reason)) } as unknown as KubeWriter;
   const log = winston.createLogger({ silent: true });
-  const pass = (version: string, ms = members) => reconcileDowngrade({ cluster: { spec: { version } } as EtcdCluster, admin, etcd, members: ms, writer, log, now: new Date(0) });
+  const pass = (version: string, ms = members) => reconcileDowngrade({ cluster: { metadata: { name: 'db', namespace: 'ns' }, spec: { version } } as EtcdCluster, admin, etcd, members: ms, writer, log, now: new Date(0), checked: new Map() });
   return { admin, members, events, pass };
 }
 
@@ -55,4 +55,21 @@ describe('reconcileDowngrade', () => {
     expect(events).toEqual(['DowngradeEnabled', 'DowngradeCancelled']);
     expect((await pass('3.6.16')).plan.kind).toBe('none');
   });
+});
+
+describe('downgradeInSight: when a pass reads every member\'s versions', () => {
+  const etcd = (...versions: string[]) => ({ quorumConfirmed: true, members: versions.map((version, i) => ({ id: String(i), status: { version } })) }) as unknown as EtcdView;
+  const cluster = (version: string, reason?: string) =>
+    ({ spec: { version }, status: reason ? { conditions: [{ type: 'Progressing', status: 'True', reason }] } : {} }) as unknown as EtcdCluster;
+  const recently = 1_000;
+  const cases: [string, EtcdCluster, EtcdView, number | undefined, boolean][] = [
+    ['the first pass of this process', cluster('3.6.16'), etcd('3.6.16', '3.6.16'), undefined, true],
+    ['an idle cluster checked a moment ago', cluster('3.6.16'), etcd('3.6.16', '3.6.16'), recently, false],
+    ['an idle cluster after the idle interval', cluster('3.6.16'), etcd('3.6.16', '3.6.16'), recently - idleDowngradeCheckMs, true],
+    ['spec one minor below the members', cluster('3.5.35'), etcd('3.6.16', '3.6.16'), recently, true],
+    ['members on two minors (a roll under way)', cluster('3.5.35'), etcd('3.5.35', '3.6.16'), recently, true],
+    ['the last status said Downgrading', cluster('3.6.16', 'Downgrading'), etcd('3.6.16', '3.6.16'), recently, true],
+    ['a patch change within the minor', cluster('3.6.17'), etcd('3.6.16', '3.6.16'), recently, false],
+  ];
+  it.each(cases)('%s', (_, c, e, last, want) => expect(downgradeInSight(c, e, last === undefined ? undefined : last + 1_000, 2_000)).toBe(want));
 });
