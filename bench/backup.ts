@@ -30,11 +30,11 @@ const MiB = 1024 * 1024;
 /** 1 MiB values of random bytes: incompressible, and under etcd's 1.5 MiB request limit. */
 const valueBytes = MiB;
 
-async function userClient(env: BenchEnvironment): Promise<Etcd3> {
-  const secret = JSON.parse(await env.kubectl(['get', 'secret', `${name}-client-tls`, '-n', ns, '-o', 'json'])) as V1Secret;
+async function userClient(env: BenchEnvironment, namespace = ns, cluster = name): Promise<Etcd3> {
+  const secret = JSON.parse(await env.kubectl(['get', 'secret', `${cluster}-client-tls`, '-n', namespace, '-o', 'json'])) as V1Secret;
   const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64');
-  const serverName = clientServiceHosts({ name, namespace: ns }).at(-1)!;
-  const pod = JSON.parse(await env.kubectl(['get', 'pod', `${name}-0`, '-n', ns, '-o', 'json'])) as { status: { podIP: string } };
+  const serverName = clientServiceHosts({ name: cluster, namespace }).at(-1)!;
+  const pod = JSON.parse(await env.kubectl(['get', 'pod', `${cluster}-0`, '-n', namespace, '-o', 'json'])) as { status: { podIP: string } };
   return new Etcd3({
     hosts: [`https://${pod.status.podIP}:2379`],
     credentials: { rootCertificate: pem('ca.crt'), certChain: pem('tls.crt'), privateKey: pem('tls.key') },
@@ -43,8 +43,8 @@ async function userClient(env: BenchEnvironment): Promise<Etcd3> {
 }
 
 /** Writes `totalMiB` one-MiB values, four at a time; returns the member's database size. */
-async function fill(env: BenchEnvironment, totalMiB: number): Promise<number> {
-  const client = await userClient(env);
+export async function fill(env: BenchEnvironment, totalMiB: number, namespace = ns, cluster = name): Promise<number> {
+  const client = await userClient(env, namespace, cluster);
   try {
     let next = 0;
     const writer = async () => {

@@ -1,5 +1,5 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
-// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator,backup,starve]
+// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator,backup,starve,restore]
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
 // `--render` only writes RESULTS.md again from results.json (after editing bench/notes.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,9 +16,10 @@ import { recovery } from './recovery.js';
 import { renderMarkdown } from './report.js';
 import { Results } from './results.js';
 import { scaling, timeToReady } from './scenarios.js';
+import { restoreBench } from './restore.js';
 import { starvation } from './starve.js';
 
-const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'operator', 'backup', 'starve'] as const;
+const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'operator', 'backup', 'starve', 'restore'] as const;
 type Section = (typeof sections)[number];
 
 export interface RunOptions {
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
   if (only.has('backup')) await section(results, 'backup', () => backupBench(results, run));
   // Its own control plane and operator: the hung member must not slow the other sections.
   if (only.has('starve')) await section(results, 'starve', () => starvation(results, run));
+  // Its own control plane, operator and MinIO: a 256 MiB database restored into 3 members.
+  if (only.has('restore')) await section(results, 'restore', () => restoreBench(results, run));
   const report = {
     commit: gitCommit(),
     date: started.toISOString(),
