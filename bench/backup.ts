@@ -82,15 +82,46 @@ function sampleMemory(env: BenchEnvironment): { stop: () => Promise<{ rssMiB: nu
   };
 }
 
+/** The cluster's user client certificate as files in `tlsDir`, for etcdctl. */
+export async function writeClientTls(env: BenchEnvironment, namespace: string, cluster: string, tlsDir: string): Promise<void> {
+  mkdirSync(tlsDir, { recursive: true });
+  const secret = JSON.parse(await env.kubectl(['get', 'secret', `${cluster}-client-tls`, '-n', namespace, '-o', 'json'])) as V1Secret;
+  for (const key of ['ca.crt', 'tls.crt', 'tls.key']) writeFileSync(join(tlsDir, key), Buffer.from(secret.data![key]!, 'base64'), { mode: 0o600 });
+}
+
+/** The real `etcdctl snapshot save` of the cluster to `file`, with the files of writeClientTls. */
+export async function snapshotToFile(env: BenchEnvironment, namespace: string, cluster: string, tlsDir: string, file: string): Promise<void> {
+  const endpoints = ((await env.cluster(namespace, cluster)).status?.members ?? []).flatMap((m) => m.clientURLs ?? []);
+  const tls = [`--cacert=${join(tlsDir, 'ca.crt')}`, `--cert=${join(tlsDir, 'tls.crt')}`, `--key=${join(tlsDir, 'tls.key')}`, `--endpoints=${endpoints.join(',')}`];
+  const argv = withClusterDns(env.agent.hostsFile, [etcdBinary('etcdctl'), ...tls, 'snapshot', 'save', file]);
+  await run(argv[0]!, argv.slice(1), { maxBuffer: 16 * MiB });
+}
+
+/**
+ * A fresh control plane and operator, MinIO over TLS with the bucket, and `namespace` holding the
+ * Secret `s3` with its credentials; `body` runs in it, and everything stops afterwards.
+ */
+export async function withObjectStore(label: string, namespace: string, body: (env: BenchEnvironment, s3: S3Server) => Promise<void>): Promise<void> {
+  const env = await startBenchEnvironment(label);
+  let s3: S3Server | undefined;
+  try {
+    s3 = await startS3Server(env.cp.dir, { tls: true });
+    await s3.createBucket(bucket);
+    await env.startOperator();
+    await ensureNamespace(env, namespace);
+    await env.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3', namespace }, stringData: { accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey } }));
+    await body(env, s3);
+  } finally {
+    await s3?.process.stop();
+    await env.stop();
+  }
+}
+
 /** Floor: etcdctl snapshot save to a local file, then a plain multipart upload of the file. */
 async function floor(env: BenchEnvironment, s3: S3Server, results: Results, dir: string, round: number): Promise<void> {
-  const secretDir = join(dir, 'tls');
   const file = join(dir, `floor-${round}.db`);
-  const endpoints = ((await env.cluster(ns, name)).status?.members ?? []).flatMap((m) => m.clientURLs ?? []);
-  const tls = [`--cacert=${join(secretDir, 'ca.crt')}`, `--cert=${join(secretDir, 'tls.crt')}`, `--key=${join(secretDir, 'tls.key')}`, `--endpoints=${endpoints.join(',')}`];
-  const argv = withClusterDns(env.agent.hostsFile, [etcdBinary('etcdctl'), ...tls, 'snapshot', 'save', file]);
   const t0 = performance.now();
-  await run(argv[0]!, argv.slice(1), { maxBuffer: 16 * MiB });
+  await snapshotToFile(env, ns, name, join(dir, 'tls'), file);
   const saved = performance.now();
   const client = s3Client({ endpoint: s3.endpoint, bucket, region: 'us-east-1', forcePathStyle: true, credentialsSecretRef: { name: 'unused' } }, { accessKeyId: s3.accessKeyID, secretAccessKey: s3.secretAccessKey }, s3.caPem);
   try {
@@ -129,14 +160,7 @@ async function operatorBackup(env: BenchEnvironment, s3: S3Server, results: Resu
 
 export async function backupBench(results: Results, options: RunOptions): Promise<void> {
   const totalMiB = options.quick ? 256 : 1024;
-  const env = await startBenchEnvironment('bench-backup');
-  let s3: S3Server | undefined;
-  try {
-    s3 = await startS3Server(env.cp.dir, { tls: true });
-    await s3.createBucket(bucket);
-    await env.startOperator();
-    await ensureNamespace(env, ns);
-    await env.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3', namespace: ns }, stringData: { accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey } }));
+  await withObjectStore('bench-backup', ns, async (env, s3) => {
     // Room for the database: etcd's default quota is 2 GiB.
     await env.kubectl(['apply', '-f', '-'], etcdCluster(ns, name, 1, { options: { 'quota-backend-bytes': String(8 * 1024 * MiB) }}));
     await env.waitConverged(ns, name, 1);
@@ -145,17 +169,12 @@ export async function backupBench(results: Results, options: RunOptions): Promis
     results.details['backup.fill'] = { values: totalMiB, valueBytes, dbBytes, seconds: Math.round((performance.now() - t0) / 1000) };
     console.log(`[bench] backup: database filled to ${Math.round(dbBytes / MiB)} MiB in ${Math.round((performance.now() - t0) / 1000)} s`);
     const dir = join(env.cp.dir, 'bench-backup');
-    mkdirSync(join(dir, 'tls'), { recursive: true });
-    const secret = JSON.parse(await env.kubectl(['get', 'secret', `${name}-client-tls`, '-n', ns, '-o', 'json'])) as V1Secret;
-    for (const key of ['ca.crt', 'tls.crt', 'tls.key']) writeFileSync(join(dir, 'tls', key), Buffer.from(secret.data![key]!, 'base64'), { mode: 0o600 });
+    await writeClientTls(env, ns, name, join(dir, 'tls'));
     const sizeLabel = `${Math.round(dbBytes / MiB)} MiB`;
     for (let round = 0; round < options.runs; round++) {
       await floor(env, s3, results, dir, round);
       await operatorBackup(env, s3, results, round, sizeLabel);
       console.log(`[bench] backup run ${round + 1}/${options.runs} done`);
     }
-  } finally {
-    await s3?.process.stop();
-    await env.stop();
-  }
+  });
 }

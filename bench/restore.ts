@@ -3,17 +3,14 @@
 // three times (one data directory per member, as the restore pods do) plus a bare 3-member start
 // (`floor.start3` of the floor section, measured in the same invocation with --only floor,restore).
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EtcdBackup } from '../src/api/backup-types.generated.js';
-import { withClusterDns } from '../test/agent/fixtures.js';
 import { etcdBinary } from '../test/harness/binaries.js';
-import { type S3Server, startS3Server } from '../test/harness/s3.js';
 import { waitFor } from '../test/harness/wait.js';
-import { fill } from './backup.js';
-import { etcdCluster, startBenchEnvironment } from './env.js';
-import { ensureNamespace } from './kube.js';
+import { fill, snapshotToFile, withObjectStore, writeClientTls } from './backup.js';
+import { etcdCluster } from './env.js';
 import type { Results } from './results.js';
 import type { RunOptions } from './run.js';
 
@@ -25,14 +22,7 @@ const section = 'Restore: a new 3-member EtcdCluster from an EtcdBackup';
 
 export async function restoreBench(results: Results, options: RunOptions): Promise<void> {
   const totalMiB = options.quick ? 64 : 256;
-  const env = await startBenchEnvironment('bench-restore');
-  let s3: S3Server | undefined;
-  try {
-    s3 = await startS3Server(env.cp.dir, { tls: true });
-    await s3.createBucket(bucket);
-    await env.startOperator();
-    await ensureNamespace(env, ns);
-    await env.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3', namespace: ns }, stringData: { accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey } }));
+  await withObjectStore('bench-restore', ns, async (env, s3) => {
     await env.kubectl(['apply', '-f', '-'], etcdCluster(ns, source, 1));
     await env.waitConverged(ns, source, 1);
     const dbBytes = await fill(env, totalMiB, ns, source);
@@ -45,17 +35,11 @@ export async function restoreBench(results: Results, options: RunOptions): Promi
     }, { timeoutMs: 600_000, intervalMs: 250 });
     const sizeLabel = `${Math.round(dbBytes / 1048576)} MiB`;
     results.details['restore.source'] = { values: totalMiB, dbBytes, objectBytes: backup.status?.sizeBytes };
-    const dir = join(env.cp.dir, 'bench-restore');
-    mkdirSync(dir, { recursive: true });
     // The same snapshot as a local file, for the floor's etcdutl (the download is not counted).
+    const dir = join(env.cp.dir, 'bench-restore');
     const file = join(dir, 'snapshot.db');
-    const endpoints = ((await env.cluster(ns, source)).status?.members ?? []).flatMap((m) => m.clientURLs ?? []);
-    const tlsDir = join(dir, 'tls');
-    mkdirSync(tlsDir, { recursive: true });
-    const secret = JSON.parse(await env.kubectl(['get', 'secret', `${source}-client-tls`, '-n', ns, '-o', 'json'])) as { data: Record<string, string> };
-    for (const key of ['ca.crt', 'tls.crt', 'tls.key']) writeFileSync(join(tlsDir, key), Buffer.from(secret.data[key]!, 'base64'), { mode: 0o600 });
-    const save = withClusterDns(env.agent.hostsFile, [etcdBinary('etcdctl'), `--cacert=${join(tlsDir, 'ca.crt')}`, `--cert=${join(tlsDir, 'tls.crt')}`, `--key=${join(tlsDir, 'tls.key')}`, `--endpoints=${endpoints.join(',')}`, 'snapshot', 'save', file]);
-    await run(save[0]!, save.slice(1), { maxBuffer: 16 * 1048576 });
+    await writeClientTls(env, ns, source, join(dir, 'tls'));
+    await snapshotToFile(env, ns, source, join(dir, 'tls'), file);
     for (let round = 0; round < options.runs; round++) {
       // Floor: etcdutl snapshot restore, once per member, one after the other.
       const initial = [0, 1, 2].map((i) => `m${i}=https://127.0.0.1:${40000 + i}`).join(',');
@@ -75,8 +59,5 @@ export async function restoreBench(results: Results, options: RunOptions): Promi
       await env.kubectl(['delete', 'etcdcluster', target, '-n', ns, '--wait=true']);
       console.log(`[bench] restore run ${round + 1}/${options.runs} done`);
     }
-  } finally {
-    await s3?.process.stop();
-    await env.stop();
-  }
+  });
 }
