@@ -177,20 +177,21 @@ describe('EtcdBackup end to end', () => {
     expect(await env.operator().metric('etcd_operator_backup_failures_total', { namespace: ns, cluster: name, reason: 'EndpointUnreachable' })).toBe(3);
   });
 
-  it('a schedule every minute with retention 3 keeps the three newest scheduled backups and their objects', async () => {
+  it('a schedule every minute with retention 2 keeps the two newest scheduled backups and their objects', async () => {
     const started = Date.now();
     const folder = `e2e/${ns}/${name}/`;
     const destination = { endpoint: s3.endpoint, bucket, prefix: 'e2e', caBundle: s3.caPem, credentialsSecretRef: { name: 's3-credentials' } };
-    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { backup: { schedule: '* * * * *', destination, retention: { keepLast: 3 } } } }));
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { backup: { schedule: '* * * * *', destination, retention: { keepLast: 2 } } } }));
     const created = new Set<string>();
-    const kept = await env.waitFor('a fourth scheduled backup, and the oldest removed', async () => {
+    const kept = await env.waitFor('a third scheduled backup, and the oldest removed', async () => {
       const list = JSON.parse(await env.kubectl('get', 'etcdbackups', '-n', ns, '-l', 'app.kubernetes.io/component=scheduled-backup', '-o', 'json')) as { items: EtcdBackup[] };
       for (const b of list.items) created.add(b.metadata.name!);
       const done = list.items.every((b) => b.status?.phase === 'Succeeded');
-      return created.size >= 4 && list.items.length === 3 && done ? list.items : undefined;
+      return created.size >= 3 && list.items.length === 2 && done ? list.items : undefined;
     }, { timeoutMs: 480_000, intervalMs: 2_000, process: env.operator().process });
-    console.log(`schedule: ${created.size} scheduled backups created, 3 kept, ${Date.now() - started} ms after the patch: ${[...created].sort().join(', ')}`);
+    console.log(`schedule: ${created.size} scheduled backups created, 2 kept, ${Date.now() - started} ms after the patch: ${[...created].sort().join(', ')}`);
     for (const b of kept) expect(b.metadata.name).toMatch(new RegExp(`^${name}-\\d{12}$`));
+    expect(kept.map((b) => b.metadata.name).sort()).toEqual([...created].sort().slice(-2));
     // Retention deleted only the scheduled backups' own objects: the on-demand one stays.
     const keys = (await s3.keys(bucket, folder)).sort();
     expect(keys).toEqual([...kept.map((b) => b.status!.key!), `${folder}on-demand.db`].sort());
