@@ -47,7 +47,7 @@ export interface UpkeepPass {
 export interface UpkeepOutcome {
   step: UpkeepStep;
   /** Things a person must act on (NOSPACE), for Degraded and Warning events. */
-  problems: { reason: string; message: string }[];
+  problems: { reason: string; message: string; key?: string }[];
   /** Work under way, for Progressing when membership has none to show. */
   progress?: { reason: string; message: string };
   requeueAfterMs: number;
