@@ -168,7 +168,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
-    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key) ?? planMembership(observation);
+    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key, trusted) ?? planMembership(observation);
     // Paused clusters, clusters without usable certificates and options the version does not
     // know (before any member is given them) are observed, never changed.
     const refusal = optionsRefusal(cluster);
