@@ -45,6 +45,6 @@ export function quorumLossEvent(previous: readonly Condition[] | undefined, next
   const now = next.find((c) => c.type === T.available);
   const before = previous?.find((c) => c.type === T.available);
   const lost = (c: Condition | undefined) => c?.status === 'False' && c.reason === R.quorumLost;
-  if (!formed || !lost(now) || lost(before)) return undefined;
+  if (!formed || !now || !lost(now) || lost(before)) return undefined;
   return { reason: R.quorumLost, message: now.message };
 }

@@ -96,7 +96,7 @@ export class RecordingWriter extends KubeWriter {
     const generation = (live?.metadata?.generation ?? 0) + (live && !changed ? 0 : 1);
     const metadata = { ...obj.metadata, uid: live?.metadata?.uid ?? `uid-${obj.kind!.toLowerCase()}-${++this.uids}`, creationTimestamp: live?.metadata?.creationTimestamp ?? new Date(this.clock.now()).toISOString(), generation };
     const status = obj.kind === 'StatefulSet' ? { observedGeneration: generation, replicas: (obj as { spec?: { replicas?: number } }).spec?.replicas } : live?.status;
-    this.cache.put({ ...obj, metadata, ...(status ? { status } : {}) } as KubernetesObject);
+    this.cache.put({ ...obj, metadata, ...(status ? { status } : {}) });
     return obj;
   }
 

@@ -8,7 +8,8 @@ import { type Pass, World, key, ref } from './world.js';
 
 // The EtcdClusterReconciler pass after pass over fakes of its own dependencies (cache, writer,
 // etcd client pool, clock). What is asserted is the world the passes leave (objects, members,
-// status, events), and that each pass changes one thing.
+// status, events), and that each pass changes one thing. A pass takes a few milliseconds; the
+// generous timeouts are for a shared machine under load (the first test generates RSA keys).
 
 let api: ApiStub;
 /** The certificate Secrets of the first test's cluster: RSA keys are generated once per file. */
@@ -36,7 +37,7 @@ function members(w: World): string[] {
   return w.etcd.view().map((m) => `${m.name || '(not started)'}${m.isLearner ? ' learner' : ''}`);
 }
 
-describe('a new cluster', () => {
+describe('a new cluster', { timeout: 60_000 }, () => {
   it('first issues the CA and certificates and creates the Services, then the membership ConfigMap and the StatefulSet, then settles', async () => {
     const w = new World(api);
     const first = await w.pass();
@@ -83,7 +84,7 @@ describe('a new cluster', () => {
   });
 });
 
-describe('membership changes, one per pass', () => {
+describe('membership changes, one per pass', { timeout: 60_000 }, () => {
   it('scales 3 -> 5: adds one learner, starts it, promotes it only once caught up, then the next', async () => {
     const w = await formed();
     w.edit({ replicas: 5 });
@@ -127,7 +128,7 @@ describe('membership changes, one per pass', () => {
   });
 });
 
-describe('a pass that fails', () => {
+describe('a pass that fails', { timeout: 60_000 }, () => {
   it('patches Degraded with the API server refusal and sends one Warning over many failing passes', async () => {
     const w = new World(api, {}, secrets);
     for (let i = 0; i < 3; i++) w.writer.refuse('apply', /^StatefulSet\//, 422, 'Invalid', 'spec: Forbidden: updates to statefulset spec for fields other than ... are forbidden');
@@ -145,7 +146,7 @@ describe('a pass that fails', () => {
   });
 });
 
-describe('gates', () => {
+describe('gates', { timeout: 60_000 }, () => {
   it('paused: a new cluster gets no certificate, no child, only its status and one event saying it is paused', async () => {
     const w = new World(api, { paused: true });
     for (let i = 0; i < 3; i++) {
@@ -197,7 +198,7 @@ describe('gates', () => {
   });
 });
 
-describe('alarms', () => {
+describe('alarms', { timeout: 60_000 }, () => {
   const Mi = 1024 * 1024;
 
   it('NOSPACE: Degraded with one Warning for the alarm, while the operator compacts, waits for the user, then recovers', async () => {

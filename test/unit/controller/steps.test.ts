@@ -45,7 +45,7 @@ describe('StatefulSet steps', () => {
   });
 
   it('a scale keeps the live claim templates, which the API server forbids changing', async () => {
-    const live = { spec: { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } }] } } as V1StatefulSet;
+    const live = { spec: { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } }] } } as unknown as V1StatefulSet;
     const { cache, ctx } = setup({}, live);
     await act({ kind: 'scaleStatefulSet', replicas: 2, reason: 'shrink' }, ctx());
     expect(cache.get('StatefulSet', 'db', 'main')?.spec?.volumeClaimTemplates).toEqual(live.spec!.volumeClaimTemplates);

@@ -44,7 +44,7 @@ export class World {
     this.writer = new RecordingWriter(this.cache, this.clock);
     const cluster = sampleCluster(spec);
     cluster.metadata.creationTimestamp = new Date(start - 60_000).toISOString() as unknown as Date;
-    this.cache.put(cluster as KubernetesObject);
+    this.cache.put(cluster);
     for (const secret of secrets) this.cache.put(secret);
     this.reconciler = new EtcdClusterReconciler({
       cache: this.cache,
@@ -127,7 +127,7 @@ export class World {
     const name = names.member(ref, ordinal);
     const now = new Date(this.clock.now()).toISOString();
     if (!this.cache.get('Pod', ref.namespace, name)) {
-      this.cache.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ref.namespace, uid: `uid-pod-${ordinal}-${now}`, labels: memberSelector(ref), creationTimestamp: now as never }, status: { podIP: `10.0.0.${10 + ordinal}`, phase: 'Running' } });
+      this.cache.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ref.namespace, uid: `uid-pod-${ordinal}-${now}`, labels: memberSelector(ref), creationTimestamp: now as never }, status: { podIP: `10.0.0.${10 + ordinal}`, phase: 'Running' } } as KubernetesObject);
     }
     const claim = names.dataVolumeClaim(ref, ordinal);
     const size = this.cluster().spec.storage.size;
@@ -147,7 +147,7 @@ export class World {
     for (let i = 0; i < maxPasses; i++) {
       const pass = await this.pass();
       passes.push(pass);
-      if (pass.error) throw pass.error;
+      if (pass.error) throw pass.error instanceof Error ? pass.error : new Error(JSON.stringify(pass.error));
       this.kubelet();
       if (this.quiet(pass)) return passes;
     }
