@@ -34,6 +34,23 @@ describe('NoticeMemo: a lasting state is sent once, not once per pass', () => {
     expect(memo.due('ns/other', [a], 1)).toEqual([a]);
   });
 
+  it('one state whose message follows its progress is sent once: the key names the state', () => {
+    const memo = new NoticeMemo();
+    const first = { ...warn('NoSpace', 'the operator compacts'), key: 'NOSPACE 1' };
+    memo.record('ns/db', first, 0);
+    expect(memo.due('ns/db', [{ ...first, message: 'delete keys' }], 1)).toEqual([]);
+    expect(memo.due('ns/db', [{ ...first, key: 'NOSPACE 1,2' }], 2)).toHaveLength(1);
+  });
+
+  it('a partial pass (one that failed) forgets nothing it did not report', () => {
+    const memo = new NoticeMemo();
+    const a = warn('NoSpace');
+    memo.record('ns/db', a, 0);
+    const failure = warn('KubernetesRefused');
+    expect(memo.due('ns/db', [failure], 1, true)).toEqual([failure]);
+    expect(memo.due('ns/db', [a], 2)).toEqual([]);
+  });
+
   it('sends again what was due but never recorded as sent (the send failed)', () => {
     const memo = new NoticeMemo();
     const a = warn('CASecretMissing');

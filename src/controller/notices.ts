@@ -10,9 +10,14 @@ export interface Notice {
   type: 'Normal' | 'Warning';
   reason: string;
   message: string;
+  /**
+   * What makes two notices one lasting state, where the message follows its progress (NOSPACE:
+   * "the operator compacts" then "delete keys" is still one alarm). Default: the message.
+   */
+  key?: string;
 }
 
-const keyOf = (n: Notice) => `${n.type}\u0000${n.reason}\u0000${n.message}`;
+const keyOf = (n: Notice) => `${n.type}\u0000${n.reason}\u0000${n.key ?? n.message}`;
 
 export class NoticeMemo {
   private readonly sent = new Map<string, Map<string, number>>();
@@ -21,12 +26,13 @@ export class NoticeMemo {
 
   /**
    * The notices of `cluster` to send now. States no longer current are forgotten, so one that
-   * comes back is sent again at once.
+   * comes back is sent again at once; unless `partial`: a pass that failed part way did not
+   * observe every state, and one it did not see has not gone away.
    */
-  due(cluster: string, current: Notice[], now: number): Notice[] {
+  due(cluster: string, current: Notice[], now: number, partial = false): Notice[] {
     const sent = this.sent.get(cluster) ?? new Map<string, number>();
     const keys = new Set(current.map(keyOf));
-    for (const key of sent.keys()) if (!keys.has(key)) sent.delete(key);
+    if (!partial) for (const key of sent.keys()) if (!keys.has(key)) sent.delete(key);
     this.sent.set(cluster, sent);
     return current.filter((n) => {
       const at = sent.get(keyOf(n));

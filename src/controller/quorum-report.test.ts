@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Condition } from '../api/types.generated.js';
 import { quorumLossEvent } from './quorum-report.js';
 
-const available = (status: 'True' | 'False', message = 'm'): Condition[] => [
-  { type: 'Available', status, reason: status === 'True' ? 'QuorumHealthy' : 'QuorumLost', message, lastTransitionTime: '2026-11-23T12:00:00Z' },
+const available = (status: 'True' | 'False', message = 'm', reason = status === 'True' ? 'QuorumHealthy' : 'QuorumLost'): Condition[] => [
+  { type: 'Available', status, reason, message, lastTransitionTime: '2026-11-23T12:00:00Z' },
 ];
 
 describe('quorumLossEvent', () => {
@@ -13,6 +13,9 @@ describe('quorumLossEvent', () => {
     ['a new operator finding no Available condition yet: reported', undefined, available('False'), true, true],
     ['a cluster still bootstrapping: nothing lost', undefined, available('False'), false, false],
     ['back to True: nothing to warn about', available('False'), available('True'), true, false],
+    ['False for a cluster ID mismatch: not a lost quorum', available('True'), available('False', 'm', 'ClusterIDMismatch'), true, false],
+    ['False for a CORRUPT alarm: not a lost quorum', available('True'), available('False', 'm', 'DataInconsistent'), true, false],
+    ['a mismatch resolved into a real loss: reported', available('False', 'm', 'ClusterIDMismatch'), available('False'), true, true],
   ])('%s', (_name, previous, next, formed, expected) => {
     const event = quorumLossEvent(previous, next, formed);
     expect(event !== undefined).toBe(expected);

@@ -37,11 +37,14 @@ export function availability(etcd: EtcdView | undefined, lastKnown: readonly Etc
 
 /**
  * The Warning event for a cluster that formed and just lost its quorum: sent when Available goes
- * from True (or unknown, on a new operator) to False, so a lasting loss is reported once.
+ * to False for that reason from anything else (True, unknown on a new operator, or False for
+ * another reason), so a lasting loss is reported once. Available False for another reason (a
+ * cluster ID mismatch, a CORRUPT alarm) is not a lost quorum: its own Warning says what it is.
  */
 export function quorumLossEvent(previous: readonly Condition[] | undefined, next: readonly Condition[], formed: boolean): { reason: string; message: string } | undefined {
   const now = next.find((c) => c.type === T.available);
   const before = previous?.find((c) => c.type === T.available);
-  if (!formed || now?.status !== 'False' || before?.status === 'False') return undefined;
+  const lost = (c: Condition | undefined) => c?.status === 'False' && c.reason === R.quorumLost;
+  if (!formed || !now || !lost(now) || lost(before)) return undefined;
   return { reason: R.quorumLost, message: now.message };
 }

@@ -168,7 +168,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
-    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key) ?? planMembership(observation);
+    const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key, trusted) ?? planMembership(observation);
     // Paused clusters, clusters without usable certificates and options the version does not
     // know (before any member is given them) are observed, never changed.
     const refusal = optionsRefusal(cluster);
@@ -254,17 +254,17 @@ export class EtcdClusterReconciler implements Reconciler {
     const status = { ...computeStatus({ cluster, ref, etcd: seen.etcd, step: seen.step, problems, caSecretName, clusterDomain: this.deps.clusterDomain, now, backup: this.backupStatus(cluster, now) }), observedGeneration: cluster.status?.observedGeneration };
     try {
       if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-      await this.sendNotices(key, cluster, [failure, ...certProblems], now);
+      await this.sendNotices(key, cluster, [failure, ...certProblems], now, true);
     } catch (reportErr) {
       ctx.log.warn('could not report the failed pass', { error: String(reportErr) });
     }
   }
 
-  /** Warning events for the problems a person must act on, and a note that the cluster is paused. */
-  private async sendNotices(key: string, cluster: EtcdCluster, problems: { reason: string; message: string }[], now: Date): Promise<void> {
+  /** Warning events for the problems a person must act on, and a note that the cluster is paused. `partial`: see NoticeMemo.due. */
+  private async sendNotices(key: string, cluster: EtcdCluster, problems: { reason: string; message: string; key?: string }[], now: Date, partial = false): Promise<void> {
     const current: Notice[] = problems.map((p) => ({ type: 'Warning', ...p }));
     if (cluster.spec.paused) current.push({ type: 'Normal', reason: R.paused, message: 'spec.paused is true: no membership change, and no certificate issued or renewed, until it is false' });
-    for (const n of this.notices.due(key, current, now.getTime())) {
+    for (const n of this.notices.due(key, current, now.getTime(), partial)) {
       await this.deps.writer.event(cluster, n.type, n.reason, n.message, now);
       this.notices.record(key, n, now.getTime());
     }

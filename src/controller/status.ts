@@ -50,6 +50,13 @@ function isClusterIdMismatch(step: MembershipStep | undefined): boolean {
   return step?.kind === 'awaitDecision' && step.decision.reason === 'clusterIdMismatch';
 }
 
+/** etcd raised CORRUPT: members refuse every read and write, and report it as an error of their own. */
+function isCorruptAlarm(step: MembershipStep | undefined): boolean {
+  return step?.kind === 'awaitDecision' && step.decision.reason === 'dataInconsistent' && step.decision.source === 'corruptAlarm';
+}
+
+const corruptMessage = 'etcd raised the CORRUPT alarm: members refuse every read and write until a person resolves it (see Degraded)';
+
 /** Reason for Progressing, from the step this pass planned. */
 export function progressReason(step: MembershipStep | undefined, formed: boolean, ref: ClusterRef, replicas: number): { reason: string; message: string } | undefined {
   if (!step) return undefined;
@@ -144,8 +151,11 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   // Members of another cluster may well have a quorum, but they are not this cluster.
   const mismatch = isClusterIdMismatch(i.step);
   const quorate = availability(i.etcd, i.cluster.status?.members);
-  const available = !mismatch && quorate.available;
-  const message = quorate.message;
+  // A CORRUPT alarm is every member's Status error, so no member counts as healthy; the quorum
+  // itself stands, and "quorum lost" would send a person to the wrong recovery.
+  const corrupt = isCorruptAlarm(i.step);
+  const available = !mismatch && !corrupt && quorate.available;
+  const message = corrupt ? corruptMessage : quorate.message;
   // A change held back for the user's decision is both unfinished and in need of attention.
   const decision = i.step?.kind === 'awaitDecision' ? describeDecision(i.step.decision, i.ref) : undefined;
   const progress = i.cluster.spec.paused
@@ -163,7 +173,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
     {
       type: T.available,
       status: available ? 'True' : 'False',
-      reason: available ? R.quorumHealthy : mismatch ? R.clusterIdMismatch : R.quorumLost,
+      reason: available ? R.quorumHealthy : mismatch ? R.clusterIdMismatch : corrupt ? R.dataInconsistent : R.quorumLost,
       message,
     },
     { type: T.progressing, status: progress && !i.cluster.spec.paused ? 'True' : 'False', reason: progress?.reason ?? R.reconciled, message: progress?.message ?? 'membership matches the spec' },

@@ -33,11 +33,12 @@ export function describeProgress(step: UpkeepStep, noSpace: boolean): { reason: 
 }
 
 /** The Degraded entry while NOSPACE is raised: what the operator does, and what only the user can do. */
-export function describeNoSpace(alarms: EtcdAlarm[], waitingForUser: boolean, quotaBytes: number | undefined): { reason: string; message: string } {
+export function describeNoSpace(alarms: EtcdAlarm[], waitingForUser: boolean, quotaBytes: number | undefined): { reason: string; message: string; key: string } {
   const by = alarms.map((a) => hexId(a.memberId)).join(', ');
   const quota = quotaBytes === undefined ? 'no quota' : `the ${mib(quotaBytes)} quota`;
   const next = waitingForUser
     ? `compacted and defragmented, the data still fills ${quota}: delete keys (then the operator compacts, defragments and disarms again) or raise spec.options.quota-backend-bytes`
     : 'the operator compacts, defragments and disarms the alarm once every database file is back under the quota';
-  return { reason: R.noSpace, message: `etcd raised the NOSPACE alarm (member ${by}) and refuses every write but deletes; ${next}` };
+  // One Warning per alarm raised, not one per phase of the recovery (the message moves with it).
+  return { reason: R.noSpace, message: `etcd raised the NOSPACE alarm (member ${by}) and refuses every write but deletes; ${next}`, key: `NOSPACE ${by}` };
 }

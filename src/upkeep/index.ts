@@ -47,7 +47,7 @@ export interface UpkeepPass {
 export interface UpkeepOutcome {
   step: UpkeepStep;
   /** Things a person must act on (NOSPACE), for Degraded and Warning events. */
-  problems: { reason: string; message: string }[];
+  problems: { reason: string; message: string; key?: string }[];
   /** Work under way, for Progressing when membership has none to show. */
   progress?: { reason: string; message: string };
   requeueAfterMs: number;
@@ -86,11 +86,15 @@ export class Upkeep {
 
   constructor(private readonly metrics?: UpkeepMetrics) {}
 
-  /** A membership step that holds every change while members' data is known to disagree. */
-  gate(key: string): MembershipStep | undefined {
+  /**
+   * A membership step that holds every change while members' data is known to disagree. A CORRUPT
+   * alarm in this pass's statuses (`etcd`) holds this pass already, not only the next one.
+   */
+  gate(key: string, etcd?: EtcdView): MembershipStep | undefined {
     const memo = this.memos.get(key);
+    const corrupt = [...(memo?.corrupt ?? []), ...(etcd ? alarmsInStatus(etcd).filter((a) => a.alarm === 'CORRUPT') : [])];
     let decision: Decision | undefined;
-    if (memo?.corrupt.length) decision = { reason: 'dataInconsistent', source: 'corruptAlarm', members: [...new Set(memo.corrupt.map((a) => BigInt(a.memberId).toString(16)))].sort() };
+    if (corrupt.length) decision = { reason: 'dataInconsistent', source: 'corruptAlarm', members: [...new Set(corrupt.map((a) => BigInt(a.memberId).toString(16)))].sort() };
     else if (memo?.mismatch) decision = { reason: 'dataInconsistent', source: 'hashKV', members: divergentMembers(memo.mismatch) };
     return decision ? { kind: 'awaitDecision', decision } : undefined;
   }

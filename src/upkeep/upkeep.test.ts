@@ -116,4 +116,13 @@ describe('upkeep passes over a fake cluster', () => {
     for (let i = 0; i < 3; i++) await pass();
     expect(etcd.alarms).toHaveLength(1);
   });
+
+  it('a CORRUPT alarm in the statuses holds the very pass that sees it, before any upkeep pass', async () => {
+    const { etcd, upkeep, ids } = setup();
+    const all = await ids();
+    etcd.alarms = [{ memberId: all[1]!, alarm: 'CORRUPT' }];
+    const view = await observeEtcd(etcd, ref);
+    expect(upkeep.gate('db/main')).toBeUndefined();
+    expect(upkeep.gate('db/main', view)).toMatchObject({ kind: 'awaitDecision', decision: { reason: 'dataInconsistent', source: 'corruptAlarm', members: [BigInt(all[1]!).toString(16)] } });
+  });
 });

@@ -3,7 +3,7 @@ import { EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/error
 import type { DowngradeAction, EndpointProbe, EndpointStatus, EtcdAdmin, EtcdAlarm, EtcdMember, LeaderMove, MemberAdded, MemberHash, MemberList, MemberVersions } from '../../../src/etcd/types.js';
 
 /** A member of the fake cluster plus the process state real etcd would have. */
-interface FakeMemberState extends EtcdMember {
+export interface FakeMemberState extends EtcdMember {
   /** Its process runs; false for a member added but not started, or one marked down. */
   running: boolean;
   /** A learner whose log is close enough to the leader's to be promoted. */
@@ -67,6 +67,11 @@ export class FakeEtcdAdmin implements EtcdAdmin {
 
   // --- test controls --------------------------------------------------------------------------
 
+  /** Every member with its process state, for tests that play the kubelet's part. */
+  view(): readonly Readonly<FakeMemberState>[] {
+    return [...this.members.values()].map((m) => ({ ...m, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] }));
+  }
+
   /** The added member's process started: it gets its name and client URL, not yet caught up. */
   startMember(id: string, name: string, clientURL: string): void {
     Object.assign(this.member(id, 'startMember'), { name, clientURLs: [clientURL], running: true });
@@ -125,10 +130,11 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     await this.findLeader();
     return this.run('memberRemove', () => {
       const m = this.existing('memberRemove', id);
-      const voters = this.voters();
-      // As etcd: a learner or a member that is down may go; otherwise the rest must keep quorum.
-      const active = this.runningVoters().length;
-      if (!m.isLearner && m.running && !m.hung && active - 1 < Math.floor(voters.length / 2) + 1) throw this.error('memberRemove', 'UnhealthyCluster');
+      // As etcd (IsReadyToRemoveVotingMember): the voters left must have a quorum of their own
+      // started; a learner may always go. Removing one of two leaves one, its own quorum.
+      const others = this.voters().filter((v) => v.id !== id);
+      const started = others.filter((v) => v.running && !v.hung).length;
+      if (!m.isLearner && started < Math.floor(others.length / 2) + 1) throw this.error('memberRemove', 'UnhealthyCluster');
       this.members.delete(id);
       if (id === this.leaderId) this.leaderId = this.runningVoters()[0]?.id ?? '0';
       return this.changed();
