@@ -23,6 +23,9 @@ describe('the pinned Node', () => {
 
   it('runs every tool the package scripts start', () => {
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    // Except build: the image's build stage runs it too, on the image's own Node, where hack/ is
+    // not in the build context; tsc's output does not depend on the Node that runs it.
+    delete scripts.build;
     for (const [name, script] of Object.entries(scripts)) {
       for (const command of script.split('&&').map((c) => c.trim())) {
         const tool = command.split(/\s+/)[0]!;
