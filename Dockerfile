@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The operator image: docker build -t etcd-operator:dev .
-# Node's major version for every stage; the build and runtime stages must agree.
-ARG NODE_MAJOR=22
+# Node's major version for every stage; the build and runtime stages must agree, and it is the major
+# the tests run on (NODE_VERSION in hack/versions.env).
+ARG NODE_MAJOR=24
 
 # Compile the TypeScript with the full (dev) dependency tree.
 FROM node:${NODE_MAJOR}-bookworm-slim AS build

@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // one real control plane per file, so files run one at a time on this 2-core machine.
 export default defineConfig({
   test: {
+    // Prints the Node that runs the tests, so a log shows it is the pinned one.
+    globalSetup: ['test/harness/node-version.ts'],
     teardownTimeout: 60_000,
     projects: [
       {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../harness/binaries.js';
+import { pinnedVersions, repoRoot } from '../harness/binaries.js';
 import { overlayDir } from '../harness/install.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 
@@ -34,6 +34,13 @@ describe('installed with kubectl apply -k deploy/overlays/cluster-wide', () => {
     }, { timeoutMs: 120_000 });
     const leader = await env.waitFor('a lease holder', async () => (await holder()) || undefined);
     expect((await operatorPods()).map((p) => p.metadata!.name)).toContain(leader);
+    // The image runs the Node the tests run on (the pinned one), as the Dockerfile's NODE_MAJOR says.
+    for (const pod of await operatorPods()) {
+      const metrics = await (await fetch(`http://${pod.status!.podIP}:8080/metrics`)).text();
+      const version = /^nodejs_version_info\{version="(v[^"]+)"/m.exec(metrics)?.[1];
+      console.log(`operator pod ${pod.metadata!.name} runs node ${version}`);
+      expect(version).toBe(`v${pinnedVersions.node}`);
+    }
   });
 
   it('brings the sample up, hands over when the leader pod is deleted, then scales 3 -> 5 -> 3 with no request refused', async () => {

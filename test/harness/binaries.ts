@@ -30,6 +30,7 @@ export const pinnedVersions = {
   etcd: pinned('ETCD_VERSION'),
   etcdPrevious: pinned('ETCD_PREVIOUS_VERSION'),
   minio: pinned('MINIO_VERSION'),
+  node: pinned('NODE_VERSION'),
 };
 
 /** Where hack/build-binaries.sh caches its builds. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../harness/binaries.js';
+import { pinnedVersions, repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
 import { startProcess } from '../harness/process.js';
 import { waitFor } from '../harness/wait.js';
@@ -80,7 +80,8 @@ describe('Dockerfile', () => {
       'node:${NODE_MAJOR}-bookworm-slim AS deps',
       'gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot',
     ]);
-    expect(instructions[0]).toEqual({ op: 'ARG', args: 'NODE_MAJOR=22' });
+    // The image ships the Node major the tests and the demo run on.
+    expect(instructions[0]).toEqual({ op: 'ARG', args: `NODE_MAJOR=${pinnedVersions.node.split('.')[0]}` });
     const runtime = instructions.slice(instructions.indexOf(froms[2]!));
     expect(runtime.find((i) => i.op === 'USER')?.args).toBe('65532:65532');
     expect(runtime.filter((i) => i.op === 'RUN')).toEqual([]);
