@@ -100,6 +100,13 @@ describe('planCertificates, operator CA', { timeout: 60_000 }, () => {
     expect(trustOf(await executeCertificatePlan(plan, observe(first), inputs, owner, later(3651)))).not.toBe(trustOf(first));
   });
 
+  it('says when the CA falls due even when no leaf is its to renew', () => {
+    const foreign = first.slice(1).map((s) => ({ ...s, metadata: { ...s.metadata, ownerReferences: [] } }));
+    const plan = planCertificates(observe([first[0]!, ...foreign]), inputs, later(1));
+    expect(plan.problems.map((p) => p.reason)).toEqual(['SecretNotOwned', 'SecretNotOwned', 'SecretNotOwned', 'SecretNotOwned']);
+    expect(plan.nextRenewalAt).toEqual(later(3650 - 30));
+  });
+
   it('reports a CA about to expire instead of renewing leaves in a loop', () => {
     const plan = planCertificates(observe(first), inputs, later(3650 - 20));
     expect(plan.problems.map((p) => p.reason)).toEqual(['CAExpiringSoon']);
