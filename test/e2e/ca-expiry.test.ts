@@ -109,7 +109,7 @@ describe('the operator CA nearing expiry, with short durations', () => {
     // Phase 4: a leaf from the new CA falls due about 30 s after its reissue, and is renewed in place.
     const serialsAtFinish = serverSerials.length;
     await env.waitFor('a leaf renewal after the rotation', async () => ((await look(), serverSerials.length > serialsAtFinish) ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
-    await env.waitFor('the renewed files to reach the members', async () => ((await look(), since() - serverSerials.at(-1)!.at > 15_000) ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
+    await env.waitFor('the renewed files to reach the members', async () => ((await look(), since() - serverSerials.at(-1)!.at > 10_000) ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
     const renewedAfter = serverSerials.slice(serialsAtFinish);
 
     const timeline = phases.map((p) => `${(p.at / 1000).toFixed(1)}s ${p.phase}`).join(' -> ');
