@@ -11,7 +11,7 @@ describe('spec defaults', () => {
       replicas: 3,
       version: '3.6.16',
       storage: { type: 'PersistentVolumeClaim', size: '8Gi', retentionPolicy: 'Retain' },
-      tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h' },
+      tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h', caValidity: '87600h' },
       paused: false,
       maintenance: { defrag: { enabled: true, minFragmentedBytes: '100Mi', minFragmentedPercent: 50 }, consistencyCheck: { enabled: true, interval: '5m' } },
     });
@@ -22,7 +22,7 @@ describe('spec defaults', () => {
     const input = { replicas: 5, storage: { storageClassName: 'fast' }, tls: { renewBefore: '48h' } };
     const spec = withDefaults(input);
     expect(spec.storage).toEqual({ type: 'PersistentVolumeClaim', size: '8Gi', retentionPolicy: 'Retain', storageClassName: 'fast' });
-    expect(spec.tls).toEqual({ enabled: true, certificateValidity: '8760h', renewBefore: '48h' });
+    expect(spec.tls).toEqual({ enabled: true, certificateValidity: '8760h', renewBefore: '48h', caValidity: '87600h' });
     expect(spec.replicas).toBe(5);
     expect(input).toEqual({ replicas: 5, storage: { storageClassName: 'fast' }, tls: { renewBefore: '48h' } });
   });

@@ -101,6 +101,8 @@ const duration = (description: string, defaultValue: string): Schema =>
 
 const validDurations = "self.certificateValidity.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$') && self.renewBefore.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$')";
 
+const validCaValidity = "self.caValidity.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$')";
+
 const tls = defaultedObject(
   'Mutual TLS for clients and peers, on by default with a CA the operator creates.',
   {
@@ -121,6 +123,20 @@ const tls = defaultedObject(
     ),
     certificateValidity: duration('Lifetime of the member and client certificates the operator issues.', '8760h'),
     renewBefore: duration('How long before expiry the operator renews a certificate. Must be shorter than certificateValidity.', '720h'),
+    caValidity: string(
+      'Lifetime of a CA the operator generates (not used with caSecretRef). Once its CA is within renewBefore of expiry, the operator rotates it with a trust overlap (three rolling restarts). A change applies to the next CA generated. At least 2m and twice renewBefore.',
+      32,
+      {
+        default: '87600h',
+        'x-kubernetes-validations': [
+          {
+            // Below a couple of minutes, three rolling restarts cannot fit in a CA's life.
+            rule: "self.matches('^([0-9]+(\\\\.[0-9]+)?(h|m|s|ms))+$') && duration(self) >= duration('2m')",
+            messageExpression: "self + ' is not a duration of at least 2m: write hours or minutes, such as 87600h or 10m.'",
+          },
+        ],
+      },
+    ),
   },
   {
     title: 'EtcdClusterTLS',
@@ -156,6 +172,14 @@ const tls = defaultedObject(
         fieldPath: '.renewBefore',
         messageExpression:
           "'tls.renewBefore (' + self.renewBefore + ') must be shorter than tls.certificateValidity (' + self.certificateValidity + '), or certificates are due for renewal as soon as they are issued. Lower renewBefore or raise certificateValidity.'",
+      },
+      {
+        // The rotation runs in the old CA's last renewBefore, and a new CA must then serve at least
+        // as long before it is due in turn: less would rotate again as soon as a rotation ends.
+        rule: `!(${validDurations} && ${validCaValidity}) || duration(self.caValidity) - duration(self.renewBefore) >= duration(self.renewBefore)`,
+        fieldPath: '.caValidity',
+        messageExpression:
+          "'tls.caValidity (' + self.caValidity + ') must be at least twice tls.renewBefore (' + self.renewBefore + '): the operator rotates its CA renewBefore ahead of expiry, and a shorter CA would be rotated again as soon as a rotation ends. Raise caValidity or lower renewBefore.'",
       },
     ],
   },

@@ -400,6 +400,10 @@ export interface EtcdClusterTLS {
    * How long before expiry the operator renews a certificate. Must be shorter than certificateValidity.
    */
   renewBefore: string;
+  /**
+   * Lifetime of a CA the operator generates (not used with caSecretRef). Once its CA is within renewBefore of expiry, the operator rotates it with a trust overlap (three rolling restarts). A change applies to the next CA generated. At least 2m and twice renewBefore.
+   */
+  caValidity: string;
 }
 /**
  * A Secret in this namespace holding the CA to issue member and client certificates from (tls.crt and tls.key). The operator creates its own CA when unset. Fixed once the cluster exists.

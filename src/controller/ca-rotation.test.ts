@@ -35,6 +35,8 @@ describe('describeRotation', () => {
   it('sends an event for the steps that write and only a Progressing reason while it waits', () => {
     const r = (step: RotationPlan['step']) => describeRotation({ step, oldPem: '', nextPem: '' }, 'db-ca');
     expect(r({ kind: 'start', reason: 'Requested' }).event?.reason).toBe('CARotationStarted');
+    const expiring = r({ kind: 'start', reason: 'CAExpiring', expiresAt: new Date('2026-03-01T00:03:00Z') }).event;
+    expect(expiring).toEqual({ reason: 'CARotationStarted', message: expect.stringContaining('the CA expires at 2026-03-01T00:03:00.000Z, within renewBefore') as string });
     expect(r({ kind: 'widen', leaves: ['server'] }).event?.reason).toBe('CARotationWidening');
     expect(r({ kind: 'awaitRoll', phase: 'reissued' })).toEqual({ progress: { reason: 'CARotationReissuing', message: expect.stringContaining('reissued') as string } });
     expect(r({ kind: 'finish' }).event?.reason).toBe('CARotationFinished');

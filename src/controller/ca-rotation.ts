@@ -57,7 +57,7 @@ export function describeRotation(r: RotationPlan | undefined, caSecretName: stri
   if (!step || step.kind === 'blocked' || step.kind === 'done') return {};
   switch (step.kind) {
     case 'start': {
-      const why = step.reason === 'Requested' ? 'requested by annotation' : 'the CA nears its expiry';
+      const why = step.reason === 'Requested' ? 'requested by annotation' : `the CA expires at ${step.expiresAt.toISOString()}, within renewBefore`;
       const message = `CA rotation started (${why}): a new CA was generated; members will trust old and new CAs before any certificate changes`;
       return { progress: { reason: R.caRotationStarted, message }, event: { reason: R.caRotationStarted, message } };
     }

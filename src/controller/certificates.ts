@@ -22,8 +22,6 @@ export interface CertificateOutcome {
   /** Names of the Secrets written this pass. */
   written: string[];
   nextRenewalAt: Date | undefined;
-  /** The trust bundle changed: members must be restarted one at a time to trust it. */
-  restartMembers: boolean;
   /** For the pod template: what members must restart for (see memberTrustHash). */
   trustBundleHash: string;
   /** Progressing while a CA rotation is under way. */
@@ -93,7 +91,7 @@ export async function reconcileCertificates(
   const caSecretName = caRef?.name ?? names.caSecret(ref);
   const policy = tlsPolicyOf(cluster.spec.tls);
   if (!policy) {
-    return { problems: [{ reason: R.invalidTLSPolicy, message: 'spec.tls durations do not parse' }], caSecretName, operatorTls: undefined, written: [], nextRenewalAt: undefined, restartMembers: false, trustBundleHash: '' };
+    return { problems: [{ reason: R.invalidTLSPolicy, message: 'spec.tls durations do not parse' }], caSecretName, operatorTls: undefined, written: [], nextRenewalAt: undefined, trustBundleHash: '' };
   }
   const observed = await observePki(deps, ref, caSecretName, caRef !== undefined);
   const rotateToken = cluster.metadata.annotations?.[annotationKeys.rotateCa];
@@ -133,6 +131,5 @@ export async function reconcileCertificates(
     operatorTls: material ? { caPem: material.caPem, certPem: material.certPem, keyPem: material.keyPem } : undefined,
     written,
     nextRenewalAt: plan.nextRenewalAt,
-    restartMembers: plan.restartMembers,
   };
 }

@@ -6,6 +6,8 @@ import type { TlsPolicy } from '../pki/policy.js';
 export function tlsPolicyOf(tls: EtcdClusterTLS): TlsPolicy | undefined {
   const validityMs = parseDuration(tls.certificateValidity);
   const renewBeforeMs = parseDuration(tls.renewBefore);
-  if (validityMs === undefined || renewBeforeMs === undefined) return undefined;
-  return { validityMs, renewBeforeMs };
+  // Absent only on objects read before the field existed (the CRD defaults it): the default applies.
+  const caValidityMs = tls.caValidity === undefined ? undefined : parseDuration(tls.caValidity);
+  if (validityMs === undefined || renewBeforeMs === undefined || (tls.caValidity !== undefined && caValidityMs === undefined)) return undefined;
+  return { validityMs, renewBeforeMs, ...(caValidityMs !== undefined ? { caValidityMs } : {}) };
 }

@@ -3,7 +3,9 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { executeCertificatePlan } from './issue.js';
 import { type ObservedPki, type PkiInputs, planCertificates, planIsEmpty } from './plan.js';
+import { inspectLeaf } from './inspect.js';
 import { leafProfile, leafKinds } from './profiles.js';
+import { memberTrustText } from './rotation.js';
 import { type CertificateAndKey, issue } from './x509.js';
 
 const day = 24 * 3600_000;
@@ -14,6 +16,11 @@ const owner = { apiVersion: 'etcd.example.com/v1alpha1', kind: 'EtcdCluster', na
 const now = new Date('2026-03-01T00:00:00Z');
 const later = (days: number) => new Date(now.getTime() + days * day);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** What the member pods' template hashes: members restart exactly when it changes. */
+const trustOf = (secrets: V1Secret[]) => {
+  const server = secrets.find((s) => s.metadata?.name === 'db-server-tls')!;
+  return memberTrustText(Buffer.from(server.data!['ca.crt']!, 'base64').toString(), inspectLeaf(server));
+};
 
 /** What the API server would hand back on the next pass: the Secrets the last pass applied. */
 function observe(secrets: V1Secret[], ca?: V1Secret): ObservedPki {
@@ -36,15 +43,14 @@ let userCa: CertificateAndKey;
 beforeAll(async () => {
   first = await executeCertificatePlan(planCertificates({ leaves: {} }, inputs, now), { leaves: {} }, inputs, owner, now);
   userCa = await issue({ commonName: 'user-ca', isCA: true, notBefore: later(-1), notAfter: later(3650), serialHex: '01' });
-});
+}, 60_000);
 
-describe('planCertificates, operator CA', () => {
+describe('planCertificates, operator CA', { timeout: 60_000 }, () => {
   it('issues a CA and every leaf on the first pass, and reports nothing', () => {
     const plan = planCertificates({ leaves: {} }, inputs, now);
     expect(plan.ca).toEqual({ source: 'operator', secretName: 'db-ca', action: 'issue', reason: 'Missing' });
     expect(plan.issue.map((i) => [i.kind, i.reason])).toEqual(leafKinds.map((k) => [k, 'Missing']));
     expect(plan.problems).toEqual([]);
-    expect(plan.restartMembers).toBe(false);
     expect(first.map((s) => s.metadata?.name)).toEqual(['db-ca', 'db-server-tls', 'db-peer-tls', 'db-operator-client-tls', 'db-client-tls']);
   });
 
@@ -54,6 +60,7 @@ describe('planCertificates, operator CA', () => {
     expect(plan.issue).toEqual([]);
     expect(plan.problems).toEqual([]);
     expect(planIsEmpty(plan)).toBe(true);
+    // The leaves' renewal comes first; the CA's (3650 - 30 days) would come later.
     expect(plan.nextRenewalAt).toEqual(later(60));
     expect(await executeCertificatePlan(plan, observe(first), inputs, owner, later(1))).toEqual([]);
   });
@@ -62,9 +69,9 @@ describe('planCertificates, operator CA', () => {
     const plan = planCertificates(observe(first), inputs, later(60));
     expect(plan.ca.action).toBe('keep');
     expect(plan.issue.map((i) => i.reason)).toEqual(['Expiring', 'Expiring', 'Expiring', 'Expiring']);
-    expect(plan.restartMembers).toBe(false);
     const renewed = await executeCertificatePlan(plan, observe(first), inputs, owner, later(60));
     expect(renewed.map((s) => s.metadata?.name)).not.toContain('db-ca');
+    expect(trustOf(renewed)).toBe(trustOf(first));
     expect(renewed.every((s) => s.data?.['ca.crt'] === first[0]!.data?.['ca.crt'])).toBe(true);
     expect(planIsEmpty(planCertificates(observe([first[0]!, ...renewed]), inputs, later(61)))).toBe(true);
   });
@@ -86,11 +93,18 @@ describe('planCertificates, operator CA', () => {
     expect(planIsEmpty(plan)).toBe(true);
   });
 
-  it('replaces its own expired CA and every leaf, and asks for a member restart (trust changes)', () => {
+  it('replaces its own expired CA and every leaf, and the members restart for it (trust changes)', async () => {
     const plan = planCertificates(observe(first), inputs, later(3651));
     expect(plan.ca).toMatchObject({ action: 'issue', reason: 'Expired' });
     expect(plan.issue.map((i) => i.reason)).toEqual(['IssuerChanged', 'IssuerChanged', 'IssuerChanged', 'IssuerChanged']);
-    expect(plan.restartMembers).toBe(true);
+    expect(trustOf(await executeCertificatePlan(plan, observe(first), inputs, owner, later(3651)))).not.toBe(trustOf(first));
+  });
+
+  it('says when the CA falls due even when no leaf is its to renew', () => {
+    const foreign = first.slice(1).map((s) => ({ ...s, metadata: { ...s.metadata, ownerReferences: [] } }));
+    const plan = planCertificates(observe([first[0]!, ...foreign]), inputs, later(1));
+    expect(plan.problems.map((p) => p.reason)).toEqual(['SecretNotOwned', 'SecretNotOwned', 'SecretNotOwned', 'SecretNotOwned']);
+    expect(plan.nextRenewalAt).toEqual(later(3650 - 30));
   });
 
   it('reports a CA about to expire instead of renewing leaves in a loop', () => {
@@ -156,7 +170,7 @@ describe('planCertificates, members already trust the CA', () => {
   });
 });
 
-describe('planCertificates, user CA', () => {
+describe('planCertificates, user CA', { timeout: 60_000 }, () => {
   const withRef: PkiInputs = { ...inputs, caSecretRef: { name: 'my-ca' } };
 
   it('signs with a valid user CA and never writes the user Secret', async () => {
@@ -170,10 +184,11 @@ describe('planCertificates, user CA', () => {
     expect(planIsEmpty(planCertificates(observe(secrets, observed.ca), withRef, later(1)))).toBe(true);
   });
 
-  it('moving from the operator CA to a user CA reissues every leaf and asks for a member restart', () => {
-    const plan = planCertificates(observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem })), withRef, now);
+  it('moving from the operator CA to a user CA reissues every leaf, and the members restart for it', async () => {
+    const observed = observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem }));
+    const plan = planCertificates(observed, withRef, now);
     expect(plan.issue.map((i) => i.reason)).toEqual(['IssuerChanged', 'IssuerChanged', 'IssuerChanged', 'IssuerChanged']);
-    expect(plan.restartMembers).toBe(true);
+    expect(trustOf(await executeCertificatePlan(plan, observed, withRef, owner, now))).not.toBe(trustOf(first));
   });
 
   const otherKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;

@@ -16,7 +16,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { annotationKeys, names } from '../resources/names.js';
 import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, ownedBy } from './inspect.js';
-import { type RenewalReason, type TlsPolicy, checkPolicy, leafValidity, renewalReason, renewalTime } from './policy.js';
+import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
 
@@ -48,7 +48,7 @@ export interface ObservedPki {
 
 /** A rotation's next step, with the trust it moves between (certificates only, never keys). */
 export interface RotationPlan {
-  step: RotationStep | { kind: 'start'; reason: 'Requested' | 'CAExpiring' };
+  step: RotationStep | { kind: 'start'; reason: 'Requested' } | { kind: 'start'; reason: 'CAExpiring'; expiresAt: Date };
   oldPem: string;
   nextPem: string;
   /** The rotate-ca token to record on the next CA. */
@@ -71,19 +71,20 @@ export interface LeafIssue {
   reason: RenewalReason;
 }
 
+/**
+ * Whether members restart is not the plan's to say: etcd re-reads its certificate and key on every
+ * new connection but its trusted CA only at start, so the pod template carries a hash of the trust
+ * the server Secret holds as observed (`memberTrustText`), and a change of it rolls the members.
+ * Derived from the Secret, it survives a crash between writing a bundle and restarting; a leaf
+ * renewal from the same CA leaves it unchanged and restarts nothing.
+ */
 export interface CertificatePlan {
   ca: CaDecision;
   issue: LeafIssue[];
   /** For a Degraded condition; empty when all is well. */
   problems: Problem<PkiProblemReason>[];
-  /** The earliest renewal among the certificates kept, for `requeueAfter`. */
+  /** The earliest renewal among the certificates kept, the CA's included, for `requeueAfter`. */
   nextRenewalAt?: Date;
-  /**
-   * The trust bundle of the server or peer certificates changes. etcd re-reads its certificate and
-   * key on every new connection but its trusted CA only at start (measured with 3.6), so members
-   * must be restarted one at a time once the new Secrets are mounted. Leaf renewals alone need not.
-   */
-  restartMembers: boolean;
   /** A CA rotation under way or starting; `issue` is then empty (the rotation writes the leaves). */
   rotation?: RotationPlan;
 }
@@ -141,9 +142,12 @@ function notOwned(c: PkiCluster, secretName: string): Problem<'SecretNotOwned'> 
   return { reason: 'SecretNotOwned', message: `Secret ${c.namespace}/${secretName} exists but is not controlled by EtcdCluster ${c.name}; it is left as it is` };
 }
 
-/** Leaves a CA about to expire could sign would be due at once: renewing them would loop. */
+/**
+ * The CA is within renewBefore of its expiry: the operator's is rotated then. A leaf it signed
+ * (capped at the CA's expiry) would be due at once, so renewing leaves from it would loop.
+ */
 function expiringSoon(ca: CaFacts, policy: TlsPolicy, now: Date): boolean {
-  return leafValidity(now, policy, ca.notAfter).notAfter <= new Date(now.getTime() + policy.renewBeforeMs);
+  return now >= renewalTime(ca.notAfter, policy);
 }
 
 function trustChanges(observed: ObservedPki, newCaPem: string | undefined): boolean {
@@ -187,7 +191,7 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
     if (facts) leaves[kind] = facts;
   }
   const step = planRotation({ oldPem, nextPem: next.ca.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa, promoted });
-  const plan: CertificatePlan = { ca: { source: operatorCa ? 'operator' : 'user', secretName: caSecretName, action: 'keep' }, issue: [], problems: [], restartMembers: false };
+  const plan: CertificatePlan = { ca: { source: operatorCa ? 'operator' : 'user', secretName: caSecretName, action: 'keep' }, issue: [], problems: [] };
   if (step.kind === 'blocked') plan.problems.push(step.problem);
   if (step.kind === 'done') return undefined;
   return { ...plan, rotation: { step, oldPem, nextPem: next.ca.certPem, token: recordedToken(signer) } };
@@ -199,7 +203,8 @@ function rotationStart(observed: ObservedPki, inputs: PkiInputs, ca: CaFacts, so
   const requested = inputs.rotateToken !== undefined && inputs.rotateToken !== recordedToken(observed.ca);
   if (!requested && !soon) return undefined;
   const token = requested ? inputs.rotateToken : recordedToken(observed.ca);
-  return { step: { kind: 'start', reason: requested ? 'Requested' : 'CAExpiring' }, oldPem: ca.certPem, nextPem: '', token };
+  const step = requested ? ({ kind: 'start', reason: 'Requested' } as const) : ({ kind: 'start', reason: 'CAExpiring', expiresAt: ca.notAfter } as const);
+  return { step, oldPem: ca.certPem, nextPem: '', token };
 }
 
 export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: Date): CertificatePlan {
@@ -207,7 +212,7 @@ export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: 
   const rotating = policyProblem ? undefined : rotationUnderWay(observed, inputs, now);
   if (rotating) return rotating;
   const { decision, ca, problem } = decideCa(observed, inputs, now);
-  const plan: CertificatePlan = { ca: decision, issue: [], problems: [], restartMembers: false };
+  const plan: CertificatePlan = { ca: decision, issue: [], problems: [] };
   if (policyProblem) plan.problems.push(policyProblem);
   if (problem) plan.problems.push(problem);
   if (policyProblem || decision.action === 'blocked') return { ...plan, ca: { ...decision, action: decision.action === 'issue' ? 'blocked' : decision.action } };
@@ -218,6 +223,9 @@ export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: 
   if (soon) {
     const message = `the CA expires at ${ca.notAfter.toISOString()}, within renewBefore: replace it (leaf renewal is paused)`;
     plan.problems.push({ reason: 'CAExpiringSoon', message });
+  } else if (ca) {
+    // Leaves end with their CA, so one of theirs usually comes first; not when none is ours to renew.
+    plan.nextRenewalAt = renewalTime(ca.notAfter, inputs.policy);
   }
   for (const profile of leafProfiles(inputs.cluster)) {
     const secret = observed.leaves[profile.kind];
@@ -232,7 +240,6 @@ export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: 
       else if (leaf && !reason) plan.nextRenewalAt = earliest(plan.nextRenewalAt, renewalTime(leaf.notAfter, inputs.policy));
     }
   }
-  plan.restartMembers = decision.action === 'issue' ? trustChanges(observed, undefined) : trustChanges(observed, ca?.certPem);
   return plan;
 }
 

@@ -44,6 +44,13 @@ describe('validity', () => {
     expect(checkPolicy({ validityMs: day, renewBeforeMs: 0 })?.reason).toBe('InvalidTLSPolicy');
     expect(checkPolicy({ validityMs: Number.NaN, renewBeforeMs: hour })?.reason).toBe('InvalidTLSPolicy');
   });
+
+  it('rejects a CA validity under twice renewBefore: a new CA would be due for rotation as a rotation ends', () => {
+    const min = 60_000;
+    expect(checkPolicy({ validityMs: 2 * min, renewBeforeMs: 90_000, caValidityMs: 3 * min })).toBeUndefined();
+    expect(checkPolicy({ validityMs: 2 * min, renewBeforeMs: 90_000, caValidityMs: 3 * min - 1 })).toMatchObject({ reason: 'InvalidTLSPolicy', message: 'caValidity must be at least twice renewBefore' });
+    expect(checkPolicy({ validityMs: 2 * min, renewBeforeMs: 90_000, caValidityMs: 0 })?.reason).toBe('InvalidTLSPolicy');
+  });
 });
 
 describe('renewal decision', () => {

@@ -10,7 +10,7 @@ import type { Usage } from './x509.js';
 export interface TlsPolicy {
   validityMs: number;
   renewBeforeMs: number;
-  /** Validity of a CA the operator generates; default ten years. */
+  /** Validity of a CA the operator generates; default ten years. It is rotated `renewBeforeMs` ahead of expiry. */
   caValidityMs?: number;
 }
 
@@ -32,6 +32,10 @@ export function checkPolicy(policy: TlsPolicy): Problem<'InvalidTLSPolicy'> | un
   }
   if (renewBeforeMs >= validityMs) {
     return { reason: 'InvalidTLSPolicy', message: 'renewBefore must be shorter than validity' };
+  }
+  // A CA due for rotation within a renewBefore of its minting would rotate again as a rotation ends.
+  if (caValidityMs < 2 * renewBeforeMs) {
+    return { reason: 'InvalidTLSPolicy', message: 'caValidity must be at least twice renewBefore' };
   }
   return undefined;
 }

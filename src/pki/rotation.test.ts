@@ -44,6 +44,8 @@ class World {
   rolledFor = '';
   steps: string[] = [];
   restarts = 0;
+  /** The clock of the passes. */
+  at = now;
 
   get = (name: string) => this.secrets.get(name);
   observed(): ObservedPki {
@@ -69,9 +71,9 @@ class World {
 
   async pass(inputs: PkiInputs): Promise<CertificatePlan> {
     const observed = this.observed();
-    const plan = planCertificates(observed, { ...inputs, membersRolled: this.rolledFor === this.trustText() }, now);
+    const plan = planCertificates(observed, { ...inputs, membersRolled: this.rolledFor === this.trustText() }, this.at);
     this.steps.push(plan.rotation?.step.kind ?? (plan.issue.length > 0 ? 'issue' : 'none'));
-    for (const s of await executeCertificatePlan(plan, observed, inputs, owner, now)) this.secrets.set(s.metadata!.name!, s);
+    for (const s of await executeCertificatePlan(plan, observed, inputs, owner, this.at)) this.secrets.set(s.metadata!.name!, s);
     if (plan.rotation?.step.kind === 'finish') this.secrets.delete('db-ca-next');
     for (const m of this.members) for (const c of this.leafCerts()) m.serves.add(c);
     const op = this.get('db-operator-client-tls')!;
@@ -164,8 +166,49 @@ describe('CA rotation of the operator CA', { timeout: 60_000 }, () => {
     const world = await runningCluster();
     const soon = { ...inUse(), policy: { ...policy } };
     const plan = planCertificates(world.observed(), soon, new Date(now.getTime() + (3650 - 20) * day));
-    expect(plan.rotation?.step).toEqual({ kind: 'start', reason: 'CAExpiring' });
+    expect(plan.rotation?.step).toEqual({ kind: 'start', reason: 'CAExpiring', expiresAt: new Date(now.getTime() + 3650 * day) });
     expect(plan.problems).toEqual([]);
+  });
+
+  it('with short durations: renews leaves in place without a restart, then rotates the CA through the overlap once it is within renewBefore', async () => {
+    const s = 1000;
+    const short = { validityMs: 120 * s, renewBeforeMs: 90 * s, caValidityMs: 180 * s };
+    const world = new World();
+    await world.pass({ ...base, policy: short });
+    world.start();
+    world.steps = [];
+    const firstCa = new X509Certificate(text(world.get('db-ca'), secretKeys.cert));
+    const serials = () => world.leafCerts().map((c) => new X509Certificate(c).serialNumber).join();
+    const inputs = inUse({ policy: short });
+    const renewals: number[] = [];
+    // Passes every 10 s until the rotation starts, as the requeue at `nextRenewalAt` would bring them.
+    for (let t = 10; t <= 200; t += 10) {
+      world.at = new Date(now.getTime() + t * s);
+      const before = serials();
+      const plan = await world.pass(inputs);
+      if (serials() !== before) renewals.push(t);
+      if (plan.rotation) {
+        expect(plan.rotation.step).toEqual({ kind: 'start', reason: 'CAExpiring', expiresAt: new Date(firstCa.validTo) });
+        break;
+      }
+      expect(plan.nextRenewalAt!.getTime()).toBeLessThanOrEqual(new Date(firstCa.validTo).getTime() - 90 * s);
+    }
+    // The leaves (valid 120 s, capped at the CA's end) were due at 30 s and 60 s; the CA at 90 s.
+    expect(renewals).toEqual([30, 60]);
+    expect(world.steps).toEqual(['none', 'none', 'issue', 'none', 'none', 'issue', 'none', 'none', 'start']);
+    expect(world.restarts).toBe(0);
+    await world.converge(inputs);
+    expect(world.steps.slice(8)).toEqual(['start', 'widen', 'reissue', 'promote', 'narrow', 'finish', 'none']);
+    expect(world.restarts).toBe(9);
+    // The new CA lives caValidity from the rotation's start, so the next rotation is not due before 180 s.
+    const newCa = new X509Certificate(text(world.get('db-ca'), secretKeys.cert));
+    expect(new Date(newCa.validTo).getTime()).toBe(Math.floor((now.getTime() + 90 * s + 180 * s) / 1000) * 1000);
+    world.at = new Date(now.getTime() + 179 * s);
+    const later = await world.pass(inputs);
+    expect(later.rotation).toBeUndefined();
+    // Leaves from the new CA fall due (reissued at 90 s, valid 120 s): renewed in place, no restart.
+    expect(later.issue.map((i) => i.reason)).toEqual(['Expiring', 'Expiring', 'Expiring', 'Expiring']);
+    expect(world.restarts).toBe(9);
   });
 
   it('resumes after a crash in the middle of a phase', async () => {

@@ -10,7 +10,7 @@ export function sampleCluster(over: Partial<EtcdCluster['spec']> = {}): EtcdClus
       replicas: 3,
       version: '3.6.16',
       storage: { type: 'PersistentVolumeClaim', size: '8Gi', retentionPolicy: 'Retain' },
-      tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h' },
+      tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h', caValidity: '87600h' },
       paused: false,
       maintenance: { defrag: { enabled: true, minFragmentedBytes: '100Mi', minFragmentedPercent: 50 }, consistencyCheck: { enabled: true, interval: '5m' } },
       ...over,

@@ -39,7 +39,7 @@ describe('EtcdCluster CRD', () => {
     const sample = parse(readFileSync(samplePath, 'utf8')) as EtcdCluster;
     const stored = await read('example');
     expect(stored.spec).toEqual(withDefaults(sample.spec));
-    expect(stored.spec.tls).toEqual({ enabled: true, certificateValidity: '8760h', renewBefore: '720h' });
+    expect(stored.spec.tls).toEqual({ enabled: true, certificateValidity: '8760h', renewBefore: '720h', caValidity: '87600h' });
     expect(stored.spec.storage).toEqual({ type: 'PersistentVolumeClaim', size: '8Gi', retentionPolicy: 'Retain' });
     expect(stored.spec.paused).toBe(false);
   });

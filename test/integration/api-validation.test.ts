@@ -51,6 +51,12 @@ const rejectedOnCreate: Rejected[] = [
     spec: { tls: { certificateValidity: '24h', renewBefore: '48h' } },
     says: 'tls.renewBefore (48h) must be shorter than tls.certificateValidity (24h), or certificates are due for renewal as soon as they are issued.',
   },
+  {
+    what: 'a CA validity under twice renewBefore',
+    spec: { tls: { certificateValidity: '2m', renewBefore: '90s', caValidity: '179s' } },
+    says: 'tls.caValidity (179s) must be at least twice tls.renewBefore (90s): the operator rotates its CA renewBefore ahead of expiry',
+  },
+  { what: 'a CA validity under 2m', spec: { tls: { certificateValidity: '40s', renewBefore: '30s', caValidity: '90s' } }, says: '90s is not a duration of at least 2m' },
   { what: 'a malformed duration', spec: { tls: { certificateValidity: '1year' } }, says: '1year is not a positive duration: write hours, minutes or seconds, such as 8760h, 720h or 90m.' },
   { what: 'TLS off', spec: { tls: { enabled: false } }, says: 'tls.enabled: false is not supported: this operator runs etcd with mutual TLS on every path' },
   { what: 'a CA without TLS', spec: { tls: { enabled: false, caSecretRef: { name: 'my-ca' } } }, says: 'tls.caSecretRef needs tls.enabled: true. Remove caSecretRef, or enable TLS.' },
