@@ -149,7 +149,7 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
-    const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : undefined, kube);
+    const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : undefined, kube, now);
     seen.etcd = etcd;
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, ctx);

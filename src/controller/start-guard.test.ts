@@ -4,7 +4,8 @@ import type { KubeView } from './observe-kube.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import { guardImage, inStartGuard, withStartGuardProblems } from './start-guard.js';
 
-const guarded = (running: boolean): V1Pod => ({ status: { initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, state: running ? { running: {} } : { terminated: { exitCode: 0 } } }] } });
+const guarded = (running: boolean, startedAt?: Date): V1Pod => ({ status: { initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, state: running ? { running: { startedAt } } : { terminated: { exitCode: 0 } } }] } });
+const now = new Date('2026-11-30T12:00:00Z');
 const member = (ordinal: number, healthy: boolean): MemberView => ({ id: `${ordinal}`, name: `c-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: undefined, healthy, isLeader: false, problem: healthy ? undefined : 'not answering' });
 
 describe('start guard in the status', () => {
@@ -17,10 +18,18 @@ describe('start guard in the status', () => {
   it('explains only unhealthy members whose pod waits in the guard, without changing the view', () => {
     const etcd: EtcdView = { clusterId: '1', leaderId: '0', quorumConfirmed: true, members: [member(0, true), member(1, false), member(2, false)] };
     const kube = { pods: new Map([[0, guarded(true)], [1, guarded(true)], [2, guarded(false)]]) } as unknown as KubeView;
-    const out = withStartGuardProblems(etcd, kube)!;
-    expect(out.members.map((m) => m.problem)).toEqual([undefined, expect.stringContaining('start guard'), 'not answering']);
+    const out = withStartGuardProblems(etcd, kube, now)!;
+    expect(out.members.map((m) => m.problem)).toEqual([undefined, expect.stringContaining('the volume is empty'), 'not answering']);
     expect(etcd.members[1]!.problem).toBe('not answering');
-    expect(withStartGuardProblems(undefined, kube)).toBeUndefined();
+    expect(withStartGuardProblems(undefined, kube, now)).toBeUndefined();
+  });
+
+  it('calls a member in its guard for less than the grace starting, not held: a roll or a restart passes through it', () => {
+    const etcd: EtcdView = { clusterId: '1', leaderId: '0', quorumConfirmed: true, members: [member(0, true), member(1, false), member(2, false)] };
+    const kube = { pods: new Map([[1, guarded(true, new Date(now.getTime() - 2_000))], [2, guarded(true, new Date(now.getTime() - 20_000))]]) } as unknown as KubeView;
+    const problems = withStartGuardProblems(etcd, kube, now)!.members.map((m) => m.problem);
+    expect(problems[1]).toMatch(/^starting: /);
+    expect(problems[2]).toMatch(/the volume is empty/);
   });
 
   it('keeps the guard image the StatefulSet runs while its invocation is unchanged, so an operator upgrade rolls no member', () => {

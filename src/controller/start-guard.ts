@@ -10,19 +10,33 @@ export function inStartGuard(pod: V1Pod | undefined): boolean {
 }
 
 /**
- * Says why a member does not answer when its pod waits in the start guard: the guard passes a
- * volume with data at once, so a member that stays there has an empty volume (or a guard that
- * cannot read its certificates). Pure; the view is copied, not changed.
+ * How long a guard may run before the member counts as held: it passes a volume with data within
+ * a second or two, so a restarted member (a roll, a SIGKILL) is in its guard briefly, and only a
+ * guard that keeps running has found an empty volume under a member that already ran.
  */
-export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeView): EtcdView | undefined {
+export const guardGraceMs = 15_000;
+
+/**
+ * Says why a member does not answer when its pod waits in the start guard: a guard running for
+ * less than guardGraceMs is a member starting; longer, the volume is empty (or the guard cannot
+ * read its certificates) and the member must be replaced. Pure; the view is copied, not changed.
+ */
+export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeView, now: Date): EtcdView | undefined {
   if (!etcd) return etcd;
+  const problem = (pod: V1Pod | undefined): string | undefined => {
+    const running = pod?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
+    if (!running) return undefined;
+    const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
+    return now.getTime() - since < guardGraceMs
+      ? `starting: its pod's start guard (${memberInitContainer}) is checking the volume`
+      : `held by its pod's start guard (${memberInitContainer}): the volume is empty but this member already ran, so it must be replaced by a new member`;
+  };
   return {
     ...etcd,
-    members: etcd.members.map((m) =>
-      !m.healthy && m.started && m.ordinal !== undefined && inStartGuard(kube.pods.get(m.ordinal))
-        ? { ...m, problem: `held by its pod's start guard (${memberInitContainer}): the volume is empty but this member already ran, so it must be replaced by a new member` }
-        : m,
-    ),
+    members: etcd.members.map((m) => {
+      const held = !m.healthy && m.started && m.ordinal !== undefined ? problem(kube.pods.get(m.ordinal)) : undefined;
+      return held ? { ...m, problem: held } : m;
+    }),
   };
 }
 
