@@ -43,7 +43,7 @@ const restoreEntry = '/app/dist/restore.js';
  * controller, adopting the claim by its name, adds its own reference as to the claims it makes
  * (test/integration/restore-claims.test.ts).
  */
-export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number): V1PersistentVolumeClaim {
+export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number, retries = 0): V1PersistentVolumeClaim {
   const ref = clusterRef(cluster);
   const storage = cluster.spec.storage;
   const owner = storage.retentionPolicy === 'Delete' ? { ownerReferences: [{ ...ownerReference(cluster), controller: false, blockOwnerDeletion: false }] } : {};
@@ -55,7 +55,7 @@ export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number): V1Pers
       namespace: ref.namespace,
       // As the claim template labels its claims.
       labels: { ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' },
-      annotations: { [annotationKeys.restoreFor]: cluster.metadata.uid! },
+      annotations: { [annotationKeys.restoreFor]: cluster.metadata.uid!, ...(retries > 0 ? { [annotationKeys.restoreRetries]: String(retries) } : {}) },
       ...owner,
     },
     spec: { accessModes: ['ReadWriteOnce'], storageClassName: storage.storageClassName, resources: { requests: { storage: storage.size } } },
