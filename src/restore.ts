@@ -1,11 +1,13 @@
 /**
  * Entry point of the restore pods' own steps (`node dist/restore.js fetch|install ...`); see
  * restore/fetch.ts. A failure is written to the termination message, which the operator shows in
- * the EtcdCluster's status, and exits 1 (usage errors exit 2).
+ * the EtcdCluster's status, and exits 1; a fetch that may succeed if run again (the object store
+ * unreachable or answering 5xx, see isTransient) exits 75, and the operator runs the pod again.
+ * Usage errors exit 2.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type FetchOptions, RestoreStepError, fetchSnapshot, install } from './restore/fetch.js';
+import { type FetchOptions, RestoreStepError, fetchSnapshot, install, isTransient, transientExitCode } from './restore/fetch.js';
 import { fetchEnv } from './restore/pods.js';
 
 const terminationLog = '/dev/termination-log';
@@ -65,7 +67,7 @@ if (command === 'fetch') {
     fail(2, err);
   }
   const started = Date.now();
-  const fetched = await fetchSnapshot(options).catch((err: unknown) => fail(1, err));
+  const fetched = await fetchSnapshot(options).catch((err: unknown) => fail(isTransient(err) ? transientExitCode : 1, err));
   log('snapshot fetched and checked', { key: options.key, ...fetched, ms: Date.now() - started });
 } else if (command === 'install') {
   let volume = '';

@@ -16,7 +16,7 @@ import { Controller, type ControllerObserver } from '../runtime/controller.js';
 import { Informer, type InformerObserver } from '../runtime/informer.js';
 import { keyOf, splitKey } from '../runtime/kinds.js';
 import type { QueueObserver } from '../runtime/workqueue.js';
-import { defaultClusterDomain, labelKeys } from '../resources/names.js';
+import { defaultClusterDomain } from '../resources/names.js';
 import { Attempts } from './attempts.js';
 import { BackupMetrics } from './metrics.js';
 import { BackupReconciler } from './reconcile.js';
@@ -117,9 +117,9 @@ export class BackupController {
     for (const informer of this.informers) {
       informer.on((change, backup) => {
         this.controller.enqueue(keyOf(backup));
-        // A finished scheduled backup may make an older one due for retention.
-        const cluster = backup.metadata.labels?.[labelKeys.component] === 'scheduled-backup' ? backup.metadata.labels[labelKeys.instance] : undefined;
-        if (cluster) this.schedules.enqueue(`${backup.metadata.namespace}/${cluster}`);
+        // A finished scheduled backup may make an older one due for retention; any backup that
+        // finished or went away changes the cluster's outcome metrics, which the schedule pass rebuilds.
+        this.schedules.enqueue(`${backup.metadata.namespace}/${backup.spec.clusterName}`);
         const finished = backup.status?.phase === 'Succeeded' || backup.status?.phase === 'Failed';
         if (finished || change === 'delete') options.enqueueCluster?.(`${backup.metadata.namespace}/${backup.spec.clusterName}`);
       });

@@ -2,11 +2,39 @@
  * Backup metrics, per cluster: when the last backup succeeded and when one last failed for good
  * (what the alerts on stale and failing backups read), how long it took and how big it was,
  * failures by reason, and the schedule's longest interval, so that "too old" is judged against
- * the cluster's own schedule rather than a fixed guess. Recorded once per outcome.
+ * the cluster's own schedule rather than a fixed guess.
+ *
+ * The outcome gauges are rebuilt on every schedule pass of the cluster from its EtcdBackups, the
+ * source status.backup is built from: success and failure are read from one list and ordered by
+ * the same completion times, a deleted EtcdBackup takes its outcome with it, and a deleted
+ * EtcdCluster takes every series of its own.
  */
 import client from 'prom-client';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { ClusterRef } from '../resources/names.js';
-import type { BackupResult } from './plan.js';
+
+/** A cluster's newest success and newest final failure, as its EtcdBackups record them. */
+export interface BackupOutcomes {
+  success?: { atMs: number; durationMs: number; sizeBytes: number };
+  failureAtMs?: number;
+}
+
+const finishedAt = (b: EtcdBackup): number => Date.parse(b.status?.completionTime ?? '');
+
+/** Pure: the newest Succeeded and the newest Failed backup of the cluster, by completion time. */
+export function newestOutcomes(clusterName: string, backups: readonly EtcdBackup[]): BackupOutcomes {
+  const out: BackupOutcomes = {};
+  for (const b of backups) {
+    const at = finishedAt(b);
+    if (b.spec.clusterName !== clusterName || Number.isNaN(at) || b.metadata.deletionTimestamp) continue;
+    const { phase, startTime, sizeBytes } = b.status ?? {};
+    if (phase === 'Succeeded' && sizeBytes !== undefined && at > (out.success?.atMs ?? -Infinity)) {
+      out.success = { atMs: at, sizeBytes, durationMs: startTime ? at - Date.parse(startTime) : 0 };
+    }
+    if (phase === 'Failed' && at > (out.failureAtMs ?? -Infinity)) out.failureAtMs = at;
+  }
+  return out;
+}
 
 export class BackupMetrics {
   private readonly lastSuccess: client.Gauge;
@@ -16,9 +44,8 @@ export class BackupMetrics {
   private readonly failures: client.Counter;
   private readonly interval: client.Gauge;
   private readonly since: client.Gauge;
-  /** Newest outcome recorded per cluster: older backups seen later (a relist) do not move it back. */
-  private readonly newest = new Map<string, number>();
-  private readonly newestFailure = new Map<string, number>();
+  /** Failure reasons counted per cluster, to remove their series with the cluster. */
+  private readonly reasons = new Map<string, Set<string>>();
 
   constructor(registry: client.Registry = new client.Registry()) {
     const labelNames = ['namespace', 'cluster'];
@@ -31,31 +58,35 @@ export class BackupMetrics {
     this.since = new client.Gauge({ name: 'etcd_operator_backup_schedule_since_timestamp_seconds', help: 'When backups became due: the cluster creation (absent without an active schedule)', labelNames, registers: [registry] });
   }
 
-  /**
-   * A success, from the pass that saw it or from a finished backup's status (after a restart the
-   * gauges are rebuilt from the EtcdBackups every relist brings back).
-   */
-  succeeded(ref: ClusterRef, result: Pick<BackupResult, 'durationMs' | 'sizeBytes'>, atMs: number): void {
+  /** The outcome gauges from the cluster's EtcdBackups (newestOutcomes); an outcome none records has no series. */
+  outcomes(ref: ClusterRef, o: BackupOutcomes): void {
     const labels = { namespace: ref.namespace, cluster: ref.name };
-    const key = `${ref.namespace}/${ref.name}`;
-    if ((this.newest.get(key) ?? -Infinity) >= atMs) return;
-    this.newest.set(key, atMs);
-    this.lastSuccess.set(labels, atMs / 1000);
-    this.duration.set(labels, result.durationMs / 1000);
-    this.size.set(labels, result.sizeBytes);
+    if (o.success) {
+      this.lastSuccess.set(labels, o.success.atMs / 1000);
+      this.duration.set(labels, o.success.durationMs / 1000);
+      this.size.set(labels, o.success.sizeBytes);
+    } else {
+      for (const g of [this.lastSuccess, this.duration, this.size]) g.remove(labels);
+    }
+    if (o.failureAtMs !== undefined) this.lastFailure.set(labels, o.failureAtMs / 1000);
+    else this.lastFailure.remove(labels);
   }
 
   /** An attempt that failed, retried or not. */
   failed(ref: ClusterRef, reason: string): void {
+    const key = `${ref.namespace}/${ref.name}`;
+    this.reasons.set(key, (this.reasons.get(key) ?? new Set()).add(reason));
     this.failures.inc({ namespace: ref.namespace, cluster: ref.name, reason });
   }
 
-  /** A backup that failed for good, also from a Failed backup's status after a restart. */
-  finallyFailed(ref: ClusterRef, atMs: number): void {
+  /** Every series of a cluster that is gone (or being deleted). */
+  forget(ref: ClusterRef): void {
+    const labels = { namespace: ref.namespace, cluster: ref.name };
+    this.outcomes(ref, {});
+    this.schedule(ref, undefined);
     const key = `${ref.namespace}/${ref.name}`;
-    if ((this.newestFailure.get(key) ?? -Infinity) >= atMs) return;
-    this.newestFailure.set(key, atMs);
-    this.lastFailure.set({ namespace: ref.namespace, cluster: ref.name }, atMs / 1000);
+    for (const reason of this.reasons.get(key) ?? []) this.failures.remove({ ...labels, reason });
+    this.reasons.delete(key);
   }
 
   /** The cluster's active schedule, or undefined when it has none (none, suspended, never fires). */

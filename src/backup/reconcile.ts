@@ -77,7 +77,6 @@ export class BackupReconciler implements Reconciler {
       nowMs: now,
     });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step });
-    if (final(backup.status?.phase)) this.recordFinished(cluster.ref, backup);
     await this.act(step, key, backup, cluster, health, attempt?.reported ?? false, ctx);
     const status = backupStatus(backup, step, new Date(now));
     if (attempt && step.kind !== 'none' && step.kind !== 'start') {
@@ -94,9 +93,8 @@ export class BackupReconciler implements Reconciler {
     const event = async (type: 'Normal' | 'Warning', reason: string, message: string) => {
       if (reported) return;
       this.deps.attempts.markReported(key);
-      if (step.kind === 'succeed') this.deps.metrics.succeeded(cluster.ref, step.result, now.getTime());
+      // The outcome gauges follow the status written below (the schedule pass rebuilds them).
       if (step.kind === 'fail' || step.kind === 'retry') this.deps.metrics.failed(cluster.ref, step.failure.reason);
-      if (step.kind === 'fail') this.deps.metrics.finallyFailed(cluster.ref, now.getTime());
       await backupEvent(this.deps.kc, backup, type, reason, message, now);
     };
     switch (step.kind) {
@@ -121,16 +119,6 @@ export class BackupReconciler implements Reconciler {
       default:
         return;
     }
-  }
-
-  /** An outcome already in status counts for the metrics, so they survive an operator restart. */
-  private recordFinished(ref: ClusterRef, backup: EtcdBackup): void {
-    const { phase, startTime, completionTime, sizeBytes } = backup.status ?? {};
-    if (!completionTime) return;
-    const end = Date.parse(completionTime);
-    if (phase === 'Failed') return this.deps.metrics.finallyFailed(ref, end);
-    if (sizeBytes === undefined) return;
-    this.deps.metrics.succeeded(ref, { sizeBytes, durationMs: startTime ? end - Date.parse(startTime) : 0 }, end);
   }
 
   /** The cluster as the cache shows it: whether it exists, has formed, and how to reach members. */

@@ -17,7 +17,7 @@ import type { Store } from '../runtime/store.js';
 import { type ClusterRef, backupSlotAnnotation, labelKeys, scheduledBackupLabels, scheduledBackupName } from '../resources/names.js';
 import { type Cron, latestFire, longestIntervalMs, nextFire, parseCron } from './cron.js';
 import { createBackup, deleteBackup, readCa, readCredentials } from './kube.js';
-import type { BackupMetrics } from './metrics.js';
+import { type BackupMetrics, newestOutcomes } from './metrics.js';
 import { type RetainedBackup, planRetention } from './retention.js';
 import { deleteObject, s3Client } from './s3.js';
 
@@ -55,7 +55,7 @@ export interface ScheduleDeps {
   cache: ClusterCache;
   backups: (namespace: string) => Store<EtcdBackup>;
   clock: Clock;
-  /** The schedule's interval, for the alert on stale backups. */
+  /** The schedule's interval and the newest outcomes, for the alerts on stale and failing backups. */
   metrics?: BackupMetrics;
 }
 
@@ -76,7 +76,7 @@ export class ScheduleReconciler implements Reconciler {
     const spec = cluster?.spec.backup;
     const ref = { namespace, name };
     const cron = spec ? parseCron(spec.schedule) : undefined;
-    this.recordSchedule(ref, cluster, cron);
+    this.recordMetrics(ref, cluster, cron);
     if (!cluster || cluster.metadata.deletionTimestamp || !spec || !cron) return {};
     if ('error' in cron) {
       if (this.invalid.get(key) !== spec.schedule) ctx.log.error('invalid backup schedule', { error: cron.error });
@@ -104,12 +104,17 @@ export class ScheduleReconciler implements Reconciler {
     return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : {};
   }
 
-  /** The schedule's longest interval; no series for a schedule that takes no backups (Degraded says why). */
-  private recordSchedule(ref: ClusterRef, cluster: EtcdCluster | undefined, cron: Cron | { error: string } | undefined): void {
+  /**
+   * The schedule's longest interval (no series for a schedule that takes no backups: Degraded says
+   * why) and the newest outcomes of the cluster's EtcdBackups; a cluster that is gone, no series.
+   */
+  private recordMetrics(ref: ClusterRef, cluster: EtcdCluster | undefined, cron: Cron | { error: string } | undefined): void {
+    if (!cluster || cluster.metadata.deletionTimestamp) return this.deps.metrics?.forget(ref);
+    this.deps.metrics?.outcomes(ref, newestOutcomes(ref.name, this.deps.backups(ref.namespace).list(ref.namespace)));
     const now = this.deps.clock.now();
-    const active = cluster && !cluster.metadata.deletionTimestamp && cron && !('error' in cron) && !cluster.spec.backup?.suspend;
+    const active = cron && !('error' in cron) && !cluster.spec.backup?.suspend;
     const intervalMs = active ? longestIntervalMs(cron, new Date(now)) : undefined;
-    const sinceMs = new Date(cluster?.metadata.creationTimestamp ?? now).getTime();
+    const sinceMs = new Date(cluster.metadata.creationTimestamp ?? now).getTime();
     this.deps.metrics?.schedule(ref, intervalMs !== undefined ? { intervalMs, sinceMs } : undefined);
   }
 

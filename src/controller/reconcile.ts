@@ -1,4 +1,4 @@
-import type { KubeConfig, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, V1ConfigMap, V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node';
 import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
@@ -10,7 +10,7 @@ import { crashpoint } from '../runtime/crashpoints.js';
 import { splitKey } from '../runtime/kinds.js';
 import type { PassContext, Reconciler, Result } from '../runtime/reconciler.js';
 import { buildMembershipConfig } from '../resources/membership-config.js';
-import { type ClusterRef } from '../resources/names.js';
+import { type ClusterRef, names } from '../resources/names.js';
 import { clusterRef } from '../resources/owner.js';
 import { buildPodDisruptionBudget } from '../resources/pdb.js';
 import { buildClientService, buildPeerService } from '../resources/services.js';
@@ -37,7 +37,7 @@ import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
 import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
 import { optionsRefusal } from '../versions/options-gate.js';
-import { type StepOutcome, act } from './steps.js';
+import { type StepOutcome, act, announcedOrdinals, membershipUnchanged } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
 import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
 import { Upkeep } from '../upkeep/index.js';
@@ -178,9 +178,11 @@ export class EtcdClusterReconciler implements Reconciler {
     const step: MembershipStep = blocked || heldByDowngrade(planned, downgrade) ? { kind: 'none' } : planned;
     seen.step = blocked ? planned : step;
     // Before acting: a member this step removes no longer counts toward the budget.
+    // The membership ConfigMap as last written: a step announces nothing it already holds.
+    let membershipConfig = this.deps.cache.get('ConfigMap', ref.namespace, names.membershipConfig(ref)) as V1ConfigMap | undefined;
     if (!paused) {
       await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(trusted, step))], ctx.signal);
-      await this.syncMembershipConfig(cluster, trusted, records, learners, step);
+      membershipConfig = await this.syncMembershipConfig(cluster, membershipConfig, trusted, records, learners, step);
     }
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
@@ -189,7 +191,7 @@ export class EtcdClusterReconciler implements Reconciler {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
       crashpoint('after-template-apply');
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), trustBundleHash, live, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), membershipConfig, trustBundleHash, live, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log.info('membership step', { step });
     await this.warnOfDecision(key, cluster, planned, ctx, now);
     // Storage grows only when membership has nothing to do; a refusal is said on every pass.
@@ -314,15 +316,15 @@ export class EtcdClusterReconciler implements Reconciler {
    * answer, the current membership with state `existing` and the volume records. Unknown
    * membership leaves it as it is.
    */
-  private async syncMembershipConfig(cluster: EtcdCluster, etcd: EtcdView | undefined, records: Record<string, string>, learners: LearnerRecords, step: MembershipStep): Promise<void> {
+  private async syncMembershipConfig(cluster: EtcdCluster, live: V1ConfigMap | undefined, etcd: EtcdView | undefined, records: Record<string, string>, learners: LearnerRecords, step: MembershipStep): Promise<V1ConfigMap | undefined> {
     let desired;
     // Only a list a quorum served is the membership: one member's own copy may lag.
     if (etcd?.quorumConfirmed) {
-      desired = buildMembershipConfig(cluster, { state: 'existing', ordinals: memberOrdinals(etcd), memberVolumes: records, ...learners });
+      desired = buildMembershipConfig(cluster, { state: 'existing', ordinals: announcedOrdinals(memberOrdinals(etcd), step), memberVolumes: records, ...learners });
     } else if (step.kind === 'createStatefulSet' && step.bootstrap) {
       desired = buildMembershipConfig(cluster, { state: 'new', ordinals: Array.from({ length: step.replicas }, (_, i) => i), memberVolumes: {} });
     }
-    if (desired) await this.applyIfChanged([desired]);
+    return desired && !membershipUnchanged(desired, live) ? this.deps.writer.apply(desired) : live;
   }
 
   private async applyIfChanged(objects: { metadata?: { name?: string; namespace?: string }; kind?: string }[], signal?: AbortSignal): Promise<void> {

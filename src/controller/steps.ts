@@ -1,10 +1,10 @@
-import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { EtcdCluster } from '../api/types.generated.js';
 import { EtcdAdminError } from '../etcd/errors.js';
 import { crashpoint } from '../runtime/crashpoints.js';
 import type { EtcdAdmin, EtcdMember } from '../etcd/types.js';
-import { buildMembershipConfig } from '../resources/membership-config.js';
+import { buildMembershipConfig, membershipKeys } from '../resources/membership-config.js';
 import { type ClusterRef, memberPeerUrl, names } from '../resources/names.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
 import { withLiveClaimTemplates } from '../storage/observe.js';
@@ -12,6 +12,7 @@ import type { KubeWriter } from './kube-writer.js';
 import { type LearnerRecords, describeTimeout, learnerName } from './learners.js';
 import type { MembershipStep } from './membership.js';
 import { ordinalOf } from './observe-etcd.js';
+import { isSubset } from './subset.js';
 import { hexId } from '../etcd/convert.js';
 
 export interface StepContext {
@@ -27,6 +28,11 @@ export interface StepContext {
   learners: LearnerRecords;
   /** Ordinals of the members this pass observed, for a ConfigMap write that changes no membership. */
   ordinals: number[];
+  /**
+   * The membership ConfigMap as the API server last returned it (this pass's write, else the
+   * cache's copy): a write that would change nothing in it is not sent.
+   */
+  membershipConfig?: V1ConfigMap;
   /** Hash of the CA bundle members trust, stamped on the pod template. */
   trustBundleHash: string;
   /** The live StatefulSet, whose claim templates a scale keeps (the API server forbids changing them). */
@@ -51,7 +57,27 @@ async function announce(ctx: StepContext, members: EtcdMember[], learners: Learn
 }
 
 async function writeMembership(ctx: StepContext, ordinals: number[], learners: LearnerRecords): Promise<void> {
-  await ctx.writer.apply(buildMembershipConfig(ctx.cluster, { state: 'existing', ordinals, memberVolumes: ctx.records, ...learners }));
+  const desired = buildMembershipConfig(ctx.cluster, { state: 'existing', ordinals, memberVolumes: ctx.records, ...learners });
+  // A retried step (etcd refused the add) announces what is there already: each write would only
+  // wake the controller for another pass that writes again.
+  if (membershipUnchanged(desired, ctx.membershipConfig)) return;
+  ctx.membershipConfig = await ctx.writer.apply(desired);
+}
+
+/**
+ * The ordinals the membership ConfigMap announces: the members etcd lists, plus the one an add is
+ * about to join, so that the pass's own sync and the add's announcement agree while etcd refuses it.
+ */
+export function announcedOrdinals(members: number[], step: MembershipStep): number[] {
+  return step.kind === 'addLearner' && !members.includes(step.ordinal) ? [...members, step.ordinal] : members;
+}
+
+/**
+ * Whether `live` already holds `desired`: labels and owner as applied, and every membership key
+ * equal, where a key `desired` leaves out (a learner record no longer kept) must be absent too.
+ */
+export function membershipUnchanged(desired: V1ConfigMap, live: V1ConfigMap | undefined): boolean {
+  return live !== undefined && isSubset(desired.metadata, live.metadata) && Object.values(membershipKeys).every((k) => desired.data?.[k] === live.data?.[k]);
 }
 
 async function event(ctx: StepContext, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {

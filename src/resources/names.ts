@@ -40,6 +40,8 @@ export const annotationKeys = {
   rotateCa: 'etcd.operator.dev/rotate-ca',
   /** On a PVC the operator created for spec.restore: the UID of the EtcdCluster it was made for. */
   restoreFor: 'etcd.operator.dev/restore-for',
+  /** On such a PVC: how many times its restore pod was run again after a transient failure. */
+  restoreRetries: 'etcd.operator.dev/restore-retries',
 } as const;
 
 /** Labels of a cluster's restore pods: ours (cached, owned), never selected as members. */

@@ -25,6 +25,27 @@ export class RestoreStepError extends Error {
   override name = 'RestoreStepError';
 }
 
+/** Exit code of a fetch that may succeed if run again (EX_TEMPFAIL): the operator retries the pod. */
+export const transientExitCode = 75;
+
+/** Socket and DNS errors: nobody answered, which says nothing about the object. */
+const networkCodes: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * Transient: the object store did not answer (refused, reset, timed out, no DNS) or answered
+ * 5xx, 429 or 408; running the pod again may succeed. Verdicts are RestoreStepErrors, never
+ * transient: a missing object or bucket, rejected credentials (404, 403), a digest that does not
+ * match, a snapshot newer than the target. Judged by error code and HTTP status, not by text.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof RestoreStepError) return false;
+  const e = (err ?? {}) as SdkError & { code?: string; name?: string; cause?: unknown };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
+  if (e.name === 'TimeoutError' || networkCodes.has(e.code ?? '')) return true;
+  return e.cause !== undefined && e.cause !== err ? isTransient(e.cause) : false;
+}
+
 export interface FetchOptions {
   endpoint: string;
   bucket: string;

@@ -8,8 +8,9 @@ const ready = { state: 'ready' as const, source: { description: 'EtcdBackup nigh
 const claims = (...ordinals: number[]) => ordinals.map((ordinal) => ({ ordinal, ours: true }));
 const pod = (ordinal: number, phase: RestorePodView['phase'], failure?: string): RestorePodView => ({ ordinal, name: `x-restore-${ordinal}`, phase, failure });
 const pods = (phase: RestorePodView['phase'], ...ordinals: number[]) => ordinals.map((o) => pod(o, phase));
+const transient = (ordinal: number, failedAtMs: number): RestorePodView => ({ ...pod(ordinal, 'Failed', 'step fetch exited 75: Error: connect ECONNREFUSED'), transient: true, failedAtMs });
 
-const base: RestoreObservation = { requested: true, replicas: 3, targetVersion: '3.6.16', formed: false, statefulSetExists: false, paused: false, source: ready, claims: [], pods: [] };
+const base: RestoreObservation = { requested: true, replicas: 3, targetVersion: '3.6.16', formed: false, statefulSetExists: false, paused: false, source: ready, claims: [], pods: [], nowMs: 1_000_000 };
 
 const cases: [string, Partial<RestoreObservation>, RestoreStep | { kind: string }][] = [
   ['no spec.restore: nothing to do', { requested: false }, { kind: 'inactive' }],
@@ -31,6 +32,12 @@ const cases: [string, Partial<RestoreObservation>, RestoreStep | { kind: string 
   ['a volume that is not ours: refused, never written over', { claims: [{ ordinal: 0, ours: false }, ...claims(1)] }, { kind: 'fail' }],
   ['a foreign volume beyond the replicas is not in the way', { replicas: 1, claims: [{ ordinal: 2, ours: false }] }, { kind: 'createClaims', ordinals: [0] }],
   ['paused: nothing is made', { paused: true }, { kind: 'wait', message: 'spec.paused is true: the restore waits (0/3 members restored)' }],
+  // Transient failures (the object store unreachable, 5xx: exit 75 of fetch) are retried, verdicts never.
+  ['a transient failure: wait out the pause', { claims: claims(0, 1, 2), pods: [pod(0, 'Succeeded'), transient(1, 995_000)] }, { kind: 'wait', message: 'restore pod x-restore-1 failed, which may clear by itself: step fetch exited 75: Error: connect ECONNREFUSED; running it again in 5 s (retry 1 of 4)' }],
+  ['a transient failure, pause over: record the retry, delete the pod', { claims: claims(0, 1, 2), pods: [pod(0, 'Succeeded'), transient(1, 990_000)] }, { kind: 'retryPods', pods: [{ ordinal: 1, name: 'x-restore-1', retries: 1, failure: 'step fetch exited 75: Error: connect ECONNREFUSED' }] }],
+  ['the pause doubles with each retry', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 2 }], pods: [transient(1, 970_000)] }, { kind: 'wait', message: 'restore pod x-restore-1 failed, which may clear by itself: step fetch exited 75: Error: connect ECONNREFUSED; running it again in 10 s (retry 3 of 4)' }],
+  ['retries used up: the restore stops', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 4 }], pods: [transient(1, 0)] }, { kind: 'fail' }],
+  ['a verdict beside a transient failure: the restore stops', { claims: claims(0, 1, 2), pods: [transient(0, 0), pod(1, 'Failed', 'step fetch exited 1: SnapshotCorrupt: x')] }, { kind: 'fail' }],
 ];
 
 describe('planRestore', () => {
@@ -48,6 +55,8 @@ describe('planRestore', () => {
     expect(failed).toContain('Nothing was started');
     const same = message({ claims: claims(0, 1, 2), pods: [pod(1, 'Failed', 'step fetch exited 1: SnapshotNotFound: k'), pod(0, 'Failed', 'step fetch exited 1: SnapshotNotFound: k')] });
     expect(same).toMatch(/^restore pods x-restore-0, x-restore-1 failed: step fetch exited 1: SnapshotNotFound: k\. Nothing/);
+    const exhausted = message({ claims: [{ ordinal: 0, ours: true, retries: 4 }], pods: [transient(0, 0)] });
+    expect(exhausted).toContain('restore pod x-restore-0 failed: step fetch exited 75: Error: connect ECONNREFUSED (run 5 times)');
   });
 });
 

@@ -8,8 +8,11 @@
  *
  * - Restore only ever applies to a cluster that never ran: no StatefulSet and no cluster ID.
  *   Once the StatefulSet exists the restore is over; its leftover pods are deleted.
- * - A restore pod that failed stops everything, with its own words (it checked the object). It is
- *   kept as the record of why; deleting it asks for another try.
+ * - A restore pod whose fetch failed transiently (the object store unreachable or answering 5xx:
+ *   exit 75) is run again, up to maxRestoreRetries times per volume, after a pause that doubles.
+ * - Any other failed restore pod (a verdict: object or bucket missing, credentials rejected,
+ *   digest mismatch, snapshot too new; or the retries used up) stops everything, with its own
+ *   words. It is kept as the record of why; deleting it asks for another try.
  * - The source must be ready (an EtcdBackup that Succeeded) and not newer than spec.version:
  *   etcd cannot run a data directory from a later minor release. Checked before anything is made.
  * - Volumes are created by the operator for this cluster object (marked with its UID). A claim of
@@ -35,6 +38,8 @@ export interface ClaimView {
   ordinal: number;
   /** The claim carries this cluster object's restore mark. */
   ours: boolean;
+  /** How many times its restore pod was run again after a transient failure (recorded on it). */
+  retries?: number;
 }
 
 export interface RestorePodView {
@@ -43,6 +48,10 @@ export interface RestorePodView {
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   /** Why it failed: the failed container's name and termination message. */
   failure?: string;
+  /** It failed in a way that may clear by itself (exit 75 of the fetch step). */
+  transient?: boolean;
+  /** When it failed (ms since the epoch), the start of the pause before it runs again. */
+  failedAtMs?: number;
 }
 
 export interface RestoreObservation {
@@ -58,6 +67,8 @@ export interface RestoreObservation {
   source: SourceResolution | undefined;
   claims: ClaimView[];
   pods: RestorePodView[];
+  /** The time of this pass (ms since the epoch): the planner reads no clock. */
+  nowMs: number;
 }
 
 export type RestoreStep =
@@ -67,9 +78,15 @@ export type RestoreStep =
   | { kind: 'wait'; message: string }
   | { kind: 'createClaims'; ordinals: number[] }
   | { kind: 'createPods'; ordinals: number[] }
+  /** Record the retry on each volume, then delete its failed pod: the next pass makes it again. */
+  | { kind: 'retryPods'; pods: { ordinal: number; name: string; retries: number; failure: string }[] }
   | { kind: 'done' };
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+export const maxRestoreRetries = 4;
+/** Pause before running a restore pod again: 10 s, 20 s, 40 s, 80 s. */
+export const restoreRetryDelayMs = (retries: number) => 10_000 * 2 ** retries;
 
 /** A snapshot from a later minor release than the target cannot be run by the target's etcd. */
 export function versionProblem(snapshot: string | undefined, target: string): string | undefined {
@@ -82,14 +99,27 @@ export function versionProblem(snapshot: string | undefined, target: string): st
   return undefined;
 }
 
+/** Transient failures only: run the pods whose pause is over again, or wait for the first to be. */
+function retryFailed(o: RestoreObservation, failed: RestorePodView[], retries: (ordinal: number) => number): RestoreStep {
+  const dueAt = (p: RestorePodView) => (p.failedAtMs ?? 0) + restoreRetryDelayMs(retries(p.ordinal));
+  const due = failed.filter((p) => dueAt(p) <= o.nowMs);
+  if (due.length > 0) return { kind: 'retryPods', pods: due.map((p) => ({ ordinal: p.ordinal, name: p.name, retries: retries(p.ordinal) + 1, failure: p.failure ?? 'no reason given' })) };
+  const next = failed.reduce((a, b) => (dueAt(b) < dueAt(a) ? b : a));
+  const inS = Math.max(1, Math.ceil((dueAt(next) - o.nowMs) / 1000));
+  return { kind: 'wait', message: `restore pod ${next.name} failed, which may clear by itself: ${next.failure ?? 'no reason given'}; running it again in ${inS} s (retry ${retries(next.ordinal) + 1} of ${maxRestoreRetries})` };
+}
+
 export function planRestore(o: RestoreObservation): RestoreStep {
   if (!o.requested) return { kind: 'inactive' };
   if (o.statefulSetExists || o.formed) return o.pods.length > 0 ? { kind: 'deletePods', names: o.pods.map((p) => p.name).sort() } : { kind: 'inactive' };
   const failed = o.pods.filter((p) => p.phase === 'Failed').sort((a, b) => a.ordinal - b.ordinal);
+  const retries = (ordinal: number) => o.claims.find((c) => c.ordinal === ordinal)?.retries ?? 0;
+  if (failed.length > 0 && failed.every((p) => p.transient && retries(p.ordinal) < maxRestoreRetries)) return retryFailed(o, failed, retries);
   if (failed.length > 0) {
     // Pods that failed for the same reason (the same object) are named together, the reason once.
     const byReason = new Map<string, string[]>();
-    for (const p of failed) byReason.set(p.failure ?? 'no reason given', [...(byReason.get(p.failure ?? 'no reason given') ?? []), p.name]);
+    const reasonOf = (p: RestorePodView) => `${p.failure ?? 'no reason given'}${p.transient ? ` (run ${retries(p.ordinal) + 1} times)` : ''}`;
+    for (const p of failed) byReason.set(reasonOf(p), [...(byReason.get(reasonOf(p)) ?? []), p.name]);
     const why = [...byReason].map(([reason, pods]) => `restore pod${pods.length > 1 ? 's' : ''} ${pods.join(', ')} failed: ${reason}`).join('; ');
     return { kind: 'fail', message: `${why}. Nothing was started; fix the cause, then delete the failed restore pods to try again (or delete this EtcdCluster)` };
   }

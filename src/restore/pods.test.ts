@@ -32,6 +32,10 @@ describe('restore pod', () => {
     expect(pod.metadata!.ownerReferences![0]).toMatchObject({ kind: 'EtcdCluster', uid: 'uid-1' });
     expect(pod.metadata!.labels!['app.kubernetes.io/component']).toBe('restore');
     expect(buildRestoreClaim(cluster, 1).metadata).toMatchObject({ name: 'data-main-1', annotations: { 'etcd.operator.dev/restore-for': 'uid-1' } });
+    // Owned as the retention policy owns the template's claims: Retain, nobody; Delete, the cluster (not as controller).
+    expect(buildRestoreClaim(cluster, 1).metadata!.ownerReferences).toBeUndefined();
+    const deleting = { ...cluster, spec: { ...cluster.spec, storage: { ...cluster.spec.storage, retentionPolicy: 'Delete' as const } } };
+    expect(buildRestoreClaim(deleting, 1).metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'EtcdCluster', uid: 'uid-1', controller: false })]);
   });
 
   it('gives the fetch step credentials and CA from Secrets, never inline', () => {

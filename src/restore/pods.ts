@@ -17,7 +17,7 @@ import type { EtcdCluster } from '../api/types.generated.js';
 import { initialClusterToken, paths } from '../resources/etcd-args.js';
 import { initialClusterValue } from '../resources/membership-config.js';
 import { type ClusterRef, annotationKeys, labelKeys, memberPeerUrl, memberSelector, names, restorePodLabels } from '../resources/names.js';
-import { childMetadata, clusterRef } from '../resources/owner.js';
+import { childMetadata, clusterRef, ownerReference } from '../resources/owner.js';
 import { etcdImage } from '../resources/pod-template.js';
 import type { FetchSpec } from './source.js';
 
@@ -35,19 +35,28 @@ export const fetchEnv = { accessKeyId: 'RESTORE_ACCESS_KEY_ID', secretAccessKey:
 
 const restoreEntry = '/app/dist/restore.js';
 
-/** The claim the StatefulSet's `data` template would create for an ordinal, marked as this restore's. */
-export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number): V1PersistentVolumeClaim {
+/**
+ * The claim the StatefulSet's `data` template would create for an ordinal, marked as this
+ * restore's. Owned as the retention policy owns the template's claims: with Retain by nobody (the
+ * volume outlives the cluster); with Delete by the cluster, so that a cluster deleted before its
+ * StatefulSet exists (a restore that failed) takes them. Not as controller: the StatefulSet
+ * controller, adopting the claim by its name, adds its own reference as to the claims it makes
+ * (test/integration/restore-claims.test.ts).
+ */
+export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number, retries = 0): V1PersistentVolumeClaim {
   const ref = clusterRef(cluster);
   const storage = cluster.spec.storage;
+  const owner = storage.retentionPolicy === 'Delete' ? { ownerReferences: [{ ...ownerReference(cluster), controller: false, blockOwnerDeletion: false }] } : {};
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: {
       name: names.dataVolumeClaim(ref, ordinal),
       namespace: ref.namespace,
-      // As the claim template labels its claims; no owner: the volume outlives the cluster as theirs do.
+      // As the claim template labels its claims.
       labels: { ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' },
-      annotations: { [annotationKeys.restoreFor]: cluster.metadata.uid! },
+      annotations: { [annotationKeys.restoreFor]: cluster.metadata.uid!, ...(retries > 0 ? { [annotationKeys.restoreRetries]: String(retries) } : {}) },
+      ...owner,
     },
     spec: { accessModes: ['ReadWriteOnce'], storageClassName: storage.storageClassName, resources: { requests: { storage: storage.size } } },
   };

@@ -11,7 +11,8 @@ import type { KubeWriter } from '../controller/kube-writer.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { crashpoint } from '../runtime/crashpoints.js';
 import { type ClusterRef, annotationKeys, restorePodLabels } from '../resources/names.js';
-import { type RestoreObservation, type RestorePodView, type RestoreStep, planRestore } from './plan.js';
+import { transientExitCode } from './fetch.js';
+import { type RestoreObservation, type RestorePodView, type RestoreStep, maxRestoreRetries, planRestore } from './plan.js';
 import { buildRestoreClaim, buildRestorePod } from './pods.js';
 import { resolveSource } from './source.js';
 
@@ -50,13 +51,21 @@ export function podFailure(pod: V1Pod): string | undefined {
   return pod.status?.message ?? pod.status?.reason;
 }
 
+/** The failed step's exit says whether running the pod again may help (see isTransient), and when it ended. */
+function failedStep(pod: V1Pod): { transient: boolean; failedAtMs?: number } {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const t = statuses.map((s) => s.state?.terminated).find((x) => x && x.exitCode !== 0);
+  const at = t?.finishedAt ? new Date(t.finishedAt).getTime() : NaN;
+  return { transient: t?.exitCode === transientExitCode, ...(Number.isNaN(at) ? {} : { failedAtMs: at }) };
+}
+
 function observePods(ctx: RestoreContext): RestorePodView[] {
   const pattern = new RegExp(`^${ctx.ref.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-restore-(0|[1-9]\\d*)$`);
   return (ctx.cache.list('Pod', ctx.ref.namespace, restorePodLabels(ctx.ref)) as V1Pod[]).flatMap((pod) => {
     const m = pattern.exec(pod.metadata?.name ?? '');
     if (!m) return [];
     const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
-    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, failure: phase === 'Failed' ? podFailure(pod) : undefined }];
+    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}) }];
   });
 }
 
@@ -74,8 +83,9 @@ async function observe(ctx: RestoreContext): Promise<RestoreObservation> {
     statefulSetExists,
     paused: cluster.spec.paused === true,
     source: running ? await resolveSource(ctx.kc, cluster, ctx.signal) : undefined,
-    claims: [...ctx.claims].map(([ordinal, c]) => ({ ordinal, ours: c.metadata?.annotations?.[annotationKeys.restoreFor] === cluster.metadata.uid })),
+    claims: [...ctx.claims].map(([ordinal, c]) => ({ ordinal, ours: c.metadata?.annotations?.[annotationKeys.restoreFor] === cluster.metadata.uid, retries: Number(c.metadata?.annotations?.[annotationKeys.restoreRetries] ?? 0) || 0 })),
     pods: requested ? observePods(ctx) : [],
+    nowMs: ctx.now.getTime(),
   };
 }
 
@@ -111,5 +121,13 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
       crashpoint('after-restore-pods');
       return { holds: true, step, progress: { reason: R.restoring, message }, requeueAfterMs: 1_000 };
     }
+    case 'retryPods':
+      for (const p of step.pods) {
+        // The count first: a retry is never run without being counted against the limit.
+        await writer.apply(buildRestoreClaim(cluster, p.ordinal, p.retries), signal);
+        await writer.delete('Pod', 'v1', ref.namespace, p.name, signal);
+        await event('Warning', 'RestoreRetried', `restore pod ${p.name} failed, which may clear by itself (${p.failure}): running it again (retry ${p.retries} of ${maxRestoreRetries})`);
+      }
+      return { holds: true, step, progress: { reason: R.restoring, message: `running restore pods ${step.pods.map((p) => p.name).join(', ')} again after a transient failure` }, requeueAfterMs: 1_000 };
   }
 }

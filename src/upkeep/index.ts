@@ -29,6 +29,8 @@ interface Memo {
   mismatch?: Extract<ConsistencyResult, { kind: 'mismatch' }>;
   corrupt: EtcdAlarm[];
   compactedRevision?: bigint;
+  /** Members defragmented since that compaction (see planUpkeep). */
+  noSpaceDefragmented: string[];
 }
 
 export interface UpkeepPass {
@@ -105,7 +107,7 @@ export class Upkeep {
   }
 
   async pass(p: UpkeepPass): Promise<UpkeepOutcome> {
-    const memo = this.memos.get(p.key) ?? { nextCheckAt: 0, corrupt: [] };
+    const memo = this.memos.get(p.key) ?? { nextCheckAt: 0, corrupt: [], noSpaceDefragmented: [] };
     this.memos.set(p.key, memo);
     const settings = settingsOf(p.cluster);
     if (!p.admin || !p.etcd) return { step: { kind: 'none' }, problems: [], requeueAfterMs: Infinity };
@@ -122,7 +124,10 @@ export class Upkeep {
     const members = membersOf(p.etcd);
     await this.checkIfDue(p, memo, settings.consistency, members);
     const noSpace = alarms.filter((a) => a.alarm === 'NOSPACE');
-    if (noSpace.length === 0) memo.compactedRevision = undefined;
+    if (noSpace.length === 0) {
+      memo.compactedRevision = undefined;
+      memo.noSpaceDefragmented = [];
+    }
     const revision = noSpace.length > 0 ? await p.admin.currentRevision().catch(() => undefined) : undefined;
     const quotaBytes = quotaBytesOf(p.cluster);
     const step = planUpkeep({
@@ -135,10 +140,15 @@ export class Upkeep {
       inconsistent: memo.mismatch !== undefined,
       revision,
       compactedRevision: memo.compactedRevision,
+      noSpaceDefragmented: memo.noSpaceDefragmented,
     });
     if (step.kind === 'wait') p.log.debug('upkeep waits', { reason: step.reason, alarms: alarms.length });
     const acted = await actUpkeep(step, { admin: p.admin, cluster: p.cluster, ref: p.ref, writer: p.writer, log: p.log, now: p.now, metrics: this.metrics });
-    if (step.kind === 'compact') memo.compactedRevision = step.revision;
+    if (step.kind === 'compact') {
+      memo.compactedRevision = step.revision;
+      memo.noSpaceDefragmented = [];
+    }
+    if (step.kind === 'defragment' && step.reason === 'noSpace') memo.noSpaceDefragmented.push(step.memberId);
     const problems = noSpace.length > 0 ? [describeNoSpace(noSpace, step.kind === 'wait' && step.reason === 'noSpaceNeedsUser', quotaBytes)] : [];
     const untilCheck = settings.consistency.enabled ? Math.max(1_000, memo.nextCheckAt - p.now.getTime()) : Infinity;
     const requeueAfterMs = acted ? 500 : noSpace.length > 0 ? 5_000 : untilCheck;

@@ -25,6 +25,8 @@ const base: UpkeepObservation = {
 const defrag = (n: number, dbSize: number, free: number, reason: 'fragmented' | 'noSpace' = 'fragmented'): UpkeepStep => ({ kind: 'defragment', memberId: id(n), name: `main-${n}`, endpoint: `https://10.0.0.${n}:2379`, dbSize, freeBytes: free, reason });
 const noSpace = { memberId: id(1), alarm: 'NOSPACE' as const };
 const full = (n: number, over: Partial<UpkeepMember> = {}) => member(n, 16 * Mi, 15.9 * Mi, over);
+/** Every member defragmented since the last NOSPACE compaction. */
+const all = [id(0), id(1), id(2)];
 
 const cases: [string, Partial<UpkeepObservation>, UpkeepStep][] = [
   ['a tidy cluster: nothing', {}, { kind: 'none' }],
@@ -50,13 +52,18 @@ const cases: [string, Partial<UpkeepObservation>, UpkeepStep][] = [
   // NOSPACE
   ['NOSPACE: compact to the current revision first', { members: [full(0), full(1), full(2)], alarms: [noSpace], revision: 500n }, { kind: 'compact', revision: 500n }],
   ['NOSPACE: compact again once the revision moved (the user deleted)', { members: [full(0), full(1), full(2)], alarms: [noSpace], revision: 520n, compactedRevision: 500n }, { kind: 'compact', revision: 520n }],
-  ['NOSPACE compacted, data still fills the quota: wait for the user', { members: [full(0), full(1), full(2)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
+  ['NOSPACE compacted, data still fills the quota: wait for the user', { members: [full(0), full(1), full(2)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n, noSpaceDefragmented: all }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
   ['NOSPACE with free pages: defragment a follower even below the usual thresholds, even with defrag off', { defrag: { enabled: false, minFragmentedBytes: 100 * Mi, minFragmentedPercent: 50 }, members: [member(0, 16 * Mi, 2 * Mi), member(1, 16 * Mi, 2 * Mi), member(2, 16 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n }, defrag(1, 16 * Mi, 14 * Mi, 'noSpace')],
   ['NOSPACE: the leader last, after moving leadership', { members: [member(0, 16 * Mi, 2 * Mi), member(1, 2 * Mi, 2 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n }, { kind: 'moveLeader', fromId: id(0), toId: id(1), toName: 'main-1', forMember: 'main-0' }],
-  ['NOSPACE: a little free space is not worth a defragmentation', { members: [member(0, 16 * Mi, 15.5 * Mi), member(1, 16 * Mi, 15.5 * Mi), member(2, 16 * Mi, 15.5 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
+  ['NOSPACE: a little free space is not worth a defragmentation', { members: [member(0, 16 * Mi, 15.5 * Mi), member(1, 16 * Mi, 15.5 * Mi), member(2, 16 * Mi, 15.5 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n, noSpaceDefragmented: all }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
+  // etcd counts pages a compaction freed as free only after a later write commits, which NOSPACE
+  // refuses: files above the disarm level are defragmented once after each compaction whatever
+  // their free bytes read (seen in e2e: 13.6 MiB files reading 1 MiB free, waiting for good).
+  ['NOSPACE compacted, free bytes not yet counted: each file above the disarm level defragmented once', { members: [member(0, 13.6 * Mi, 12.6 * Mi), member(1, 13.6 * Mi, 12.6 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n, noSpaceDefragmented: [id(2)] }, defrag(1, 13.6 * Mi, 1 * Mi, 'noSpace')],
+  ['NOSPACE compacted, the followers done: the leader after moving leadership', { members: [member(0, 13.6 * Mi, 12.6 * Mi), member(1, 13.6 * Mi, 12.6 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n, noSpaceDefragmented: [id(1), id(2)] }, { kind: 'moveLeader', fromId: id(0), toId: id(2), toName: 'main-2', forMember: 'main-0' }],
   ['NOSPACE: every file well below the quota: disarm', { members: [member(0, 2 * Mi, 2 * Mi), member(1, 2 * Mi, 2 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n }, { kind: 'disarm', alarm: noSpace }],
-  ['NOSPACE: 85% of the quota is not enough headroom', { members: [member(0, 13.6 * Mi, 13.5 * Mi), member(1, 2 * Mi, 2 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
-  ['NOSPACE: just under the quota is not enough headroom', { members: [member(0, 15 * Mi, 14.9 * Mi), member(1, 2 * Mi, 2 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
+  ['NOSPACE: 85% of the quota is not enough headroom', { members: [member(0, 13.6 * Mi, 13.5 * Mi), member(1, 2 * Mi, 2 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n, noSpaceDefragmented: all }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
+  ['NOSPACE: just under the quota is not enough headroom', { members: [member(0, 15 * Mi, 14.9 * Mi), member(1, 2 * Mi, 2 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi, revision: 500n, compactedRevision: 500n, noSpaceDefragmented: all }, { kind: 'wait', reason: 'noSpaceNeedsUser' }],
   ['NOSPACE after the user raised the quota: disarm', { members: [full(0), full(1), full(2)], alarms: [noSpace], quotaBytes: 64 * Mi, revision: 500n, compactedRevision: 500n }, { kind: 'disarm', alarm: noSpace }],
   ['NOSPACE while a membership change runs: wait for it', { members: [full(0), full(1), full(2)], alarms: [noSpace], revision: 500n, membershipIdle: false }, { kind: 'wait', reason: 'membershipBusy' }],
   ['NOSPACE without a revision read (the read failed): defragment or disarm still', { members: [member(0, 2 * Mi, 2 * Mi), member(1, 2 * Mi, 2 * Mi), member(2, 2 * Mi, 2 * Mi)], alarms: [noSpace], quotaBytes: 16 * Mi }, { kind: 'disarm', alarm: noSpace }],

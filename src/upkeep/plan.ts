@@ -10,7 +10,10 @@
  *   Defragmenting blocks the member it runs on; with another member down that could cost quorum.
  * - NOSPACE raised (etcd refuses every write but deletes): compact to the current revision when
  *   that revision moved since the operator last compacted (the user deleted data), defragment
- *   each member with free pages worth reclaiming, then disarm the alarm once every member's file
+ *   each member with free pages worth reclaiming, and once after each compaction every member
+ *   whose file is still above `disarmBelow` of the quota (etcd counts the pages a compaction
+ *   freed as free only after a later write commits, and NOSPACE refuses writes, so the free
+ *   bytes it reports can stay stale for good), then disarm the alarm once every member's file
  *   is below `disarmBelow` of the quota. While data still fills the quota, wait for the user:
  *   delete data or raise quota-backend-bytes. The quota itself is never raised here.
  * - Defragmentation (spec.maintenance.defrag, may be off): a member whose file has at least
@@ -56,6 +59,8 @@ export interface UpkeepObservation {
   revision: bigint | undefined;
   /** The revision the operator last compacted to, while NOSPACE is raised. */
   compactedRevision: bigint | undefined;
+  /** Members (IDs) defragmented since that compaction, while NOSPACE is raised. */
+  noSpaceDefragmented?: readonly string[];
 }
 
 export type UpkeepWait = 'inconsistent' | 'membershipBusy' | 'memberUnhealthy' | 'noSpaceNeedsUser';
@@ -100,9 +105,11 @@ export function planUpkeep(o: UpkeepObservation): UpkeepStep {
 
 function planNoSpace(o: UpkeepObservation, alarms: EtcdAlarm[]): UpkeepStep {
   if (o.revision !== undefined && (o.compactedRevision === undefined || o.revision > o.compactedRevision)) return { kind: 'compact', revision: o.revision };
-  const defrag = nextDefragmentation(o.members, (m) => freeBytes(m) >= noSpaceMinFree(m.dbSize ?? 0), 'noSpace');
-  if (defrag) return defrag;
   const limit = o.quotaBytes === undefined ? Infinity : o.quotaBytes * disarmBelow;
+  const done = new Set(o.noSpaceDefragmented ?? []);
+  const worth = (m: UpkeepMember) => freeBytes(m) >= noSpaceMinFree(m.dbSize ?? 0) || (o.compactedRevision !== undefined && (m.dbSize ?? 0) >= limit && !done.has(m.id));
+  const defrag = nextDefragmentation(o.members, worth, 'noSpace');
+  if (defrag) return defrag;
   if (o.members.every((m) => (m.dbSize ?? 0) < limit)) return { kind: 'disarm', alarm: alarms[0]! };
   return { kind: 'wait', reason: 'noSpaceNeedsUser' };
 }

@@ -67,8 +67,13 @@ describe('upkeep passes over a fake cluster', () => {
     expect(first.step).toEqual({ kind: 'compact', revision: 1000n });
     expect(first.problems.map((p) => p.reason)).toEqual(['NoSpace']);
     expect(await metric('etcd_operator_cluster_alarm', { alarm: 'NOSPACE' })).toBe(1);
-    const stuck = await pass();
+    // Each file above the disarm level is defragmented once after the compaction (the free bytes
+    // etcd reports may not count what the compaction freed), then the operator waits for the user.
+    let stuck = await pass();
+    for (let i = 0; i < 6 && stuck.step.kind !== 'wait'; i++) stuck = await pass();
     expect(stuck.step).toEqual({ kind: 'wait', reason: 'noSpaceNeedsUser' });
+    expect(new Set(etcd.defragmented)).toEqual(new Set(all));
+    expect((await pass()).step).toEqual({ kind: 'wait', reason: 'noSpaceNeedsUser' });
     expect(stuck.problems[0]!.message).toContain('raise spec.options.quota-backend-bytes');
     // The user deletes most keys: a new revision, and after compaction little is in use.
     etcd.revision += 500n;
@@ -78,7 +83,8 @@ describe('upkeep passes over a fake cluster', () => {
     expect(etcd.alarms).toEqual([]);
     expect(last?.step.kind).toBe('disarm');
     expect(etcd.compactRevision).toBe(1500n);
-    expect(events.map((e) => e.reason)).toEqual(['Compacted', 'Compacted', 'Defragmented', 'Defragmented', 'MovedLeader', 'Defragmented', 'AlarmDisarmed']);
+    const round = ['Defragmented', 'Defragmented', 'MovedLeader', 'Defragmented'];
+    expect(events.map((e) => e.reason)).toEqual(['Compacted', ...round, 'Compacted', ...round, 'AlarmDisarmed']);
     expect((await pass()).problems).toEqual([]);
     expect(await metric('etcd_operator_cluster_alarm', { alarm: 'NOSPACE' })).toBe(0);
   });

@@ -251,6 +251,7 @@ describe('EtcdBackup end to end', () => {
     }, { timeoutMs: 60_000, intervalMs: 500 });
     expect(status.lastFailed?.reason).toBe('QuorumLost');
     expect(status.failuresSinceSuccess).toBeGreaterThanOrEqual(1);
-    expect(await env.operator().metric('etcd_operator_backup_last_failure_timestamp_seconds', { namespace: ns, cluster: name })).toBeGreaterThan(0);
+    // The outcome gauges are rebuilt by the cluster's schedule pass once the Failed status is in the cache.
+    await env.waitFor('the failure in the metrics', async () => (await env.operator().metric('etcd_operator_backup_last_failure_timestamp_seconds', { namespace: ns, cluster: name })) > 0, { timeoutMs: 30_000, intervalMs: 500 });
   });
 });

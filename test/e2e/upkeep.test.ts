@@ -120,15 +120,19 @@ describe('upkeep end to end', () => {
     try {
       let written = 0;
       let refusal = '';
+      const otherErrors: string[] = [];
       for (let i = 0; i < 100 && !refusal; i++) {
         try {
-          await etcd.put(`bulk/${String(i).padStart(3, '0')}`).value(value);
+          await etcd.put(`bulk/${String(written).padStart(3, '0')}`).value(value);
           written++;
         } catch (err) {
-          refusal = err instanceof Error ? err.message : String(err);
+          const message = err instanceof Error ? err.message : String(err);
+          // Under load a put may time out or meet a leader election: the same key is tried again.
+          if (message.includes('database space exceeded')) refusal = message;
+          else otherErrors.push(message);
         }
       }
-      console.log(`filled: ${written} values of 512 KiB acknowledged, then: ${refusal}`);
+      console.log(`filled: ${written} values of 512 KiB acknowledged, then: ${refusal}${otherErrors.length ? `; errors retried: ${otherErrors.join(' | ')}` : ''}`);
       expect(refusal).toContain('database space exceeded');
       const reported = await env.waitFor('Degraded NoSpace', async () => {
         const c = await env.cluster(ns, name);
@@ -138,12 +142,18 @@ describe('upkeep end to end', () => {
       // NOSPACE leaves quorum intact: the cluster is not reported as lost.
       expect(condition(reported, 'Available')?.status).toBe('True');
       await env.waitFor('a Warning event NoSpace', async () => (await events(name)).some((e) => e.type === 'Warning' && e.reason === 'NoSpace'), { timeoutMs: 30_000, intervalMs: 500 });
-      // Compacted, the data still fills the quota: the alarm stays, and the status says what to do.
-      // The alarm stays while the data fills the quota (the status then asks to delete data or raise
-      // the quota: a unit case in plan.test.ts; here whether the compaction freed enough varies).
-      expect(await env.etcdctl(ns, name, ['alarm', 'list'])).toContain('NOSPACE');
-      // Reads are still served under NOSPACE.
-      expect(await env.etcdctl(ns, name, ['get', 'bulk/', '--prefix', '--count-only', '-w', 'fields'])).toContain(`"Count" : ${written}`);
+      // Whether the alarm stays until the delete depends on how full the data left the file: etcd
+      // refuses at 16 MiB of file, which held 12.5 to 15 MiB of values in these runs, around the
+      // disarm level (80%: 12.8 MiB). Compacted and defragmented below it, the operator disarms at
+      // once (and the next writes may raise it again); above it, the alarm stays and the status
+      // asks to delete data or raise the quota (unit cases in src/upkeep/plan.test.ts).
+      console.log(`alarms before the delete: ${(await env.etcdctl(ns, name, ['alarm', 'list'])).trim() || 'none'}`);
+      // Reads are still served under NOSPACE. The refused put may be there too: etcd applies the
+      // entry that crosses the quota and only then answers NOSPACE (its quota applier), and a put
+      // retried after a timeout is the same key. Every acknowledged value is there.
+      const count = async (...range: string[]) => Number(/"Count" : (\d+)/.exec(await env.etcdctl(ns, name, ['get', ...range, '--count-only', '-w', 'fields']))?.[1]);
+      expect(await count('bulk/000', `bulk/${String(written).padStart(3, '0')}`)).toBe(written);
+      expect([written, written + 1]).toContain(await count('bulk/', '--prefix'));
 
       const started = Date.now();
       await etcd.delete().prefix('bulk/');
