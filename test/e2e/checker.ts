@@ -13,6 +13,8 @@ export interface CheckerReport {
   /** Acknowledged writes missing at the end. */
   lost: number;
   clientRebuilds: number;
+  /** The longest time between two acknowledged writes: how long writers stalled at worst. */
+  longestStallMs: number;
 }
 
 export interface CheckerOptions {
@@ -38,8 +40,9 @@ export class Checker {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly acked: number[] = [];
-  private readonly report: CheckerReport = { acknowledged: 0, failedWrites: 0, reads: 0, failedReads: 0, staleReads: 0, lost: 0, clientRebuilds: 0 };
+  private readonly report: CheckerReport = { acknowledged: 0, failedWrites: 0, reads: 0, failedReads: 0, staleReads: 0, lost: 0, clientRebuilds: 0, longestStallMs: 0 };
   private readonly prefix: string;
+  private lastAckAt: number | undefined;
 
   constructor(private readonly options: CheckerOptions) {
     this.prefix = options.prefix ?? `checker/${Date.now()}`;
@@ -96,6 +99,9 @@ export class Checker {
         await client.put(`${this.prefix}/w/${String(n).padStart(8, '0')}`).value(String(n)).exec();
         this.acked.push(n);
         this.report.acknowledged++;
+        const now = performance.now();
+        if (this.lastAckAt !== undefined) this.report.longestStallMs = Math.max(this.report.longestStallMs, Math.round(now - this.lastAckAt));
+        this.lastAckAt = now;
       } catch {
         this.report.failedWrites++;
       }
