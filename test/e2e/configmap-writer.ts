@@ -132,7 +132,7 @@ export class ConfigMapWriter {
       try {
         const a = await answer;
         if (a.status >= 200 && a.status < 300) {
-          this.ack(name, seq, BigInt((JSON.parse(a.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion));
+          this.ack(p, name, seq, BigInt((JSON.parse(a.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion));
           if (create) mine.push(name);
         } else {
           if (a.status >= 500) p.http5xx++;
@@ -148,9 +148,9 @@ export class ConfigMapWriter {
     }
   }
 
-  private ack(name: string, seq: number, rv: bigint): void {
+  /** `p`: the phase the request was sent in. */
+  private ack(p: PhaseCounts, name: string, seq: number, rv: bigint): void {
     const now = Date.now();
-    const p = this.phases.at(-1)!;
     p.acknowledged++;
     p.longestStallMs = Math.max(p.longestStallMs, now - this.lastAckAt);
     this.lastAckAt = now;

@@ -1,4 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
@@ -60,13 +62,16 @@ describe('a kube-apiserver on an EtcdCluster', () => {
     env = await startE2eEnvironment('e2e-kube-on-etcd');
     await env.startOperator();
     await env.createCluster(ns, name, { version: from });
-    // Every ordinal the cluster may have here, fixed at start as in a static pod manifest: names of
-    // members that do not exist yet fail to resolve, and the etcd client moves on to the others.
+    // The three initial members, fixed at start as in a static pod manifest. Not every ordinal the
+    // cluster may reach: the etcd client round-robins over what it is given and does not know
+    // learners, so a write it sends to a learner (ordinals 3 and 4 while scaling up) fails with
+    // "rpc not supported for learner" and the API server answers 5xx (9 in the 3 -> 5 phase of a
+    // run that listed all five).
     const t0 = Date.now();
     hosted = await startHostedApiServer({
       dir: join(env.cp.dir, 'hosted'),
       hostsFile: env.agent.hostsFile,
-      etcdServers: [0, 1, 2, 3, 4].map((i) => memberClientUrl(ref, i)),
+      etcdServers: [0, 1, 2].map((i) => memberClientUrl(ref, i)),
       clientSecret: await secret(`${name}-client-tls`),
     });
     console.log(`hosted kube-apiserver ready in ${Date.now() - t0} ms at ${hosted.server}`);
@@ -79,6 +84,8 @@ describe('a kube-apiserver on an EtcdCluster', () => {
     await writer?.stop();
     writer?.close();
     await hosted?.stop();
+    // Kept for reading what the API server's etcd client saw: the harness directory goes with the environment.
+    if (hosted) copyFileSync(hosted.process.logPath, join(tmpdir(), 'e2e-kube-on-etcd-apiserver.log'));
     await env?.stop();
   });
 
@@ -93,7 +100,20 @@ describe('a kube-apiserver on an EtcdCluster', () => {
     });
     await phase('scale 3 -> 5', async () => {
       await patch({ replicas: 5 });
+      // Clients that reach members through the client Service go only to Ready pods: a learner
+      // must not be one, or they meet the same "rpc not supported for learner" as above.
+      const readyLearners = new Set<string>();
+      let looks = 0;
+      await env.waitFor('5 voters, watching for Ready learners', async () => {
+        looks++;
+        const [c, list] = await Promise.all([env.cluster(ns, name), pods()]);
+        const ready = new Set(list.filter((p) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).map((p) => p.metadata!.name!));
+        for (const m of c.status?.members ?? []) if (m.role === 'Learner' && ready.has(m.name)) readyLearners.add(m.name);
+        return (c.status?.members ?? []).filter((m) => m.role === 'Voter').length === 5;
+      }, { timeoutMs: 240_000, intervalMs: 250 });
       await env.waitConverged(ns, name, 5);
+      console.log(`learners seen Ready (of ${looks} looks): ${[...readyLearners].join(', ') || 'none'}`);
+      expect([...readyLearners]).toEqual([]);
     });
     await phase('scale 5 -> 3', async () => {
       await patch({ replicas: 3 });
@@ -135,11 +155,10 @@ describe('a kube-apiserver on an EtcdCluster', () => {
     console.log(`verify: ${report.acknowledgedObjects} acknowledged objects, ${report.present} present, lost ${report.lost.length}, stale ${report.stale.length}`);
     if (report.stale.length > 0) console.log(`stale:\n${report.stale.slice(0, 20).join('\n')}`);
     const prefix = `/registry/configmaps/${ns}/`;
-    const count = JSON.parse(await env.etcdctl(ns, name, ['get', prefix, '--prefix', '--count-only', '-w', 'json'])) as { count: number };
-    const keys = await env.etcdctl(ns, name, ['get', prefix, '--prefix', '--keys-only', '--limit=8']);
-    console.log(`etcdctl get ${prefix} --prefix: ${count.count} keys; the first:\n${keys.split('\n').filter(Boolean).join('\n')}`);
+    const keys = (await env.etcdctl(ns, name, ['get', prefix, '--prefix', '--keys-only'])).split('\n').filter(Boolean);
+    console.log(`etcdctl get ${prefix} --prefix --keys-only: ${keys.length} keys; the first and the last:\n${[...keys.slice(0, 5), '...', ...keys.slice(-3)].join('\n')}`);
     expect(report.lost).toEqual([]);
     expect(report.stale).toEqual([]);
-    expect(count.count).toBeGreaterThanOrEqual(report.acknowledgedObjects);
+    expect(keys.length).toBeGreaterThanOrEqual(report.acknowledgedObjects);
   });
 });
