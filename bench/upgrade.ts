@@ -4,6 +4,7 @@
 // The figures: patch -> converged, restart start -> all healthy, and each side's longest write stall.
 import { readFileSync } from 'node:fs';
 import { createEtcdAdmin } from '../src/etcd/client.js';
+import type { EtcdAdmin } from '../src/etcd/types.js';
 import { clientServiceHosts, memberSelector, selectorString } from '../src/resources/names.js';
 import { Checker, type CheckerReport } from '../test/e2e/checker.js';
 import { type EtcdTestCluster, startEtcdCluster } from '../test/harness/etcd-cluster.js';
@@ -48,21 +49,29 @@ async function bareRoll(): Promise<{ ms: number; checker: CheckerReport }> {
   const cluster = await startEtcdCluster({ size: 3, version: from, label: 'bench-upgrade-floor' });
   const { trustedCaPem, client } = cluster.pki;
   const tls = { caPem: trustedCaPem, certPem: client.certPem, keyPem: client.keyPem };
-  const admin = createEtcdAdmin({ endpoints: cluster.endpoints(), tls, callTimeoutMs: 5_000 });
+  // A fresh admin per call, as the reconciler builds one per pass: etcd3's circuit breaker keeps
+  // a member it saw down refused for a while after it is back.
+  const withAdmin = async <T>(fn: (admin: EtcdAdmin) => Promise<T>): Promise<T> => {
+    const admin = createEtcdAdmin({ endpoints: cluster.endpoints(), tls, callTimeoutMs: 5_000 });
+    try {
+      return await fn(admin);
+    } finally {
+      admin.close();
+    }
+  };
   try {
     const checker = await running(new Checker({ tls, serverName: 'localhost', endpoints: () => Promise.resolve(cluster.endpoints()) }));
     const t0 = performance.now();
-    const byName = new Map((await admin.memberList()).members.map((m) => [m.name, m.id]));
-    const leaderId = (await admin.status(cluster.members.get('m0')!.clientUrl)).leaderId;
+    const byName = new Map((await withAdmin((a) => a.memberList())).members.map((m) => [m.name, m.id]));
+    const leaderId = (await withAdmin((a) => a.status(cluster.members.get('m0')!.clientUrl))).leaderId;
     const leader = [...byName].find(([, id]) => id === leaderId)![0];
     const followers = [...byName.keys()].filter((n) => n !== leader);
     for (const name of followers) await restartOnto(cluster, name);
-    await admin.moveLeader(byName.get(followers[0]!)!);
+    await withAdmin((a) => a.moveLeader(byName.get(followers[0]!)!));
     await restartOnto(cluster, leader);
     const ms = performance.now() - t0;
     return { ms, checker: await checker.stop() };
   } finally {
-    admin.close();
     await cluster.stop();
   }
 }
