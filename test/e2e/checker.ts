@@ -120,12 +120,30 @@ export class Checker {
   async stop(): Promise<CheckerReport> {
     this.running = false;
     await this.loop;
-    const client = await this.refreshClient();
-    if (!client) throw new Error('no endpoints left to verify the writes against');
-    const keys = new Set(await client.getAll().prefix(`${this.prefix}/w/`).keys());
+    const keys = new Set(await this.readBack());
     this.report.lost = this.acked.filter((n) => !keys.has(`${this.prefix}/w/${String(n).padStart(8, '0')}`)).length;
-    client.close();
     return { ...this.report };
+  }
+
+  /**
+   * Every written key, through a fresh client: etcd3's circuit breaker keeps refusing a member
+   * it saw down (a restart on the same address) for a while after it is back.
+   */
+  private async readBack(): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      this.endpointKey = '';
+      const client = await this.refreshClient();
+      if (!client) throw new Error('no endpoints left to verify the writes against');
+      try {
+        return await client.getAll().prefix(`${this.prefix}/w/`).keys();
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 2_000));
+      } finally {
+        client.close();
+        this.client = undefined;
+      }
+    }
   }
 }
 
