@@ -1,5 +1,5 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
-// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,operator,backup,starve,restore]
+// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,upgrade,operator,backup,starve,restore]
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
 // `--render` only writes RESULTS.md again from results.json (after editing bench/notes.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,8 +18,9 @@ import { Results } from './results.js';
 import { scaling, timeToReady } from './scenarios.js';
 import { restoreBench } from './restore.js';
 import { starvation } from './starve.js';
+import { upgradeBench } from './upgrade.js';
 
-const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'operator', 'backup', 'starve', 'restore'] as const;
+const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'upgrade', 'operator', 'backup', 'starve', 'restore'] as const;
 type Section = (typeof sections)[number];
 
 export interface RunOptions {
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const before = machine();
   if (only.has('floor')) await section(results, 'floor', () => floorScenarios(results, run.runs));
-  const kube = (['ready', 'scale', 'recovery', 'quiet'] as const).filter((s) => only.has(s));
+  const kube = (['ready', 'scale', 'recovery', 'quiet', 'upgrade'] as const).filter((s) => only.has(s));
   if (kube.length > 0) {
     let env: BenchEnvironment | undefined;
     await section(results, 'environment', async () => {
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
         if (only.has('scale')) await section(results, 'scale', () => scaling(e, results, run));
         if (only.has('recovery')) await section(results, 'recovery', () => recovery(e, results, run));
         if (only.has('quiet')) await section(results, 'quiet', () => quietPass(e, results, run));
+        // Its floor (a bare rolling restart) is measured inside the section, round by round.
+        if (only.has('upgrade')) await section(results, 'upgrade', () => upgradeBench(e, results, run));
       }
     } finally {
       await env?.stop();

@@ -8,7 +8,7 @@ const electionTimeoutS = 1;
 /** The shortest time a probe can fail before it acts: failureThreshold periods. */
 const tolerance = (p: V1Probe) => (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3);
 
-describe.each(['3.5.35', '3.6.16'])('memberProbes(%s)', (version) => {
+describe.each(['3.5.0', '3.5.35', '3.6.16'])('memberProbes(%s)', (version) => {
   const probes = memberProbes(version);
   const all = Object.entries(probes) as [string, V1Probe][];
 
@@ -43,5 +43,10 @@ describe.each(['3.5.35', '3.6.16'])('memberProbes(%s)', (version) => {
     expect(probes.startupProbe.httpGet?.path).toBe(path);
     if (version.startsWith('3.6')) expect(path).toBe('/livez');
     else expect(path).toBe('/health?exclude=NOSPACE&serializable=true');
+  });
+
+  it('keeps a learner NotReady where etcd can tell (/readyz fails on learners from 3.5.19)', () => {
+    const expected = version === '3.5.0' ? '/health?serializable=false' : '/readyz';
+    expect(probes.readinessProbe.httpGet?.path).toBe(expected);
   });
 });

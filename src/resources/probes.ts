@@ -14,8 +14,9 @@ const get = (path: string) => ({ httpGet: { path, port: ports.metrics, scheme: '
  * Probes on the metrics port. Liveness must not fail for conditions a restart cannot fix: a
  * leader election in progress or a full disk (NOSPACE alarm) would otherwise get healthy members
  * killed, and with them the quorum. 3.6 has /livez (the process is not stuck: a serializable read,
- * no leader needed) and /readyz (it serves linearizable reads); older releases get /health with the
- * same exclusions (serializable=true skips the leader check, exclude=NOSPACE the alarm).
+ * no leader needed) and /readyz (it serves linearizable reads and is no learner); older releases get
+ * /health with the same exclusions (serializable=true skips the leader check, exclude=NOSPACE the
+ * alarm), except readiness from 3.5.19, whose /readyz knows learners as 3.6's does.
  *
  * Periods and thresholds (the kubelet takes whole seconds, at least 1):
  * - startup, every 1 s: a restarted member answers within a few hundred ms on its own data, and
@@ -36,10 +37,18 @@ const get = (path: string) => ({ httpGet: { path, port: ports.metrics, scheme: '
  *   urgent enough to risk killing a member that is only starved on a loaded 2-core machine, and a
  *   faster liveness would not make anything Ready sooner.
  */
+/**
+ * The first 3.5 release whose /readyz fails on a learner (etcd PR 19280, backported to 3.5.19).
+ * A learner answers /health (a linearizable read goes through the leader), so with /health its pod
+ * turned Ready before promotion and the client Service sent clients to it, whose requests it refuses
+ * ("rpc not supported for learner"). With /readyz the learner's pod turns Ready once it is a voter.
+ */
+const learnerAwareReadyz = '3.5.19';
+
 export function memberProbes(version: string): MemberProbes {
   const modern = compareVersions(version, '3.6.0') >= 0;
   const live = modern ? '/livez' : '/health?exclude=NOSPACE&serializable=true';
-  const ready = modern ? '/readyz' : '/health?serializable=false';
+  const ready = compareVersions(version, learnerAwareReadyz) >= 0 ? '/readyz' : '/health?serializable=false';
   return {
     startupProbe: { ...get(live), periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 300 },
     livenessProbe: { ...get(live), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 8 },

@@ -13,6 +13,8 @@ export interface CheckerReport {
   /** Acknowledged writes missing at the end. */
   lost: number;
   clientRebuilds: number;
+  /** The longest time between two acknowledged writes: how long writers stalled at worst. */
+  longestStallMs: number;
 }
 
 export interface CheckerOptions {
@@ -38,8 +40,9 @@ export class Checker {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly acked: number[] = [];
-  private readonly report: CheckerReport = { acknowledged: 0, failedWrites: 0, reads: 0, failedReads: 0, staleReads: 0, lost: 0, clientRebuilds: 0 };
+  private readonly report: CheckerReport = { acknowledged: 0, failedWrites: 0, reads: 0, failedReads: 0, staleReads: 0, lost: 0, clientRebuilds: 0, longestStallMs: 0 };
   private readonly prefix: string;
+  private lastAckAt: number | undefined;
 
   constructor(private readonly options: CheckerOptions) {
     this.prefix = options.prefix ?? `checker/${Date.now()}`;
@@ -96,6 +99,9 @@ export class Checker {
         await client.put(`${this.prefix}/w/${String(n).padStart(8, '0')}`).value(String(n)).exec();
         this.acked.push(n);
         this.report.acknowledged++;
+        const now = performance.now();
+        if (this.lastAckAt !== undefined) this.report.longestStallMs = Math.max(this.report.longestStallMs, Math.round(now - this.lastAckAt));
+        this.lastAckAt = now;
       } catch {
         this.report.failedWrites++;
       }
@@ -114,12 +120,30 @@ export class Checker {
   async stop(): Promise<CheckerReport> {
     this.running = false;
     await this.loop;
-    const client = await this.refreshClient();
-    if (!client) throw new Error('no endpoints left to verify the writes against');
-    const keys = new Set(await client.getAll().prefix(`${this.prefix}/w/`).keys());
+    const keys = new Set(await this.readBack());
     this.report.lost = this.acked.filter((n) => !keys.has(`${this.prefix}/w/${String(n).padStart(8, '0')}`)).length;
-    client.close();
     return { ...this.report };
+  }
+
+  /**
+   * Every written key, through a fresh client: etcd3's circuit breaker keeps refusing a member
+   * it saw down (a restart on the same address) for a while after it is back.
+   */
+  private async readBack(): Promise<string[]> {
+    for (let attempt = 1; ; attempt++) {
+      this.endpointKey = '';
+      const client = await this.refreshClient();
+      if (!client) throw new Error('no endpoints left to verify the writes against');
+      try {
+        return await client.getAll().prefix(`${this.prefix}/w/`).keys();
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 2_000));
+      } finally {
+        client.close();
+        this.client = undefined;
+      }
+    }
   }
 }
 

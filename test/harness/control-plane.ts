@@ -57,7 +57,8 @@ function writeKubeconfig(path: string, server: string, caPem: string, user: stri
   writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
 }
 
-function apiServerArgs(dir: string, certs: ControlPlaneCertFiles, port: number, etcdUrl: string): string[] {
+/** The flags of the harness's API server; test/e2e/hosted-apiserver.ts starts a second one with them. */
+export function apiServerArgs(dir: string, certs: ControlPlaneCertFiles, port: number, etcdUrl: string): string[] {
   return [
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',

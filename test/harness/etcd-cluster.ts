@@ -45,6 +45,8 @@ export interface StartMemberOptions {
   certs?: MemberCerts;
   /** Pre-allocated ports, from `reservePorts`. */
   ports?: MemberPorts;
+  /** Another etcd version than the cluster's, to roll a member onto new binaries. */
+  version?: string;
 }
 
 export interface MemberPorts {
@@ -187,7 +189,7 @@ export async function startEtcdCluster(options: {
         dataDir: join(memberDir, 'data'),
         files,
       };
-      const proc = startProcess(`etcd-${o.name}`, etcdBinary('etcd', version), [...memberArgs(base, caFile, o), ...(options.flags ?? [])], { logDir: dir });
+      const proc = startProcess(`etcd-${o.name}`, etcdBinary('etcd', o.version ?? version), [...memberArgs(base, caFile, o), ...(options.flags ?? [])], { logDir: dir });
       const member = { ...base, process: proc };
       members.set(o.name, member);
       return member;
