@@ -196,8 +196,9 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
     const progress: string[] = [];
     let seen = 0;
     const available = await waitAllAvailable(env, clusters, 900_000, (c, ms) => {
+      // One line per tenth of the fleet crossed.
+      if (progress.length === 0 || Math.floor((c * 10) / clusters) > Math.floor((seen * 10) / clusters)) progress.push(`${Math.round(ms / 1000)} s: ${c}/${clusters}`);
       seen = c;
-      if (progress.length === 0 || c === clusters || c % Math.max(1, Math.round(clusters / 10)) === 0) progress.push(`${Math.round(ms / 1000)} s: ${c}/${clusters}`);
     }).then(() => true, (err: unknown) => {
       // The rest still measures what runs; the figure is missing and the error says how far it got.
       results.failed('many: all Available', new Error(`${seen}/${clusters} Available after 15 min: ${String(err)}`));
