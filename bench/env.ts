@@ -8,7 +8,7 @@ import { createLogger } from '../src/telemetry/logger.js';
 import { type Agent, startAgent } from '../test/agent/agent.js';
 import { repoRoot } from '../test/harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../test/harness/control-plane.js';
-import { type OperatorProcess, startOperator } from '../test/harness/operator.js';
+import { type OperatorLaunch, type OperatorProcess, startOperator } from '../test/harness/operator.js';
 import { makeHarnessDir, removeHarnessDir } from '../test/harness/process.js';
 import { writeUserKubeconfig } from '../test/harness/user-kubeconfig.js';
 import { waitFor } from '../test/harness/wait.js';
@@ -25,7 +25,8 @@ export interface BenchEnvironment {
   apps: AppsV1Api;
   custom: CustomObjectsApi;
   operator(): OperatorProcess;
-  startOperator(extraArgs?: string[]): Promise<OperatorProcess>;
+  /** `entry: 'dist'` runs the compiled build (npm run build first); the default runs the source through tsx. */
+  startOperator(extraArgs?: string[], launch?: OperatorLaunch): Promise<OperatorProcess>;
   stopOperator(): Promise<void>;
   /** The real kubectl as the administrator; throws on a non-zero exit. */
   kubectl(args: string[], input?: string): Promise<string>;
@@ -87,9 +88,9 @@ export async function startBenchEnvironment(label: string): Promise<BenchEnviron
       if (!operator) throw new Error('the operator is not running');
       return operator;
     },
-    async startOperator(extraArgs = []) {
+    async startOperator(extraArgs = [], launch = {}) {
       // Info-level logs, as in production; the e2e tests log at debug.
-      operator = await startOperator(`bench-operator-${started++}`, cp.dir, kubeconfig, ['--leader-elect=false', ...extraArgs]);
+      operator = await startOperator(`bench-operator-${started++}`, cp.dir, kubeconfig, ['--leader-elect=false', ...extraArgs], {}, launch);
       await waitFor('operator ready', async () => (await fetch(`${operator!.healthUrl}/readyz`)).status === 200, { process: operator.process, timeoutMs: 60_000 });
       return operator;
     },

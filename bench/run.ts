@@ -1,5 +1,6 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
-// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,upgrade,operator,backup,starve,restore]
+// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,upgrade,operator,backup,starve,restore,many]
+// `--only many` takes `--clusters 200,100,50,10,1` (the largest is the fleet) and `--churn-seconds 60`; it runs dist/main.js.
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
 // `--render` only writes RESULTS.md again from results.json (after editing bench/notes.ts).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { gitCommit, loadAverage, machine } from './machine.js';
 import { operatorScale } from './operator-scale.js';
 import { quietPass } from './quiet.js';
 import { recovery } from './recovery.js';
+import { manyClusters } from './many-clusters.js';
 import { renderMarkdown } from './report.js';
 import { Results } from './results.js';
 import { scaling, timeToReady } from './scenarios.js';
@@ -20,7 +22,7 @@ import { restoreBench } from './restore.js';
 import { starvation } from './starve.js';
 import { upgradeBench } from './upgrade.js';
 
-const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'upgrade', 'operator', 'backup', 'starve', 'restore'] as const;
+const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'upgrade', 'operator', 'backup', 'starve', 'restore', 'many'] as const;
 type Section = (typeof sections)[number];
 
 export interface RunOptions {
@@ -28,15 +30,18 @@ export interface RunOptions {
   quick: boolean;
   /** Cluster counts for the operator's scale; the quick run stops at 5. */
   clusterCounts: number[];
+  /** The many-clusters section's counts (the largest is the fleet) and seconds of churn. */
+  many: { counts: number[]; churnSeconds: number };
 }
 
 function options(): { run: RunOptions; only: Set<Section>; out: string; render: boolean } {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, render: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, render: { type: 'boolean', default: false }, clusters: { type: 'string' }, 'churn-seconds': { type: 'string' } } });
   const quick = values.quick ?? false;
   const only = new Set((values.only?.split(',') ?? sections) as Section[]);
   for (const s of only) if (!sections.includes(s)) throw new Error(`unknown section ${s}; known: ${sections.join(', ')}`);
   const runs = Number(values.runs ?? (quick ? 1 : 5));
-  return { run: { runs, quick, clusterCounts: quick ? [1, 5] : [1, 10, 50] }, only, out: values.out ?? join(repoRoot, 'bench'), render: values.render ?? false };
+  const many = { counts: (values.clusters ?? (quick ? '10,1' : '200,100,50,10,1')).split(',').map(Number), churnSeconds: Number(values['churn-seconds'] ?? (quick ? 20 : 60)) };
+  return { run: { runs, quick, clusterCounts: quick ? [1, 5] : [1, 10, 50], many }, only, out: values.out ?? join(repoRoot, 'bench'), render: values.render ?? false };
 }
 
 /** Runs one section; a failure is recorded and the next section still runs. */
@@ -92,6 +97,8 @@ async function main(): Promise<void> {
   if (only.has('starve')) await section(results, 'starve', () => starvation(results, run));
   // Its own control plane, operator and MinIO: a 256 MiB database restored into 3 members.
   if (only.has('restore')) await section(results, 'restore', () => restoreBench(results, run));
+  // Its own control plane and compiled operator: up to 200 + 20 clusters at once.
+  if (only.has('many')) await section(results, 'many', () => manyClusters(results, run.many));
   const report = {
     commit: gitCommit(),
     date: started.toISOString(),

@@ -5,6 +5,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
+import { ParseMemo } from './parse-memo.js';
 
 /** The standard keys of a `kubernetes.io/tls` Secret, plus the trust bundle. */
 export const secretKeys = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
@@ -38,34 +39,49 @@ export function secretText(secret: V1Secret, key: string): string | undefined {
   return text.trim() === '' ? undefined : text;
 }
 
+// Each pass reads the same texts again: parse each once (see parse-memo.ts). About ten entries
+// per cluster; the bound leaves room for a few hundred clusters.
+const certificates = new ParseMemo<X509Certificate | undefined>(4096);
+const keyChecks = new ParseMemo<boolean>(4096);
+const keyTypes = new ParseMemo<string | undefined>(1024);
+const signers = new ParseMemo<boolean>(1024);
+
 export function parseCertificate(pem: string): X509Certificate | undefined {
-  try {
-    return new X509Certificate(pem);
-  } catch {
-    return undefined;
-  }
+  return certificates.get([pem], () => {
+    try {
+      return new X509Certificate(pem);
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 export function keyMatches(cert: X509Certificate, keyPem: string): boolean {
-  try {
-    return cert.checkPrivateKey(createPrivateKey(keyPem));
-  } catch {
-    return false;
-  }
+  return keyChecks.get([cert.raw.toString('base64'), keyPem], () => {
+    try {
+      return cert.checkPrivateKey(createPrivateKey(keyPem));
+    } catch {
+      return false;
+    }
+  });
 }
 
 function keyType(keyPem: string): string | undefined {
-  try {
-    return createPrivateKey(keyPem).asymmetricKeyType;
-  } catch {
-    return undefined;
-  }
+  return keyTypes.get([keyPem], () => {
+    try {
+      return createPrivateKey(keyPem).asymmetricKeyType;
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 /** A CA needs keyCertSign when it has a key-usage extension at all (RFC 5280 4.2.1.3). */
 function canSignCertificates(certPem: string): boolean {
-  const usage = forge.pki.certificateFromPem(certPem).getExtension('keyUsage') as { keyCertSign?: boolean } | null;
-  return usage === null || usage.keyCertSign === true;
+  return signers.get([certPem], () => {
+    const usage = forge.pki.certificateFromPem(certPem).getExtension('keyUsage') as { keyCertSign?: boolean } | null;
+    return usage === null || usage.keyCertSign === true;
+  });
 }
 
 const where = (s: V1Secret) => `Secret ${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;

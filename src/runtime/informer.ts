@@ -27,6 +27,8 @@ export interface InformerOptions {
   clock?: Clock;
   observer?: InformerObserver;
   backoff?: { baseMs: number; capMs: number; resetAfterMs: number };
+  /** Objects per list page (default 500, as client-go's pager). */
+  pageSize?: number;
 }
 
 /**
@@ -113,14 +115,16 @@ export class Informer<T extends KubernetesObject> {
     do {
       const page = await kubeRequest<KubernetesListObject<T>>(
         this.options.kc,
-        this.query({ limit: '500', ...(continueToken ? { continue: continueToken } : {}) }),
+        this.query({ limit: String(this.options.pageSize ?? 500), ...(continueToken ? { continue: continueToken } : {}) }),
         { signal: this.stopper.signal },
       );
       // Items of a list carry no apiVersion and kind (watch events do): without them a listed
       // object never equals the applied one, and a template compare would see a change forever.
       const kind = page.kind?.replace(/List$/, '');
       items.push(...page.items.map((item) => ({ apiVersion: page.apiVersion, kind, ...item })));
-      continueToken = page.metadata?._continue ?? '';
+      // The wire name is `continue`; `_continue` is only client-node's name for it in its models,
+      // and reading that one kept the first 500 objects of a kind and dropped the rest.
+      continueToken = (page.metadata as { continue?: string } | undefined)?.continue ?? '';
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (continueToken);
     for (const { change, obj } of this.store.replace(items)) this.emit(change, obj);

@@ -13,10 +13,20 @@ export interface OperatorProcess {
   metric(name: string, labels?: Record<string, string>): Promise<number>;
 }
 
-export async function startOperator(name: string, dir: string, kubeconfig: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<OperatorProcess> {
+/**
+ * How to run it: `entry` `source` runs src/main.ts through tsx; `dist` the compiled build (npm run
+ * build), as shipped. `nodeArgs` go to node itself (such as --cpu-prof, not allowed in NODE_OPTIONS).
+ */
+export interface OperatorLaunch {
+  entry?: 'source' | 'dist';
+  nodeArgs?: string[];
+}
+
+export async function startOperator(name: string, dir: string, kubeconfig: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, launch: OperatorLaunch = {}): Promise<OperatorProcess> {
   // `node --import tsx` rather than the tsx CLI: the CLI runs the program in a child process, and
   // a SIGKILL to the CLI would leave the real operator running.
-  const args = ['--import', 'tsx', join(repoRoot, 'src', 'main.ts'), `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...extraArgs];
+  const program = launch.entry === 'dist' ? [join(repoRoot, 'dist', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')];
+  const args = [...(launch.nodeArgs ?? []), ...program, `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...extraArgs];
   const process = startProcess(name, globalThis.process.execPath, args, { logDir: dir, env: { ...globalThis.process.env, ...env } });
   const bound = (server: string) =>
     waitFor(`${name} ${server} address`, () => {
