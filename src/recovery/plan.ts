@@ -1,0 +1,177 @@
+/**
+ * Quorum-loss recovery with the user's consent, pure: the single next step of a pass.
+ *
+ * Destructive by nature (it drops members, their volumes and every write a survivor lacks), so
+ * the rules come first, in plain words:
+ * - The operator never recovers on its own. spec.recovery must name this object's UID (a copied
+ *   manifest names another); a consent naming another UID is refused, said in Degraded and a
+ *   Warning event, and nothing is recorded, so a corrected consent can still act.
+ * - A consent acts only while the quorum of a cluster that formed is lost. Seen while the quorum
+ *   is healthy it is recorded as Ignored, for good: a consent given in advance would otherwise
+ *   fire at the next loss without anyone deciding then.
+ * - A consent acts once. status.recovery records the consent it acted on; the same consent is
+ *   spent until spec.recovery is removed (then the record forgets it).
+ * - Once begun (the record says Stopping), a recovery runs to its end whatever spec.recovery
+ *   becomes: the members may already be gone. Every step is idempotent and observable, so an
+ *   operator killed at any point picks up from the record and the world.
+ * - From a survivor: delete the StatefulSet leaving pods and volumes (its claim retention must not
+ *   take the survivor's volume), delete the member pods and wait until none is left (two etcd on
+ *   one data directory would be worse than the loss), delete the lost members' volumes, write the
+ *   membership as the survivor alone, run the survivor ONCE with --force-new-cluster in a pod of
+ *   its own (restartPolicy Never, not a StatefulSet pod), and as soon as it answers as a healthy
+ *   one-member cluster record that (Rejoining): from then on that pod is only ever deleted, never
+ *   created again, so the flag cannot take effect a second time after learners joined. Then the
+ *   StatefulSet comes back up to the survivor's ordinal, and when the survivor answers healthy
+ *   the recovery Succeeded; the membership planner grows the cluster through learners.
+ */
+import type { EtcdClusterRecoveryConsent, EtcdClusterRecoveryRecord, EtcdClusterSpentConsent } from '../api/types.generated.js';
+
+export interface Survivor {
+  ordinal: number;
+  name: string;
+  /** Decimal member ID (64-bit: never a JS number). */
+  memberId: string;
+  appliedIndex: bigint;
+  revision: bigint | undefined;
+}
+
+export interface ForcePodView {
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  terminating: boolean;
+  failure?: string;
+}
+
+export interface RecoveryObservation {
+  uid: string;
+  consent: EtcdClusterRecoveryConsent | undefined;
+  record: EtcdClusterRecoveryRecord | undefined;
+  /** A cluster ID is latched: the cluster once formed. */
+  formed: boolean;
+  /** A quorum of voters is healthy this pass. */
+  quorumHealthy: boolean;
+  /** Voters that answer for themselves, most advanced first. */
+  survivors: Survivor[];
+  persistentStorage: boolean;
+  /** The highest revision known (reference for losses). */
+  referenceRevision: bigint | undefined;
+  statefulSetExists: boolean;
+  /** Member pods still present, terminating ones included. */
+  memberPods: { ordinal: number; terminating: boolean }[];
+  /** Ordinals that have a volume claim (not being deleted). */
+  claims: number[];
+  forcePod: ForcePodView | undefined;
+  /** The force pod answered as a one-member cluster of the survivor's ID, with itself leading. */
+  forcedAnswered: boolean;
+  /** The membership ConfigMap announces the survivor alone. */
+  membershipIsSurvivorOnly: boolean;
+  /** The survivor answers healthy, leading a quorum, from its StatefulSet pod. */
+  survivorHealthy: boolean;
+  /** ISO time of this pass. */
+  now: string;
+}
+
+export type RecoveryStep =
+  | { kind: 'none' }
+  | { kind: 'refuse'; message: string }
+  | { kind: 'forget' }
+  | { kind: 'ignore'; record: EtcdClusterRecoveryRecord }
+  | { kind: 'begin'; record: EtcdClusterRecoveryRecord }
+  | { kind: 'deleteStatefulSet' }
+  | { kind: 'deletePods'; ordinals: number[] }
+  | { kind: 'deleteClaims'; ordinals: number[] }
+  | { kind: 'writeMembership'; ordinal: number; memberId: string }
+  | { kind: 'createForcePod'; ordinal: number }
+  | { kind: 'recordForced'; record: EtcdClusterRecoveryRecord }
+  | { kind: 'deleteForcePod' }
+  | { kind: 'createStatefulSet'; replicas: number }
+  | { kind: 'complete'; record: EtcdClusterRecoveryRecord }
+  | { kind: 'fail'; message: string }
+  | { kind: 'wait'; message: string };
+
+/** Steps after which the rest of the pass (membership, upkeep) must not run. */
+export function holdsPass(step: RecoveryStep): boolean {
+  return !['none', 'refuse', 'forget', 'ignore'].includes(step.kind);
+}
+
+/** The consent's identity: its fields in a fixed order. */
+export function consentKey(c: EtcdClusterRecoveryConsent | EtcdClusterSpentConsent | undefined): string {
+  if (!c) return '';
+  return JSON.stringify([c.clusterUID, c.fromSurvivor ? ['survivor', c.fromSurvivor.member ?? ''] : null, c.fromBackup ? ['backup', c.fromBackup.backupName] : null]);
+}
+
+const inProgress = (r: EtcdClusterRecoveryRecord | undefined) => r?.phase === 'Stopping' || r?.phase === 'Rejoining';
+
+const loss = (reference: bigint | undefined, revision: bigint | undefined) => (reference !== undefined && revision !== undefined && reference > revision ? reference - revision : 0n);
+
+function copyConsent(c: EtcdClusterRecoveryConsent): EtcdClusterSpentConsent {
+  return JSON.parse(JSON.stringify(c)) as EtcdClusterSpentConsent;
+}
+
+export function planRecovery(o: RecoveryObservation): RecoveryStep {
+  if (inProgress(o.record)) return continueRecovery(o, o.record!);
+  if (!o.consent) return o.record?.consent ? { kind: 'forget' } : { kind: 'none' };
+  if (o.record?.consent && consentKey(o.record.consent) === consentKey(o.consent)) return { kind: 'none' };
+  return considerConsent(o, o.consent);
+}
+
+function considerConsent(o: RecoveryObservation, consent: EtcdClusterRecoveryConsent): RecoveryStep {
+  if (consent.clusterUID !== o.uid) {
+    return { kind: 'refuse', message: `spec.recovery.clusterUID ${consent.clusterUID} is not this EtcdCluster's metadata.uid (${o.uid}): a consent copied from another cluster is refused. Nothing was done` };
+  }
+  if (!o.formed) return { kind: 'refuse', message: 'spec.recovery: this cluster never formed, so there is nothing to recover. Nothing was done' };
+  if (o.quorumHealthy) {
+    const message = 'spec.recovery was given while the quorum is healthy: ignored, and it stays ignored (a consent given in advance must not fire at a later loss). Remove spec.recovery; give it again only while the quorum is lost';
+    return { kind: 'ignore', record: { consent: copyConsent(consent), phase: 'Ignored', startedAt: o.now, message } };
+  }
+  if (consent.fromBackup) return { kind: 'refuse', message: `spec.recovery.fromBackup (${consent.fromBackup.backupName}): recovery from a backup is not supported by this operator version yet; recover from a survivor, or restore the backup into a new EtcdCluster (spec.restore). Nothing was done` };
+  if (!o.persistentStorage) return { kind: 'refuse', message: 'spec.recovery.fromSurvivor needs storage.type PersistentVolumeClaim: an emptyDir member loses its data when its pod stops. Nothing was done' };
+  const named = consent.fromSurvivor?.member;
+  const survivor = named ? o.survivors.find((s) => s.name === named) : o.survivors[0];
+  if (!survivor) {
+    const answering = o.survivors.map((s) => s.name).join(', ') || 'none';
+    return { kind: 'refuse', message: `spec.recovery.fromSurvivor: ${named ? `member ${named} does not answer` : 'no voting member answers'} (answering: ${answering}). Nothing was done` };
+  }
+  const lost = loss(o.referenceRevision, survivor.revision);
+  const message = `recovering from member ${survivor.name} (revision ${survivor.revision ?? '?'}, applied index ${survivor.appliedIndex}): it restarts once with --force-new-cluster, the other members and their volumes are deleted; ${lost} revision(s) lost against the highest known revision ${o.referenceRevision ?? '?'}`;
+  return {
+    kind: 'begin',
+    record: { consent: copyConsent(consent), phase: 'Stopping', member: survivor.name, memberID: BigInt(survivor.memberId).toString(16), revision: Number(survivor.revision ?? 0n), lostRevisions: Number(lost), startedAt: o.now, message },
+  };
+}
+
+function continueRecovery(o: RecoveryObservation, r: EtcdClusterRecoveryRecord): RecoveryStep {
+  const ordinal = Number(/-(\d+)$/.exec(r.member ?? '')?.[1] ?? NaN);
+  const memberId = BigInt(`0x${r.memberID ?? '0'}`).toString();
+  if (!Number.isInteger(ordinal)) return { kind: 'fail', message: `status.recovery names no member to recover from (${r.member ?? 'none'})` };
+  return r.phase === 'Stopping' ? stopAndForce(o, r, ordinal, memberId) : rejoin(o, r, ordinal, memberId);
+}
+
+function stopAndForce(o: RecoveryObservation, r: EtcdClusterRecoveryRecord, ordinal: number, memberId: string): RecoveryStep {
+  if (o.statefulSetExists) return { kind: 'deleteStatefulSet' };
+  const running = o.memberPods.filter((p) => !p.terminating).map((p) => p.ordinal);
+  if (running.length > 0) return { kind: 'deletePods', ordinals: running };
+  if (o.memberPods.length > 0) return { kind: 'wait', message: `waiting for the member pods to stop (${o.memberPods.length} left)` };
+  const lostClaims = o.claims.filter((c) => c !== ordinal);
+  if (lostClaims.length > 0) return { kind: 'deleteClaims', ordinals: lostClaims };
+  if (!o.claims.includes(ordinal)) return { kind: 'fail', message: `the volume of ${r.member} is gone: there is no data left to recover from. Recover from a backup instead` };
+  if (!o.membershipIsSurvivorOnly) return { kind: 'writeMembership', ordinal, memberId };
+  if (!o.forcePod) return { kind: 'createForcePod', ordinal };
+  if (o.forcedAnswered) {
+    return { kind: 'recordForced', record: { ...r, phase: 'Rejoining', message: `${r.member} ran once with --force-new-cluster and answered as a one-member cluster; it starts again normally and the cluster grows back through learners` } };
+  }
+  if (o.forcePod.phase === 'Failed' || o.forcePod.phase === 'Succeeded') {
+    return { kind: 'fail', message: `the pod running ${r.member} with --force-new-cluster stopped (${o.forcePod.failure ?? o.forcePod.phase}) before it answered. It is kept to be inspected; delete it to try again` };
+  }
+  return { kind: 'wait', message: `waiting for ${r.member} to answer as a one-member cluster (started with --force-new-cluster)` };
+}
+
+function rejoin(o: RecoveryObservation, r: EtcdClusterRecoveryRecord, ordinal: number, memberId: string): RecoveryStep {
+  // The flag's one run is over: its pod goes, whatever state it is in, and is never made again.
+  if (o.forcePod) return o.forcePod.terminating ? { kind: 'wait', message: 'waiting for the --force-new-cluster pod to stop' } : { kind: 'deleteForcePod' };
+  if (!o.membershipIsSurvivorOnly && !o.statefulSetExists) return { kind: 'writeMembership', ordinal, memberId };
+  if (!o.statefulSetExists) return { kind: 'createStatefulSet', replicas: ordinal + 1 };
+  if (o.survivorHealthy) {
+    return { kind: 'complete', record: { ...r, phase: 'Succeeded', completedAt: o.now, message: `recovered from ${r.member} at revision ${r.revision ?? '?'}; ${r.lostRevisions ?? 0} revision(s) lost. The cluster grows back to spec.replicas through learners` } };
+  }
+  return { kind: 'wait', message: `waiting for ${r.member} to answer from its StatefulSet pod` };
+}
