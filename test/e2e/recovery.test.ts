@@ -26,7 +26,7 @@ describe('consented recovery from the surviving member', () => {
     uid = (await env.createCluster(ns, name)).metadata.uid!;
     checker = await env.checker(ns, name);
     checker.start();
-    await env.waitFor('the checker writing', async () => checker.acknowledgedSoFar() > 20, { timeoutMs: 30_000 });
+    await env.waitFor('the checker writing', () => checker.acknowledgedSoFar() > 20, { timeoutMs: 30_000 });
   });
   afterAll(async () => env?.stop());
 
@@ -94,7 +94,7 @@ describe('consented recovery from the surviving member', () => {
     for (const r of ['RecoveryStarted', 'LostVolumesDeleted', 'ForceNewCluster', 'ForceNewClusterAnswered', 'Recovered']) expect(reasons).toContain(r);
     // The --force-new-cluster pod is gone and the members run from the StatefulSet.
     await env.waitFor('the force pod gone', async () => (await env.kubectl('get', 'pods', '-n', ns, '-o', 'name')).includes('force-new-cluster') === false, { timeoutMs: 60_000 });
-    await env.waitFor('the checker writing again', async () => checker.acknowledgedSoFar() > acked + 20, { timeoutMs: 60_000 });
+    await env.waitFor('the checker writing again', () => checker.acknowledgedSoFar() > acked + 20, { timeoutMs: 60_000 });
     const report = await expectNoLoss(checker, 40);
     console.log(`writes failed during the loss (never acknowledged): ${report.failedWrites}`);
   });
@@ -105,5 +105,33 @@ describe('consented recovery from the surviving member', () => {
     const c = await cluster();
     expect(c.status!.recovery!.phase).toBe('Succeeded');
     expect(await statefulSetUid()).toBe(sts);
+  });
+
+  it('again from ordinal 0 with the operator killed at three steps: converges, and the survivor ran with the flag once', async () => {
+    const lost = [`${name}-1`, `${name}-2`];
+    const oldUids = await Promise.all(lost.map(async (m) => (await pod(m)).metadata!.uid));
+    await env.kubectl('delete', 'pvc', ...lost.map((m) => `data-${m}`), '-n', ns, '--wait=false');
+    await env.kubectl('delete', 'pod', ...lost, '-n', ns, '--wait=false');
+    await env.waitFor('both pods recreated', async () => {
+      const uids = await Promise.all(lost.map(async (m) => (await pod(m).catch(() => undefined))?.metadata?.uid));
+      return uids.every((u, i) => u !== undefined && u !== oldUids[i]);
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.waitFor('QuorumLost', async () => condition(await cluster(), 'Available')?.reason === 'QuorumLost', { timeoutMs: 60_000 });
+    const started = Date.now();
+    // A new consent (the spent one names no member): this one names the survivor.
+    await consent({ clusterUID: uid, fromSurvivor: { member: `${name}-0` } });
+    for (const point of ['recovery-deleteStatefulSet', 'recovery-createForcePod', 'recovery-deleteForcePod']) {
+      await env.operator().process.stop();
+      const crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: point });
+      await env.waitFor(`the operator to crash at ${point}`, () => !crashing.process.running(), { timeoutMs: 120_000 });
+      expect(await crashing.process.exited).toBeNull();
+      console.log(`crashed at ${point}; status.recovery.phase ${(await cluster()).status?.recovery?.phase}`);
+    }
+    await env.startOperator();
+    const c = await env.waitConverged(ns, name, 3, 300_000);
+    console.log(`consent -> 3/3 voters through three operator crashes: ${Date.now() - started} ms`);
+    expect(c.status!.recovery).toMatchObject({ phase: 'Succeeded', member: `${name}-0` });
+    const forced = (await env.eventReasons(ns)).filter((r) => r === 'ForceNewCluster');
+    expect(forced).toHaveLength(2); // one per recovery: never a second run
   });
 });
