@@ -79,8 +79,8 @@ export const recoveryRecord: Schema = object(
   'The last consented recovery (or ignored consent) and how far it got. Kept so that a consent fires at most once.',
   {
     consent: object('The spec.recovery this record is about; dropped once spec.recovery is removed, so the same consent may be given again.', consentFields, { title: 'EtcdClusterSpentConsent' }),
-    phase: enumOf('Ignored (given while the quorum was healthy), Stopping (members and lost volumes are deleted, then the survivor runs once with --force-new-cluster), Rejoining (that run answered as a one-member cluster and is never repeated; the survivor starts again and the cluster grows back), Succeeded (the recovered cluster answers).', ['Ignored', 'Stopping', 'Rejoining', 'Succeeded']),
-    member: string('The member recovered from.', 253),
+    phase: enumOf('Ignored (given while the quorum was healthy), Stopping (members and lost volumes are deleted, then the survivor runs once with --force-new-cluster), Restoring (from a backup: the snapshot is laid onto new member volumes), Rejoining (from a survivor: that run answered as a one-member cluster and is never repeated, the survivor starts again and the cluster grows back; from a backup: the restored members start), Succeeded (the recovered cluster answers).', ['Ignored', 'Stopping', 'Restoring', 'Rejoining', 'Succeeded']),
+    member: string('The member recovered from (from a survivor).', 253),
     memberID: string('Its member ID in lowercase hexadecimal.', 16),
     revision: int64('The revision the recovery starts from.', { minimum: 0 }),
     lostRevisions: int64('Revisions lost against the reference revision when it started.', { minimum: 0 }),

@@ -847,11 +847,11 @@ export interface EtcdClusterRecoveryOption {
 export interface EtcdClusterRecoveryRecord {
   consent?: EtcdClusterSpentConsent;
   /**
-   * Ignored (given while the quorum was healthy), Stopping (members and lost volumes are deleted, then the survivor runs once with --force-new-cluster), Rejoining (that run answered as a one-member cluster and is never repeated; the survivor starts again and the cluster grows back), Succeeded (the recovered cluster answers).
+   * Ignored (given while the quorum was healthy), Stopping (members and lost volumes are deleted, then the survivor runs once with --force-new-cluster), Restoring (from a backup: the snapshot is laid onto new member volumes), Rejoining (from a survivor: that run answered as a one-member cluster and is never repeated, the survivor starts again and the cluster grows back; from a backup: the restored members start), Succeeded (the recovered cluster answers).
    */
-  phase: 'Ignored' | 'Stopping' | 'Rejoining' | 'Succeeded';
+  phase: 'Ignored' | 'Stopping' | 'Restoring' | 'Rejoining' | 'Succeeded';
   /**
-   * The member recovered from.
+   * The member recovered from (from a survivor).
    */
   member?: string;
   /**

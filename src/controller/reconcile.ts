@@ -157,7 +157,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const identity = identityOf(cluster, etcd, endpoints);
     const mismatch = clusterIdGate(identity);
     // A recovery the user consented to comes before every planner; while it runs it owns the pass.
-    const recovery = await reconcileRecovery({ key, cluster, ref, kube, etcd: mismatch ? undefined : etcd, quorumHealthy: !mismatch && availability(etcd, undefined).available, certs, cache: this.deps.cache, admins: this.deps.admins, writer: this.deps.writer, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, backup: this.backupStatus(cluster, now)?.lastSuccessful, log: ctx.log, signal: ctx.signal, now });
+    const recovery = await reconcileRecovery({ key, cluster, ref, kube, etcd: mismatch ? undefined : etcd, anyEtcd: etcd, backups: this.deps.backups?.(ref.namespace) ?? [], quorumHealthy: !mismatch && availability(etcd, undefined).available, certs, cache: this.deps.cache, admins: this.deps.admins, writer: this.deps.writer, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, backup: this.backupStatus(cluster, now)?.lastSuccessful, log: ctx.log, signal: ctx.signal, now });
     if (recovery.holds) return this.holdForRecovery(key, cluster, certs, etcd, recovery, ctx, now);
     // Members of another cluster are neither recorded on our volumes nor announced to our pods.
     const trusted = mismatch ? undefined : etcd;
@@ -233,7 +233,9 @@ export class EtcdClusterReconciler implements Reconciler {
   /** The status of a cluster whose consented recovery runs: no membership change, no upkeep. */
   private async holdForRecovery(key: string, cluster: EtcdCluster, certs: CertificateOutcome, etcd: EtcdView | undefined, recovery: RecoveryOutcome, ctx: PassContext, now: Date): Promise<Result> {
     const problems = [...certs.problems, ...(recovery.problem ? [recovery.problem] : [])];
-    const status = computeStatus({ cluster, ref: clusterRef(cluster), etcd, step: undefined, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: recovery.progress, backup: this.backupStatus(cluster, now), recovery: recovery.status });
+    const computed = computeStatus({ cluster, ref: clusterRef(cluster), etcd, step: undefined, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: recovery.progress, backup: this.backupStatus(cluster, now), recovery: recovery.status });
+    // The cluster ID latch moves only as a recovery from a backup ends, to the restored cluster's.
+    const status = recovery.latchClusterId ? computed : { ...computed, clusterID: cluster.status?.clusterID };
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
     await this.sendNotices(key, cluster, problems, now);
     return { requeueAfterMs: recovery.requeueAfterMs };

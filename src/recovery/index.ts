@@ -3,7 +3,8 @@
  * one step, and say what the status shows. While it `holds`, the pass stops here: no membership
  * change and no upkeep, because the recovery owns the StatefulSet and the volumes.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { Logger } from 'winston';
 import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster, EtcdClusterLastBackup, EtcdClusterLastRevision, EtcdClusterQuorumRecovery, EtcdClusterRecoveryRecord } from '../api/types.generated.js';
@@ -15,11 +16,14 @@ import type { KubeView } from '../controller/observe-kube.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { crashpoint } from '../runtime/crashpoints.js';
 import { buildMembershipConfig } from '../resources/membership-config.js';
-import { type ClusterRef, memberHost, memberSelector, names, ports } from '../resources/names.js';
+import { type ClusterRef, labelKeys, memberHost, memberSelector, names, ports, restorePodLabels } from '../resources/names.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
+import type { RestorePodView } from '../restore/plan.js';
+import { buildRestoreClaim, buildRestorePod } from '../restore/pods.js';
 import { podFailure } from '../restore/reconcile.js';
+import { sourceFromBackup } from '../restore/source.js';
 import { buildForcePod } from './force-pod.js';
-import { type ForcePodView, type RecoveryObservation, type RecoveryStep, holdsPass, planRecovery } from './plan.js';
+import { type ForcePodView, type RecoveryObservation, type RecoveryStep, holdsPass, planRecovery, recoveryActive } from './plan.js';
 import { nextLastRevision, quorumRecoveryReport, referenceRevision, survivorsOf } from './report.js';
 
 export interface RecoveryContext {
@@ -29,6 +33,10 @@ export interface RecoveryContext {
   kube: KubeView;
   /** This pass's etcd view; undefined when none answered or it is another cluster's. */
   etcd: EtcdView | undefined;
+  /** The same view whatever cluster ID it has: members restored from a backup have a new one. */
+  anyEtcd: EtcdView | undefined;
+  /** The EtcdBackups of the namespace (the backup controller's cache). */
+  backups: EtcdBackup[];
   quorumHealthy: boolean;
   certs: CertificateOutcome;
   cache: ClusterCache;
@@ -57,6 +65,8 @@ export interface RecoveryOutcome {
   progress?: { reason: string; message: string };
   problem?: { reason: string; message: string };
   requeueAfterMs: number;
+  /** The status may latch the cluster ID members answer with: only as a backup recovery ends. */
+  latchClusterId: boolean;
 }
 
 function forcePodView(pod: V1Pod | undefined): ForcePodView | undefined {
@@ -87,11 +97,29 @@ function ordinalOfRecord(r: EtcdClusterRecoveryRecord | undefined): number | und
   return m ? Number(m[1]) : undefined;
 }
 
+function restorePods(ctx: RecoveryContext): RestorePodView[] {
+  const pattern = /-restore-(\d+)$/;
+  return (ctx.cache.list('Pod', ctx.ref.namespace, restorePodLabels(ctx.ref)) as V1Pod[]).flatMap((pod) => {
+    const m = pattern.exec(pod.metadata?.name ?? '');
+    if (!m || pod.metadata?.name !== names.restorePod(ctx.ref, Number(m[1]))) return [];
+    const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
+    return [{ ordinal: Number(m[1]), name: pod.metadata.name, phase, failure: phase === 'Failed' ? podFailure(pod) : undefined }];
+  });
+}
+
+/** The EtcdBackup a consent (or the recovery under way) names, resolved as spec.restore would. */
+function backupOf(ctx: RecoveryContext, name: string | undefined): RecoveryObservation['backup'] {
+  if (!name) return undefined;
+  const backup = ctx.backups.find((b) => b.metadata?.name === name);
+  const revision = backup?.status?.revision;
+  return { resolution: sourceFromBackup(name, ctx.ref.namespace, backup), revision: revision === undefined ? undefined : BigInt(revision), ofThisCluster: backup?.spec.clusterName === ctx.ref.name };
+}
+
 async function observe(ctx: RecoveryContext, lastRevision: EtcdClusterLastRevision | undefined): Promise<RecoveryObservation> {
   const { cluster, ref, kube, etcd } = ctx;
   const record = cluster.status?.recovery;
   const ordinal = ordinalOfRecord(record);
-  const active = record?.phase === 'Stopping' || record?.phase === 'Rejoining';
+  const active = recoveryActive(record);
   const survivors = survivorsOf(etcd);
   const pods = (ctx.cache.list('Pod', ref.namespace, memberSelector(ref)) as V1Pod[]).flatMap((p) => {
     const o = /-(\d+)$/.exec(p.metadata?.name ?? '');
@@ -100,6 +128,9 @@ async function observe(ctx: RecoveryContext, lastRevision: EtcdClusterLastRevisi
   const forcePod = active && ordinal !== undefined ? (ctx.cache.get('Pod', ref.namespace, names.forcePod(ref, ordinal)) as V1Pod | undefined) : undefined;
   const survivorId = record?.memberID ? BigInt(`0x${record.memberID}`).toString() : undefined;
   const m = kube.membership;
+  const claimNames = new Set(Array.from({ length: 16 }, (_, i) => names.dataVolumeClaim(ref, i)));
+  const claimsPresent = (ctx.cache.list('PersistentVolumeClaim', ref.namespace, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[]).filter((c) => claimNames.has(c.metadata?.name ?? '')).length;
+  const backupName = (active ? record?.consent : cluster.spec.recovery)?.fromBackup?.backupName;
   return {
     uid: cluster.metadata.uid ?? '',
     consent: cluster.spec.recovery,
@@ -117,6 +148,12 @@ async function observe(ctx: RecoveryContext, lastRevision: EtcdClusterLastRevisi
     membershipIsSurvivorOnly: m?.state === 'existing' && m.ordinals.length === 1 && m.ordinals[0] === ordinal && !m.learner,
     survivorHealthy: !!etcd?.quorumConfirmed && etcd.leaderId !== undefined && etcd.members.some((x) => x.id === survivorId && x.healthy),
     now: ctx.now.toISOString(),
+    replicas: cluster.spec.replicas,
+    targetVersion: cluster.spec.version,
+    backup: backupOf(ctx, backupName),
+    claimsPresent,
+    restorePods: active ? restorePods(ctx) : [],
+    quorumAnswers: !!ctx.anyEtcd?.quorumConfirmed && ctx.anyEtcd.leaderId !== undefined,
   };
 }
 
@@ -133,7 +170,8 @@ export async function reconcileRecovery(ctx: RecoveryContext): Promise<RecoveryO
   const record = await act(ctx, step);
   const status: RecoveryStatus = { lastRevision, quorumRecovery: report, recovery: record };
   const holds = holdsPass(step);
-  const outcome: RecoveryOutcome = { holds, step, status, requeueAfterMs: holds ? (step.kind === 'wait' ? 1_000 : 250) : Infinity };
+  const latchClusterId = step.kind === 'complete' && !!step.record.consent?.fromBackup;
+  const outcome: RecoveryOutcome = { holds, step, status, latchClusterId, requeueAfterMs: holds ? (step.kind === 'wait' ? 1_000 : 250) : Infinity };
   if (step.kind === 'refuse') outcome.problem = { reason: R.recoveryRefused, message: step.message };
   if (step.kind === 'fail') outcome.problem = { reason: R.recoveryFailed, message: `recovery stopped: ${step.message}` };
   if (holds) outcome.progress = { reason: R.recovering, message: step.kind === 'fail' ? 'the recovery stopped; see Degraded' : describe(step) };
@@ -166,6 +204,14 @@ function describe(step: RecoveryStep): string {
       return 'stopping the --force-new-cluster pod (it never runs again)';
     case 'createStatefulSet':
       return `creating the StatefulSet with ${step.replicas} replicas to start the recovered member`;
+    case 'recordPhase':
+      return step.record.message ?? step.record.phase;
+    case 'createRestoreClaims':
+      return `creating new volumes for ordinals ${step.ordinals.join(', ')}`;
+    case 'createRestorePods':
+      return `restoring the snapshot onto the volumes of ordinals ${step.ordinals.join(', ')}`;
+    case 'deleteRestorePods':
+      return 'deleting the restore pods';
     case 'forget':
     case 'none':
       return step.kind;
@@ -235,5 +281,22 @@ async function act(ctx: RecoveryContext, step: RecoveryStep): Promise<EtcdCluste
     case 'complete':
       await event('Warning', 'Recovered', step.record.message!);
       return step.record;
+    case 'recordPhase':
+      await event('Normal', 'RecoveryProgressed', step.record.message!);
+      return step.record;
+    case 'createRestoreClaims':
+      for (const o of step.ordinals) await writer.apply(buildRestoreClaim(cluster, o), signal);
+      return record;
+    case 'createRestorePods': {
+      const backup = backupOf(ctx, record?.consent?.fromBackup?.backupName);
+      if (backup?.resolution.state !== 'ready') throw new Error('restore pods planned without a ready backup');
+      for (const o of step.ordinals) await writer.apply(buildRestorePod({ cluster, ordinal: o, fetch: backup.resolution.source.fetch, domain: ctx.domain, operatorImage: ctx.memberInitImage }), signal);
+      await event('Normal', 'RestoreStarted', `restoring ${backup.resolution.source.description} onto the volumes of ordinals ${step.ordinals.join(', ')}`);
+      crashpoint('recovery-createRestorePods');
+      return record;
+    }
+    case 'deleteRestorePods':
+      for (const n of step.names) await writer.delete('Pod', 'v1', ref.namespace, n, signal);
+      return record;
   }
 }

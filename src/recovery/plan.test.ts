@@ -12,6 +12,7 @@ const lost: RecoveryObservation = {
   uid, consent, record: undefined, formed: true, quorumHealthy: false, survivors: [s2, s0], persistentStorage: true, referenceRevision: 90n,
   statefulSetExists: true, memberPods: [0, 1, 2].map((ordinal) => ({ ordinal, terminating: false })), claims: [0, 1, 2],
   forcePod: undefined, forcedAnswered: false, membershipIsSurvivorOnly: false, survivorHealthy: false, now,
+  replicas: 3, targetVersion: '3.6.16', backup: undefined, claimsPresent: 3, restorePods: [], quorumAnswers: false,
 };
 const started: EtcdClusterRecoveryRecord = { consent, phase: 'Stopping', member: 'c-2', memberID: '1000', revision: 80, lostRevisions: 10, startedAt: now };
 /** Stopping, with everything stopped and deleted that must be. */
@@ -28,7 +29,6 @@ const cases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind: strin
   ['a named survivor that does not answer: refused', { consent: { clusterUID: uid, fromSurvivor: { member: 'c-1' } } }, { kind: 'refuse' }],
   ['no member answers: refused (nothing to recover from)', { survivors: [] }, { kind: 'refuse' }],
   ['emptyDir storage: refused', { persistentStorage: false }, { kind: 'refuse' }],
-  ['from a backup: refused in this version', { consent: { clusterUID: uid, fromBackup: { backupName: 'b' } } }, { kind: 'refuse' }],
   ['the same consent, spent: nothing, even at a later loss', { record: { ...rejoining, phase: 'Succeeded' } }, { kind: 'none' }],
   ['an ignored consent stays ignored when the quorum is later lost', { record: { consent, phase: 'Ignored' } }, { kind: 'none' }],
   ['consent removed: the record forgets it', { consent: undefined, record: { consent, phase: 'Succeeded' } }, { kind: 'forget' }],
@@ -52,6 +52,38 @@ const cases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind: strin
   ['rejoining: waits for the survivor to answer', { ...stopped, record: rejoining, statefulSetExists: true }, { kind: 'wait' }],
   ['rejoining: the survivor answers healthy: Succeeded', { ...stopped, record: rejoining, statefulSetExists: true, survivorHealthy: true }, { kind: 'complete' }],
 ];
+
+const destination = { endpoint: 'https://s3.local', bucket: 'b', region: 'us-east-1', forcePathStyle: true, credentialsSecretRef: { name: 's3' } };
+const readyBackup = { resolution: { state: 'ready' as const, source: { description: 'EtcdBackup nightly', etcdVersion: '3.6.16', fetch: { destination, key: 'k.db' } } }, revision: 60n, ofThisCluster: true };
+const fromBackup = { clusterUID: uid, fromBackup: { backupName: 'nightly' } };
+const byBackup = (phase: EtcdClusterRecoveryRecord['phase']): EtcdClusterRecoveryRecord => ({ consent: fromBackup, phase, revision: 60, lostRevisions: 30, startedAt: now });
+const restorePods = (phase: 'Running' | 'Succeeded' | 'Failed', ...ordinals: number[]) => ordinals.map((ordinal) => ({ ordinal, name: `c-restore-${ordinal}`, phase }));
+const emptied: Partial<RecoveryObservation> = { statefulSetExists: false, memberPods: [], claims: [], claimsPresent: 0, backup: readyBackup };
+
+const backupCases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind: string; [k: string]: unknown }][] = [
+  ['from a backup: begins, recording what is lost', { consent: fromBackup, backup: readyBackup }, { kind: 'begin', record: { phase: 'Stopping', revision: 60, lostRevisions: 30 } }],
+  ['a backup that does not exist: refused', { consent: fromBackup, backup: { resolution: { state: 'invalid', message: 'no such backup' }, revision: undefined, ofThisCluster: false } }, { kind: 'refuse' }],
+  ['a backup of another cluster: refused', { consent: fromBackup, backup: { ...readyBackup, ofThisCluster: false } }, { kind: 'refuse' }],
+  ['a backup newer than spec.version: refused', { consent: fromBackup, backup: readyBackup, targetVersion: '3.5.35' }, { kind: 'refuse' }],
+  ['stopping: the StatefulSet, the pods, then every volume', { record: byBackup('Stopping'), statefulSetExists: false, memberPods: [] }, { kind: 'deleteClaims', ordinals: [0, 1, 2] }],
+  ['stopping: waits for the claims to be gone', { ...emptied, record: byBackup('Stopping'), claimsPresent: 2 }, { kind: 'wait' }],
+  ['stopping: all gone, Restoring recorded', { ...emptied, record: byBackup('Stopping') }, { kind: 'recordPhase', record: { phase: 'Restoring' } }],
+  ['restoring: new claims', { ...emptied, record: byBackup('Restoring') }, { kind: 'createRestoreClaims', ordinals: [0, 1, 2] }],
+  ['restoring: one restore pod per member', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3 }, { kind: 'createRestorePods', ordinals: [0, 1, 2] }],
+  ['restoring: a failed restore pod stops it', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, restorePods: [...restorePods('Failed', 0), ...restorePods('Running', 1, 2)] }, { kind: 'fail' }],
+  ['restoring: all done, Rejoining recorded', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'recordPhase', record: { phase: 'Rejoining' } }],
+  ['rejoining: the StatefulSet at spec.replicas', { ...emptied, record: byBackup('Rejoining'), claims: [0, 1, 2], restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'createStatefulSet', replicas: 3 }],
+  ['rejoining: then the restore pods go', { ...emptied, record: byBackup('Rejoining'), statefulSetExists: true, restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'deleteRestorePods' }],
+  ['rejoining: a quorum answers: Succeeded', { ...emptied, record: byBackup('Rejoining'), statefulSetExists: true, quorumAnswers: true }, { kind: 'complete' }],
+];
+
+describe('planRecovery from a backup', () => {
+  it.each(backupCases)('%s', (_title, change, want) => {
+    const step = planRecovery({ ...lost, ...change });
+    if (Object.keys(want).length === 1) expect(step.kind).toBe(want.kind);
+    else expect(step).toMatchObject(want);
+  });
+});
 
 describe('planRecovery', () => {
   it.each(cases)('%s', (_title, change, want) => {

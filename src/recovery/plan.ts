@@ -23,8 +23,16 @@
  *   created again, so the flag cannot take effect a second time after learners joined. Then the
  *   StatefulSet comes back up to the survivor's ordinal, and when the survivor answers healthy
  *   the recovery Succeeded; the membership planner grows the cluster through learners.
+ * - From a backup (a Succeeded EtcdBackup of this cluster, not newer than spec.version): delete
+ *   the StatefulSet, the member pods and every member volume, and wait until the claims are gone;
+ *   record Restoring; then the restore machinery of spec.restore (src/restore) lays the snapshot
+ *   on new claims, one restore pod per member; once all succeeded record Rejoining, create the
+ *   StatefulSet at spec.replicas, delete the restore pods, and when the restored members answer
+ *   with a quorum the recovery Succeeded. The restored cluster has a new cluster ID: the latch in
+ *   status follows it only in that last phase (no other pass ever moves it).
  */
 import type { EtcdClusterRecoveryConsent, EtcdClusterRecoveryRecord, EtcdClusterSpentConsent } from '../api/types.generated.js';
+import { type RestorePodView, type SourceResolution, versionProblem } from '../restore/plan.js';
 
 export interface Survivor {
   ordinal: number;
@@ -68,6 +76,16 @@ export interface RecoveryObservation {
   survivorHealthy: boolean;
   /** ISO time of this pass. */
   now: string;
+  /** For a recovery from a backup: spec.replicas and spec.version. */
+  replicas: number;
+  targetVersion: string;
+  /** The named EtcdBackup, resolved as spec.restore would; its revision when recorded. */
+  backup?: { resolution: SourceResolution; revision: bigint | undefined; ofThisCluster: boolean };
+  /** Claims that still exist, terminating ones included (a new claim of that name must wait). */
+  claimsPresent: number;
+  restorePods: RestorePodView[];
+  /** Members answer with a quorum and a leader (any cluster ID: a restore makes a new one). */
+  quorumAnswers: boolean;
 }
 
 export type RecoveryStep =
@@ -84,6 +102,10 @@ export type RecoveryStep =
   | { kind: 'recordForced'; record: EtcdClusterRecoveryRecord }
   | { kind: 'deleteForcePod' }
   | { kind: 'createStatefulSet'; replicas: number }
+  | { kind: 'recordPhase'; record: EtcdClusterRecoveryRecord }
+  | { kind: 'createRestoreClaims'; ordinals: number[] }
+  | { kind: 'createRestorePods'; ordinals: number[] }
+  | { kind: 'deleteRestorePods'; names: string[] }
   | { kind: 'complete'; record: EtcdClusterRecoveryRecord }
   | { kind: 'fail'; message: string }
   | { kind: 'wait'; message: string };
@@ -99,7 +121,9 @@ export function consentKey(c: EtcdClusterRecoveryConsent | EtcdClusterSpentConse
   return JSON.stringify([c.clusterUID, c.fromSurvivor ? ['survivor', c.fromSurvivor.member ?? ''] : null, c.fromBackup ? ['backup', c.fromBackup.backupName] : null]);
 }
 
-const inProgress = (r: EtcdClusterRecoveryRecord | undefined) => r?.phase === 'Stopping' || r?.phase === 'Rejoining';
+/** A recovery has begun and not ended: it owns the StatefulSet, the volumes and restore pods. */
+export const recoveryActive = (r: EtcdClusterRecoveryRecord | undefined) => r?.phase === 'Stopping' || r?.phase === 'Restoring' || r?.phase === 'Rejoining';
+const inProgress = recoveryActive;
 
 const loss = (reference: bigint | undefined, revision: bigint | undefined) => (reference !== undefined && revision !== undefined && reference > revision ? reference - revision : 0n);
 
@@ -123,7 +147,7 @@ function considerConsent(o: RecoveryObservation, consent: EtcdClusterRecoveryCon
     const message = 'spec.recovery was given while the quorum is healthy: ignored, and it stays ignored (a consent given in advance must not fire at a later loss). Remove spec.recovery; give it again only while the quorum is lost';
     return { kind: 'ignore', record: { consent: copyConsent(consent), phase: 'Ignored', startedAt: o.now, message } };
   }
-  if (consent.fromBackup) return { kind: 'refuse', message: `spec.recovery.fromBackup (${consent.fromBackup.backupName}): recovery from a backup is not supported by this operator version yet; recover from a survivor, or restore the backup into a new EtcdCluster (spec.restore). Nothing was done` };
+  if (consent.fromBackup) return considerBackup(o, consent, consent.fromBackup.backupName);
   if (!o.persistentStorage) return { kind: 'refuse', message: 'spec.recovery.fromSurvivor needs storage.type PersistentVolumeClaim: an emptyDir member loses its data when its pod stops. Nothing was done' };
   const named = consent.fromSurvivor?.member;
   const survivor = named ? o.survivors.find((s) => s.name === named) : o.survivors[0];
@@ -139,7 +163,21 @@ function considerConsent(o: RecoveryObservation, consent: EtcdClusterRecoveryCon
   };
 }
 
+function considerBackup(o: RecoveryObservation, consent: EtcdClusterRecoveryConsent, name: string): RecoveryStep {
+  if (!o.persistentStorage) return { kind: 'refuse', message: 'spec.recovery.fromBackup needs storage.type PersistentVolumeClaim: the snapshot is restored onto each member\'s volume. Nothing was done' };
+  const b = o.backup;
+  if (!b || b.resolution.state === 'invalid') return { kind: 'refuse', message: `spec.recovery.fromBackup: ${b?.resolution.state === 'invalid' ? b.resolution.message : `EtcdBackup ${name} not found`}. Nothing was done` };
+  if (b.resolution.state === 'waiting') return { kind: 'refuse', message: `spec.recovery.fromBackup: ${b.resolution.message}. Nothing was done` };
+  if (!b.ofThisCluster) return { kind: 'refuse', message: `spec.recovery.fromBackup: EtcdBackup ${name} is not a backup of this cluster. Nothing was done` };
+  const tooNew = versionProblem(b.resolution.source.etcdVersion, o.targetVersion);
+  if (tooNew) return { kind: 'refuse', message: `spec.recovery.fromBackup: ${tooNew}. Nothing was done` };
+  const lost = loss(o.referenceRevision, b.revision);
+  const message = `recovering from EtcdBackup ${name} (revision ${b.revision ?? '?'}): every member and volume is deleted and rebuilt from its snapshot, with a new cluster ID; ${lost} revision(s) lost against the highest known revision ${o.referenceRevision ?? '?'}`;
+  return { kind: 'begin', record: { consent: copyConsent(consent), phase: 'Stopping', revision: Number(b.revision ?? 0n), lostRevisions: Number(lost), startedAt: o.now, message } };
+}
+
 function continueRecovery(o: RecoveryObservation, r: EtcdClusterRecoveryRecord): RecoveryStep {
+  if (r.consent?.fromBackup) return continueFromBackup(o, r, r.consent.fromBackup.backupName);
   const ordinal = Number(/-(\d+)$/.exec(r.member ?? '')?.[1] ?? NaN);
   const memberId = BigInt(`0x${r.memberID ?? '0'}`).toString();
   if (!Number.isInteger(ordinal)) return { kind: 'fail', message: `status.recovery names no member to recover from (${r.member ?? 'none'})` };
@@ -174,4 +212,38 @@ function rejoin(o: RecoveryObservation, r: EtcdClusterRecoveryRecord, ordinal: n
     return { kind: 'complete', record: { ...r, phase: 'Succeeded', completedAt: o.now, message: `recovered from ${r.member} at revision ${r.revision ?? '?'}; ${r.lostRevisions ?? 0} revision(s) lost. The cluster grows back to spec.replicas through learners` } };
   }
   return { kind: 'wait', message: `waiting for ${r.member} to answer from its StatefulSet pod` };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function continueFromBackup(o: RecoveryObservation, r: EtcdClusterRecoveryRecord, name: string): RecoveryStep {
+  if (r.phase === 'Stopping') {
+    if (o.statefulSetExists) return { kind: 'deleteStatefulSet' };
+    const running = o.memberPods.filter((p) => !p.terminating).map((p) => p.ordinal);
+    if (running.length > 0) return { kind: 'deletePods', ordinals: running };
+    if (o.memberPods.length > 0) return { kind: 'wait', message: `waiting for the member pods to stop (${o.memberPods.length} left)` };
+    if (o.claims.length > 0) return { kind: 'deleteClaims', ordinals: o.claims };
+    if (o.claimsPresent > 0) return { kind: 'wait', message: `waiting for ${o.claimsPresent} member volume(s) to be deleted` };
+    return { kind: 'recordPhase', record: { ...r, phase: 'Restoring', message: `restoring EtcdBackup ${name} onto ${o.replicas} new member volumes` } };
+  }
+  if (r.phase === 'Restoring') {
+    const failed = o.restorePods.filter((p) => p.phase === 'Failed');
+    if (failed.length > 0) return { kind: 'fail', message: `restore pod${failed.length > 1 ? 's' : ''} ${failed.map((p) => `${p.name} failed: ${p.failure ?? 'no reason given'}`).join('; ')}. Fix the cause, then delete the failed restore pods to try again` };
+    const missingClaims = range(o.replicas).filter((i) => !o.claims.includes(i));
+    if (missingClaims.length > 0) return o.claimsPresent > o.claims.length ? { kind: 'wait', message: 'waiting for old member volumes to be deleted' } : { kind: 'createRestoreClaims', ordinals: missingClaims };
+    if (o.backup?.resolution.state !== 'ready') return { kind: 'fail', message: `EtcdBackup ${name} is no longer usable (${o.backup?.resolution.message ?? 'not found'}): the member volumes are empty; restore it or another backup into a new EtcdCluster` };
+    const podded = new Set(o.restorePods.map((p) => p.ordinal));
+    const missingPods = range(o.replicas).filter((i) => !podded.has(i));
+    if (missingPods.length > 0) return { kind: 'createRestorePods', ordinals: missingPods };
+    const done = o.restorePods.filter((p) => p.phase === 'Succeeded').length;
+    if (done < o.replicas) return { kind: 'wait', message: `restoring EtcdBackup ${name}: ${done}/${o.replicas} member volumes done` };
+    return { kind: 'recordPhase', record: { ...r, phase: 'Rejoining', message: `every member volume holds EtcdBackup ${name}; the members start from it` } };
+  }
+  if (!o.statefulSetExists) return { kind: 'createStatefulSet', replicas: o.replicas };
+  // Only once the StatefulSet exists: a stale view can then never run a restore again on a volume etcd uses.
+  if (o.restorePods.length > 0) return { kind: 'deleteRestorePods', names: o.restorePods.map((p) => p.name).sort() };
+  if (o.quorumAnswers) {
+    return { kind: 'complete', record: { ...r, phase: 'Succeeded', completedAt: o.now, message: `recovered from EtcdBackup ${name} at revision ${r.revision ?? '?'}, with a new cluster ID; ${r.lostRevisions ?? 0} revision(s) lost` } };
+  }
+  return { kind: 'wait', message: `waiting for the members restored from EtcdBackup ${name} to form a quorum` };
 }
