@@ -14,7 +14,7 @@ const consentFields: Record<string, Schema> = {
     { title: 'EtcdClusterRecoveryFromSurvivor' },
   ),
   fromBackup: object(
-    'Recover from a backup: every member and volume is deleted and the members are rebuilt from the snapshot (as spec.restore does); the cluster gets a new etcd cluster ID.',
+    'Recover from a backup: every member and volume is deleted and the members are rebuilt from the snapshot (as spec.restore does). status.clusterID then names the cluster ID the restored members answer with.',
     { backupName: string('A Succeeded EtcdBackup of this cluster, in this namespace.', 253, { minLength: 1 }) },
     { title: 'EtcdClusterRecoveryFromBackup', required: ['backupName'] },
   ),

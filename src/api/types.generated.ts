@@ -572,7 +572,7 @@ export interface EtcdClusterRecoveryFromSurvivor {
   member?: string;
 }
 /**
- * Recover from a backup: every member and volume is deleted and the members are rebuilt from the snapshot (as spec.restore does); the cluster gets a new etcd cluster ID.
+ * Recover from a backup: every member and volume is deleted and the members are rebuilt from the snapshot (as spec.restore does). status.clusterID then names the cluster ID the restored members answer with.
  */
 export interface EtcdClusterRecoveryFromBackup {
   /**

@@ -28,8 +28,9 @@
  *   record Restoring; then the restore machinery of spec.restore (src/restore) lays the snapshot
  *   on new claims, one restore pod per member; once all succeeded record Rejoining, create the
  *   StatefulSet at spec.replicas, delete the restore pods, and when the restored members answer
- *   with a quorum the recovery Succeeded. The restored cluster has a new cluster ID: the latch in
- *   status follows it only in that last phase (no other pass ever moves it).
+ *   with a quorum the recovery Succeeded. The latch in status takes the cluster ID the restored
+ *   members answer with only in that last step (no other pass ever moves it); etcd derives it
+ *   from the peer URLs and cluster token, which stay, so it is in practice the old one.
  */
 import type { EtcdClusterRecoveryConsent, EtcdClusterRecoveryRecord, EtcdClusterSpentConsent } from '../api/types.generated.js';
 import { type RestorePodView, type SourceResolution, versionProblem } from '../restore/plan.js';
@@ -172,7 +173,7 @@ function considerBackup(o: RecoveryObservation, consent: EtcdClusterRecoveryCons
   const tooNew = versionProblem(b.resolution.source.etcdVersion, o.targetVersion);
   if (tooNew) return { kind: 'refuse', message: `spec.recovery.fromBackup: ${tooNew}. Nothing was done` };
   const lost = loss(o.referenceRevision, b.revision);
-  const message = `recovering from EtcdBackup ${name} (revision ${b.revision ?? '?'}): every member and volume is deleted and rebuilt from its snapshot, with a new cluster ID; ${lost} revision(s) lost against the highest known revision ${o.referenceRevision ?? '?'}`;
+  const message = `recovering from EtcdBackup ${name} (revision ${b.revision ?? '?'}): every member and volume is deleted and rebuilt from its snapshot; ${lost} revision(s) lost against the highest known revision ${o.referenceRevision ?? '?'}`;
   return { kind: 'begin', record: { consent: copyConsent(consent), phase: 'Stopping', revision: Number(b.revision ?? 0n), lostRevisions: Number(lost), startedAt: o.now, message } };
 }
 
@@ -243,7 +244,7 @@ function continueFromBackup(o: RecoveryObservation, r: EtcdClusterRecoveryRecord
   // Only once the StatefulSet exists: a stale view can then never run a restore again on a volume etcd uses.
   if (o.restorePods.length > 0) return { kind: 'deleteRestorePods', names: o.restorePods.map((p) => p.name).sort() };
   if (o.quorumAnswers) {
-    return { kind: 'complete', record: { ...r, phase: 'Succeeded', completedAt: o.now, message: `recovered from EtcdBackup ${name} at revision ${r.revision ?? '?'}, with a new cluster ID; ${r.lostRevisions ?? 0} revision(s) lost` } };
+    return { kind: 'complete', record: { ...r, phase: 'Succeeded', completedAt: o.now, message: `recovered from EtcdBackup ${name} at revision ${r.revision ?? '?'}; ${r.lostRevisions ?? 0} revision(s) lost` } };
   }
   return { kind: 'wait', message: `waiting for the members restored from EtcdBackup ${name} to form a quorum` };
 }
