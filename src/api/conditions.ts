@@ -50,6 +50,8 @@ export const conditionReasons = {
   expandingVolumes: 'ExpandingVolumes',
   /** spec.restore: members' volumes are being seeded from the snapshot before etcd starts. */
   restoring: 'Restoring',
+  /** A recovery the user consented to (spec.recovery) runs: see status.recovery. */
+  recovering: 'Recovering',
   /** Upkeep (src/upkeep): a member is defragmented, or leadership moves away for it. */
   defragmenting: 'Defragmenting',
   /** Upkeep after NOSPACE: compaction, defragmentation, then disarming the alarm. */
@@ -78,6 +80,10 @@ export const conditionReasons = {
   learnerTimedOut: 'LearnerTimedOut',
   /** spec.restore stopped: the snapshot is missing, corrupt, too new, or a volume is in the way; nothing started. */
   restoreFailed: 'RestoreFailed',
+  /** spec.recovery cannot be acted on (another cluster's UID, no such survivor, ...): nothing was done. */
+  recoveryRefused: 'RecoveryRefused',
+  /** A consented recovery stopped and needs a person (its --force-new-cluster pod failed, its volume is gone). */
+  recoveryFailed: 'RecoveryFailed',
   /** spec.backup.schedule has a field out of range, or names only dates that never come (Feb 30). */
   backupScheduleInvalid: 'BackupScheduleInvalid',
   backupScheduleNeverFires: 'BackupScheduleNeverFires',

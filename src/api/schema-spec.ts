@@ -9,6 +9,7 @@ import { type Schema, type ValidationRule, array, boolean, celList, defaultedObj
 import { affinity, resourceRequirements, toleration, topologySpreadConstraint } from './schema-core.js';
 import { compression, destination } from './schema-destination.js';
 import { maintenance } from './schema-maintenance.js';
+import { recoveryConsent } from './schema-recovery.js';
 import { minimumSupportedMinor, supportedMajor } from './version.js';
 
 /** The etcd release new clusters run; hack/versions.env pins the same one for the tests. */
@@ -328,6 +329,7 @@ export const specSchema: Schema = defaultedObject(
     backup,
     restore,
     maintenance,
+    recovery: recoveryConsent,
   },
   { title: 'EtcdClusterSpec', 'x-kubernetes-validations': restoreRules },
 );

@@ -2,6 +2,7 @@
  * The schema of EtcdCluster.status, rebuilt by the operator on every pass. Member and cluster IDs
  * are hexadecimal strings, as etcdctl prints them: 64-bit IDs never pass through a JS number.
  */
+import { lastRevisionStatus, quorumRecoveryStatus, recoveryRecord } from './schema-recovery.js';
 import { type Schema, array, boolean, enumOf, int32, int64, object, string, stringList } from './schema-builders.js';
 
 const hexId = (description: string) => string(description, 16, { pattern: '^[0-9a-f]{1,16}$' });
@@ -83,6 +84,9 @@ export const statusSchema: Schema = object(
     caSecretName: string('Secret holding the CA certificate (ca.crt) clients should trust.', 253),
     clientSecretName: string('Secret holding a client certificate (tls.crt, tls.key, ca.crt) for users of the cluster.', 253),
     backup: backupStatus,
+    lastRevision: lastRevisionStatus,
+    quorumRecovery: quorumRecoveryStatus,
+    recovery: recoveryRecord,
     conditions: array('Available, Progressing and Degraded.', condition, 8, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
   },
   { title: 'EtcdClusterStatus' },

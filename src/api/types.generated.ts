@@ -45,6 +45,7 @@ export interface EtcdClusterSpec {
   backup?: EtcdClusterBackup;
   restore?: EtcdClusterRestore;
   maintenance: EtcdClusterMaintenance;
+  recovery?: EtcdClusterRecoveryConsent;
 }
 /**
  * Where members keep their data.
@@ -555,6 +556,35 @@ export interface EtcdClusterConsistencyCheck {
   interval: string;
 }
 /**
+ * Consent to recover this cluster after it lost its quorum, which the operator never does on its own. Honoured only while the quorum is lost (Available=False, QuorumLost), only when clusterUID is this object's metadata.uid (so a copied manifest cannot trigger it), and only once: status.recovery records the consent it spent. A consent seen while the quorum is healthy is ignored for good. To consent again later, remove spec.recovery, wait until status.recovery no longer shows a consent, and set it again. Writes acknowledged after the chosen source's revision are lost; status.quorumRecovery says how many revisions each option loses.
+ */
+export interface EtcdClusterRecoveryConsent {
+  /**
+   * metadata.uid of this EtcdCluster (kubectl get etcdcluster NAME -o jsonpath={.metadata.uid}).
+   */
+  clusterUID: string;
+  fromSurvivor?: EtcdClusterRecoveryFromSurvivor;
+  fromBackup?: EtcdClusterRecoveryFromBackup;
+}
+/**
+ * Recover from a surviving member: it restarts once with --force-new-cluster keeping its data, the other members and their volumes are deleted, and the cluster grows back to spec.replicas through learners. Needs storage.type PersistentVolumeClaim.
+ */
+export interface EtcdClusterRecoveryFromSurvivor {
+  /**
+   * The member (pod name) to recover from; it must answer. Default: the answering member with the highest revision.
+   */
+  member?: string;
+}
+/**
+ * Recover from a backup: every member and volume is deleted and the members are rebuilt from the snapshot (as spec.restore does). status.clusterID then names the cluster ID the restored members answer with.
+ */
+export interface EtcdClusterRecoveryFromBackup {
+  /**
+   * A Succeeded EtcdBackup of this cluster, in this namespace.
+   */
+  backupName: string;
+}
+/**
  * Observed state of the etcd cluster, rebuilt from the world on every pass.
  */
 export interface EtcdClusterStatus {
@@ -605,6 +635,9 @@ export interface EtcdClusterStatus {
    */
   clientSecretName?: string;
   backup?: EtcdClusterBackupStatus;
+  lastRevision?: EtcdClusterLastRevision;
+  quorumRecovery?: EtcdClusterQuorumRecovery;
+  recovery?: EtcdClusterRecoveryRecord;
   /**
    * Available, Progressing and Degraded.
    *
@@ -717,6 +750,149 @@ export interface EtcdClusterFailedBackup {
    * Details, as the message of its Failed condition.
    */
   message?: string;
+}
+/**
+ * The highest revision observed while the quorum was healthy (refreshed at most every 30 s): the reference for what a recovery loses.
+ */
+export interface EtcdClusterLastRevision {
+  /**
+   * etcd revision.
+   */
+  revision: number;
+  /**
+   * When it was observed.
+   */
+  observedAt: string;
+}
+/**
+ * While the quorum is lost: what survives, and what each recovery option (spec.recovery) would lose.
+ */
+export interface EtcdClusterQuorumRecovery {
+  /**
+   * Members that answer, most advanced first.
+   *
+   * @maxItems 16
+   */
+  survivors?: EtcdClusterSurvivor[];
+  newestBackup?: EtcdClusterRecoveryBackup;
+  /**
+   * The highest revision known: status.lastRevision, or a survivor's if higher. Writes after status.lastRevision.observedAt may be unknown, so losses are at least the figures shown.
+   */
+  referenceRevision?: number;
+  /**
+   * Recovery options, least loss first.
+   *
+   * @maxItems 17
+   */
+  options?: EtcdClusterRecoveryOption[];
+}
+/**
+ * A member that still answers for itself.
+ */
+export interface EtcdClusterSurvivor {
+  /**
+   * Member (pod) name.
+   */
+  name: string;
+  /**
+   * Member ID in lowercase hexadecimal.
+   */
+  memberID: string;
+  /**
+   * Raft index it has applied.
+   */
+  appliedIndex?: number;
+  /**
+   * Its key-value store revision.
+   */
+  revision?: number;
+}
+/**
+ * The newest Succeeded EtcdBackup of this cluster.
+ */
+export interface EtcdClusterRecoveryBackup {
+  /**
+   * The EtcdBackup.
+   */
+  name: string;
+  /**
+   * Revision its snapshot holds.
+   */
+  revision?: number;
+  /**
+   * When it was uploaded.
+   */
+  completionTime?: string;
+}
+/**
+ * One way to recover and what it would lose.
+ */
+export interface EtcdClusterRecoveryOption {
+  /**
+   * Survivor or Backup.
+   */
+  source: 'Survivor' | 'Backup';
+  /**
+   * The member or the EtcdBackup.
+   */
+  name: string;
+  /**
+   * The revision it holds.
+   */
+  revision?: number;
+  /**
+   * Revisions it lacks against referenceRevision: writes acknowledged after it are lost.
+   */
+  lostRevisions?: number;
+}
+/**
+ * The last consented recovery (or ignored consent) and how far it got. Kept so that a consent fires at most once.
+ */
+export interface EtcdClusterRecoveryRecord {
+  consent?: EtcdClusterSpentConsent;
+  /**
+   * Ignored (given while the quorum was healthy), Stopping (members and lost volumes are deleted, then the survivor runs once with --force-new-cluster), Restoring (from a backup: the snapshot is laid onto new member volumes), Rejoining (from a survivor: that run answered as a one-member cluster and is never repeated, the survivor starts again and the cluster grows back; from a backup: the restored members start), Succeeded (the recovered cluster answers).
+   */
+  phase: 'Ignored' | 'Stopping' | 'Restoring' | 'Rejoining' | 'Succeeded';
+  /**
+   * The member recovered from (from a survivor).
+   */
+  member?: string;
+  /**
+   * Its member ID in lowercase hexadecimal.
+   */
+  memberID?: string;
+  /**
+   * The revision the recovery starts from.
+   */
+  revision?: number;
+  /**
+   * Revisions lost against the reference revision when it started.
+   */
+  lostRevisions?: number;
+  /**
+   * When the consent was acted on (or ignored).
+   */
+  startedAt?: string;
+  /**
+   * When the cluster answered again from the source.
+   */
+  completedAt?: string;
+  /**
+   * What was done and what was lost.
+   */
+  message?: string;
+}
+/**
+ * The spec.recovery this record is about; dropped once spec.recovery is removed, so the same consent may be given again.
+ */
+export interface EtcdClusterSpentConsent {
+  /**
+   * metadata.uid of this EtcdCluster (kubectl get etcdcluster NAME -o jsonpath={.metadata.uid}).
+   */
+  clusterUID?: string;
+  fromSurvivor?: EtcdClusterRecoveryFromSurvivor;
+  fromBackup?: EtcdClusterRecoveryFromBackup;
 }
 /**
  * One aspect of the cluster state; see conditions.ts for types and reasons.

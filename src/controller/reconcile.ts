@@ -15,6 +15,7 @@ import { clusterRef } from '../resources/owner.js';
 import { buildPodDisruptionBudget } from '../resources/pdb.js';
 import { buildClientService, buildPeerService } from '../resources/services.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
+import { type RecoveryOutcome, reconcileRecovery } from '../recovery/index.js';
 import { type RestoreOutcome, reconcileRestore } from '../restore/reconcile.js';
 import { actStorage, describeStorage } from '../storage/act.js';
 import { readClasses, storageObservation, withLiveClaimTemplates } from '../storage/observe.js';
@@ -32,7 +33,7 @@ import { type Notice, NoticeMemo } from './notices.js';
 import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, observeEtcd } from './observe-etcd.js';
 import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
-import { quorumLossEvent } from './quorum-report.js';
+import { availability, quorumLossEvent } from './quorum-report.js';
 import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
 import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
@@ -155,6 +156,9 @@ export class EtcdClusterReconciler implements Reconciler {
     this.recordHealth(cluster, ref, etcd, ctx);
     const identity = identityOf(cluster, etcd, endpoints);
     const mismatch = clusterIdGate(identity);
+    // A recovery the user consented to comes before every planner; while it runs it owns the pass.
+    const recovery = await reconcileRecovery({ key, cluster, ref, kube, etcd: mismatch ? undefined : etcd, anyEtcd: etcd, backups: this.deps.backups?.(ref.namespace) ?? [], quorumHealthy: !mismatch && availability(etcd, undefined).available, certs, cache: this.deps.cache, admins: this.deps.admins, writer: this.deps.writer, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, backup: this.backupStatus(cluster, now)?.lastSuccessful, log: ctx.log, signal: ctx.signal, now });
+    if (recovery.holds) return this.holdForRecovery(key, cluster, certs, etcd, recovery, ctx, now);
     // Members of another cluster are neither recorded on our volumes nor announced to our pods.
     const trusted = mismatch ? undefined : etcd;
     const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.volumes);
@@ -205,15 +209,15 @@ export class EtcdClusterReconciler implements Reconciler {
 
     if (refusal) refused.push(refusal);
     const schedule = scheduleProblem(cluster.spec.backup, now);
-    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems];
+    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : [])];
     // A refused option holds every step: Progressing says so instead of the step it holds.
     const shownStep = refusal ? undefined : blocked ? planned : step;
-    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? downgrade?.progress ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now) });
+    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? downgrade?.progress ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now), recovery: recovery.status });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems], now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : [])], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
     return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
@@ -226,6 +230,17 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
     await this.sendNotices(key, cluster, problems, now);
     return { requeueAfterMs: restore.requeueAfterMs };
+  }
+
+  /** The status of a cluster whose consented recovery runs: no membership change, no upkeep. */
+  private async holdForRecovery(key: string, cluster: EtcdCluster, certs: CertificateOutcome, etcd: EtcdView | undefined, recovery: RecoveryOutcome, ctx: PassContext, now: Date): Promise<Result> {
+    const problems = [...certs.problems, ...(recovery.problem ? [recovery.problem] : [])];
+    const computed = computeStatus({ cluster, ref: clusterRef(cluster), etcd, step: undefined, problems, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: recovery.progress, backup: this.backupStatus(cluster, now), recovery: recovery.status });
+    // The cluster ID latch moves only as a recovery from a backup ends, to the restored cluster's.
+    const status = recovery.latchClusterId ? computed : { ...computed, clusterID: cluster.status?.clusterID };
+    if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
+    await this.sendNotices(key, cluster, problems, now);
+    return { requeueAfterMs: recovery.requeueAfterMs };
   }
 
   /** status.backup, from the cluster's EtcdBackups as the backup controller's cache holds them. */

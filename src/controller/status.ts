@@ -28,6 +28,8 @@ export interface StatusInputs {
   progress?: { reason: string; message: string };
   /** The cluster's backups (src/backup/cluster-status.ts), rebuilt from its EtcdBackups. */
   backup?: EtcdClusterBackupStatus;
+  /** status.lastRevision, quorumRecovery and recovery (src/recovery); carried over when absent. */
+  recovery?: Pick<EtcdClusterStatus, 'lastRevision' | 'quorumRecovery' | 'recovery'>;
 }
 
 
@@ -213,6 +215,8 @@ export function computeStatus(i: StatusInputs): EtcdClusterStatus {
     caSecretName: i.caSecretName,
     clientSecretName: names.userClientSecret(i.ref),
     backup: i.backup,
+    // The recovery record is what keeps a spent consent spent: a pass that did not rebuild it keeps it.
+    ...(i.recovery ?? { lastRevision: i.cluster.status?.lastRevision, quorumRecovery: i.cluster.status?.quorumRecovery, recovery: i.cluster.status?.recovery }),
     conditions: withTransitions(conditionsFor(i), i.cluster.status?.conditions, i.cluster.metadata.generation, i.now),
   };
 }

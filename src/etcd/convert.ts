@@ -40,6 +40,7 @@ export function toStatus(endpoint: string, s: IStatusResponse): EndpointStatus {
     raftIndex: BigInt(uint64(s.raftIndex, 'raftIndex')),
     raftAppliedIndex: BigInt(uint64(s.raftAppliedIndex, 'raftAppliedIndex')),
     raftTerm: BigInt(uint64(s.raftTerm, 'raftTerm')),
+    revision: BigInt(uint64(s.header.revision, 'revision')),
     dbSize: byteCount(s.dbSize, 'dbSize'),
     dbSizeInUse: byteCount(s.dbSizeInUse, 'dbSizeInUse'),
     version: s.version,

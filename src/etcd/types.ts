@@ -68,6 +68,8 @@ export interface EndpointStatus {
   raftIndex: bigint;
   raftAppliedIndex: bigint;
   raftTerm: bigint;
+  /** The member's own key-value revision (the response header's): needs no quorum. */
+  revision?: bigint;
   dbSize: number;
   dbSizeInUse: number;
   version: string;

@@ -18,7 +18,8 @@ export type Command =
   | { verb: 'ctl'; name: string; etcdctl: string; endpoints?: string[]; args: string[] }
   | { verb: 'pause' | 'resume'; name: string }
   | { verb: 'backup'; name: string; backupName?: string; wait: boolean; timeoutSeconds: number }
-  | { verb: 'restore'; name: string; fromBackup: string; replicas?: number; version?: string; wait: boolean; timeoutSeconds: number };
+  | { verb: 'restore'; name: string; fromBackup: string; replicas?: number; version?: string; wait: boolean; timeoutSeconds: number }
+  | { verb: 'recover'; name: string; from: { survivor: string | undefined } | { backup: string } };
 
 export type Parsed = { ok: true; globals: Globals; command: Command } | { ok: false; message: string };
 
@@ -42,6 +43,12 @@ Usage:
                                         (same namespace): every member starts from its snapshot.
                                         --replicas N (default 3), --version V (default: the etcd
                                         version the backup was taken on), --wait (--timeout SECONDS).
+  kubectl etcd recover NAME --from-survivor [MEMBER] | --from-backup BACKUP
+                                        Consents to recover NAME after it lost its quorum (spec.recovery, with
+                                        the cluster's UID filled in): from the most advanced answering member
+                                        (or MEMBER), restarted once with --force-new-cluster; the other members
+                                        and their volumes are deleted. See status.quorumRecovery first: writes
+                                        the source lacks are lost. Acts once; refused while the quorum is healthy.
   kubectl etcd version                  Prints the plugin's version.
 
 Flags (any command):
@@ -75,6 +82,7 @@ export function parseCommandLine(argv: string[]): Parsed {
         name: { type: 'string' },
         wait: { type: 'boolean' },
         'from-backup': { type: 'string' },
+        'from-survivor': { type: 'boolean' },
         replicas: { type: 'string' },
         version: { type: 'string' },
         timeout: { type: 'string' },
@@ -89,8 +97,9 @@ export function parseCommandLine(argv: string[]): Parsed {
   const [verb, name, ...extra] = positionals;
   if (values.help || verb === undefined || verb === 'help') return { ok: true, globals, command: { verb: 'help' } };
   if (verb === 'version') return { ok: true, globals, command: { verb: 'version' } };
-  if (!['status', 'ctl', 'pause', 'resume', 'backup', 'restore'].includes(verb)) return { ok: false, message: `unknown command "${verb}" for "kubectl etcd": see kubectl etcd --help` };
+  if (!['status', 'ctl', 'pause', 'resume', 'backup', 'restore', 'recover'].includes(verb)) return { ok: false, message: `unknown command "${verb}" for "kubectl etcd": see kubectl etcd --help` };
   if (!name) return { ok: false, message: `${verb} needs the EtcdCluster's name: kubectl etcd ${verb} NAME` };
+  if (verb === 'recover') return parseRecover(globals, name, extra, values);
   if (extra.length > 0) return { ok: false, message: `unexpected argument "${extra[0]}": ${verb} takes one NAME${verb === 'ctl' ? ' (etcdctl arguments go after --)' : ''}` };
   if (verb !== 'ctl' && passThrough.length > 0) return { ok: false, message: `${verb} takes no arguments after --` };
   switch (verb) {
@@ -117,4 +126,12 @@ export function parseCommandLine(argv: string[]): Parsed {
     }
   }
   return { ok: false, message: `unknown command "${verb}"` };
+}
+
+function parseRecover(globals: Globals, name: string, extra: string[], values: Record<string, string | boolean | undefined>): Parsed {
+  const backup = values['from-backup'] as string | undefined;
+  const survivor = values['from-survivor'] === true;
+  if (survivor === (backup !== undefined)) return { ok: false, message: 'recover needs one source: --from-survivor [MEMBER] or --from-backup BACKUP' };
+  if (extra.length > (survivor ? 1 : 0)) return { ok: false, message: `unexpected argument "${extra.at(-1)}": recover takes NAME, and a MEMBER only after --from-survivor` };
+  return { ok: true, globals, command: { verb: 'recover', name, from: survivor ? { survivor: extra[0] } : { backup: backup! } } };
 }

@@ -102,6 +102,17 @@ async function setPaused(s: Session, name: string, paused: boolean): Promise<num
   return 0;
 }
 
+/** spec.recovery with this cluster's UID: the consent the operator checks (src/recovery). */
+async function recover(s: Session, command: Extract<Command, { verb: 'recover' }>): Promise<number> {
+  const cluster = await getCluster(s, command.name);
+  // A merge patch: the other source and a member named before are deleted with null.
+  const from = 'backup' in command.from ? { fromBackup: { backupName: command.from.backup }, fromSurvivor: null } : { fromSurvivor: { member: command.from.survivor ?? null }, fromBackup: null };
+  const recovery = { clusterUID: cluster.metadata.uid, ...from };
+  await kubeRequest(s.kc, clusterPath(s.namespace, command.name), { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { recovery } } });
+  s.io.out(`${plural}.${group}/${command.name}: recovery consented (${'backup' in command.from ? `from EtcdBackup ${command.from.backup}` : `from ${command.from.survivor ?? 'the most advanced survivor'}`}); follow it in status.recovery and the events\n`);
+  return 0;
+}
+
 async function ctl(s: Session, command: Extract<Command, { verb: 'ctl' }>): Promise<number> {
   const cluster = await getCluster(s, command.name);
   const secretName = cluster.status?.clientSecretName ?? names.userClientSecret({ name: command.name, namespace: s.namespace });
@@ -214,6 +225,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return await backup(s, command);
       case 'restore':
         return await restore(s, command);
+      case 'recover':
+        return await recover(s, command);
     }
   } catch (err) {
     io.err(err instanceof PluginError ? `error: ${err.message}\n` : `${describeApiError(err)}\n`);

@@ -13,6 +13,9 @@ describe('kubectl etcd command line', () => {
     ['ctl with endpoints and an etcdctl path', ['ctl', 'a', '--endpoints', 'https://x:2379,https://y:2379', '--etcdctl', '/bin/e', '--', 'endpoint', 'status'], { ok: true, command: { verb: 'ctl', endpoints: ['https://x:2379', 'https://y:2379'], etcdctl: '/bin/e' } }],
     ['backup --wait', ['backup', 'a', '--wait', '--timeout', '30'], { ok: true, command: { verb: 'backup', name: 'a', wait: true, timeoutSeconds: 30 } }],
     ['restore from a backup', ['restore', 'b', '--from-backup', 'a-1', '--replicas', '5', '--version', '3.6.16'], { ok: true, command: { verb: 'restore', name: 'b', fromBackup: 'a-1', replicas: 5, version: '3.6.16', wait: false } }],
+    ['recover from the most advanced survivor', ['recover', 'a', '--from-survivor'], { ok: true, command: { verb: 'recover', name: 'a', from: { survivor: undefined } } }],
+    ['recover from a named survivor', ['recover', 'a', '--from-survivor', 'a-2'], { ok: true, command: { verb: 'recover', name: 'a', from: { survivor: 'a-2' } } }],
+    ['recover from a backup', ['recover', 'a', '--from-backup', 'nightly'], { ok: true, command: { verb: 'recover', name: 'a', from: { backup: 'nightly' } } }],
     ['no verb is help', [], { ok: true, command: { verb: 'help' } }],
     ['-h', ['status', '-h'], { ok: true, command: { verb: 'help' } }],
   ];
@@ -28,6 +31,9 @@ describe('kubectl etcd command line', () => {
     ['an unknown flag', ['status', 'a', '--bogus'], "Unknown option '--bogus'"],
     ['a bad timeout', ['backup', 'a', '--timeout', 'soon'], '--timeout must be a whole number'],
     ['restore without a backup', ['restore', 'b'], 'restore needs the EtcdBackup to restore'],
+    ['recover without a source', ['recover', 'a'], 'recover needs one source'],
+    ['recover with both sources', ['recover', 'a', '--from-survivor', '--from-backup', 'b'], 'recover needs one source'],
+    ['recover from a backup with a member', ['recover', 'a', '--from-backup', 'b', 'a-2'], 'unexpected argument "a-2"'],
     ['restore with a bad replica count', ['restore', 'b', '--from-backup', 'a', '--replicas', 'three'], '--replicas must be a whole number'],
   ];
   it.each(refused)('refuses %s with a message', (_, argv, message) => {

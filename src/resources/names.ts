@@ -49,6 +49,11 @@ export function restorePodLabels(c: ClusterRef): Record<string, string> {
   return { ...clusterLabels(c), [labelKeys.component]: 'restore' };
 }
 
+/** Labels of the pod that runs a survivor once with --force-new-cluster: never selected as a member. */
+export function forcePodLabels(c: ClusterRef): Record<string, string> {
+  return { ...clusterLabels(c), [labelKeys.component]: 'recovery' };
+}
+
 /** Labels on everything the operator creates for a cluster. */
 export function clusterLabels(cluster: ClusterRef): Record<string, string> {
   return {
@@ -80,6 +85,11 @@ export const names = {
   dataVolumeClaim: (c: ClusterRef, ordinal: number) => `data-${c.name}-${ordinal}`,
   /** The pod that seeds an ordinal's volume from spec.restore before the StatefulSet exists. */
   restorePod: (c: ClusterRef, ordinal: number) => `${c.name}-restore-${ordinal}`,
+  /**
+   * The pod that runs a survivor once with --force-new-cluster (src/recovery). Not `<name>-<n>`,
+   * so no StatefulSet of this cluster ever claims it.
+   */
+  forcePod: (c: ClusterRef, ordinal: number) => `${c.name}-force-new-cluster-${ordinal}`,
   /** Member (and pod) name of a StatefulSet ordinal. */
   member: (c: ClusterRef, ordinal: number) => `${c.name}-${ordinal}`,
   caSecret: (c: ClusterRef) => `${c.name}-ca`,

@@ -15,6 +15,7 @@ import { transientExitCode } from './fetch.js';
 import { type RestoreObservation, type RestorePodView, type RestoreStep, maxRestoreRetries, planRestore } from './plan.js';
 import { buildRestoreClaim, buildRestorePod } from './pods.js';
 import { resolveSource } from './source.js';
+import { recoveryActive } from '../recovery/plan.js';
 
 export interface RestoreContext {
   cluster: EtcdCluster;
@@ -71,7 +72,8 @@ function observePods(ctx: RestoreContext): RestorePodView[] {
 
 async function observe(ctx: RestoreContext): Promise<RestoreObservation> {
   const { cluster } = ctx;
-  const requested = cluster.spec.restore !== undefined;
+  // A consented recovery from a backup runs restore pods of its own (src/recovery): not ours to clean up.
+  const requested = cluster.spec.restore !== undefined && !recoveryActive(cluster.status?.recovery);
   const formed = (cluster.status?.clusterID ?? '') !== '';
   const statefulSetExists = ctx.statefulSet !== undefined;
   const running = requested && !formed && !statefulSetExists;

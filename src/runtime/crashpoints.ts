@@ -36,7 +36,9 @@ export type Crashpoint =
   /** spec.restore: the member claims exist, no restore pod yet. */
   | 'after-restore-claims'
   /** spec.restore: the restore pods exist. */
-  | 'after-restore-pods';
+  | 'after-restore-pods'
+  /** Consented recovery (src/recovery): after each of its steps, named `recovery-<step>`. */
+  | `recovery-${string}`;
 
 export function crashpoint(name: Crashpoint): void {
   const action = armed.get(name);
