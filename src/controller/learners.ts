@@ -18,6 +18,7 @@ import { type ClusterRef, names } from '../resources/names.js';
 import { quorum } from '../etcd/quorum.js';
 import type { LearnerDeadline, MembershipObservation, MembershipStep, ObservedMember } from './membership.js';
 import { hexId } from '../etcd/convert.js';
+import { conditionReasons as R } from '../api/conditions.js';
 
 /** The documented default of --learner-timeout. */
 export const defaultLearnerTimeoutMs = 5 * 60_000;
@@ -100,4 +101,9 @@ const whyText = { notStarted: 'had not started', notCaughtUp: 'had not caught up
 /** Which learner, since when, why, and when the add is tried again: for events and status. */
 export function describeTimeout(ref: ClusterRef, r: LearnerRetry): string {
   return `learner ${learnerName(ref, r)}, added at ${r.addedAt}, ${whyText[r.why]} by its deadline: removed, adding again after ${r.retryAt} (timeout ${r.failures} in a row)`;
+}
+
+/** A learner that missed its deadline needs a person (a pod that cannot start) until an add succeeds. */
+export function learnerProblems(ref: ClusterRef, learners: LearnerRecords): { reason: string; message: string }[] {
+  return learners.learnerRetry ? [{ reason: R.learnerTimedOut, message: describeTimeout(ref, learners.learnerRetry) }] : [];
 }

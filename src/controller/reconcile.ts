@@ -27,7 +27,7 @@ import { DecisionWarnings, describeDecision } from './decisions.js';
 import { describeFailure } from './failures.js';
 import { clusterIdGate, identityOf, predatingVolumeGate } from './identity.js';
 import type { KubeWriter } from './kube-writer.js';
-import { type LearnerRecords, defaultLearnerTimeoutMs, describeTimeout, nextLearnerRecords } from './learners.js';
+import { type LearnerRecords, defaultLearnerTimeoutMs, learnerProblems, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
 import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
@@ -75,11 +75,6 @@ export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRen
   const base = outcome === 'acted' || learnerWait ? 500 : step.kind === 'wait' || outcome === 'notReady' ? 2_000 : 30_000;
   if (!nextRenewalAt) return base;
   return Math.max(1_000, Math.min(base, nextRenewalAt.getTime() - now.getTime()));
-}
-
-/** A learner that missed its deadline needs a person (a pod that cannot start) until an add succeeds. */
-function learnerProblems(ref: ClusterRef, learners: LearnerRecords): { reason: string; message: string }[] {
-  return learners.learnerRetry ? [{ reason: R.learnerTimedOut, message: describeTimeout(ref, learners.learnerRetry) }] : [];
 }
 
 function memberOrdinals(etcd: EtcdView | undefined): number[] {
