@@ -17,12 +17,12 @@ const refusedMs: { what: string; ms: number }[] = [];
 const pollMs = 20;
 
 /** Certificates issued before the clock starts: the floor measures etcd, not RSA key generation. */
-interface Prepared {
+export interface Prepared {
   pki: TestPki;
   certs: Map<string, MemberCerts>;
 }
 
-async function prepare(names: string[]): Promise<Prepared> {
+export async function prepare(names: string[]): Promise<Prepared> {
   const pki = await generatedTestPki();
   const certs = new Map(await Promise.all(names.map(async (name) => [name, await pki.certsFor({ name, host: '127.0.0.1' })] as const)));
   return { pki, certs };
@@ -32,7 +32,7 @@ function healthy(m: EtcdMember): Promise<boolean> {
   return httpGet(`${m.metricsUrl}/health`).then((r) => r.status === 200 && (JSON.parse(r.body) as { health: string }).health === 'true');
 }
 
-function waitHealthy(m: EtcdMember): Promise<boolean> {
+export function waitHealthy(m: EtcdMember): Promise<boolean> {
   return waitFor(`${m.name} healthy`, () => healthy(m).catch(() => false), { process: m.process, intervalMs: pollMs, timeoutMs: 60_000 });
 }
 
@@ -72,13 +72,13 @@ async function untilAccepted<T>(what: string, change: () => Promise<T>): Promise
   return { value, acceptedAt: attemptAt };
 }
 
-function adminFor(cluster: EtcdTestCluster): EtcdAdmin {
+export function adminFor(cluster: EtcdTestCluster): EtcdAdmin {
   const { trustedCaPem, client } = cluster.pki;
   return createEtcdAdmin({ endpoints: cluster.endpoints(), tls: { caPem: trustedCaPem, certPem: client.certPem, keyPem: client.keyPem }, callTimeoutMs: 5_000 });
 }
 
 /** Add a learner, start its process, promote it once caught up, wait until it is healthy. */
-async function addMember(cluster: EtcdTestCluster, admin: EtcdAdmin, name: string, prepared: Prepared): Promise<{ acceptedAt: number }> {
+export async function addMember(cluster: EtcdTestCluster, admin: EtcdAdmin, name: string, prepared: Prepared): Promise<{ acceptedAt: number }> {
   const ports = await cluster.reservePorts();
   const peerUrl = `https://127.0.0.1:${ports.peer}`;
   const { value: added, acceptedAt } = await untilAccepted(`add ${name}`, () => admin.memberAddLearner([peerUrl]));

@@ -1,5 +1,5 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
-// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,upgrade,operator,backup,starve,restore,many]
+// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,upgrade,consent,operator,backup,starve,restore,many]
 // `--only many` takes `--clusters 200,100,50,10,1` (the largest is the fleet) and `--churn-seconds 60`; it runs dist/main.js.
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
 // `--render` only writes RESULTS.md again from results.json (after editing bench/notes.ts).
@@ -14,6 +14,7 @@ import { gitCommit, loadAverage, machine } from './machine.js';
 import { operatorScale } from './operator-scale.js';
 import { quietPass } from './quiet.js';
 import { recovery } from './recovery.js';
+import { consentBench } from './recovery-consent.js';
 import { manyClusters } from './many-clusters.js';
 import { renderMarkdown } from './report.js';
 import { Results } from './results.js';
@@ -22,7 +23,7 @@ import { restoreBench } from './restore.js';
 import { starvation } from './starve.js';
 import { upgradeBench } from './upgrade.js';
 
-const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'upgrade', 'operator', 'backup', 'starve', 'restore', 'many'] as const;
+const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'upgrade', 'consent', 'operator', 'backup', 'starve', 'restore', 'many'] as const;
 type Section = (typeof sections)[number];
 
 export interface RunOptions {
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const before = machine();
   if (only.has('floor')) await section(results, 'floor', () => floorScenarios(results, run.runs));
-  const kube = (['ready', 'scale', 'recovery', 'quiet', 'upgrade'] as const).filter((s) => only.has(s));
+  const kube = (['ready', 'scale', 'recovery', 'quiet', 'upgrade', 'consent'] as const).filter((s) => only.has(s));
   if (kube.length > 0) {
     let env: BenchEnvironment | undefined;
     await section(results, 'environment', async () => {
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
         if (only.has('quiet')) await section(results, 'quiet', () => quietPass(e, results, run));
         // Its floor (a bare rolling restart) is measured inside the section, round by round.
         if (only.has('upgrade')) await section(results, 'upgrade', () => upgradeBench(e, results, run));
+        // Its floor (a bare --force-new-cluster restart plus two learner adds) is measured round by round.
+        if (only.has('consent')) await section(results, 'consent', () => consentBench(e, results, run));
       }
     } finally {
       await env?.stop();

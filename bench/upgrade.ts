@@ -77,15 +77,15 @@ async function bareRoll(): Promise<{ ms: number; checker: CheckerReport }> {
 }
 
 /** The same checker as the e2e tests: Ready member pods, the user certificate. */
-async function podChecker(env: BenchEnvironment, name: string): Promise<Checker> {
-  const secret = await env.core.readNamespacedSecret({ name: `${name}-client-tls`, namespace: ns });
+export async function podChecker(env: BenchEnvironment, name: string, namespace = ns): Promise<Checker> {
+  const secret = await env.core.readNamespacedSecret({ name: `${name}-client-tls`, namespace });
   const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64').toString('utf8');
-  const labelSelector = selectorString(memberSelector({ name, namespace: ns }));
+  const labelSelector = selectorString(memberSelector({ name, namespace }));
   return new Checker({
     tls: { caPem: pem('ca.crt'), certPem: pem('tls.crt'), keyPem: pem('tls.key') },
-    serverName: clientServiceHosts({ name, namespace: ns }).at(-1)!,
+    serverName: clientServiceHosts({ name, namespace }).at(-1)!,
     endpoints: async () =>
-      (await env.core.listNamespacedPod({ namespace: ns, labelSelector })).items
+      (await env.core.listNamespacedPod({ namespace, labelSelector })).items
         .filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
         .map((p) => `https://${p.status!.podIP}:2379`),
   });

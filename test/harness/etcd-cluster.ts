@@ -47,6 +47,8 @@ export interface StartMemberOptions {
   ports?: MemberPorts;
   /** Another etcd version than the cluster's, to roll a member onto new binaries. */
   version?: string;
+  /** Extra etcd flags for this start only, such as --force-new-cluster. */
+  flags?: string[];
 }
 
 export interface MemberPorts {
@@ -189,7 +191,7 @@ export async function startEtcdCluster(options: {
         dataDir: join(memberDir, 'data'),
         files,
       };
-      const proc = startProcess(`etcd-${o.name}`, etcdBinary('etcd', o.version ?? version), [...memberArgs(base, caFile, o), ...(options.flags ?? [])], { logDir: dir });
+      const proc = startProcess(`etcd-${o.name}`, etcdBinary('etcd', o.version ?? version), [...memberArgs(base, caFile, o), ...(options.flags ?? []), ...(o.flags ?? [])], { logDir: dir });
       const member = { ...base, process: proc };
       members.set(o.name, member);
       return member;
