@@ -29,6 +29,8 @@ async function writing(checker: Checker): Promise<Checker> {
 }
 
 interface BareRecovery {
+  /** The survivor's SIGTERM until its process exited (without a quorum, etcd takes its time). */
+  stopMs: number;
   /** Survivor stopped -> healthy alone after --force-new-cluster. */
   aloneMs: number;
   /** Survivor stopped -> 3 healthy voters. */
@@ -61,6 +63,7 @@ async function bareRecovery(prepared: Prepared): Promise<BareRecovery> {
     const certs = { server: { certPem: pem(survivor.files.serverCert), keyPem: pem(survivor.files.serverKey) }, peer: { certPem: pem(survivor.files.peerCert), keyPem: pem(survivor.files.peerKey) } };
     const t0 = performance.now();
     await cluster.stopMember('m2');
+    const stopMs = performance.now() - t0;
     const again = await cluster.startMember({ name: 'm2', initialCluster: `m2=${survivor.peerUrl}`, state: 'existing', certs, flags: ['--force-new-cluster'], ports: { client: port(survivor.clientUrl), peer: port(survivor.peerUrl), metrics: port(survivor.metricsUrl) } });
     await waitHealthy(again);
     const aloneMs = performance.now() - t0;
@@ -79,7 +82,7 @@ async function bareRecovery(prepared: Prepared): Promise<BareRecovery> {
       admin.close();
     }
     const ms = performance.now() - t0;
-    return { aloneMs, ms, refusedMs, checker: await checker.stop() };
+    return { stopMs, aloneMs, ms, refusedMs, checker: await checker.stop() };
   } finally {
     await cluster.stop();
   }
@@ -141,15 +144,20 @@ async function operatorRecovery(env: BenchEnvironment, name: string, keepTimelin
     return availableMs !== undefined && podsMs !== undefined && votersMs !== undefined;
   }, { timeoutMs: 300_000, intervalMs: 100 });
   if (last?.status?.recovery?.phase !== 'Succeeded') throw new Error(`recovery ended in ${JSON.stringify(last?.status?.recovery)}`);
-  if (keepTimeline) results.details['timeline.consent'] = await eventTimeline(env, timeline(env.audit.since(mark), name));
+  if (keepTimeline) results.details['timeline.consent'] = await eventTimeline(env, name, timeline(env.audit.since(mark), name));
   return { availableMs: availableMs!, votersMs: votersMs!, podsMs: podsMs!, phases, lossToQuorumLostMs: Math.round(lossToQuorumLostMs), checker: await checker.stop(), record: last.status.recovery };
 }
 
-/** The audit timeline with each event named by its reason (the audit log only has generated names). */
-async function eventTimeline(env: BenchEnvironment, lines: string[]): Promise<string[]> {
-  const events: CoreV1Event[] = (await env.core.listNamespacedEvent({ namespace: ns })).items;
-  const reasons = new Map(events.map((e) => [e.metadata.name!, e.reason ?? '?']));
-  return lines.map((l) => l.replace(/ events (\S+)$/, (_, n: string) => ` event ${reasons.get(n) ?? n}`));
+/**
+ * The audit timeline with each event named by its reason: events are created with generateName, so
+ * the audit log has no name; the k-th create is the k-th of this cluster's events in time.
+ */
+async function eventTimeline(env: BenchEnvironment, name: string, lines: string[]): Promise<string[]> {
+  const creates = lines.filter((l) => / create events$/.test(l)).length;
+  const at = (e: CoreV1Event) => new Date(e.firstTimestamp ?? 0).getTime();
+  const events = (await env.core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.name === name).sort((a, b) => at(a) - at(b)).slice(-creates);
+  let k = 0;
+  return lines.map((l) => (/ create events$/.test(l) ? `${l} ${events[k++]?.reason ?? '?'}` : l));
 }
 
 export async function consentBench(env: BenchEnvironment, results: Results, options: RunOptions): Promise<void> {
@@ -168,7 +176,7 @@ export async function consentBench(env: BenchEnvironment, results: Results, opti
     results.add({ id: 'consent.available', section, label: 'consent -> Available=True', unit: 'ms', floor: 'consent.floor.alone' }, op.availableMs);
     results.add({ id: 'consent.voters', section, label: 'consent -> 3/3 healthy voters, status converged', unit: 'ms', floor: 'consent.floor' }, op.votersMs);
     results.add({ id: 'consent.pods', section, label: 'consent -> 3/3 pods Ready', unit: 'ms', floor: 'consent.floor' }, op.podsMs);
-    details.push({ floor: { refusedMs: bare.refusedMs, checker: keep(bare.checker) }, operator: { phases: op.phases, lossToQuorumLostMs: op.lossToQuorumLostMs, record: op.record, checker: keep(op.checker) } });
+    details.push({ floor: { stopMs: Math.round(bare.stopMs), refusedMs: bare.refusedMs, checker: keep(bare.checker) }, operator: { phases: op.phases, lossToQuorumLostMs: op.lossToQuorumLostMs, record: op.record, checker: keep(op.checker) } });
     if (op.checker.lost > 0 || op.checker.staleReads > 0 || bare.checker.lost > 0) throw new Error(`lost or stale writes: ${JSON.stringify({ bare: bare.checker, operator: op.checker })}`);
     await deleteClusters(env, ns, [name]);
     console.log(`[bench] consent run ${run + 1}/${options.runs} done: Available ${Math.round(op.availableMs)} ms, 3/3 ${Math.round(op.votersMs)} ms (phases ${JSON.stringify(op.phases)}); floor alone ${Math.round(bare.aloneMs)} ms, 3 voters ${Math.round(bare.ms)} ms`);
