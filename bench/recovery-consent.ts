@@ -125,6 +125,7 @@ async function operatorRecovery(env: BenchEnvironment, name: string, keepTimelin
   const lossToQuorumLostMs = await loseTwo(env, name);
   const mark = env.audit.mark();
   const t0 = performance.now();
+  const consentAt = Date.now();
   await env.kubectl(['patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { recovery: { clusterUID: uid, fromSurvivor: {} } } })]);
   const phases: Record<string, number> = {};
   let availableMs: number | undefined;
@@ -144,20 +145,20 @@ async function operatorRecovery(env: BenchEnvironment, name: string, keepTimelin
     return availableMs !== undefined && podsMs !== undefined && votersMs !== undefined;
   }, { timeoutMs: 300_000, intervalMs: 100 });
   if (last?.status?.recovery?.phase !== 'Succeeded') throw new Error(`recovery ended in ${JSON.stringify(last?.status?.recovery)}`);
-  if (keepTimeline) results.details['timeline.consent'] = await eventTimeline(env, name, timeline(env.audit.since(mark), name));
+  if (keepTimeline) {
+    results.details['timeline.consent'] = timeline(env.audit.since(mark), name);
+    results.details['consent.events'] = await eventOffsets(env, name, consentAt);
+  }
   return { availableMs: availableMs!, votersMs: votersMs!, podsMs: podsMs!, phases, lossToQuorumLostMs: Math.round(lossToQuorumLostMs), checker: await checker.stop(), record: last.status.recovery };
 }
 
-/**
- * The audit timeline with each event named by its reason: events are created with generateName, so
- * the audit log has no name; the k-th create is the k-th of this cluster's events in time.
- */
-async function eventTimeline(env: BenchEnvironment, name: string, lines: string[]): Promise<string[]> {
-  const creates = lines.filter((l) => / create events$/.test(l)).length;
+/** The cluster's events after the consent, as offsets from it by the operator's clock (same machine). */
+async function eventOffsets(env: BenchEnvironment, name: string, consentAt: number): Promise<string[]> {
   const at = (e: CoreV1Event) => new Date(e.firstTimestamp ?? 0).getTime();
-  const events = (await env.core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.name === name).sort((a, b) => at(a) - at(b)).slice(-creates);
-  let k = 0;
-  return lines.map((l) => (/ create events$/.test(l) ? `${l} ${events[k++]?.reason ?? '?'}` : l));
+  return (await env.core.listNamespacedEvent({ namespace: ns })).items
+    .filter((e) => e.involvedObject.kind === 'EtcdCluster' && e.involvedObject.name === name && at(e) >= consentAt - 1_000)
+    .sort((a, b) => at(a) - at(b))
+    .map((e) => `+${at(e) - consentAt} ms ${e.reason ?? '?'}`);
 }
 
 export async function consentBench(env: BenchEnvironment, results: Results, options: RunOptions): Promise<void> {
