@@ -152,7 +152,7 @@ async function operatorRecovery(env: BenchEnvironment, name: string, keepTimelin
   return { availableMs: availableMs!, votersMs: votersMs!, podsMs: podsMs!, phases, lossToQuorumLostMs: Math.round(lossToQuorumLostMs), checker: await checker.stop(), record: last.status.recovery };
 }
 
-/** The cluster's events after the consent, as offsets from it by the operator's clock (same machine). */
+/** The cluster's events after the consent, as offsets from it: whole seconds (the API server keeps firstTimestamp to the second). */
 async function eventOffsets(env: BenchEnvironment, name: string, consentAt: number): Promise<string[]> {
   const at = (e: CoreV1Event) => new Date(e.firstTimestamp ?? 0).getTime();
   return (await env.core.listNamespacedEvent({ namespace: ns })).items
