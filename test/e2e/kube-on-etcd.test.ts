@@ -103,15 +103,20 @@ describe('a kube-apiserver on an EtcdCluster', () => {
       // Clients that reach members through the client Service go only to Ready pods: a learner
       // must not be one, or they meet the same "rpc not supported for learner" as above.
       const readyLearners = new Set<string>();
+      let previous = new Set<string>();
       let looks = 0;
       await env.waitFor('5 voters, watching for Ready learners', async () => {
         looks++;
         // Pods first, then etcd: a pod Ready before a read that still finds its member a learner
-        // was Ready while a learner. (The status's roles lag a pass behind and cannot tell.)
+        // was Ready while a learner. (The status's roles lag a pass behind and cannot tell.) The
+        // member list comes from one member, which may not have applied a promotion yet, so only
+        // a learner seen Ready in two looks in a row counts (CI saw one such single look).
         const list = await pods();
         const ready = new Set(list.filter((p) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).map((p) => p.metadata!.name!));
         const members = (JSON.parse(await env.etcdctl(ns, name, ['member', 'list', '-w', 'json'], [0, 1, 2].map((i) => memberClientUrl(ref, i)))) as { members: { name: string; isLearner?: boolean }[] }).members;
-        for (const m of members) if (m.isLearner && ready.has(m.name)) readyLearners.add(m.name);
+        const now = new Set(members.filter((m) => m.isLearner && ready.has(m.name)).map((m) => m.name));
+        for (const m of now) if (previous.has(m)) readyLearners.add(m);
+        previous = now;
         return members.length === 5 && members.every((m) => !m.isLearner && m.name);
       }, { timeoutMs: 240_000, intervalMs: 250 });
       await env.waitConverged(ns, name, 5);
