@@ -25,6 +25,11 @@ export interface E2eEnvironment {
   createCluster(namespace: string, name: string, spec?: Partial<EtcdCluster['spec']>): Promise<EtcdCluster>;
   /** Waits until etcd reports `voters` healthy voting members, no learner, and status says so. */
   waitConverged(namespace: string, name: string, voters: number, timeoutMs?: number): Promise<EtcdCluster>;
+  /**
+   * Loses members with their volumes: deletes their PVCs and pods at once, and waits until the
+   * StatefulSet has recreated every pod (on an empty volume).
+   */
+  loseMembers(namespace: string, members: string[]): Promise<void>;
   /** Reasons of the Events on EtcdClusters in a namespace, oldest first. */
   eventReasons(namespace: string): Promise<string[]>;
   waitFor: typeof waitFor;
@@ -88,6 +93,16 @@ export async function startE2eEnvironment(label: string, options: ControlPlaneOp
           s!.conditions?.some((x) => x.type === 'Progressing' && x.status === 'False');
         return ok ? c : undefined;
       }, { timeoutMs, intervalMs: 500 });
+    },
+    async loseMembers(namespace, members) {
+      const uid = async (m: string) => (JSON.parse(await kubectl('get', 'pod', m, '-n', namespace, '-o', 'json')) as V1Pod).metadata?.uid;
+      const oldUids = await Promise.all(members.map(uid));
+      await kubectl('delete', 'pvc', ...members.map((m) => `data-${m}`), '-n', namespace, '--wait=false');
+      await kubectl('delete', 'pod', ...members, '-n', namespace, '--wait=false');
+      await waitFor(`${members.join(', ')} recreated`, async () => {
+        const uids = await Promise.all(members.map((m) => uid(m).catch(() => undefined)));
+        return uids.every((u, i) => u !== undefined && u !== oldUids[i]);
+      }, { timeoutMs: 120_000, intervalMs: 250 });
     },
     async eventReasons(namespace) {
       const out = await kubectl('get', 'events', '-n', namespace, '--field-selector', 'involvedObject.kind=EtcdCluster', '--sort-by=.lastTimestamp', '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}');

@@ -102,13 +102,7 @@ describe('a member on an empty volume never rejoins under its old identity', () 
   it('with two of three volumes lost at once, neither starts and the cluster never reads healthy again on its own', async () => {
     const ids = await etcdMembers();
     const lost = [`${name}-0`, `${name}-1`];
-    const oldUids = await Promise.all(lost.map(async (m) => (await pod(m)).metadata!.uid));
-    await env.kubectl('delete', 'pvc', ...lost.map((m) => `data-${m}`), '-n', ns, '--wait=false');
-    await env.kubectl('delete', 'pod', ...lost, '-n', ns, '--wait=false');
-    await env.waitFor('both pods recreated', async () => {
-      const uids = await Promise.all(lost.map(async (m) => (await pod(m).catch(() => undefined))?.metadata?.uid));
-      return uids.every((u, i) => u !== undefined && u !== oldUids[i]);
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.loseMembers(ns, lost);
     await Promise.all(lost.map((m) => expectHeld(m, 2_000)));
     await env.waitFor('Available=False', async () => (await env.cluster(ns, name)).status?.conditions?.some((c) => c.type === 'Available' && c.status === 'False'), { timeoutMs: 60_000 });
     // For 20 s: both pods stay held and Available stays False.

@@ -1,4 +1,3 @@
-import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdBackup } from '../../src/api/backup-types.generated.js';
 import type { EtcdCluster } from '../../src/api/types.generated.js';
@@ -22,7 +21,6 @@ describe('consented recovery from a backup', () => {
     const res = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
     expect(res.code, res.stderr).toBe(0);
   };
-  const pod = async (member: string) => JSON.parse(await env.kubectl('get', 'pod', member, '-n', ns, '-o', 'json')) as V1Pod;
   const put = async (from: number, to: number) => {
     for (let i = from; i <= to; i++) await env.etcdctl(ns, name, ['put', `k/${String(i).padStart(3, '0')}`, `v${i}`]);
   };
@@ -52,13 +50,7 @@ describe('consented recovery from a backup', () => {
     const oldClusterId = (await cluster()).status!.clusterID;
 
     const lost = [`${name}-0`, `${name}-1`];
-    const oldUids = await Promise.all(lost.map(async (m) => (await pod(m)).metadata!.uid));
-    await env.kubectl('delete', 'pvc', ...lost.map((m) => `data-${m}`), '-n', ns, '--wait=false');
-    await env.kubectl('delete', 'pod', ...lost, '-n', ns, '--wait=false');
-    await env.waitFor('both pods recreated', async () => {
-      const uids = await Promise.all(lost.map(async (m) => (await pod(m).catch(() => undefined))?.metadata?.uid));
-      return uids.every((u, i) => u !== undefined && u !== oldUids[i]);
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.loseMembers(ns, lost);
     const report = await env.waitFor('status.quorumRecovery with the backup', async () => {
       const c = await cluster();
       return c.status?.quorumRecovery?.newestBackup?.name === 'snap' ? c.status.quorumRecovery : undefined;

@@ -1,4 +1,3 @@
-import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdCluster } from '../../src/api/types.generated.js';
 import { type Checker, expectNoLoss } from './checker.js';
@@ -17,7 +16,6 @@ describe('consented recovery from the surviving member', () => {
   const cluster = (): Promise<EtcdCluster> => env.cluster(ns, name);
   const condition = (c: EtcdCluster, type: string) => c.status?.conditions?.find((k) => k.type === type);
   const consent = (recovery: unknown) => env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { recovery } }));
-  const pod = async (member: string) => JSON.parse(await env.kubectl('get', 'pod', member, '-n', ns, '-o', 'json')) as V1Pod;
   const statefulSetUid = async () => (JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as { metadata: { uid: string } }).metadata.uid;
 
   beforeAll(async () => {
@@ -48,13 +46,7 @@ describe('consented recovery from the surviving member', () => {
 
   it('two of three lost with their volumes: QuorumLost, and the status says what survives and what each option loses', async () => {
     const lost = [`${name}-0`, `${name}-1`];
-    const oldUids = await Promise.all(lost.map(async (m) => (await pod(m)).metadata!.uid));
-    await env.kubectl('delete', 'pvc', ...lost.map((m) => `data-${m}`), '-n', ns, '--wait=false');
-    await env.kubectl('delete', 'pod', ...lost, '-n', ns, '--wait=false');
-    await env.waitFor('both pods recreated', async () => {
-      const uids = await Promise.all(lost.map(async (m) => (await pod(m).catch(() => undefined))?.metadata?.uid));
-      return uids.every((u, i) => u !== undefined && u !== oldUids[i]);
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.loseMembers(ns, lost);
     const report = await env.waitFor('status.quorumRecovery naming the survivor', async () => {
       const c = await cluster();
       return condition(c, 'Available')?.reason === 'QuorumLost' && c.status?.quorumRecovery?.survivors?.some((s) => s.name === `${name}-2` && (s.revision ?? 0) > 0) ? c : undefined;
@@ -109,13 +101,7 @@ describe('consented recovery from the surviving member', () => {
 
   it('again from ordinal 0 with the operator killed at three steps: converges, and the survivor ran with the flag once', async () => {
     const lost = [`${name}-1`, `${name}-2`];
-    const oldUids = await Promise.all(lost.map(async (m) => (await pod(m)).metadata!.uid));
-    await env.kubectl('delete', 'pvc', ...lost.map((m) => `data-${m}`), '-n', ns, '--wait=false');
-    await env.kubectl('delete', 'pod', ...lost, '-n', ns, '--wait=false');
-    await env.waitFor('both pods recreated', async () => {
-      const uids = await Promise.all(lost.map(async (m) => (await pod(m).catch(() => undefined))?.metadata?.uid));
-      return uids.every((u, i) => u !== undefined && u !== oldUids[i]);
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.loseMembers(ns, lost);
     await env.waitFor('QuorumLost', async () => condition(await cluster(), 'Available')?.reason === 'QuorumLost', { timeoutMs: 60_000 });
     const started = Date.now();
     // A new consent (the spent one names no member): this one names the survivor.
