@@ -103,11 +103,14 @@ describe('consented recovery from the surviving member', () => {
     const lost = [`${name}-1`, `${name}-2`];
     await env.loseMembers(ns, lost);
     await env.waitFor('QuorumLost', async () => condition(await cluster(), 'Available')?.reason === 'QuorumLost', { timeoutMs: 60_000 });
+    // The operator stops before the consent: a running one could take the first step (delete the
+    // StatefulSet) before it is stopped, and the one started to crash there would then never reach it.
+    await env.operator().process.stop();
     const started = Date.now();
     // A new consent (the spent one names no member): this one names the survivor.
     await consent({ clusterUID: uid, fromSurvivor: { member: `${name}-0` } });
     for (const point of ['recovery-deleteStatefulSet', 'recovery-createForcePod', 'recovery-deleteForcePod']) {
-      await env.operator().process.stop();
+      // The operator before this one crashed at its point (and the first was stopped above).
       const crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: point });
       await env.waitFor(`the operator to crash at ${point}`, () => !crashing.process.running(), { timeoutMs: 120_000 });
       expect(await crashing.process.exited).toBeNull();
