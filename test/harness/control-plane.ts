@@ -157,15 +157,29 @@ export async function startControlPlane(label = 'cp', options: ControlPlaneOptio
     const adminTls = { ca: certs.ca.certPem, cert: certs.admin.certPem, key: certs.admin.keyPem };
     let apiserver = startProcess('kube-apiserver', kubeBinary('kube-apiserver'), apiArgs, { logDir: dir });
     processes.push(apiserver);
-    // The controller manager retries until the API server answers, so both start together.
-    const kcm = startProcess('kube-controller-manager', kubeBinary('kube-controller-manager'), controllerManagerArgs(dir, certs, kcmPort, kcmKubeconfig), { logDir: dir });
-    processes.push(kcm);
+    // The controller manager waits for the API server, so both start together. It gives up after
+    // about 20 s, which a loaded machine's API server can take (its RBAC bootstrap alone did, at
+    // load 45): then it starts again once the API server is ready.
+    const startKcm = () => {
+      const p = startProcess('kube-controller-manager', kubeBinary('kube-controller-manager'), controllerManagerArgs(dir, certs, kcmPort, kcmKubeconfig), { logDir: dir });
+      processes.push(p);
+      return p;
+    };
+    let kcm = startKcm();
     const apiReady = () =>
       waitFor('kube-apiserver /readyz', async () => (await httpGet(`${server}/readyz`, adminTls)).status === 200, { process: apiserver, timeoutMs: 120_000 });
     await apiReady();
-    await waitFor('kube-controller-manager /healthz', async () => (await httpGet(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true })).status === 200, {
-      process: kcm,
-      timeoutMs: 120_000,
+    const kcmHealthy = () =>
+      waitFor('kube-controller-manager /healthz', async () => (await httpGet(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true })).status === 200, {
+        process: kcm,
+        timeoutMs: 120_000,
+      });
+    if (!kcm.running()) kcm = startKcm();
+    // It may also give up in the moment the API server turns ready: one more start then.
+    await kcmHealthy().catch(async (err: unknown) => {
+      if (kcm.running()) throw err;
+      kcm = startKcm();
+      await kcmHealthy();
     });
 
     let stopped = false;
