@@ -18,8 +18,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // One at a time: an integration file is mostly an API server starting, which is CPU
-          // (two at a time took 800 s against 498 s one at a time, at load 25 to 45).
+          // One at a time: an integration file is mostly an API server starting, which is CPU.
+          // Two at a time took 800 s at load 25 to 45 beside other work (498 s one at a time on
+          // a quieter machine): no clear gain, so not worth two API servers competing.
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
