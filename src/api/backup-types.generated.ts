@@ -108,7 +108,7 @@ export interface EtcdBackupStatus {
    */
   member?: string;
   /**
-   * Revision of the cluster when the snapshot was taken: every write up to it is in the snapshot.
+   * The snapshot's own revision, read from its database as etcd reads it when a restored member starts: the snapshot holds every write up to it and none after. Should the database not be readable, the Complete condition says so and this is the member's revision just before the snapshot began, a lower bound.
    */
   revision?: number;
   /**

@@ -34,7 +34,7 @@ export const backupStatusSchema: Schema = object(
     completionTime: string('When the backup succeeded or failed for good.', 64, { format: 'date-time' }),
     attempts: int64('How many times the upload was started; an interrupted upload is tried again, up to a limit.', { minimum: 0 }),
     member: string('The member the snapshot was streamed from.', 253),
-    revision: int64('Revision of the cluster when the snapshot was taken: every write up to it is in the snapshot.', { minimum: 0 }),
+    revision: int64('The snapshot\'s own revision, read from its database as etcd reads it when a restored member starts: the snapshot holds every write up to it and none after. Should the database not be readable, the Complete condition says so and this is the member\'s revision just before the snapshot began, a lower bound.', { minimum: 0 }),
     clusterID: hex('Cluster ID in lowercase hexadecimal.', 16),
     etcdVersion: string('etcd version of the member the snapshot came from.', 64),
     snapshotSizeBytes: int64('Size of the etcd database snapshot, before compression.', { minimum: 0 }),

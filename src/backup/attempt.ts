@@ -15,6 +15,7 @@ import type { BackupResult } from './plan.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type UploadTarget, classifyUploadError, s3Client, upload } from './s3.js';
+import { SnapshotRevisionReader } from './bolt-revision.js';
 import { type MemberEndpoint, openSnapshot } from './snapshot.js';
 import { Meter, SnapshotVerifier } from './stream.js';
 
@@ -59,7 +60,8 @@ export async function runAttempt(input: AttemptInput, signal: AbortSignal): Prom
     throw new AttemptError({ reason: backupReasons.snapshotFailed, message: `member ${input.memberName} did not start a snapshot: ${String(err)}`, retryable: true });
   }
   const metadata = {
-    'etcd-revision': String(snapshot.revision),
+    // Object metadata is sent before the first byte, so only the lower bound is known here.
+    'etcd-revision-at-least': String(snapshot.revisionBefore),
     'etcd-cluster-id': snapshot.clusterID,
     'etcd-version': snapshot.etcdVersion,
     'etcd-cluster': `${ref.namespace}/${ref.name}`,
@@ -81,9 +83,10 @@ export async function runAttempt(input: AttemptInput, signal: AbortSignal): Prom
     client.destroy();
   }
   const { verifier, meter } = moved;
+  const revision = exactRevision(moved.reader, snapshot.revisionBefore);
   return {
     member: input.memberName,
-    revision: snapshot.revision,
+    ...revision,
     clusterID: snapshot.clusterID,
     etcdVersion: snapshot.etcdVersion,
     snapshotSizeBytes: verifier.result!.sizeBytes,
@@ -98,7 +101,22 @@ export async function runAttempt(input: AttemptInput, signal: AbortSignal): Prom
 
 export interface Transferred {
   verifier: SnapshotVerifier;
+  reader: SnapshotRevisionReader;
   meter: Meter;
+}
+
+/**
+ * The revision read from the database itself. Should that fail (a format this reader does not
+ * know), the backup is still good: it keeps the lower bound and says so rather than failing.
+ */
+function exactRevision(reader: SnapshotRevisionReader, before: number): Pick<BackupResult, 'revision' | 'revisionUnread'> {
+  try {
+    const revision = reader.revision();
+    if (revision < before) throw new Error(`it read ${revision}, below the ${before} the member had applied before the snapshot began`);
+    return { revision };
+  } catch (err) {
+    return { revision: before, revisionUnread: String(err instanceof Error ? err.message : err) };
+  }
 }
 
 /**
@@ -110,9 +128,10 @@ export async function transfer(bytes: Readable, client: S3Client, target: Upload
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
   const verifier = new SnapshotVerifier();
+  const reader = new SnapshotRevisionReader();
   const meter = new Meter();
   const body = new PassThrough();
-  const stages: Transform[] = [verifier, ...(compression === 'gzip' ? [createGzip({ level: 6 })] : []), meter];
+  const stages: Transform[] = [verifier, reader, ...(compression === 'gzip' ? [createGzip({ level: 6 })] : []), meter];
   let uploadFailedFirst = false;
   const piping = pipeline([bytes, ...stages, body], { signal: both });
   const uploading = upload(client, target, body, both).catch((err: unknown) => {
@@ -128,5 +147,5 @@ export async function transfer(bytes: Readable, client: S3Client, target: Upload
     const failure = classifyUploadError(piped.reason, endpoint, target.bucket);
     throw new AttemptError(failure.reason === backupReasons.snapshotCorrupt ? failure : { reason: backupReasons.snapshotFailed, message: String(piped.reason), retryable: true });
   }
-  return { verifier, meter };
+  return { verifier, reader, meter };
 }

@@ -20,7 +20,9 @@ export type BackupPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 /** What an attempt produced, once it finished well. */
 export interface BackupResult {
   member: string;
+  /** The snapshot's own revision, read from its database; the lower bound when `revisionUnread` says why not. */
   revision: number;
+  revisionUnread?: string;
   clusterID: string;
   etcdVersion: string;
   snapshotSizeBytes: number;

@@ -40,8 +40,11 @@ export async function observeMembers(admin: EtcdAdmin, endpoints: MemberEndpoint
 }
 
 export interface OpenSnapshot {
-  /** Revision the member had applied just before the snapshot began: the snapshot holds at least it. */
-  revision: number;
+  /**
+   * Revision the member had applied just before the snapshot began: a lower bound only (writes in
+   * between are in the snapshot). The exact one is read from the bytes (bolt-revision.ts).
+   */
+  revisionBefore: number;
   clusterID: string;
   memberID: string;
   etcdVersion: string;
@@ -75,7 +78,7 @@ export async function openSnapshot(member: MemberEndpoint, tls: EtcdTls, callTim
     calls.on('error', (err) => blobs.destroy(err));
     calls.pipe(blobs);
     return {
-      revision: Number(status.header.revision),
+      revisionBefore: Number(status.header.revision),
       clusterID: hex(status.header.cluster_id),
       memberID: hex(status.header.member_id),
       etcdVersion: status.version,

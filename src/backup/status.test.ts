@@ -39,6 +39,15 @@ describe('backupStatus', () => {
     expect(condition(s, 'Failed')).toMatchObject({ status: 'False', lastTransitionTime: t0.toISOString() });
   });
 
+  it('a revision that could not be read from the database is said to be a lower bound', () => {
+    const exact = backupStatus(backup(), { kind: 'succeed', result }, t1);
+    expect(condition(exact, 'Complete')?.message).toContain('(revision 9, from db-1');
+    const s = backupStatus(backup(), { kind: 'succeed', result: { ...result, revisionUnread: 'page 3 of the snapshot is not a page of its tree' } }, t1);
+    expect(s.revision).toBe(9);
+    expect(s).not.toHaveProperty('revisionUnread');
+    expect(condition(s, 'Complete')?.message).toContain('revision at least 9: the snapshot\'s own could not be read (page 3 of the snapshot is not a page of its tree)');
+  });
+
   it('failure sets Failed=True with the reason and message', () => {
     const s = backupStatus(backup(), { kind: 'fail', failure: { reason: 'BucketNotFound', message: 'no bucket', retryable: false } }, t1);
     expect(s.phase).toBe('Failed');

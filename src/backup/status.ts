@@ -5,7 +5,7 @@
  */
 import type { EtcdBackup, EtcdBackupStatus } from '../api/backup-types.generated.js';
 import { type ConditionInput, withTransitions } from '../controller/conditions.js';
-import type { BackupPhase, BackupStep } from './plan.js';
+import type { BackupPhase, BackupResult, BackupStep } from './plan.js';
 import { backupConditionTypes, backupReasons } from './reasons.js';
 
 const complete = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: backupConditionTypes.complete, status, reason, message });
@@ -36,7 +36,7 @@ function conditionsOf(step: BackupStep): ConditionInput[] {
       return [complete('False', backupReasons.retrying, `${step.failure.reason}: ${step.failure.message}; next attempt in ${Math.ceil(step.afterMs / 1000)} s`), notFailed];
     case 'succeed': {
       const r = step.result;
-      return [complete('True', backupReasons.uploaded, `uploaded ${r.sizeBytes} bytes to s3://${r.bucket}/${r.key} (revision ${r.revision}, from ${r.member}, ${r.durationMs} ms)`), notFailed];
+      return [complete('True', backupReasons.uploaded, `uploaded ${r.sizeBytes} bytes to s3://${r.bucket}/${r.key} (${revisionText(r)}, from ${r.member}, ${r.durationMs} ms)`), notFailed];
     }
     case 'fail':
       return [complete('False', step.failure.reason, step.failure.message), failed('True', step.failure.reason, step.failure.message)];
@@ -66,4 +66,9 @@ export function backupStatus(backup: EtcdBackup, step: BackupStep, now: Date): E
     Object.assign(status, { member: r.member, revision: r.revision, clusterID: r.clusterID, etcdVersion: r.etcdVersion, snapshotSizeBytes: r.snapshotSizeBytes, snapshotSha256: r.snapshotSha256, sizeBytes: r.sizeBytes, sha256: r.sha256, bucket: r.bucket, key: r.key });
   }
   return status;
+}
+
+/** The revision as the condition states it: exact, or a lower bound with the reason. */
+function revisionText(r: BackupResult): string {
+  return r.revisionUnread === undefined ? `revision ${r.revision}` : `revision at least ${r.revision}: the snapshot's own could not be read (${r.revisionUnread})`;
 }

@@ -65,7 +65,7 @@ export class KubeWriter {
   }
 
   /** Deletes an object; already gone counts as done. `options` is the DeleteOptions body. */
-  async delete(kind: string, apiVersionOfObj: string, namespace: string, name: string, signal?: AbortSignal, options?: { propagationPolicy?: string; preconditions?: { uid?: string } }): Promise<void> {
+  async delete(kind: string, apiVersionOfObj: string, namespace: string, name: string, signal?: AbortSignal, options?: { propagationPolicy?: string; preconditions?: { uid?: string }; gracePeriodSeconds?: number }): Promise<void> {
     try {
       const body = options ? { apiVersion: 'v1', kind: 'DeleteOptions', ...options } : undefined;
       await kubeRequest(this.kc, pathOf({ kind, apiVersion: apiVersionOfObj, metadata: { name, namespace } }), { method: 'DELETE', body, signal });

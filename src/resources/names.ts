@@ -40,8 +40,13 @@ export const annotationKeys = {
   rotateCa: 'etcd.operator.dev/rotate-ca',
   /** On a PVC the operator created for spec.restore: the UID of the EtcdCluster it was made for. */
   restoreFor: 'etcd.operator.dev/restore-for',
-  /** On such a PVC: how many times its restore pod was run again after a transient failure. */
+  /**
+   * On such a PVC: how many times its restore pod was run again after a transient failure; on a
+   * restore pod: which retry it is (0 the first run, and the first run after a user deleted it).
+   */
   restoreRetries: 'etcd.operator.dev/restore-retries',
+  /** On such a PVC: "true" from the operator deleting a failed restore pod to run it again until it made the next. */
+  restoreRetryPending: 'etcd.operator.dev/restore-retry-pending',
 } as const;
 
 /** Labels of a cluster's restore pods: ours (cached, owned), never selected as members. */

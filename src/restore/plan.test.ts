@@ -16,8 +16,8 @@ const cases: [string, Partial<RestoreObservation>, RestoreStep | { kind: string 
   ['no spec.restore: nothing to do', { requested: false }, { kind: 'inactive' }],
   ['a new cluster: the volumes first', {}, { kind: 'createClaims', ordinals: [0, 1, 2] }],
   ['only the missing volumes', { claims: claims(0) }, { kind: 'createClaims', ordinals: [1, 2] }],
-  ['volumes made: one restore pod per member, all at once', { claims: claims(0, 1, 2) }, { kind: 'createPods', ordinals: [0, 1, 2] }],
-  ['only the missing pods (the operator died half-way)', { claims: claims(0, 1, 2), pods: pods('Running', 0) }, { kind: 'createPods', ordinals: [1, 2] }],
+  ['volumes made: one restore pod per member, all at once', { claims: claims(0, 1, 2) }, { kind: 'createPods', ordinals: [0, 1, 2], retries: [0, 0, 0], reset: [] }],
+  ['only the missing pods (the operator died half-way)', { claims: claims(0, 1, 2), pods: pods('Running', 0) }, { kind: 'createPods', ordinals: [1, 2], retries: [0, 0], reset: [] }],
   ['pods running: wait, with counts', { claims: claims(0, 1, 2), pods: [...pods('Succeeded', 0), ...pods('Running', 1, 2)] }, { kind: 'wait', message: 'restoring EtcdBackup nightly onto 3 member volumes: 1/3 done' }],
   ['every pod succeeded: done, bootstrap takes over', { claims: claims(0, 1, 2), pods: pods('Succeeded', 0, 1, 2) }, { kind: 'done' }],
   ['done even if the backup is gone meanwhile', { claims: claims(0, 1, 2), pods: pods('Succeeded', 0, 1, 2), source: { state: 'invalid', message: 'gone' } }, { kind: 'done' }],
@@ -37,6 +37,11 @@ const cases: [string, Partial<RestoreObservation>, RestoreStep | { kind: string 
   ['a transient failure, pause over: record the retry, delete the pod', { claims: claims(0, 1, 2), pods: [pod(0, 'Succeeded'), transient(1, 990_000)] }, { kind: 'retryPods', pods: [{ ordinal: 1, name: 'x-restore-1', retries: 1, failure: 'step fetch exited 75: Error: connect ECONNREFUSED' }] }],
   ['the pause doubles with each retry', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 2 }], pods: [transient(1, 970_000)] }, { kind: 'wait', message: 'restore pod x-restore-1 failed, which may clear by itself: step fetch exited 75: Error: connect ECONNREFUSED; running it again in 10 s (retry 3 of 4)' }],
   ['retries used up: the restore stops', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 4 }], pods: [transient(1, 0)] }, { kind: 'fail' }],
+  ['the pod counts its own retries (the claim only across the gap)', { claims: claims(0, 1, 2), pods: [{ ...transient(1, 0), retries: 4 }] }, { kind: 'fail' }],
+  ['a pod of an older operator, without its count: the claim\'s', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 3 }], pods: [transient(1, 0)] }, { kind: 'retryPods', pods: [{ ordinal: 1, name: 'x-restore-1', retries: 4, failure: 'step fetch exited 75: Error: connect ECONNREFUSED' }] }],
+  ['the operator deleted the pod to retry it: the next is that retry', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 2, retryPending: true }], pods: pods('Running', 0, 2) }, { kind: 'createPods', ordinals: [1], retries: [2], reset: [] }],
+  // The user deleted the failed pod after the retries ran out: a fresh count, said in an event.
+  ['a user deleted the failed pod: the count starts again', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 4 }], pods: pods('Running', 0, 2) }, { kind: 'createPods', ordinals: [1], retries: [0], reset: [1] }],
   ['a verdict beside a transient failure: the restore stops', { claims: claims(0, 1, 2), pods: [transient(0, 0), pod(1, 'Failed', 'step fetch exited 1: SnapshotCorrupt: x')] }, { kind: 'fail' }],
 ];
 

@@ -12,7 +12,11 @@
  *   exit 75) is run again, up to maxRestoreRetries times per volume, after a pause that doubles.
  * - Any other failed restore pod (a verdict: object or bucket missing, credentials rejected,
  *   digest mismatch, snapshot too new; or the retries used up) stops everything, with its own
- *   words. It is kept as the record of why; deleting it asks for another try.
+ *   words. It is kept as the record of why; deleting it asks for another try, with the retry
+ *   count back at 0: the user fixed the cause (an endpoint, credentials), so the limit on a cause
+ *   that may clear by itself starts again. The count lives on the pod (which retry it is); the
+ *   claim carries it only across the gap between the operator deleting a pod to retry it and
+ *   making the next, marked pending: a pod made without that mark is a first run.
  * - The source must be ready (an EtcdBackup that Succeeded) and not newer than spec.version:
  *   etcd cannot run a data directory from a later minor release. Checked before anything is made.
  * - Volumes are created by the operator for this cluster object (marked with its UID). A claim of
@@ -40,6 +44,8 @@ export interface ClaimView {
   ours: boolean;
   /** How many times its restore pod was run again after a transient failure (recorded on it). */
   retries?: number;
+  /** The operator deleted the restore pod to run it again and has not made the next yet. */
+  retryPending?: boolean;
 }
 
 export interface RestorePodView {
@@ -52,6 +58,8 @@ export interface RestorePodView {
   transient?: boolean;
   /** When it failed (ms since the epoch), the start of the pause before it runs again. */
   failedAtMs?: number;
+  /** Which retry the pod is (its annotation); absent on pods of operators before it was recorded. */
+  retries?: number;
 }
 
 export interface RestoreObservation {
@@ -77,7 +85,8 @@ export type RestoreStep =
   | { kind: 'fail'; message: string }
   | { kind: 'wait'; message: string }
   | { kind: 'createClaims'; ordinals: number[] }
-  | { kind: 'createPods'; ordinals: number[] }
+  /** `retries[i]` is the retry the pod of `ordinals[i]` is; `reset` are those whose failed pod a user deleted. */
+  | { kind: 'createPods'; ordinals: number[]; retries: number[]; reset: number[] }
   /** Record the retry on each volume, then delete its failed pod: the next pass makes it again. */
   | { kind: 'retryPods'; pods: { ordinal: number; name: string; retries: number; failure: string }[] }
   | { kind: 'done' };
@@ -113,7 +122,8 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   if (!o.requested) return { kind: 'inactive' };
   if (o.statefulSetExists || o.formed) return o.pods.length > 0 ? { kind: 'deletePods', names: o.pods.map((p) => p.name).sort() } : { kind: 'inactive' };
   const failed = o.pods.filter((p) => p.phase === 'Failed').sort((a, b) => a.ordinal - b.ordinal);
-  const retries = (ordinal: number) => o.claims.find((c) => c.ordinal === ordinal)?.retries ?? 0;
+  const claim = (ordinal: number) => o.claims.find((c) => c.ordinal === ordinal);
+  const retries = (ordinal: number) => o.pods.find((p) => p.ordinal === ordinal)?.retries ?? claim(ordinal)?.retries ?? 0;
   if (failed.length > 0 && failed.every((p) => p.transient && retries(p.ordinal) < maxRestoreRetries)) return retryFailed(o, failed, retries);
   if (failed.length > 0) {
     // Pods that failed for the same reason (the same object) are named together, the reason once.
@@ -121,7 +131,7 @@ export function planRestore(o: RestoreObservation): RestoreStep {
     const reasonOf = (p: RestorePodView) => `${p.failure ?? 'no reason given'}${p.transient ? ` (run ${retries(p.ordinal) + 1} times)` : ''}`;
     for (const p of failed) byReason.set(reasonOf(p), [...(byReason.get(reasonOf(p)) ?? []), p.name]);
     const why = [...byReason].map(([reason, pods]) => `restore pod${pods.length > 1 ? 's' : ''} ${pods.join(', ')} failed: ${reason}`).join('; ');
-    return { kind: 'fail', message: `${why}. Nothing was started; fix the cause, then delete the failed restore pods to try again (or delete this EtcdCluster)` };
+    return { kind: 'fail', message: `${why}. Nothing was started; fix the cause, then delete the failed restore pods to try again, with the retry count back at 0 (or delete this EtcdCluster)` };
   }
   const wanted = range(o.replicas);
   const succeeded = new Set(o.pods.filter((p) => p.phase === 'Succeeded').map((p) => p.ordinal));
@@ -141,6 +151,10 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   if (missingClaims.length > 0) return { kind: 'createClaims', ordinals: missingClaims };
   const podded = new Set(o.pods.map((p) => p.ordinal));
   const missingPods = wanted.filter((i) => !podded.has(i));
-  if (missingPods.length > 0) return { kind: 'createPods', ordinals: missingPods };
+  if (missingPods.length > 0) {
+    const next = missingPods.map((i) => (claim(i)?.retryPending ? (claim(i)?.retries ?? 0) : 0));
+    const reset = missingPods.filter((i) => !claim(i)?.retryPending && (claim(i)?.retries ?? 0) > 0);
+    return { kind: 'createPods', ordinals: missingPods, retries: next, reset };
+  }
   return { kind: 'wait', message: `restoring ${o.source.source.description} onto ${o.replicas} member volumes: ${succeeded.size}/${o.replicas} done` };
 }

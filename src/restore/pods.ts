@@ -43,7 +43,7 @@ const restoreEntry = '/app/dist/restore.js';
  * controller, adopting the claim by its name, adds its own reference as to the claims it makes
  * (test/integration/restore-claims.test.ts).
  */
-export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number, retries = 0): V1PersistentVolumeClaim {
+export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number, retries = 0, retryPending = false): V1PersistentVolumeClaim {
   const ref = clusterRef(cluster);
   const storage = cluster.spec.storage;
   const owner = storage.retentionPolicy === 'Delete' ? { ownerReferences: [{ ...ownerReference(cluster), controller: false, blockOwnerDeletion: false }] } : {};
@@ -55,7 +55,11 @@ export function buildRestoreClaim(cluster: EtcdCluster, ordinal: number, retries
       namespace: ref.namespace,
       // As the claim template labels its claims.
       labels: { ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' },
-      annotations: { [annotationKeys.restoreFor]: cluster.metadata.uid!, ...(retries > 0 ? { [annotationKeys.restoreRetries]: String(retries) } : {}) },
+      annotations: {
+        [annotationKeys.restoreFor]: cluster.metadata.uid!,
+        ...(retries > 0 ? { [annotationKeys.restoreRetries]: String(retries) } : {}),
+        ...(retryPending ? { [annotationKeys.restoreRetryPending]: 'true' } : {}),
+      },
       ...owner,
     },
     spec: { accessModes: ['ReadWriteOnce'], storageClassName: storage.storageClassName, resources: { requests: { storage: storage.size } } },
@@ -135,6 +139,8 @@ export interface RestorePodInput {
   domain: string;
   /** The operator's image: it runs the fetch and install steps. */
   operatorImage: string;
+  /** Which retry this run is, recorded on the pod: the count its failure is judged by. */
+  retries?: number;
 }
 
 export function buildRestorePod(i: RestorePodInput): V1Pod {
@@ -144,7 +150,10 @@ export function buildRestorePod(i: RestorePodInput): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: childMetadata(i.cluster, names.restorePod(ref, i.ordinal), restorePodLabels(ref)),
+    metadata: {
+      ...childMetadata(i.cluster, names.restorePod(ref, i.ordinal), restorePodLabels(ref)),
+      ...(i.retries ? { annotations: { [annotationKeys.restoreRetries]: String(i.retries) } } : {}),
+    },
     spec: {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,

@@ -10,7 +10,7 @@ import type { EtcdCluster } from '../api/types.generated.js';
 import type { KubeWriter } from '../controller/kube-writer.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { crashpoint } from '../runtime/crashpoints.js';
-import { type ClusterRef, annotationKeys, restorePodLabels } from '../resources/names.js';
+import { type ClusterRef, annotationKeys, names, restorePodLabels } from '../resources/names.js';
 import { transientExitCode } from './fetch.js';
 import { type RestoreObservation, type RestorePodView, type RestoreStep, maxRestoreRetries, planRestore } from './plan.js';
 import { buildRestoreClaim, buildRestorePod } from './pods.js';
@@ -66,7 +66,8 @@ function observePods(ctx: RestoreContext): RestorePodView[] {
     const m = pattern.exec(pod.metadata?.name ?? '');
     if (!m) return [];
     const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
-    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}) }];
+    const retries = pod.metadata?.annotations?.[annotationKeys.restoreRetries];
+    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(retries !== undefined ? { retries: Number(retries) || 0 } : {}), ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}) }];
   });
 }
 
@@ -85,7 +86,10 @@ async function observe(ctx: RestoreContext): Promise<RestoreObservation> {
     statefulSetExists,
     paused: cluster.spec.paused === true,
     source: running ? await resolveSource(ctx.kc, cluster, ctx.signal) : undefined,
-    claims: [...ctx.claims].map(([ordinal, c]) => ({ ordinal, ours: c.metadata?.annotations?.[annotationKeys.restoreFor] === cluster.metadata.uid, retries: Number(c.metadata?.annotations?.[annotationKeys.restoreRetries] ?? 0) || 0 })),
+    claims: [...ctx.claims].map(([ordinal, c]) => {
+      const a = c.metadata?.annotations ?? {};
+      return { ordinal, ours: a[annotationKeys.restoreFor] === cluster.metadata.uid, retries: Number(a[annotationKeys.restoreRetries] ?? 0) || 0, retryPending: a[annotationKeys.restoreRetryPending] === 'true' };
+    }),
     pods: requested ? observePods(ctx) : [],
     nowMs: ctx.now.getTime(),
   };
@@ -116,9 +120,21 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
     case 'createPods': {
       const source = o.source?.state === 'ready' ? o.source.source : undefined;
       if (!source) throw new Error('restore pods planned without a ready source');
-      for (const ordinal of step.ordinals) await writer.apply(buildRestorePod({ cluster, ordinal, fetch: source.fetch, domain: ctx.domain, operatorImage: ctx.operatorImage }), signal);
-      const message = `restoring ${source.description} onto the volumes of ordinals ${step.ordinals.join(', ')}`;
-      log.info('restore: restore pods created', { ordinals: step.ordinals, source: source.description });
+      for (const [n, ordinal] of step.ordinals.entries()) {
+        const retries = step.retries[n] ?? 0;
+        await writer.apply(buildRestorePod({ cluster, ordinal, fetch: source.fetch, domain: ctx.domain, operatorImage: ctx.operatorImage, retries }), signal);
+        // The pod first, then the claim: a crash in between leaves the pending mark, which only
+        // keeps a count; the other order could grant fresh retries nobody asked for.
+        const c = o.claims.find((x) => x.ordinal === ordinal);
+        if (c && (c.retryPending || (c.retries ?? 0) !== retries)) await writer.apply(buildRestoreClaim(cluster, ordinal, retries), signal);
+      }
+      const reset = step.reset.length > 0 ? ` (ordinals ${step.reset.join(', ')}: their failed restore pods were deleted, so the retry count starts again)` : '';
+      const message = `restoring ${source.description} onto the volumes of ordinals ${step.ordinals.join(', ')}${reset}`;
+      log.info('restore: restore pods created', { ordinals: step.ordinals, source: source.description, reset: step.reset });
+      for (const ordinal of step.reset) {
+        const pod = names.restorePod(ref, ordinal);
+        await event('Normal', 'RestoreRetriesReset', `restore pod ${pod} was deleted after it failed: running it again with the retry count back at 0 (up to ${maxRestoreRetries} retries for a fetch that may clear by itself)`);
+      }
       await event('Normal', 'RestoreStarted', message);
       crashpoint('after-restore-pods');
       return { holds: true, step, progress: { reason: R.restoring, message }, requeueAfterMs: 1_000 };
@@ -126,7 +142,7 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
     case 'retryPods':
       for (const p of step.pods) {
         // The count first: a retry is never run without being counted against the limit.
-        await writer.apply(buildRestoreClaim(cluster, p.ordinal, p.retries), signal);
+        await writer.apply(buildRestoreClaim(cluster, p.ordinal, p.retries, true), signal);
         await writer.delete('Pod', 'v1', ref.namespace, p.name, signal);
         await event('Warning', 'RestoreRetried', `restore pod ${p.name} failed, which may clear by itself (${p.failure}): running it again (retry ${p.retries} of ${maxRestoreRetries})`);
       }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
@@ -7,6 +8,7 @@ import type { EtcdCluster } from '../../src/api/types.generated.js';
 import { AdminPool } from '../../src/controller/admin-pool.js';
 import { EtcdClusterReconciler } from '../../src/controller/reconcile.js';
 import { createEtcdAdmin } from '../../src/etcd/client.js';
+import { labelKeys } from '../../src/resources/names.js';
 import { InformerCache } from '../../src/runtime/cache.js';
 import { type Clock, realClock } from '../../src/runtime/clock.js';
 import type { PassContext } from '../../src/runtime/reconciler.js';
@@ -28,6 +30,8 @@ export class ReconcilerBench {
   readonly cache: InformerCache;
   /** Days added to the operator's clock, to make certificates fall due. */
   daysAhead = 0;
+  /** Whether the reconciler sees the operator's PVCs (as main wires it); off, it sees none. */
+  claimsFromCache = false;
   /** The EtcdBackups the reconciler sees, as the backup controller's cache would hold them. */
   backups: EtcdBackup[] = [];
   private readonly reconciler: EtcdClusterReconciler;
@@ -40,7 +44,7 @@ export class ReconcilerBench {
     this.admins = new AdminPool((endpoints, tls) => createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), tls, callTimeoutMs: 2_000 }));
     this.writer = new CountingWriter(kc);
     const clock: Clock = { now: () => realClock.now() + this.daysAhead * day, schedule: (ms, fn) => realClock.schedule(ms, fn) };
-    this.reconciler = new EtcdClusterReconciler({ cache: this.cache, kc, writer: this.writer, admins: this.admins, clock, clusterDomain: 'cluster.local', pvcs: () => [], backups: () => this.backups });
+    this.reconciler = new EtcdClusterReconciler({ cache: this.cache, kc, writer: this.writer, admins: this.admins, clock, clusterDomain: 'cluster.local', pvcs: (ns) => (this.claimsFromCache ? (this.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[]) : []), backups: () => this.backups });
   }
 
   static async start(label: string): Promise<ReconcilerBench> {
