@@ -3,6 +3,7 @@
 // through the API (not by spawning kubectl), so the polling itself costs little CPU.
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
 import type { EtcdCluster } from '../src/api/types.generated.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { type Agent, startAgent } from '../test/agent/agent.js';
@@ -52,7 +53,8 @@ export function isConverged(c: EtcdCluster, stsReplicas: number | undefined, vot
   );
 }
 
-export async function startBenchEnvironment(label: string): Promise<BenchEnvironment> {
+/** `agentLog`: the agent's logger (default: warnings only), for a trace of its container starts. */
+export async function startBenchEnvironment(label: string, options: { agentLog?: Logger } = {}): Promise<BenchEnvironment> {
   const dir = makeHarnessDir(`${label}-audit`);
   const audit = new AuditLog(join(dir, 'audit.log'));
   const cp = await startControlPlane(label, { extraApiServerArgs: auditArgs(writeAuditPolicy(dir, operatorUser), audit.path) });
@@ -67,7 +69,7 @@ export async function startBenchEnvironment(label: string): Promise<BenchEnviron
     await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
     await cp.waitForCrd('etcdclusters.etcd.operator.dev');
     // Warnings only: its info lines would drown the bench's progress.
-    agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent'), log: createLogger('warn') });
+    agent = await startAgent({ kubeConfig: cp.kubeConfig(), dir: join(cp.dir, 'agent'), log: options.agentLog ?? createLogger('warn') });
   } catch (err) {
     await cp.stop();
     throw err;

@@ -3,6 +3,7 @@
 // new binaries, followers first, leadership moved away, the old leader last, with the same checker.
 // The figures: patch -> converged, restart start -> all healthy, and each side's longest write stall.
 import { readFileSync } from 'node:fs';
+import type { V1Pod } from '@kubernetes/client-node';
 import { createEtcdAdmin } from '../src/etcd/client.js';
 import type { EtcdAdmin } from '../src/etcd/types.js';
 import { clientServiceHosts, memberSelector, selectorString } from '../src/resources/names.js';
@@ -21,7 +22,7 @@ const to = '3.6.16';
 const section = `Upgrade: 3 members ${from} -> ${to} with writes running`;
 
 /** Starts the checker and returns once it has acknowledged writes, so its first dial is not counted. */
-async function running(checker: Checker): Promise<Checker> {
+export async function running(checker: Checker): Promise<Checker> {
   checker.start();
   await waitFor('the checker writing', () => checker.acknowledgedSoFar() >= 10, { timeoutMs: 60_000, intervalMs: 20 });
   return checker;
@@ -76,18 +77,30 @@ async function bareRoll(): Promise<{ ms: number; checker: CheckerReport }> {
   }
 }
 
-/** The same checker as the e2e tests: Ready member pods, the user certificate. */
-export async function podChecker(env: BenchEnvironment, name: string, namespace = ns): Promise<Checker> {
+/**
+ * The same checker as the e2e tests, with the user certificate. Its endpoints: the Ready member
+ * pods (`ready`, as the e2e tests see them: a pod that is deleted or not Ready leaves the list and
+ * comes back, each change a new client with new TLS connections to every member), or each
+ * member's stable address (`stable`: the last address of every member pod seen, kept while its pod
+ * is recreated), as the floor's checker knows every member's address all along and routes around
+ * a member down for its restart.
+ */
+export async function podChecker(env: BenchEnvironment, name: string, namespace = ns, options: { members?: 'ready' | 'stable'; trace?: (what: string) => void } = {}): Promise<Checker> {
   const secret = await env.core.readNamespacedSecret({ name: `${name}-client-tls`, namespace });
   const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64').toString('utf8');
   const labelSelector = selectorString(memberSelector({ name, namespace }));
+  const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const stable = new Map<string, string>();
   return new Checker({
+    trace: options.trace,
     tls: { caPem: pem('ca.crt'), certPem: pem('tls.crt'), keyPem: pem('tls.key') },
     serverName: clientServiceHosts({ name, namespace }).at(-1)!,
-    endpoints: async () =>
-      (await env.core.listNamespacedPod({ namespace, labelSelector })).items
-        .filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-        .map((p) => `https://${p.status!.podIP}:2379`),
+    endpoints: async () => {
+      const pods = (await env.core.listNamespacedPod({ namespace, labelSelector })).items.filter((p) => p.status?.podIP);
+      if (options.members !== 'stable') return pods.filter(ready).map((p) => `https://${p.status!.podIP}:2379`);
+      for (const p of pods) stable.set(p.metadata!.name!, p.status!.podIP!);
+      return [...stable.values()].map((ip) => `https://${ip}:2379`);
+    },
   });
 }
 
@@ -97,7 +110,8 @@ async function operatorRoll(env: BenchEnvironment, name: string): Promise<{ ms: 
   // Every pod Ready, so the checker starts with all three endpoints.
   const labelSelector = selectorString(memberSelector({ name, namespace: ns }));
   await waitFor('3 pods Ready', async () => (await env.core.listNamespacedPod({ namespace: ns, labelSelector })).items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === 3, { timeoutMs: 60_000 });
-  const checker = await running(await podChecker(env, name));
+  // Every member's stable address, as the floor's checker has them (see podChecker).
+  const checker = await running(await podChecker(env, name, ns, { members: 'stable' }));
   const t0 = performance.now();
   await env.kubectl(['patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { version: to } })]);
   await waitFor(`${name} converged on ${to}`, async () => {

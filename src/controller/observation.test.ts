@@ -66,14 +66,24 @@ describe('requeueAfter', () => {
   const now = new Date('2026-01-01T00:00:00Z');
   it.each([
     ['right after acting', { kind: 'addLearner', ordinal: 3 } as const, 'acted' as const, 500],
-    ['while a learner catches up', { kind: 'wait', reason: 'learnerCatchingUp' } as const, 'idle' as const, 500],
+    ['while a learner catches up', { kind: 'wait', reason: 'learnerCatchingUp' } as const, 'idle' as const, 250],
+    ['while a learner starts', { kind: 'wait', reason: 'learnerStarting' } as const, 'idle' as const, 250],
     ['while waiting for an unhealthy member', { kind: 'wait', reason: 'unhealthyNoScaleUp' } as const, 'idle' as const, 2_000],
-    ['when etcd was not ready for a step', { kind: 'promoteLearner', memberId: '1', ordinal: 1 } as const, 'notReady' as const, 2_000],
+    ['when etcd was not ready for a step', { kind: 'promoteLearner', memberId: '1', ordinal: 1 } as const, 'notReady' as const, 500],
     ['when converged, to refresh health', { kind: 'none' } as const, 'idle' as const, 30_000],
   ])('%s', (_n, step, outcome, ms) => expect(requeueAfter(step, outcome, undefined, now)).toBe(ms));
 
   it('comes back for a certificate renewal sooner than the health refresh', () => {
     expect(requeueAfter({ kind: 'none' }, 'idle', new Date(now.getTime() + 5_000), now)).toBe(5_000);
+  });
+
+  it('a renewal months away does not slow the look at a learner (every cluster has one)', () => {
+    expect(requeueAfter({ kind: 'wait', reason: 'learnerCatchingUp' }, 'idle', new Date(now.getTime() + 90 * 86_400_000), now)).toBe(250);
+    expect(requeueAfter({ kind: 'addLearner', ordinal: 3 }, 'notReady', new Date(now.getTime() + 90 * 86_400_000), now)).toBe(500);
+  });
+
+  it('an overdue renewal is looked at again in a second, not in a loop', () => {
+    expect(requeueAfter({ kind: 'none' }, 'idle', new Date(now.getTime() - 5_000), now)).toBe(1_000);
   });
 });
 

@@ -63,6 +63,17 @@ export interface ProbeEvents {
 /**
  * The kubelet's probe workers for one container run: startup first (liveness and readiness wait
  * for it), then liveness and readiness each on its own period with its own thresholds.
+ *
+ * Timing, as kubernetes pkg/kubelet/prober/worker.go runs it: each worker probes on a
+ * `time.NewTicker(periodSeconds)`, so probes start a fixed period apart whatever each one took
+ * (a probe slower than the period is followed by the next at once: the ticker keeps one tick, drops
+ * the rest); and readiness is probed at once when the startup probe succeeds
+ * (prober_manager.go UpdatePodStatus: "Trigger an immediate run of the readinessProbe"), then on
+ * its own ticker. Two differences, neither faster than a kubelet: the kubelet's worker ticks from
+ * the pod's admission, so its first probe of a (re)started container comes 0 to 1 period after the
+ * start, where this agent probes at the start (refused: nothing listens yet) and then one period
+ * later, the kubelet's latest case; and the kubelet sees a container exit on its next PLEG relist
+ * (every 1 s), where this agent restarts it at once.
  */
 export class ContainerProbes {
   private readonly stopper = new AbortController();
@@ -104,6 +115,8 @@ export class ContainerProbes {
     let successes = 0;
     let failures = 0;
     if (!(await this.pause((probe.initialDelaySeconds ?? 0) * 1000))) return false;
+    const periodMs = (probe.periodSeconds ?? 10) * 1000;
+    let tick = performance.now();
     for (;;) {
       const result = await runProbe(this.ip, probe, this.c);
       if (this.stopper.signal.aborted) return false;
@@ -116,7 +129,11 @@ export class ContainerProbes {
         if (kind === 'Readiness') this.events.readiness(false);
         else return (this.events.failed(kind, result.message), false);
       }
-      if (!(await this.pause((probe.periodSeconds ?? 10) * 1000))) return false;
+      // The ticker's next tick; one that passed during a slow probe was kept: probe again at once.
+      const now = performance.now();
+      const passed = Math.floor((now - tick) / periodMs);
+      tick += Math.max(1, passed) * periodMs;
+      if (!(await this.pause(Math.max(0, tick - now)))) return false;
     }
   }
 }

@@ -184,6 +184,7 @@ export class ContainerRunner {
 
   private update(change: Partial<Pick<ContainerRecord, 'started' | 'ready'>>): void {
     if (this.record.state.kind !== 'running') return;
+    this.ctx.log.debug('probe result', { container: this.spec.name, ...change });
     Object.assign(this.record, change);
     this.ctx.changed();
   }

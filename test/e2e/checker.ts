@@ -27,6 +27,8 @@ export interface CheckerOptions {
   tlsSource?: () => Promise<{ caPem: string; certPem: string; keyPem: string }>;
   prefix?: string;
   intervalMs?: number;
+  /** Told of client rebuilds, failed writes and stalls over 300 ms, as they happen (for traces). */
+  trace?: (what: string) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export class Checker {
       this.endpointKey = key;
       if (endpoints.length > 0) {
         this.report.clientRebuilds++;
+        this.options.trace?.(`client rebuilt: ${endpoints.join(' ')}`);
         const { caPem, certPem, keyPem } = this.options.tls;
         this.client = new Etcd3({
           hosts: endpoints,
@@ -101,9 +104,11 @@ export class Checker {
         this.report.acknowledged++;
         const now = performance.now();
         if (this.lastAckAt !== undefined) this.report.longestStallMs = Math.max(this.report.longestStallMs, Math.round(now - this.lastAckAt));
+        if (this.lastAckAt !== undefined && now - this.lastAckAt > 300) this.options.trace?.(`write acknowledged after a ${Math.round(now - this.lastAckAt)} ms stall`);
         this.lastAckAt = now;
-      } catch {
+      } catch (err) {
         this.report.failedWrites++;
+        this.options.trace?.(`write failed: ${err instanceof Error ? err.message : String(err)}`);
       }
       try {
         const latest = Number(await client.get(`${this.prefix}/latest`).string());
