@@ -152,7 +152,8 @@ export function buildRestorePod(i: RestorePodInput): V1Pod {
     kind: 'Pod',
     metadata: {
       ...childMetadata(i.cluster, names.restorePod(ref, i.ordinal), restorePodLabels(ref)),
-      ...(i.retries ? { annotations: { [annotationKeys.restoreRetries]: String(i.retries) } } : {}),
+      // Always written, 0 included: a pod without it was made by an operator that counted on the claim.
+      annotations: { [annotationKeys.restoreRetries]: String(i.retries ?? 0) },
     },
     spec: {
       restartPolicy: 'Never',
