@@ -18,6 +18,7 @@ import { cpuSeconds, rssMiB } from './proc.js';
 import type { Results } from './results.js';
 import { loadAverage } from './machine.js';
 import { percentile } from './stats.js';
+import { type ChurnBreakdown, churnBreakdown } from './churn-breakdown.js';
 
 const ns = 'many';
 const section = 'Many clusters under one operator (compiled build)';
@@ -123,7 +124,7 @@ function firstWriteFor(events: AuditEvent[], change: AuditEvent): number | undef
  * 720h and 721h, a spec change (new generation) whose only effect is the status write that
  * records observedGeneration. Returns the event -> first write latencies.
  */
-async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number }> {
+async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number; breakdown: ChurnBreakdown }> {
   const perSecond = Math.max(1, Math.round(names.length / 100));
   const mark = env.audit.mark();
   let n = 0;
@@ -140,8 +141,13 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
   await sleep(5_000);
   const events = env.audit.since(mark);
   const changes = events.filter((e) => e.user.username !== operatorUser && e.verb === 'patch' && e.objectRef?.resource === 'etcdclusters' && !e.objectRef.subresource);
-  const latencies = changes.map((c) => firstWriteFor(events, c)).filter((x): x is number => x !== undefined);
-  return { latencies, changes: changes.length, missed: changes.length - latencies.length };
+  const timed = changes.map((c) => ({ change: c, latencyMs: firstWriteFor(events, c) }));
+  const latencies = timed.map((t) => t.latencyMs).filter((x): x is number => x !== undefined);
+  const breakdown = churnBreakdown(
+    env.operator().process.logPath,
+    timed.flatMap((t) => (t.latencyMs === undefined ? [] : [{ key: `${ns}/${t.change.objectRef?.name ?? ''}`, committedMs: micros(t.change.stageTimestamp) / 1000, latencyMs: t.latencyMs }])),
+  );
+  return { latencies, changes: changes.length, missed: changes.length - latencies.length, breakdown };
 }
 
 async function restartOperator(env: BenchEnvironment, clusters: number): Promise<number> {
@@ -180,7 +186,9 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
   if (needMiB > freeMiB) throw new Error(`${top + 3 * threes} members need about ${needMiB} MiB, ${Math.round(freeMiB)} MiB free`);
   const env = await startBenchEnvironment('bench-many');
   try {
-    await env.startOperator([], { entry: 'dist' });
+    // Debug logs for the churn's breakdown (an 'event' line per watch event and a 'pass finished'
+    // line per pass: a few lines a second when quiet); the cost table's operators log at info.
+    await env.startOperator(['--log-level=debug'], { entry: 'dist' });
     await ensureNamespace(env, ns);
     await sleep(5_000);
     const idle = await quietWindow(env, 20_000);
@@ -217,7 +225,8 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
 
     const c = await churn(env, [...ones, ...Array.from({ length: threes }, (_, i) => threeName(i))], options.churnSeconds);
     const sorted = [...c.latencies].sort((a, b) => a - b);
-    results.details['many.churn'] = { changes: c.changes, missed: c.missed, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1), load: loadAverage() };
+    results.details['many.churn'] = { changes: c.changes, missed: c.missed, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1), load: loadAverage(), breakdown: c.breakdown };
+    console.log(`[bench] many: churn ${JSON.stringify(results.details['many.churn'])}`);
     const p99 = { id: 'many.eventToWrite.p99', section, label: `event -> first write, p99 of each churn run, 1 % of ${clusters} clusters changed per second (target <= 100 ms)`, unit: 'ms' as const };
     results.add(p99, percentile(sorted, 99));
     for (const ms of c.latencies) results.add({ id: 'many.eventToWrite', section, label: 'event -> first write, every change', unit: 'ms' }, ms);

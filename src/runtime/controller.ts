@@ -120,6 +120,8 @@ export class Controller {
       this.running.delete(entry);
     }
     const seconds = (this.clock.now() - started) / 1000;
+    // Where the time from an event to a write goes: waiting for a worker, or in the pass.
+    ctx.log.debug('pass finished', { waitedMs: this.queue.waitedMs(key), passMs: Math.round(seconds * 1000), failed: error !== undefined });
     if (this.abort.signal.aborted) {
       ctx.log.warn('pass abandoned', { reason: String(this.abort.signal.reason), error: error === undefined ? undefined : describe(error) });
       return;

@@ -33,6 +33,8 @@ export class WorkQueue {
   /** Keys held by a worker, with when they were handed out. */
   private readonly processing = new Map<string, number>();
   private readonly queuedAt = new Map<string, number>();
+  /** How long each key held now waited for its worker, for the pass's own log line. */
+  private readonly waits = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; cancel: () => void }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
@@ -98,6 +100,7 @@ export class WorkQueue {
     const started = this.processing.get(key);
     if (started === undefined) return;
     this.processing.delete(key);
+    this.waits.delete(key);
     this.observer.worked?.((this.clock.now() - started) / 1000);
     if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
   }
@@ -121,6 +124,11 @@ export class WorkQueue {
     return this.order.length;
   }
 
+  /** Milliseconds the key, now held by a worker, waited in the queue before it was handed out. */
+  waitedMs(key: string): number | undefined {
+    return this.waits.get(key);
+  }
+
   /** Start times of the passes in progress, for the unfinished-work gauges. */
   inFlightSince(): number[] {
     return [...this.processing.values()];
@@ -141,6 +149,7 @@ export class WorkQueue {
     this.processing.set(key, now);
     this.dirty.delete(key);
     this.observer.depth?.(this.order.length);
+    this.waits.set(key, now - (this.queuedAt.get(key) ?? now));
     this.observer.waited?.((now - (this.queuedAt.get(key) ?? now)) / 1000);
     this.queuedAt.delete(key);
     return key;
