@@ -4,8 +4,9 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import forge from 'node-forge';
 import { ParseMemo } from './parse-memo.js';
+import * as x509 from './peculiar.js';
+import { signingAlgorithm } from './x509.js';
 
 /** The standard keys of a `kubernetes.io/tls` Secret, plus the trust bundle. */
 export const secretKeys = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
@@ -43,7 +44,7 @@ export function secretText(secret: V1Secret, key: string): string | undefined {
 // per cluster; the bound leaves room for a few hundred clusters.
 const certificates = new ParseMemo<X509Certificate | undefined>(4096);
 const keyChecks = new ParseMemo<boolean>(4096);
-const keyTypes = new ParseMemo<string | undefined>(1024);
+const keyTypes = new ParseMemo<{ type: string; signs: boolean } | undefined>(1024);
 const signers = new ParseMemo<boolean>(1024);
 
 export function parseCertificate(pem: string): X509Certificate | undefined {
@@ -66,10 +67,13 @@ export function keyMatches(cert: X509Certificate, keyPem: string): boolean {
   });
 }
 
-function keyType(keyPem: string): string | undefined {
+/** The key's type, and whether the operator can sign with it (RSA, ECDSA P-256 or P-384). */
+function keyType(keyPem: string): { type: string; signs: boolean } | undefined {
   return keyTypes.get([keyPem], () => {
     try {
-      return createPrivateKey(keyPem).asymmetricKeyType;
+      const key = createPrivateKey(keyPem);
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      return { type: `${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''}`, signs: signingAlgorithm(key) !== undefined };
     } catch {
       return undefined;
     }
@@ -79,8 +83,8 @@ function keyType(keyPem: string): string | undefined {
 /** A CA needs keyCertSign when it has a key-usage extension at all (RFC 5280 4.2.1.3). */
 function canSignCertificates(certPem: string): boolean {
   return signers.get([certPem], () => {
-    const usage = forge.pki.certificateFromPem(certPem).getExtension('keyUsage') as { keyCertSign?: boolean } | null;
-    return usage === null || usage.keyCertSign === true;
+    const usage = new x509.X509Certificate(certPem).getExtension(x509.KeyUsagesExtension);
+    return !usage || (usage.usages & x509.KeyUsageFlags.keyCertSign) !== 0;
   });
 }
 
@@ -101,8 +105,7 @@ export function inspectCa(secret: V1Secret, now: Date): { ca: CaFacts } | { prob
   if (!cert) return fail('CASecretMalformed', `${secretKeys.cert} is not a PEM certificate`);
   const type = keyType(keyPem);
   if (!type) return fail('CASecretMalformed', `${secretKeys.key} is not a PEM private key`);
-  // node-forge signs only with RSA keys.
-  if (type !== 'rsa') return fail('CAKeyUnsupported', `the CA key is ${type}; only RSA CA keys are supported`);
+  if (!type.signs) return fail('CAKeyUnsupported', `the CA key is ${type.type}; only RSA and ECDSA P-256 or P-384 CA keys are supported`);
   if (!keyMatches(cert, keyPem)) return fail('CAKeyMismatch', `${secretKeys.key} does not match the certificate in ${secretKeys.cert}`);
   if (!cert.ca || !canSignCertificates(certPem)) {
     return fail('CANotACertificateAuthority', `the certificate (${cert.subject.replaceAll('\n', ', ')}) is not a CA`);

@@ -1,7 +1,8 @@
 /**
  * The act step of the PKI: generates keys and signs what a plan asks for, and returns the Secrets
- * to apply. Key generation runs in Node's thread pool (see x509.ts), so this never blocks the
- * event loop; it talks to no API server: the caller applies the result.
+ * to apply. Keys and signatures come from OpenSSL (see x509.ts); it talks to no API server: the
+ * caller applies the result. Signatures are randomized (ECDSA): issuing twice gives different
+ * text, so this runs only for what the plan found due, never to compare with what is written.
  */
 import { randomBytes } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';

@@ -1,14 +1,15 @@
 /**
- * RSA keys generated ahead, so that issuing a new cluster's certificates (a CA and four leaves)
- * does not wait for key generation. On this 2-core machine five RSA-2048 keys took about 0.7 s
- * (several seconds under load), all of it before the first Secret, StatefulSet and pod; signing
- * with a ready key takes about a millisecond.
+ * Keys generated ahead, so that issuing a new cluster's certificates (a CA and four leaves) does
+ * not wait for key generation. With RSA-2048 this was most of the cost (five keys took about 0.7 s
+ * of CPU, several seconds under load); with ECDSA P-256 (see x509.ts) a key costs well under a
+ * millisecond, so the pool now only keeps that little off the path to the first Secret, and an
+ * empty pool (many clusters applied at once) costs little.
  *
- * Nothing is weakened: the keys are the same RSA-2048 keys from OpenSSL (Node's thread pool, off
- * the event loop), held only in this process's memory, and each is handed out once and never
- * returned, so no two certificates share a key. When the pool is empty, `take` generates one on
- * demand, as before. Refills run one key at a time, starting a moment after the last take, so
- * they do not compete with the pods of the cluster that just took the keys.
+ * Nothing is weakened: the keys are the same keys from OpenSSL (Node's thread pool, off the event
+ * loop), held only in this process's memory, and each is handed out once and never returned, so
+ * no two certificates share a key. When the pool is empty, `take` generates one on demand. Refills
+ * run one key at a time, starting a moment after the last take, so they do not compete with the
+ * pods of the cluster that just took the keys.
  */
 import type { KeyPair } from './x509.js';
 

@@ -192,7 +192,7 @@ describe('planCertificates, user CA', { timeout: 60_000 }, () => {
   });
 
   const otherKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const ecKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const edKey = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
   type Row = [string, (() => V1Secret) | undefined, string, RegExp, number?];
   it.each<Row>([
@@ -201,7 +201,7 @@ describe('planCertificates, user CA', { timeout: 60_000 }, () => {
     ['with a bad certificate', () => userSecret({ 'tls.crt': 'nope', 'tls.key': userCa.keyPem }), 'CASecretMalformed', /not a PEM certificate/],
     ['with a bad key', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': 'nope' }), 'CASecretMalformed', /not a PEM private key/],
     ['with a key of another certificate', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': otherKey() }), 'CAKeyMismatch', /does not match/],
-    ['with an EC key', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': ecKey() }), 'CAKeyUnsupported', /only RSA/],
+    ['with an Ed25519 key', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': edKey() }), 'CAKeyUnsupported', /only RSA and ECDSA/],
     ['holding a leaf, not a CA', () => userSecret({ 'tls.crt': b(first[1]!, 'tls.crt'), 'tls.key': b(first[1]!, 'tls.key') }), 'CANotACertificateAuthority', /not a CA/],
     ['expired', () => userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem }), 'CAExpired', /expired at/, 3651],
   ])('reports a user CA Secret %s and writes nothing', (_, secret, reason, message, days = 0) => {
