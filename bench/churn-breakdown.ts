@@ -10,6 +10,7 @@ interface LogLine {
   kind?: string;
   cluster?: string;
   key?: string;
+  controller?: string;
   waitedMs?: number;
   passMs?: number;
 }
@@ -18,7 +19,9 @@ export interface ChangeTiming {
   name: string;
   /** Change committed -> first write, from the audit log. */
   latencyMs: number;
-  /** Change committed -> the operator logged the watch event. */
+  /** Change committed -> the bench's own watch of the EtcdClusters saw it (the API server's part). */
+  benchDeliveryMs?: number;
+  /** Change committed -> the operator logged the watch event (the API server's part and the operator's event loop). */
   deliveryMs?: number;
   /** The key's wait for a worker, in the pass that followed the event. */
   waitedMs?: number;
@@ -27,6 +30,7 @@ export interface ChangeTiming {
 }
 
 export interface ChurnBreakdown {
+  benchDelivery: Record<string, number | undefined>;
   delivery: Record<string, number | undefined>;
   waited: Record<string, number | undefined>;
   pass: Record<string, number | undefined>;
@@ -54,16 +58,19 @@ const stats = (xs: number[]) => {
 };
 
 /** `changes`: cluster key, commit time (ms since the epoch) and measured latency of each change. */
-export function churnBreakdown(logPath: string, changes: { key: string; committedMs: number; latencyMs: number }[]): ChurnBreakdown {
+export function churnBreakdown(logPath: string, changes: { key: string; committedMs: number; latencyMs: number; benchSawMs?: number }[]): ChurnBreakdown {
   const log = readLog(logPath);
   const at = (l: LogLine) => Date.parse(l.timestamp ?? '');
   const timings: ChangeTiming[] = changes.map((c) => {
     // The log's clock has millisecond steps; a line stamped in the same millisecond counts.
     const event = log.find((l) => l.message === 'event' && l.kind === 'EtcdCluster' && l.cluster === c.key && at(l) >= Math.floor(c.committedMs));
-    const pass = event && log.find((l) => l.message === 'pass finished' && l.key === c.key && at(l) >= at(event));
+    // The backup schedules' controller queues cluster keys too: only the EtcdCluster passes count.
+    const pass = event && log.find((l) => l.message === 'pass finished' && l.controller === 'etcdcluster' && l.key === c.key && at(l) >= at(event));
+    const seen = c.benchSawMs !== undefined ? { benchDeliveryMs: Math.round(c.benchSawMs - c.committedMs) } : {};
     return {
       name: c.key,
       latencyMs: Math.round(c.latencyMs),
+      ...seen,
       ...(event ? { deliveryMs: at(event) - Math.floor(c.committedMs) } : {}),
       ...(pass?.waitedMs !== undefined ? { waitedMs: pass.waitedMs } : {}),
       ...(pass?.passMs !== undefined ? { passMs: pass.passMs } : {}),
@@ -71,6 +78,7 @@ export function churnBreakdown(logPath: string, changes: { key: string; committe
   });
   const defined = (f: (t: ChangeTiming) => number | undefined) => timings.map(f).filter((x): x is number => x !== undefined);
   return {
+    benchDelivery: stats(defined((t) => t.benchDeliveryMs)),
     delivery: stats(defined((t) => t.deliveryMs)),
     waited: stats(defined((t) => t.waitedMs)),
     pass: stats(defined((t) => t.passMs)),

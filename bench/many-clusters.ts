@@ -18,6 +18,7 @@ import { cpuSeconds, rssMiB } from './proc.js';
 import type { Results } from './results.js';
 import { loadAverage } from './machine.js';
 import { percentile } from './stats.js';
+import { watchStream } from '../src/runtime/kube-http.js';
 import { type ChurnBreakdown, churnBreakdown } from './churn-breakdown.js';
 
 const ns = 'many';
@@ -124,8 +125,16 @@ function firstWriteFor(events: AuditEvent[], change: AuditEvent): number | undef
  * 720h and 721h, a spec change (new generation) whose only effect is the status write that
  * records observedGeneration. Returns the event -> first write latencies.
  */
-async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number; breakdown: ChurnBreakdown }> {
+async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number; breakdown: ChurnBreakdown & { operatorEventLoopLagMs: { max: number; p99: number } } }> {
   const perSecond = Math.max(1, Math.round(names.length / 100));
+  // The API server's part of the delivery: when a watcher of our own (not the operator) sees each change.
+  const seen: { name: string; at: number }[] = [];
+  const stopWatch = new AbortController();
+  const watching = watchStream(env.cp.kubeConfig(), `/apis/${group.group}/${group.version}/namespaces/${ns}/${group.plural}?watch=1`, (e) => {
+    seen.push({ name: (e.object as { metadata?: { name?: string } }).metadata?.name ?? '', at: Date.now() });
+  }, stopWatch.signal).catch(() => undefined);
+  // The operator's event loop delay over the churn: its histogram restarts at every scrape.
+  await env.operator().metric('nodejs_eventloop_lag_max_seconds');
   const mark = env.audit.mark();
   let n = 0;
   for (let s = 0; s < seconds; s++) {
@@ -139,15 +148,25 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
     await tick;
   }
   await sleep(5_000);
+  const lagMaxMs = Math.round((await env.operator().metric('nodejs_eventloop_lag_max_seconds')) * 1000);
+  const lagP99Ms = Math.round((await env.operator().metric('nodejs_eventloop_lag_p99_seconds')) * 1000);
+  stopWatch.abort();
+  await watching;
   const events = env.audit.since(mark);
   const changes = events.filter((e) => e.user.username !== operatorUser && e.verb === 'patch' && e.objectRef?.resource === 'etcdclusters' && !e.objectRef.subresource);
   const timed = changes.map((c) => ({ change: c, latencyMs: firstWriteFor(events, c) }));
   const latencies = timed.map((t) => t.latencyMs).filter((x): x is number => x !== undefined);
   const breakdown = churnBreakdown(
     env.operator().process.logPath,
-    timed.flatMap((t) => (t.latencyMs === undefined ? [] : [{ key: `${ns}/${t.change.objectRef?.name ?? ''}`, committedMs: micros(t.change.stageTimestamp) / 1000, latencyMs: t.latencyMs }])),
+    timed.flatMap((t) => {
+      if (t.latencyMs === undefined) return [];
+      const name = t.change.objectRef?.name ?? '';
+      const committedMs = micros(t.change.stageTimestamp) / 1000;
+      const benchSawMs = seen.find((s) => s.name === name && s.at >= Math.floor(committedMs))?.at;
+      return [{ key: `${ns}/${name}`, committedMs, latencyMs: t.latencyMs, ...(benchSawMs !== undefined ? { benchSawMs } : {}) }];
+    }),
   );
-  return { latencies, changes: changes.length, missed: changes.length - latencies.length, breakdown };
+  return { latencies, changes: changes.length, missed: changes.length - latencies.length, breakdown: { ...breakdown, operatorEventLoopLagMs: { max: lagMaxMs, p99: lagP99Ms } } };
 }
 
 async function restartOperator(env: BenchEnvironment, clusters: number): Promise<number> {
