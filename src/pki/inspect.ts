@@ -83,8 +83,13 @@ function keyType(keyPem: string): { type: string; signs: boolean } | undefined {
 /** A CA needs keyCertSign when it has a key-usage extension at all (RFC 5280 4.2.1.3). */
 function canSignCertificates(certPem: string): boolean {
   return signers.get([certPem], () => {
-    const usage = new x509.X509Certificate(certPem).getExtension(x509.KeyUsagesExtension);
-    return !usage || (usage.usages & x509.KeyUsageFlags.keyCertSign) !== 0;
+    try {
+      const usage = new x509.X509Certificate(certPem).getExtension(x509.KeyUsagesExtension);
+      return !usage || (usage.usages & x509.KeyUsageFlags.keyCertSign) !== 0;
+    } catch {
+      // Node parsed it but the signing library cannot: it could not issue from this CA either.
+      return false;
+    }
   });
 }
 
