@@ -27,6 +27,8 @@ const costSection = 'How cost grows with the clusters managed (fresh operator pe
 /** What one small member takes, with margin (etcd 3.6 idles at about 40 MiB). */
 const memberMiB = 60;
 const windowMs = 60_000;
+/** Extra operator flags for every operator of the section, e.g. `BENCH_MANY_OPERATOR_ARGS=--workers=8`. */
+const operatorArgs = (process.env.BENCH_MANY_OPERATOR_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 export interface ManyOptions {
   /** Counts of one-member clusters for the cost table; the largest is the fleet's. */
@@ -172,7 +174,7 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
 async function restartOperator(env: BenchEnvironment, clusters: number): Promise<number> {
   await env.stopOperator();
   const t0 = performance.now();
-  await env.startOperator([], { entry: 'dist' });
+  await env.startOperator(operatorArgs, { entry: 'dist' });
   // Every cluster is queued when the caches sync; wait for its first pass, then for writes to stop.
   await waitFor(`first pass of ${clusters} clusters`, async () => (await env.operator().metric('controller_runtime_reconcile_total', { controller: 'etcdcluster' })) >= clusters, { timeoutMs: 300_000, intervalMs: 500 });
   const ms = performance.now() - t0;
@@ -207,7 +209,7 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
   try {
     // Debug logs for the churn's breakdown (an 'event' line per watch event and a 'pass finished'
     // line per pass: a few lines a second when quiet); the cost table's operators log at info.
-    await env.startOperator(['--log-level=debug'], { entry: 'dist' });
+    await env.startOperator(['--log-level=debug', ...operatorArgs], { entry: 'dist' });
     await ensureNamespace(env, ns);
     await sleep(5_000);
     const idle = await quietWindow(env, 20_000);
@@ -233,7 +235,7 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
     });
     const fleet = `${top} one-member + ${threes} three-member clusters`;
     if (available) results.add({ id: 'many.ready', section, label: `${fleet} created at once -> all Available (target <= 3 min)`, unit: 'ms' }, performance.now() - t0);
-    results.details['many.fleet'] = { clusters, members: top + 3 * threes, createRequestsMs: Math.round(createdMs), loadBefore, loadAfter: loadAverage(), progress, operatorCpuSeconds: cpuSeconds(env.operator().process.pid) };
+    results.details['many.fleet'] = { operatorArgs, clusters, members: top + 3 * threes, createRequestsMs: Math.round(createdMs), loadBefore, loadAfter: loadAverage(), progress, operatorCpuSeconds: cpuSeconds(env.operator().process.pid) };
     console.log(`[bench] many: ${clusters} clusters Available (load ${loadAverage().join(' ')})`);
 
     await settle(env, results, 'after the fleet');
