@@ -18,6 +18,8 @@ import { cpuSeconds, rssMiB } from './proc.js';
 import type { Results } from './results.js';
 import { loadAverage } from './machine.js';
 import { percentile } from './stats.js';
+import { watchStream } from '../src/runtime/kube-http.js';
+import { type ChurnBreakdown, churnBreakdown } from './churn-breakdown.js';
 
 const ns = 'many';
 const section = 'Many clusters under one operator (compiled build)';
@@ -25,6 +27,8 @@ const costSection = 'How cost grows with the clusters managed (fresh operator pe
 /** What one small member takes, with margin (etcd 3.6 idles at about 40 MiB). */
 const memberMiB = 60;
 const windowMs = 60_000;
+/** Extra operator flags for every operator of the section, e.g. `BENCH_MANY_OPERATOR_ARGS=--workers=8`. */
+const operatorArgs = (process.env.BENCH_MANY_OPERATOR_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 export interface ManyOptions {
   /** Counts of one-member clusters for the cost table; the largest is the fleet's. */
@@ -123,8 +127,16 @@ function firstWriteFor(events: AuditEvent[], change: AuditEvent): number | undef
  * 720h and 721h, a spec change (new generation) whose only effect is the status write that
  * records observedGeneration. Returns the event -> first write latencies.
  */
-async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number }> {
+async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number; breakdown: ChurnBreakdown & { operatorEventLoopLagMs: { max: number; p99: number } } }> {
   const perSecond = Math.max(1, Math.round(names.length / 100));
+  // The API server's part of the delivery: when a watcher of our own (not the operator) sees each change.
+  const seen: { name: string; at: number }[] = [];
+  const stopWatch = new AbortController();
+  const watching = watchStream(env.cp.kubeConfig(), `/apis/${group.group}/${group.version}/namespaces/${ns}/${group.plural}?watch=1`, (e) => {
+    seen.push({ name: (e.object as { metadata?: { name?: string } }).metadata?.name ?? '', at: Date.now() });
+  }, stopWatch.signal).catch(() => undefined);
+  // The operator's event loop delay over the churn: its histogram restarts at every scrape.
+  await env.operator().metric('nodejs_eventloop_lag_max_seconds');
   const mark = env.audit.mark();
   let n = 0;
   for (let s = 0; s < seconds; s++) {
@@ -138,16 +150,31 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
     await tick;
   }
   await sleep(5_000);
+  const lagMaxMs = Math.round((await env.operator().metric('nodejs_eventloop_lag_max_seconds')) * 1000);
+  const lagP99Ms = Math.round((await env.operator().metric('nodejs_eventloop_lag_p99_seconds')) * 1000);
+  stopWatch.abort();
+  await watching;
   const events = env.audit.since(mark);
   const changes = events.filter((e) => e.user.username !== operatorUser && e.verb === 'patch' && e.objectRef?.resource === 'etcdclusters' && !e.objectRef.subresource);
-  const latencies = changes.map((c) => firstWriteFor(events, c)).filter((x): x is number => x !== undefined);
-  return { latencies, changes: changes.length, missed: changes.length - latencies.length };
+  const timed = changes.map((c) => ({ change: c, latencyMs: firstWriteFor(events, c) }));
+  const latencies = timed.map((t) => t.latencyMs).filter((x): x is number => x !== undefined);
+  const breakdown = churnBreakdown(
+    env.operator().process.logPath,
+    timed.flatMap((t) => {
+      if (t.latencyMs === undefined) return [];
+      const name = t.change.objectRef?.name ?? '';
+      const committedMs = micros(t.change.stageTimestamp) / 1000;
+      const benchSawMs = seen.find((s) => s.name === name && s.at >= Math.floor(committedMs))?.at;
+      return [{ key: `${ns}/${name}`, committedMs, latencyMs: t.latencyMs, ...(benchSawMs !== undefined ? { benchSawMs } : {}) }];
+    }),
+  );
+  return { latencies, changes: changes.length, missed: changes.length - latencies.length, breakdown: { ...breakdown, operatorEventLoopLagMs: { max: lagMaxMs, p99: lagP99Ms } } };
 }
 
 async function restartOperator(env: BenchEnvironment, clusters: number): Promise<number> {
   await env.stopOperator();
   const t0 = performance.now();
-  await env.startOperator([], { entry: 'dist' });
+  await env.startOperator(operatorArgs, { entry: 'dist' });
   // Every cluster is queued when the caches sync; wait for its first pass, then for writes to stop.
   await waitFor(`first pass of ${clusters} clusters`, async () => (await env.operator().metric('controller_runtime_reconcile_total', { controller: 'etcdcluster' })) >= clusters, { timeoutMs: 300_000, intervalMs: 500 });
   const ms = performance.now() - t0;
@@ -180,7 +207,9 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
   if (needMiB > freeMiB) throw new Error(`${top + 3 * threes} members need about ${needMiB} MiB, ${Math.round(freeMiB)} MiB free`);
   const env = await startBenchEnvironment('bench-many');
   try {
-    await env.startOperator([], { entry: 'dist' });
+    // Debug logs for the churn's breakdown (an 'event' line per watch event and a 'pass finished'
+    // line per pass: a few lines a second when quiet); the cost table's operators log at info.
+    await env.startOperator(['--log-level=debug', ...operatorArgs], { entry: 'dist' });
     await ensureNamespace(env, ns);
     await sleep(5_000);
     const idle = await quietWindow(env, 20_000);
@@ -206,7 +235,7 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
     });
     const fleet = `${top} one-member + ${threes} three-member clusters`;
     if (available) results.add({ id: 'many.ready', section, label: `${fleet} created at once -> all Available (target <= 3 min)`, unit: 'ms' }, performance.now() - t0);
-    results.details['many.fleet'] = { clusters, members: top + 3 * threes, createRequestsMs: Math.round(createdMs), loadBefore, loadAfter: loadAverage(), progress, operatorCpuSeconds: cpuSeconds(env.operator().process.pid) };
+    results.details['many.fleet'] = { operatorArgs, clusters, members: top + 3 * threes, createRequestsMs: Math.round(createdMs), loadBefore, loadAfter: loadAverage(), progress, operatorCpuSeconds: cpuSeconds(env.operator().process.pid) };
     console.log(`[bench] many: ${clusters} clusters Available (load ${loadAverage().join(' ')})`);
 
     await settle(env, results, 'after the fleet');
@@ -217,7 +246,8 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
 
     const c = await churn(env, [...ones, ...Array.from({ length: threes }, (_, i) => threeName(i))], options.churnSeconds);
     const sorted = [...c.latencies].sort((a, b) => a - b);
-    results.details['many.churn'] = { changes: c.changes, missed: c.missed, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1), load: loadAverage() };
+    results.details['many.churn'] = { changes: c.changes, missed: c.missed, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1), load: loadAverage(), breakdown: c.breakdown };
+    console.log(`[bench] many: churn ${JSON.stringify(results.details['many.churn'])}`);
     const p99 = { id: 'many.eventToWrite.p99', section, label: `event -> first write, p99 of each churn run, 1 % of ${clusters} clusters changed per second (target <= 100 ms)`, unit: 'ms' as const };
     results.add(p99, percentile(sorted, 99));
     for (const ms of c.latencies) results.add({ id: 'many.eventToWrite', section, label: 'event -> first write, every change', unit: 'ms' }, ms);

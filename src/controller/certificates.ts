@@ -4,7 +4,7 @@ import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdTls } from '../etcd/types.js';
 import { inspectLeaf, tlsMaterial } from '../pki/inspect.js';
 import { executeCertificatePlan } from '../pki/issue.js';
-import { type ObservedPki, type PkiInputs, type PkiProblemReason, planCertificates, planIsEmpty } from '../pki/plan.js';
+import { type CertificatePlan, type ObservedPki, type PkiInputs, type PkiProblemReason, planCertificates, planIsEmpty } from '../pki/plan.js';
 import type { LeafKind } from '../pki/profiles.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
@@ -35,11 +35,7 @@ const leafSecretNames: Record<LeafKind, (c: ClusterRef) => string> = {
   userClient: names.userClientSecret,
 };
 
-/**
- * The informers see only Secrets with our labels. A user's CA Secret never has them, so it is read
- * live each pass; so is any Secret of ours missing from the cache, because "not in the cache" may
- * mean relabelled (or not yet seen), and only the object itself shows whether it is ours to write.
- */
+/** A live GET of a Secret; absent is undefined. */
 async function readSecret(kc: KubeConfig, namespace: string, name: string): Promise<V1Secret | undefined> {
   try {
     return await kubeRequest<V1Secret>(kc, `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
@@ -65,13 +61,57 @@ const conditionReasons: Record<PkiProblemReason, string> = {
   InvalidTLSPolicy: R.invalidTLSPolicy,
 };
 
-async function observePki(deps: { cache: ClusterCache; kc: KubeConfig }, ref: ClusterRef, caSecretName: string, userCa: boolean): Promise<ObservedPki> {
+type PkiDeps = { cache: ClusterCache; kc: KubeConfig; writer: KubeWriter };
+
+interface Observation {
+  pki: ObservedPki;
+  /** Secrets found absent on the cache's word alone, not by a live read. */
+  unconfirmed: string[];
+}
+
+/**
+ * The cluster's Secrets, from the cache: a quiet pass makes no request. A Secret goes live only
+ * while the cache may be behind our own write of it (read-your-writes.ts), while the watch of a
+ * user's CA has not listed yet, or when named in `confirm`. A user's CA carries none of our
+ * labels: it comes from a watch of its own by name, or live where the cache has none.
+ */
+async function observePki(deps: PkiDeps, ref: ClusterRef, caSecretName: string, userCa: boolean, confirm: string[] = []): Promise<Observation> {
   const ns = ref.namespace;
-  const read = async (name: string) => (deps.cache.get('Secret', ns, name) as V1Secret | undefined) ?? (await readSecret(deps.kc, ns, name));
+  const unconfirmed: string[] = [];
+  const synced = deps.cache.hasSynced?.() ?? true;
+  const live = async (name: string, cached: V1Secret | undefined) => {
+    const found = await readSecret(deps.kc, ns, name);
+    deps.writer.recent.settled('Secret', ns, name, found?.metadata?.resourceVersion, cached?.metadata?.resourceVersion);
+    return found;
+  };
+  const read = async (name: string) => {
+    const cached = deps.cache.get('Secret', ns, name) as V1Secret | undefined;
+    if (confirm.includes(name) || deps.writer.recent.verdict('Secret', ns, name, synced, cached?.metadata?.resourceVersion) === 'live') return live(name, cached);
+    if (!cached) unconfirmed.push(name);
+    return cached;
+  };
+  const readUserCa = async () => {
+    const view = deps.cache.namedSecret?.(`${ns}/${ref.name}`, ns, caSecretName);
+    if (!view?.synced || confirm.includes(caSecretName)) return readSecret(deps.kc, ns, caSecretName);
+    if (!view.object) unconfirmed.push(caSecretName);
+    return view.object;
+  };
+  if (!userCa) deps.cache.releaseNamed?.(`${ns}/${ref.name}`);
   const leaves: ObservedPki['leaves'] = {};
   for (const [kind, name] of Object.entries(leafSecretNames) as [LeafKind, (c: ClusterRef) => string][]) leaves[kind] = await read(name(ref));
   const next = userCa ? undefined : await read(names.caNextSecret(ref));
-  return { ca: userCa ? await readSecret(deps.kc, ns, caSecretName) : await read(caSecretName), ...(next ? { next } : {}), leaves };
+  const ca = userCa ? await readUserCa() : await read(caSecretName);
+  return { pki: { ca, ...(next ? { next } : {}), leaves }, unconfirmed };
+}
+
+/**
+ * A plan that writes or reports rests on every absence it saw, and the cache cannot vouch for an
+ * absence it cannot see: a Secret of ours relabelled so the selector drops it, or one someone else
+ * created under our name. Those are confirmed live first, so nothing is issued over them and no
+ * missing CA is reported; a quiet plan (nothing due, nothing wrong) needs no confirmation.
+ */
+function needsConfirmation(plan: CertificatePlan): boolean {
+  return !planIsEmpty(plan) || plan.problems.length > 0 || plan.rotation !== undefined;
 }
 
 /**
@@ -80,7 +120,7 @@ async function observePki(deps: { cache: ClusterCache; kc: KubeConfig }, ref: Cl
  * planned, for its status, but nothing is issued or written.
  */
 export async function reconcileCertificates(
-  deps: { cache: ClusterCache; kc: KubeConfig; writer: KubeWriter; clusterDomain: string },
+  deps: PkiDeps & { clusterDomain: string },
   cluster: EtcdCluster,
   ref: ClusterRef,
   trustInUse: boolean,
@@ -93,19 +133,24 @@ export async function reconcileCertificates(
   if (!policy) {
     return { problems: [{ reason: R.invalidTLSPolicy, message: 'spec.tls durations do not parse' }], caSecretName, operatorTls: undefined, written: [], nextRenewalAt: undefined, trustBundleHash: '' };
   }
-  const observed = await observePki(deps, ref, caSecretName, caRef !== undefined);
   const rotateToken = cluster.metadata.annotations?.[annotationKeys.rotateCa];
-  const observedHash = memberTrustHash(observed.leaves.server);
-  const inputs: PkiInputs = {
-    cluster: { ...ref, clusterDomain: deps.clusterDomain },
-    ownerUid: cluster.metadata.uid!,
-    policy,
-    caSecretRef: caRef,
-    trustInUse,
-    ...(rotateToken !== undefined ? { rotateToken } : {}),
-    membersRolled: observedHash !== undefined && membersRolled(observedHash),
+  const planFor = (observed: ObservedPki) => {
+    const observedHash = memberTrustHash(observed.leaves.server);
+    const inputs: PkiInputs = {
+      cluster: { ...ref, clusterDomain: deps.clusterDomain },
+      ownerUid: cluster.metadata.uid!,
+      policy,
+      caSecretRef: caRef,
+      trustInUse,
+      ...(rotateToken !== undefined ? { rotateToken } : {}),
+      membersRolled: observedHash !== undefined && membersRolled(observedHash),
+    };
+    return { observed, observedHash, inputs, plan: planCertificates(observed, inputs, now) };
   };
-  const plan = planCertificates(observed, inputs, now);
+  const first = await observePki(deps, ref, caSecretName, caRef !== undefined);
+  let planned = planFor(first.pki);
+  if (first.unconfirmed.length > 0 && needsConfirmation(planned.plan)) planned = planFor((await observePki(deps, ref, caSecretName, caRef !== undefined, first.unconfirmed)).pki);
+  const { observed, observedHash, inputs, plan } = planned;
   const written: string[] = [];
   const rotation = describeRotation(plan.rotation, caSecretName);
   if (!planIsEmpty(plan) && !cluster.spec.paused) {

@@ -3,6 +3,7 @@ import { apiVersion, plural } from '../api/group.js';
 import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
 import { postEvent } from '../runtime/events.js';
 import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
+import { RecentWrites } from '../runtime/read-your-writes.js';
 import { fieldManager } from '../resources/names.js';
 
 /** The API path of a named object, from its apiVersion and a plural. */
@@ -46,12 +47,20 @@ export function replacingPatch(previous: object, next: Record<string, unknown>):
 
 /** Writes of one pass. Every call is one request; errors carry the HTTP status (KubeApiError). */
 export class KubeWriter {
+  /**
+   * Secrets written and deleted that the cache may not show yet: the certificate pass reads those
+   * live (read-your-writes.ts). Only Secrets, the one kind a pass re-reads before trusting an absence.
+   */
+  readonly recent = new RecentWrites();
+
   constructor(private readonly kc: KubeConfig) {}
 
   /** Server-side apply under the operator's field manager, taking ownership of conflicting fields. */
   async apply<T extends KubernetesObject>(obj: T, signal?: AbortSignal): Promise<T> {
     const query = `?fieldManager=${fieldManager}&force=true`;
-    return kubeRequest<T>(this.kc, pathOf(obj) + query, { method: 'PATCH', body: obj, contentType: 'application/apply-patch+yaml', signal });
+    const written = await kubeRequest<T>(this.kc, pathOf(obj) + query, { method: 'PATCH', body: obj, contentType: 'application/apply-patch+yaml', signal });
+    if (obj.kind === 'Secret') this.recent.wrote('Secret', obj.metadata!.namespace!, obj.metadata!.name!, written?.metadata?.resourceVersion);
+    return written;
   }
 
   /**
@@ -72,6 +81,8 @@ export class KubeWriter {
     } catch (err) {
       if (statusCodeOf(err) !== 404) throw err;
     }
+    // A Secret's DELETE answers a Status without a version: the cache is current once it drops it.
+    if (kind === 'Secret') this.recent.deleted('Secret', namespace, name);
   }
 
   /** A Kubernetes Event on the cluster object, for people running `kubectl describe`. */

@@ -120,6 +120,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!cluster || cluster.metadata.deletionTimestamp) {
       // Children go with the owner through the garbage collector; only our connections remain.
       this.deps.admins.drop(key);
+      this.deps.cache.releaseNamed?.(key);
       this.notices.forget(key);
       this.deps.metrics?.forget({ namespace, name });
       this.warnings.forget(key);

@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import type { Clock } from './clock.js';
 import { type Kind, keyOf, type ObjectOfKind, watchedKinds } from './kinds.js';
 import { Informer, type InformerObserver } from './informer.js';
+import { type NamedView, NamedWatches } from './named-watches.js';
 import { childLabelSelector, owningClusterKey } from './owners.js';
 
 /** What a reconciler reads: the informers' view of the world, never a live API call. */
@@ -11,6 +12,15 @@ export interface ClusterCache {
   get<K extends Kind>(kind: K, namespace: string, name: string): ObjectOfKind[K] | undefined;
   /** Objects of `kind` in `namespace` whose labels include every entry of `labels`. */
   list<K extends Kind>(kind: K, namespace: string, labels?: Record<string, string>): ObjectOfKind[K][];
+  /** True once every informer has listed. Absent: a cache that is always complete (test fakes). */
+  hasSynced?(): boolean;
+  /**
+   * A Secret the cluster `clusterKey` names but does not own (a user's CA), from a watch of its
+   * own by name (named-watches.ts). Absent: read it live.
+   */
+  namedSecret?(clusterKey: string, namespace: string, name: string): NamedView<KubernetesObject>;
+  /** The cluster names no Secret any more: its watch may stop. */
+  releaseNamed?(clusterKey: string): void;
 }
 
 export interface InformerCacheOptions {
@@ -30,6 +40,7 @@ export interface InformerCacheOptions {
 export class InformerCache implements ClusterCache {
   private readonly informers = new Map<Kind, Map<string, Informer<KubernetesObject>>>();
   private readonly listeners: ((key: string) => void)[] = [];
+  private readonly named: NamedWatches<KubernetesObject>;
 
   constructor(private readonly options: InformerCacheOptions) {
     const scopes = options.namespaces.length > 0 ? options.namespaces : [''];
@@ -38,6 +49,21 @@ export class InformerCache implements ClusterCache {
       for (const namespace of scopes) byScope.set(namespace, this.makeInformer(kind, namespace));
       this.informers.set(kind, byScope);
     }
+    this.named = new NamedWatches(
+      (namespace, name) => new Informer({ ...this.informerOptions(), resource: watchedKinds.Secret, namespace, fieldSelector: `metadata.name=${name}` }),
+      (key) => {
+        for (const listener of this.listeners) listener(key);
+      },
+    );
+  }
+
+  namedSecret(clusterKey: string, namespace: string, name: string): NamedView<KubernetesObject> {
+    this.informerFor('Secret', namespace); // throws for a namespace outside the watched ones
+    return this.named.get(clusterKey, namespace, name);
+  }
+
+  releaseNamed(clusterKey: string): void {
+    this.named.release(clusterKey);
   }
 
   /** Called with an EtcdCluster key for every change to the cluster or one of its children. */
@@ -71,10 +97,11 @@ export class InformerCache implements ClusterCache {
 
   start(): void {
     for (const informer of this.all()) informer.start();
+    this.named.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.all().map((i) => i.stop()));
+    await Promise.all([...this.all().map((i) => i.stop()), this.named.stop()]);
   }
 
   private all(): Informer<KubernetesObject>[] {
@@ -89,16 +116,17 @@ export class InformerCache implements ClusterCache {
     return informer;
   }
 
+  private informerOptions() {
+    const { kc, log, clock, observer, backoff } = this.options;
+    return { kc, log, clock, observer, backoff };
+  }
+
   private makeInformer(kind: Kind, namespace: string): Informer<KubernetesObject> {
     const informer = new Informer<KubernetesObject>({
-      kc: this.options.kc,
+      ...this.informerOptions(),
       resource: watchedKinds[kind],
       namespace: namespace || undefined,
       labelSelector: kind === 'EtcdCluster' ? undefined : childLabelSelector,
-      log: this.options.log,
-      clock: this.options.clock,
-      observer: this.options.observer,
-      backoff: this.options.backoff,
     });
     const toKey = kind === 'EtcdCluster' ? keyOf : owningClusterKey;
     informer.on((change, obj) => {

@@ -3,7 +3,7 @@ import type { Logger } from 'winston';
 import { type Clock, realClock } from './clock.js';
 import type { PassContext, Reconciler, Result } from './reconciler.js';
 import { TerminalError } from './reconciler.js';
-import { type QueueObserver, WorkQueue } from './workqueue.js';
+import { type Priority, type QueueObserver, WorkQueue } from './workqueue.js';
 import { KeyedBackoff } from './backoff.js';
 import { runInPass } from './pass-scope.js';
 
@@ -51,8 +51,9 @@ export class Controller {
     this.queue = new WorkQueue({ clock: this.clock, backoff: options.backoff, observer: options.queueObserver });
   }
 
-  enqueue(key: string): void {
-    this.queue.add(key);
+  /** `background`: a look nothing asked for now (the periodic resync); events go first. */
+  enqueue(key: string, priority: Priority = 'event'): void {
+    this.queue.add(key, priority);
   }
 
   /** How long the oldest pass still running has run (0 when none runs): a hung worker shows here. */
@@ -120,6 +121,8 @@ export class Controller {
       this.running.delete(entry);
     }
     const seconds = (this.clock.now() - started) / 1000;
+    // Where the time from an event to a write goes: waiting for a worker, or in the pass.
+    ctx.log.debug('pass finished', { waitedMs: this.queue.waitedMs(key), passMs: Math.round(seconds * 1000), failed: error !== undefined });
     if (this.abort.signal.aborted) {
       ctx.log.warn('pass abandoned', { reason: String(this.abort.signal.reason), error: error === undefined ? undefined : describe(error) });
       return;

@@ -23,6 +23,8 @@ export interface InformerOptions {
   /** Undefined watches all namespaces. */
   namespace?: string;
   labelSelector?: string;
+  /** `metadata.name=x`: one object by name (a Secret a cluster names but we do not own). */
+  fieldSelector?: string;
   log: Logger;
   clock?: Clock;
   observer?: InformerObserver;
@@ -53,7 +55,7 @@ export class Informer<T extends KubernetesObject> {
   constructor(private readonly options: InformerOptions) {
     this.clock = options.clock ?? realClock;
     this.backoff = new RestartBackoff(options.backoff ?? { baseMs: 500, capMs: 30_000, resetAfterMs: 60_000 });
-    this.name = `${options.resource.plural}${options.namespace ? `/${options.namespace}` : ''}`;
+    this.name = `${options.resource.plural}${options.namespace ? `/${options.namespace}` : ''}${options.fieldSelector ? `?${options.fieldSelector}` : ''}`;
   }
 
   on(handler: InformerHandler<T>): void {
@@ -105,6 +107,7 @@ export class Informer<T extends KubernetesObject> {
   private query(extra: Record<string, string>): string {
     const params = new URLSearchParams(extra);
     if (this.options.labelSelector) params.set('labelSelector', this.options.labelSelector);
+    if (this.options.fieldSelector) params.set('fieldSelector', this.options.fieldSelector);
     return `${collectionPath(this.options.resource, this.options.namespace)}?${params.toString()}`;
   }
 

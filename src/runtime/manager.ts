@@ -95,7 +95,7 @@ export class Manager {
 
   private scheduleResync(): void {
     this.cancelResync = this.clock.schedule(this.options.resyncPeriodMs, () => {
-      for (const key of this.options.cache.clusterKeys()) this.options.controller.enqueue(key);
+      for (const key of this.options.cache.clusterKeys()) this.options.controller.enqueue(key, 'background');
       for (const c of this.options.secondary ?? []) c.resync();
       this.scheduleResync();
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeyedBackoff } from './backoff.js';
 import { FakeClock } from './clock.js';
-import { WorkQueue } from './workqueue.js';
+import { backgroundMaxWaitMs, WorkQueue } from './workqueue.js';
 
 function setup() {
   const clock = new FakeClock();
@@ -101,6 +101,45 @@ describe('WorkQueue', () => {
     queue.done(key!);
     expect(queue.len()).toBe(0);
     expect(queue.inFlightSince()).toEqual([]);
+  });
+
+  it('hands out events before background keys (requeues falling due, retries, resyncs)', async () => {
+    const { clock, queue } = setup();
+    for (const key of ['r1', 'r2', 'r3']) queue.addAfter(key, 100);
+    clock.advance(100);
+    queue.add('resync', 'background');
+    queue.add('changed');
+    expect(await ready(queue)).toEqual(['changed', 'r1', 'r2', 'r3', 'resync']);
+  });
+
+  it('an event for a key waiting in the background lane moves it up, once', async () => {
+    const { queue } = setup();
+    for (const key of ['a', 'b', 'c']) queue.add(key, 'background');
+    queue.add('x');
+    queue.add('c');
+    queue.add('c', 'background');
+    expect(await ready(queue)).toEqual(['x', 'c', 'a', 'b']);
+  });
+
+  it('an event for a key held by a worker, queued in the background, comes back as an event', async () => {
+    const { queue } = setup();
+    queue.add('a', 'background');
+    const held = await queue.get();
+    queue.add('a', 'background');
+    queue.add('b', 'background');
+    queue.add('a');
+    queue.done(held!);
+    expect(await ready(queue)).toEqual(['a', 'b']);
+  });
+
+  it('a background key passed over for backgroundMaxWaitMs goes before events', async () => {
+    const { clock, queue } = setup();
+    queue.add('old', 'background');
+    queue.add('e1');
+    expect(await queue.get()).toBe('e1');
+    clock.advance(backgroundMaxWaitMs);
+    queue.add('e2');
+    expect(await ready(queue)).toEqual(['old', 'e2']);
   });
 
   it('reports how long a key waited and how long it was worked on', async () => {

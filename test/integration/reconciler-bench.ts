@@ -28,6 +28,8 @@ export class ReconcilerBench {
   readonly ns = 'default';
   readonly writer: CountingWriter;
   readonly cache: InformerCache;
+  /** Secrets the reconciler's cache does not show, as if their watch events were late. */
+  readonly hiddenSecrets = new Set<string>();
   /** Days added to the operator's clock, to make certificates fall due. */
   daysAhead = 0;
   /** Whether the reconciler sees the operator's PVCs (as main wires it); off, it sees none. */
@@ -44,7 +46,10 @@ export class ReconcilerBench {
     this.admins = new AdminPool((endpoints, tls) => createEtcdAdmin({ endpoints: endpoints.map((e) => e.url), tls, callTimeoutMs: 2_000 }));
     this.writer = new CountingWriter(kc);
     const clock: Clock = { now: () => realClock.now() + this.daysAhead * day, schedule: (ms, fn) => realClock.schedule(ms, fn) };
-    this.reconciler = new EtcdClusterReconciler({ cache: this.cache, kc, writer: this.writer, admins: this.admins, clock, clusterDomain: 'cluster.local', pvcs: (ns) => (this.claimsFromCache ? (this.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[]) : []), backups: () => this.backups });
+    // The reconciler's view: the cache, less the Secrets a test hides (a watch event not in yet).
+    const get: InformerCache['get'] = (kind, namespace, n) => (kind === 'Secret' && this.hiddenSecrets.has(n) ? undefined : this.cache.get(kind, namespace, n));
+    const view = Object.assign(Object.create(this.cache) as InformerCache, { get });
+    this.reconciler = new EtcdClusterReconciler({ cache: view, kc, writer: this.writer, admins: this.admins, clock, clusterDomain: 'cluster.local', pvcs: (ns) => (this.claimsFromCache ? (this.cache.list('PersistentVolumeClaim', ns, { [labelKeys.managedBy]: 'etcd-operator' }) as V1PersistentVolumeClaim[]) : []), backups: () => this.backups });
   }
 
   static async start(label: string): Promise<ReconcilerBench> {
@@ -106,6 +111,23 @@ export class ReconcilerBench {
     this.writer.writes.length = 0;
     await this.reconciler.reconcile(`${this.ns}/${name}`, this.ctx);
     return [...this.writer.writes];
+  }
+
+  /** One pass at once, whatever the cache has seen; returns the pass's writes. */
+  async passNow(name: string): Promise<string[]> {
+    this.writer.writes.length = 0;
+    await this.reconciler.reconcile(`${this.ns}/${name}`, this.ctx);
+    return [...this.writer.writes];
+  }
+
+  /** The API server's count of requests for `resource` with `verb` (GET, LIST, ...), every client. */
+  async requests(resource: string, verb: string): Promise<number> {
+    const text = await this.kubectl('get', '--raw', '/metrics');
+    let total = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('apiserver_request_total{') && line.includes(`resource="${resource}"`) && line.includes(`verb="${verb}"`) && line.includes('subresource=""')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return total;
   }
 
   /** Passes until one writes nothing. */
