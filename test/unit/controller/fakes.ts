@@ -1,6 +1,6 @@
 /**
  * Fakes of the reconciler's own narrow dependencies: the informers' cache, the writer, the etcd
- * client pool and the one live read a pass makes (a Secret missing from the cache). Each keeps
+ * client pool and the live reads a pass may make (see ApiStub). Each keeps
  * what the API server would, so a test runs pass after pass and asserts the world that results.
  */
 import http from 'node:http';
@@ -153,8 +153,8 @@ export class FakeAdminPool extends AdminPool {
 }
 
 /**
- * The one live read of a pass: a Secret not in the cache is read from the API server (it may be
- * the user's, or relabelled). This stub answers every request 404 and remembers it; a test
+ * The live reads a pass may still make: a Secret the cache is behind on (our own recent write),
+ * or an absence confirmed before the plan acts on it (the Secret may be the user's, or relabelled). This stub answers every request 404 and remembers it; a test
  * asserts that no write ever reaches it (writes go through the writer).
  */
 export class ApiStub {

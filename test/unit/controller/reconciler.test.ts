@@ -9,10 +9,10 @@ import { type Pass, World, key, ref } from './world.js';
 // The EtcdClusterReconciler pass after pass over fakes of its own dependencies (cache, writer,
 // etcd client pool, clock). What is asserted is the world the passes leave (objects, members,
 // status, events), and that each pass changes one thing. A pass takes a few milliseconds; the
-// generous timeouts are for a shared machine under load (the first test generates RSA keys).
+// generous timeouts are for a shared machine under load (the first test generates the cluster's keys).
 
 let api: ApiStub;
-/** The certificate Secrets of the first test's cluster: RSA keys are generated once per file. */
+/** The certificate Secrets of the first test's cluster: keys are generated once per file. */
 let secrets: KubernetesObject[] = [];
 
 beforeAll(async () => {
