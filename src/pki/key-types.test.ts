@@ -9,9 +9,9 @@ import { inspectLeaf } from './inspect.js';
 import { executeCertificatePlan } from './issue.js';
 import * as x509 from './peculiar.js';
 import { type ObservedPki, type PkiInputs, planCertificates, planIsEmpty } from './plan.js';
-import { leafKinds, leafProfile } from './profiles.js';
 import { memberTrustText } from './rotation.js';
 import { tbsFields } from './testdata/der.js';
+import { observeSecrets } from './testdata/observe.js';
 import { signCertificate } from './x509.js';
 
 const day = 24 * 3600_000;
@@ -25,15 +25,7 @@ const later = (days: number) => new Date(issuedAt.getTime() + days * day);
 const text = (s: V1Secret, key: string) => Buffer.from(s.data![key]!, 'base64').toString();
 const rsaSet = JSON.parse(readFileSync(new URL('./testdata/rsa-set-2026-03-01.json', import.meta.url), 'utf8')) as V1Secret[];
 
-function observe(secrets: V1Secret[], ca?: V1Secret): ObservedPki {
-  const byName = new Map(secrets.map((s): [string, V1Secret] => [s.metadata!.name!, s]));
-  const leaves: ObservedPki['leaves'] = {};
-  for (const kind of leafKinds) {
-    const secret = byName.get(leafProfile(cluster, kind).secretName);
-    if (secret) leaves[kind] = secret;
-  }
-  return { ca: ca ?? byName.get('db-ca'), leaves };
-}
+const observe = (secrets: V1Secret[], ca?: V1Secret): ObservedPki => observeSecrets(cluster, secrets, ca);
 
 /** What the API server holds after applying `written` over `before`. */
 const apply = (before: V1Secret[], written: V1Secret[]) => before.map((s) => written.find((w) => w.metadata!.name === s.metadata!.name) ?? s);

@@ -4,8 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { executeCertificatePlan } from './issue.js';
 import { type ObservedPki, type PkiInputs, planCertificates, planIsEmpty } from './plan.js';
 import { inspectLeaf } from './inspect.js';
-import { leafProfile, leafKinds } from './profiles.js';
+import { leafKinds } from './profiles.js';
 import { memberTrustText } from './rotation.js';
+import { observeSecrets } from './testdata/observe.js';
 import { type CertificateAndKey, issue } from './x509.js';
 
 const day = 24 * 3600_000;
@@ -23,15 +24,7 @@ const trustOf = (secrets: V1Secret[]) => {
 };
 
 /** What the API server would hand back on the next pass: the Secrets the last pass applied. */
-function observe(secrets: V1Secret[], ca?: V1Secret): ObservedPki {
-  const byName = new Map(secrets.map((s): [string, V1Secret] => [s.metadata!.name!, s]));
-  const leaves: ObservedPki['leaves'] = {};
-  for (const kind of leafKinds) {
-    const secret = byName.get(leafProfile(cluster, kind).secretName);
-    if (secret) leaves[kind] = secret;
-  }
-  return { ca: ca ?? byName.get('db-ca'), leaves };
-}
+const observe = (secrets: V1Secret[], ca?: V1Secret): ObservedPki => observeSecrets(cluster, secrets, ca);
 
 function userSecret(data: Record<string, string>, name = 'my-ca'): V1Secret {
   return { metadata: { name, namespace: 'prod' }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) };
