@@ -6,7 +6,7 @@ import type { EtcdCluster } from '../api/types.generated.js';
 import type { MembershipConfig } from '../resources/membership-config.js';
 import { budgetVoters, lagBehind, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import type { KubeView } from './observe-kube.js';
-import { requeueAfter } from './reconcile.js';
+import { requeueAfter } from './requeue.js';
 
 const m = (id: string, ordinal: number, healthy = true): MemberView => ({
   id, name: `main-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: undefined, healthy, isLeader: false, problem: undefined,

@@ -27,6 +27,7 @@ import { DecisionWarnings, describeDecision } from './decisions.js';
 import { describeFailure } from './failures.js';
 import { clusterIdGate, identityOf, predatingVolumeGate } from './identity.js';
 import type { KubeWriter } from './kube-writer.js';
+import { requeueAfter } from './requeue.js';
 import { type LearnerRecords, defaultLearnerTimeoutMs, learnerProblems, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
@@ -38,7 +39,7 @@ import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { computeStatus } from './status.js';
 import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
 import { optionsRefusal } from '../versions/options-gate.js';
-import { type StepOutcome, act, announcedOrdinals, membershipUnchanged } from './steps.js';
+import { act, announcedOrdinals, membershipUnchanged } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
 import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
 import { Upkeep } from '../upkeep/index.js';
@@ -64,24 +65,6 @@ export interface ReconcilerDeps {
   backups?: (namespace: string) => EtcdBackup[];
   /** Metrics of defragmentation, alarms and the consistency check. */
   upkeepMetrics?: UpkeepMetrics;
-}
-
-/** A learner becomes promotable within a second of catching up: look again soon. */
-const learnerWaits: ReadonlySet<string> = new Set(['learnerStarting', 'learnerCatchingUp']);
-
-/**
- * How soon to look again: quickly while a change is under way, every 30 s to refresh health.
- * The next member's pod turns Ready only after the promotion (and etcd accepts the next learner only
- * then), so a learner is looked at every 250 ms (the floor retries every 20 ms); a change etcd
- * refused for now (its 5 s window after a member joined, a learner not yet in sync) is asked again
- * in 500 ms, not 2 s, which would add up to 2 s after the window closes. A certificate renewal
- * shortens the wait, never below 1 s (an overdue one must not loop), and never lengthens it.
- */
-export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRenewalAt: Date | undefined, now: Date): number {
-  const learnerWait = step.kind === 'wait' && learnerWaits.has(step.reason);
-  const base = learnerWait ? 250 : outcome === 'acted' || outcome === 'notReady' ? 500 : step.kind === 'wait' ? 2_000 : 30_000;
-  if (!nextRenewalAt) return base;
-  return Math.min(base, Math.max(1_000, nextRenewalAt.getTime() - now.getTime()));
 }
 
 function memberOrdinals(etcd: EtcdView | undefined): number[] {
