@@ -38,6 +38,9 @@ const timedOut = (ordinal: number, failures = 1, retryAt = t0 + 5 * minute) => (
 const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['bootstrap: no StatefulSet, never formed', { statefulSetReplicas: undefined, knownMembers: 0, members: undefined, volumes: [] }, { kind: 'createStatefulSet', replicas: 3, bootstrap: true }],
   ['StatefulSet deleted after the cluster formed: recreate at the known size', { desired: 5, statefulSetReplicas: undefined, members: undefined }, { kind: 'createStatefulSet', replicas: 3, bootstrap: false }],
+  ['bootstrap waits while a volume of an earlier cluster is being deleted: a pod made now would mount it on its way out', { statefulSetReplicas: undefined, knownMembers: 0, members: undefined, volumes: [], leavingVolumes: [0, 2] }, { kind: 'wait', reason: 'volumeLeaving', detail: 'the volume of ordinal 0, 2 is being deleted' }],
+  ['bootstrap ignores a volume being deleted above the size it creates', { statefulSetReplicas: undefined, knownMembers: 0, members: undefined, volumes: [], leavingVolumes: [3] }, { kind: 'createStatefulSet', replicas: 3, bootstrap: true }],
+  ['a learner whose volume is still being deleted is not started yet', { desired: 5, members: [m(0), m(1), m(2), m(3, notStarted)], leavingVolumes: [3] }, { kind: 'wait', reason: 'volumeLeaving', detail: 'the volume of ordinal 3 is being deleted' }],
   ['StatefulSet exists, etcd not answering yet', { members: undefined }, { kind: 'wait', reason: 'etcdUnreachable' }],
   ['membership matches', {}, { kind: 'none' }],
   ['scale up 3 -> 5: add one learner at the lowest free ordinal', { desired: 5 }, { kind: 'addLearner', ordinal: 3 }],

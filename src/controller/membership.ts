@@ -85,6 +85,11 @@ export interface MembershipObservation {
   /** Member list; undefined when no member answered. */
   members: ObservedMember[] | undefined;
   volumes: ObservedVolume[];
+  /**
+   * Ordinals whose PVC is being deleted. A pod made now would mount the claim on its way out (and
+   * hold it there: Kubernetes keeps a claim while a pod uses it), not a new one: pods wait for it.
+   */
+  leavingVolumes?: number[];
   /** Members recorded as having run on some volume: only their data can be known lost. */
   recordedMembers: ReadonlySet<string>;
   /**
@@ -143,12 +148,21 @@ export type WaitReason =
   | 'unhealthyNoScaleUp'
   | 'unhealthyNoRestart'
   | 'upgradeWaiting'
-  | 'templatePending';
+  | 'templatePending'
+  | 'volumeLeaving';
 
 const byOrdinalDesc = (a: ObservedMember, b: ObservedMember) => (b.ordinal ?? -1) - (a.ordinal ?? -1);
 
+/** A claim at an ordinal below `replicas` is being deleted: starting its pod now must wait. */
+function leavingBelow(o: MembershipObservation, replicas: number): MembershipStep | undefined {
+  const leaving = (o.leavingVolumes ?? []).filter((ordinal) => ordinal < replicas).sort((a, b) => a - b);
+  return leaving.length > 0 ? { kind: 'wait', reason: 'volumeLeaving', detail: `the volume of ordinal ${leaving.join(', ')} is being deleted` } : undefined;
+}
+
 export function planMembership(o: MembershipObservation): MembershipStep {
   if (o.statefulSetReplicas === undefined) {
+    const leaving = leavingBelow(o, o.knownMembers > 0 ? o.knownMembers : o.desired);
+    if (leaving) return leaving;
     return o.knownMembers > 0
       ? { kind: 'createStatefulSet', replicas: o.knownMembers, bootstrap: false }
       : { kind: 'createStatefulSet', replicas: o.desired, bootstrap: true };
@@ -189,7 +203,7 @@ function advanceLearner(o: MembershipObservation, members: ObservedMember[]): Me
   if (!pending) return undefined;
   if (!pending.started) {
     if (pending.ordinal !== undefined && o.statefulSetReplicas! <= pending.ordinal) {
-      return { kind: 'scaleStatefulSet', replicas: pending.ordinal + 1, reason: 'startLearner' };
+      return leavingBelow(o, pending.ordinal + 1) ?? { kind: 'scaleStatefulSet', replicas: pending.ordinal + 1, reason: 'startLearner' };
     }
     return withDeadline(o, pending, pending.isLearner ? 'learnerStarting' : 'memberStarting');
   }

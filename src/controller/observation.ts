@@ -90,6 +90,7 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
       const claim = kube.claims.get(ordinal);
       return { ordinal, memberId: records[uid], predatesCluster: predates(claim, cluster), reclaim: claim?.metadata?.annotations?.[annotationKeys.reclaim] === 'true' };
     }),
+    leavingVolumes: kube.leavingClaims ?? [],
     // emptyDir volumes die with their pods: there is nothing to retain.
     retainVolumes: cluster.spec.storage.type !== 'EmptyDir' && cluster.spec.storage.retentionPolicy !== 'Delete',
     recordedMembers: new Set(Object.values(records)),

@@ -13,6 +13,8 @@ export interface KubeView {
   volumes: Map<number, string>;
   /** The PVC of each ordinal (none for emptyDir storage). */
   claims: Map<number, V1PersistentVolumeClaim>;
+  /** Ordinals whose PVC is being deleted (not in `volumes`): a pod started now would mount it. */
+  leavingClaims?: number[];
   membership: MembershipConfig | undefined;
 }
 
@@ -31,16 +33,20 @@ export function observeKube(cache: ClusterCache, cluster: EtcdCluster, ref: Clus
   }
   const volumes = new Map<number, string>();
   const claims = new Map<number, V1PersistentVolumeClaim>();
+  const leavingClaims: number[] = [];
   if (cluster.spec.storage.type === 'EmptyDir') {
     for (const [ordinal, pod] of pods) if (pod.metadata?.uid) volumes.set(ordinal, pod.metadata.uid);
   } else {
     for (const pvc of pvcs(ns)) {
       const match = /^data-(.+)$/.exec(pvc.metadata?.name ?? '');
       const ordinal = match ? memberOrdinal(ref, match[1]!) : undefined;
-      if (ordinal !== undefined && pvc.metadata?.uid && !pvc.metadata.deletionTimestamp) {
-        volumes.set(ordinal, pvc.metadata.uid);
-        claims.set(ordinal, pvc);
+      if (ordinal === undefined || !pvc.metadata?.uid) continue;
+      if (pvc.metadata.deletionTimestamp) {
+        leavingClaims.push(ordinal);
+        continue;
       }
+      volumes.set(ordinal, pvc.metadata.uid);
+      claims.set(ordinal, pvc);
     }
   }
   return {
@@ -48,6 +54,7 @@ export function observeKube(cache: ClusterCache, cluster: EtcdCluster, ref: Clus
     pods,
     volumes,
     claims,
+    leavingClaims,
     membership: parseMembershipConfig(cache.get('ConfigMap', ns, names.membershipConfig(ref)) as V1ConfigMap | undefined),
   };
 }

@@ -136,6 +136,8 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
       return { reason: R.upgradeWaiting, message: 'waiting for every member to be a healthy, caught-up voter before upgrading the next one' };
     case 'templatePending':
       return { reason: R.restartingMember, message: 'waiting for the StatefulSet controller to record the new pod template' };
+    case 'volumeLeaving':
+      return { reason: formed ? R.restartingMember : R.bootstrapping, message: 'waiting for a volume being deleted to be gone before starting its member' };
     case 'learnerRetryBackoff':
       return { reason: R.learnerRetryBackoff, message: 'waiting before adding a learner again after one timed out' };
     case 'learnerRemovalNeedsQuorum':
