@@ -28,6 +28,8 @@ describe('planDowngrade', () => {
     ['cluster version still rising after an upgrade: no cancel without a downgrade', '3.6.16', members(raising, raising, raising), undefined, { kind: 'none' }],
     ['back to 3.6 with a member still on 3.5: the roll upgrades it first', '3.6.16', members(migrated, migrated, on35), undefined, { kind: 'none' }],
     ['back to 3.6, a member silent: no cancel on a guess', '3.6.16', members(migrated, undefined, migrated), undefined, { kind: 'none' }],
+    ['back to 3.5 right after an upgrade, the cluster version not raised yet: wait, no restart (3.5 would meet the raise in its log)', '3.5.35', members(raising, raising, raising), undefined, { kind: 'wait' }, 'about to be raised'],
+    ['an upgrade gone back half way (a member still on 3.5): the cluster version cannot rise, roll back', '3.5.35', members(raising, raising, on35), undefined, { kind: 'roll' }],
     ['two minors down is never enabled', '3.4.30', members(v36, v36, v36), undefined, { kind: 'wait' }, 'one minor release at a time'],
     ['nobody answers: nothing to decide', '3.5.35', members(undefined, undefined, undefined), undefined, { kind: 'none' }],
   ];

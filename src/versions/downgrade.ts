@@ -7,6 +7,8 @@
  * - Enable: once every member is a healthy, caught-up voter, validate then enable the downgrade
  *   to the target minor. The leader lowers the cluster version to it, and each 3.6 member then
  *   migrates its data to the target's storage version.
+ * - Right after an upgrade the cluster version may still read the target while every member runs
+ *   the newer minor: wait for the leader to raise it, then enable (not a plain roll).
  * - Wait until the cluster version reads the target and every member still on the newer minor
  *   reports the target storage version. Until then no member restarts (the roll is held).
  * - Roll: members move to the target image one at a time, leader last (roll.ts does that, as
@@ -79,6 +81,14 @@ export function planDowngrade(o: DowngradeObservation): DowngradePlan {
     return { kind: 'enable', target: show(target), detail: `enabling the downgrade of the cluster version from ${show(cluster)} to ${show(target)}` };
   }
   if (rank(cluster) < rank(target)) return { kind: 'wait', detail: `downgrade to ${show(target)}: the cluster version reads ${show(cluster)}, below the target` };
+  // Every member runs the newer minor and etcd holds no downgrade: the cluster version reads the
+  // target only until the leader raises it (moments after an upgrade). A member restarted on the
+  // target now would meet that raise in its log and stop for good ("invalid downgrade"). Wait for
+  // the raise, then enable. (With a member still on the target, as when an upgrade goes back half
+  // way, the cluster version cannot rise, and the roll back is safe.)
+  if (!enabled && servers.every((s) => s > rank(target))) {
+    return { kind: 'wait', detail: `downgrade to ${show(target)}: every member runs ${Math.floor(newest / 1000)}.${newest % 1000} and the cluster version, still ${show(cluster)}, is about to be raised; enabling the downgrade after that` };
+  }
   const migrating = known.find((k) => k.server && rank(k.server) > rank(target) && rank(minorOf(k.v.storage) ?? cluster) > rank(target));
   if (migrating) return { kind: 'wait', detail: `downgrade to ${show(target)}: waiting for ${migrating.label} to migrate its data (storage version ${migrating.v.storage ?? 'unknown'})` };
   const done = servers.filter((s) => s === rank(target)).length;
