@@ -108,13 +108,19 @@ describe('a kube-apiserver on an EtcdCluster', () => {
       await env.waitFor('5 voters, watching for Ready learners', async () => {
         looks++;
         // Pods first, then etcd: a pod Ready before a read that still finds its member a learner
-        // was Ready while a learner. (The status's roles lag a pass behind and cannot tell.) The
-        // member list comes from one member, which may not have applied a promotion yet, so only
-        // a learner seen Ready in two looks in a row counts (CI saw one such single look).
+        // was Ready while a learner (a learner only ever turns voter). (The status's roles lag a
+        // pass behind and cannot tell.) The member list comes from one member, which may apply a
+        // promotion after the learner itself did (CI saw two looks in a row), so a learner Ready
+        // there is asked itself: its own status is what its /readyz answers from.
         const list = await pods();
         const ready = new Set(list.filter((p) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).map((p) => p.metadata!.name!));
         const members = (JSON.parse(await env.etcdctl(ns, name, ['member', 'list', '-w', 'json'], [0, 1, 2].map((i) => memberClientUrl(ref, i)))) as { members: { name: string; isLearner?: boolean }[] }).members;
-        const now = new Set(members.filter((m) => m.isLearner && ready.has(m.name)).map((m) => m.name));
+        const now = new Set<string>();
+        for (const m of members.filter((x) => x.isLearner && ready.has(x.name))) {
+          const ordinal = Number(m.name.slice(name.length + 1));
+          const own = JSON.parse(await env.etcdctl(ns, name, ['endpoint', 'status', '-w', 'json'], [memberClientUrl(ref, ordinal)])) as { Status: { isLearner?: boolean } }[];
+          if (own[0]?.Status.isLearner) now.add(m.name);
+        }
         for (const m of now) if (previous.has(m)) readyLearners.add(m);
         previous = now;
         return members.length === 5 && members.every((m) => !m.isLearner && m.name);
