@@ -57,6 +57,8 @@ export class ReconcilerBench {
     const crd = await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
     expect(crd.code, crd.stderr).toBe(0);
     await cp.waitForCrd('etcdclusters.etcd.operator.dev');
+    // Pods are refused until the service-account controller made the namespace's default one.
+    await waitFor('the default ServiceAccount', async () => (await cp.kubectl(['get', 'serviceaccount', 'default', '-n', 'default'])).code === 0);
     const bench = new ReconcilerBench(cp);
     bench.cache.start();
     await bench.cache.waitForSync();
