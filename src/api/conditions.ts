@@ -18,6 +18,11 @@ export const conditionReasons = {
   // Available
   quorumHealthy: 'QuorumHealthy',
   quorumLost: 'QuorumLost',
+  /**
+   * Enough voters answer for a quorum, but none leads one: an election, or members that cannot
+   * reach each other. Not yet a lost quorum (see src/controller/quorum-report.ts, leaderlessGraceMs).
+   */
+  noLeader: 'NoLeader',
   // Progressing
   bootstrapping: 'Bootstrapping',
   scalingUp: 'ScalingUp',

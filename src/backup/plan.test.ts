@@ -25,6 +25,7 @@ const cases: Case[] = [
   ['no member answered: wait, do not fail', o({ quorum: 'unknown' }), 'wait', { reason: 'ClusterNotReady' }],
   ['quorum lost: refused with a reason', o({ quorum: 'lost' }), 'fail', { failure: expect.objectContaining({ reason: 'QuorumLost', retryable: false }) }],
   ['another backup of the cluster runs: wait', o({ busyWith: 'db-nightly' }), 'wait', { reason: 'AnotherBackupRunning' }],
+  ['a majority answers without a leader (an election): wait, do not fail', o({ quorum: 'electing' }), 'wait', { reason: 'ClusterNotReady' }],
   ['quorum lost outranks another backup running', o({ busyWith: 'db-nightly', quorum: 'lost' }), 'fail'],
   // An attempt in this process.
   ['attempt running: wait for it', o({ phase: 'Running', attempts: 1, attempt: { state: 'running' } }), 'wait', { reason: 'Uploading' }],

@@ -44,8 +44,11 @@ export interface BackupObservation {
   attempt: AttemptState | undefined;
   /** missing: no such EtcdCluster; forming: exists but has no members to ask yet. */
   cluster: 'missing' | 'forming' | 'ready';
-  /** Whether a majority of voters answered with a leader; unknown when etcd was not asked. */
-  quorum: 'ok' | 'lost' | 'unknown';
+  /**
+   * Whether a majority of voters answered with a leader; electing: a majority answered, but
+   * without a leader (an election); unknown when etcd was not asked.
+   */
+  quorum: 'ok' | 'electing' | 'lost' | 'unknown';
   /** Another backup of the same cluster this process is running, by name. */
   busyWith: string | undefined;
   nowMs: number;
@@ -85,6 +88,8 @@ export function planBackup(o: BackupObservation): BackupStep {
     };
   }
   if (o.quorum === 'unknown') return { kind: 'wait', reason: backupReasons.clusterNotReady, message: 'no member answered', afterMs: 5_000 };
+  // An election ends within seconds, either way: failing for good here would lose the backup to a blip.
+  if (o.quorum === 'electing') return { kind: 'wait', reason: backupReasons.clusterNotReady, message: 'the members answer but have no leader yet (an election): waiting for it', afterMs: 1_000 };
   if (o.busyWith !== undefined) return { kind: 'wait', reason: backupReasons.anotherBackupRunning, message: `backup ${o.busyWith} of the same cluster is running`, afterMs: 0 };
   return { kind: 'start', attempt: o.attempts + 1 };
 }

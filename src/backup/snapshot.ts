@@ -13,8 +13,8 @@ export interface MemberEndpoint {
 }
 
 export interface MemberHealth {
-  /** Whether a majority of voters answered and knows a leader. */
-  quorum: 'ok' | 'lost' | 'unknown';
+  /** Whether a majority of voters answered and knows a leader (electing: answered, none knows one). */
+  quorum: 'ok' | 'electing' | 'lost' | 'unknown';
   /** Healthy voters to stream from, followers first (the leader keeps serving writes). */
   candidates: MemberEndpoint[];
 }
@@ -30,11 +30,12 @@ export async function observeMembers(admin: EtcdAdmin, endpoints: MemberEndpoint
   } catch {
     return { quorum: 'unknown', candidates: [] };
   }
-  const healthy = answered.filter((s) => !s.isLearner && s.leaderId !== '0' && s.errors.length === 0);
+  const up = answered.filter((s) => !s.isLearner && s.errors.length === 0);
+  const healthy = up.filter((s) => s.leaderId !== '0');
   const followersFirst = [...healthy].sort((a, b) => Number(a.memberId === a.leaderId) - Number(b.memberId === b.leaderId));
   const byUrl = new Map(endpoints.map((e) => [e.url, e]));
   return {
-    quorum: healthy.length * 2 > voters ? 'ok' : 'lost',
+    quorum: healthy.length * 2 > voters ? 'ok' : up.length * 2 > voters ? 'electing' : 'lost',
     candidates: followersFirst.flatMap((s) => (byUrl.has(s.endpoint) ? [byUrl.get(s.endpoint)!] : [])),
   };
 }

@@ -84,6 +84,14 @@ async function localMemberList(admin: EtcdAdmin, answering: EndpointStatus[]): P
  */
 const noSpaceAlarm = /^memberID:\d+ alarm:NOSPACE\s*$/;
 
+/**
+ * The member answered its own Status without an alarm (NOSPACE aside): its process is up and
+ * serving, whether or not it has a leader or a quorum behind it this pass.
+ */
+export function answersForItself(m: Pick<MemberView, 'status'>): boolean {
+  return !!m.status && m.status.errors.every((e) => noSpaceAlarm.test(e));
+}
+
 function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConfirmed: boolean, error?: EtcdAdminError): string | undefined {
   if (!m.name) return 'not started';
   // The kind only: the message carries timings and addresses that would change the status every pass.

@@ -16,6 +16,8 @@ describe('quorumLossEvent', () => {
     ['False for a cluster ID mismatch: not a lost quorum', available('True'), available('False', 'm', 'ClusterIDMismatch'), true, false],
     ['False for a CORRUPT alarm: not a lost quorum', available('True'), available('False', 'm', 'DataInconsistent'), true, false],
     ['a mismatch resolved into a real loss: reported', available('False', 'm', 'ClusterIDMismatch'), available('False'), true, true],
+    ['a leader election (NoLeader): not a lost quorum', available('True'), available('False', 'm', 'NoLeader'), true, false],
+    ['an election that lasted into a lost quorum: reported then', available('False', 'm', 'NoLeader'), available('False'), true, true],
   ])('%s', (_name, previous, next, formed, expected) => {
     const event = quorumLossEvent(previous, next, formed);
     expect(event !== undefined).toBe(expected);

@@ -1,11 +1,32 @@
 import { conditionReasons as R, conditionTypes as T } from '../api/conditions.js';
 import type { Condition, EtcdMemberStatus } from '../api/types.generated.js';
 import { quorum, quorumLost, voterHealth } from '../etcd/quorum.js';
-import type { EtcdView, MemberView } from './observe-etcd.js';
+import { type EtcdView, type MemberView, answersForItself } from './observe-etcd.js';
 
 export interface Availability {
   available: boolean;
+  /** QuorumHealthy, QuorumLost, or NoLeader while members that could form a quorum elect a leader. */
+  reason: string;
   message: string;
+}
+
+/**
+ * How long voters that answer, enough of them for a quorum, may go without a leader before that
+ * counts as a lost quorum. An election is not a lost quorum: with etcd's defaults (heartbeat
+ * 100 ms, election timeout 1 s, pre-vote) followers wait out 1 to 2 s of silence and then elect
+ * within a round or two, and on a loaded machine a few rounds more. Reporting QuorumLost there
+ * would send a Warning, raise etcd_operator_cluster_quorum_lost and offer a consented recovery
+ * for what heals itself in seconds. Thirty seconds is many election rounds: members that answer
+ * but still have no leader then cannot reach each other, and for the cluster's clients that is
+ * a lost quorum.
+ */
+export const leaderlessGraceMs = 30_000;
+
+/** Since when Available has been False, by its last transition; now when it was True or unknown. */
+function unavailableSince(previous: readonly Condition[] | undefined, now: Date): number {
+  const c = previous?.find((x) => x.type === T.available);
+  const at = c?.status === 'False' ? Date.parse(c.lastTransitionTime) : NaN;
+  return Number.isNaN(at) ? now.getTime() : at;
 }
 
 /** "main-0 (applied index 120, no leader)": what a person deciding on recovery needs first. */
@@ -17,22 +38,29 @@ function answering(m: MemberView): string {
 /**
  * Whether a quorum of voters is healthy, with a message. Without quorum the message names the
  * members that still answer and how far each has applied its log, read from each member's own
- * Status, which needs no quorum; and those that do not answer. Pure.
+ * Status, which needs no quorum; and those that do not answer. When enough voters answer for a
+ * quorum but none leads, that is NoLeader (an election) until Available has been False for
+ * leaderlessGraceMs (by `previous`, the conditions last written), then QuorumLost. Pure.
  */
-export function availability(etcd: EtcdView | undefined, lastKnown: readonly EtcdMemberStatus[] | undefined): Availability {
+export function availability(etcd: EtcdView | undefined, lastKnown: readonly EtcdMemberStatus[] | undefined, previous?: readonly Condition[], now: Date = new Date()): Availability {
   if (!etcd) {
     const known = (lastKnown ?? []).map((m) => m.name).join(', ');
-    return { available: false, message: `no member answers: quorum lost or every member down${known ? `; last known members: ${known}` : ''}` };
+    return { available: false, reason: R.quorumLost, message: `no member answers: quorum lost or every member down${known ? `; last known members: ${known}` : ''}` };
   }
   const v = voterHealth(etcd.members);
   const counts = `${v.healthy} of ${v.voters} voting members healthy`;
-  if (etcd.leaderId !== undefined && !quorumLost(v)) return { available: true, message: counts };
+  if (etcd.leaderId !== undefined && !quorumLost(v)) return { available: true, reason: R.quorumHealthy, message: counts };
+  const up = etcd.members.filter((m) => !m.isLearner && answersForItself(m)).length;
+  if (v.voters > 0 && up >= quorum(v.voters) && now.getTime() - unavailableSince(previous, now) < leaderlessGraceMs) {
+    const message = `no leader: ${up} of ${v.voters} voting members answer, enough for a quorum, but none leads one (an election, or members that cannot reach each other); reported as a lost quorum if it lasts ${leaderlessGraceMs / 1000} s`;
+    return { available: false, reason: R.noLeader, message };
+  }
   const live = etcd.members.filter((m) => m.status);
   const silent = etcd.members.filter((m) => !m.status).map((m) => m.name || `${m.problem} (${BigInt(m.id).toString(16)})`);
   const parts = [`quorum lost: ${counts}, ${quorum(v.voters)} needed`];
   if (live.length > 0) parts.push(`answering: ${live.map(answering).join(', ')}`);
   if (silent.length > 0) parts.push(`not answering: ${silent.join(', ')}`);
-  return { available: false, message: parts.join('; ') };
+  return { available: false, reason: R.quorumLost, message: parts.join('; ') };
 }
 
 /**

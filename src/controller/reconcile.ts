@@ -139,11 +139,11 @@ export class EtcdClusterReconciler implements Reconciler {
     const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : undefined, kube, now);
     seen.etcd = etcd;
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
-    this.recordHealth(cluster, ref, etcd, ctx);
+    this.recordHealth(cluster, ref, etcd, ctx, now);
     const identity = identityOf(cluster, etcd, endpoints);
     const mismatch = clusterIdGate(identity);
     // A recovery the user consented to comes before every planner; while it runs it owns the pass.
-    const recovery = await reconcileRecovery({ key, cluster, ref, kube, etcd: mismatch ? undefined : etcd, anyEtcd: etcd, backups: this.deps.backups?.(ref.namespace) ?? [], quorumHealthy: !mismatch && availability(etcd, undefined).available, certs, cache: this.deps.cache, admins: this.deps.admins, writer: this.deps.writer, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, backup: this.backupStatus(cluster, now)?.lastSuccessful, log: ctx.log, signal: ctx.signal, now });
+    const recovery = await reconcileRecovery({ key, cluster, ref, kube, etcd: mismatch ? undefined : etcd, anyEtcd: etcd, backups: this.deps.backups?.(ref.namespace) ?? [], quorum: mismatch ? R.clusterIdMismatch : availability(etcd, undefined, cluster.status?.conditions, now).reason, certs, cache: this.deps.cache, admins: this.deps.admins, writer: this.deps.writer, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, backup: this.backupStatus(cluster, now)?.lastSuccessful, log: ctx.log, signal: ctx.signal, now });
     if (recovery.holds) return this.holdForRecovery(key, cluster, certs, etcd, recovery, ctx, now);
     // Members of another cluster are neither recorded on our volumes nor announced to our pods.
     const trusted = mismatch ? undefined : etcd;
@@ -284,9 +284,9 @@ export class EtcdClusterReconciler implements Reconciler {
   }
 
   /** Metrics of what this pass saw, and one log line per member whose health flipped. */
-  private recordHealth(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, ctx: PassContext): void {
+  private recordHealth(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, ctx: PassContext, now: Date): void {
     const secret = (name: string) => this.deps.cache.get('Secret', ref.namespace, name) as V1Secret | undefined;
-    const transitions = this.deps.metrics?.record(snapshotOf(cluster, ref, etcd, secret)) ?? [];
+    const transitions = this.deps.metrics?.record(snapshotOf(cluster, ref, etcd, secret, now)) ?? [];
     for (const t of transitions) ctx.log.info(t.healthy ? 'member became healthy' : 'member became unhealthy', { member: t.member, healthy: t.healthy, problem: t.problem });
   }
 

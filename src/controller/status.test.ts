@@ -144,6 +144,38 @@ describe('computeStatus', () => {
       expect(s.leader).toBeUndefined();
     });
 
+    /** Every member up, none leading: the leader just died and its followers are electing. */
+    const electing = (): EtcdView => ({
+      clusterId: '99',
+      leaderId: undefined,
+      quorumConfirmed: false,
+      members: [0, 1, 2].map((o) => member(o, { healthy: false, isLeader: false, problem: o === 2 ? 'not answering' : 'no leader', status: o === 2 ? undefined : status(String(1000 + o), '0') })),
+    });
+
+    it('says NoLeader, not QuorumLost, while members that could form a quorum elect a leader', () => {
+      const s = computeStatus({ ...inputs, cluster: formed(), etcd: electing(), step: { kind: 'wait', reason: 'quorumLost' } });
+      expect(cond(s, 'Available')).toMatchObject({ status: 'False', reason: 'NoLeader' });
+      expect(cond(s, 'Available').message).toBe('no leader: 2 of 3 voting members answer, enough for a quorum, but none leads one (an election, or members that cannot reach each other); reported as a lost quorum if it lasts 30 s');
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'NoLeader' });
+      expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'MemberUnhealthy' });
+    });
+
+    it('says QuorumLost once members that answer have had no leader for 30 s', () => {
+      const cluster = formed();
+      const first = computeStatus({ ...inputs, cluster, etcd: electing(), step: { kind: 'wait', reason: 'quorumLost' } });
+      const still = (ms: number) => computeStatus({ ...inputs, now: new Date(now.getTime() + ms), cluster: { ...cluster, status: first }, etcd: electing(), step: { kind: 'wait', reason: 'quorumLost' } });
+      expect(cond(still(29_000), 'Available')).toMatchObject({ status: 'False', reason: 'NoLeader' });
+      expect(cond(still(30_000), 'Available')).toMatchObject({ status: 'False', reason: 'QuorumLost' });
+      expect(cond(still(30_000), 'Progressing')).toMatchObject({ status: 'True', reason: 'QuorumLost' });
+    });
+
+    it('a member list no quorum confirmed (a linearizable read that timed out) with every member up: NoLeader', () => {
+      const e: EtcdView = { ...view(member(0), member(1), member(2)), leaderId: undefined, quorumConfirmed: false };
+      for (const m of e.members) Object.assign(m, { healthy: false, isLeader: false, problem: 'no quorum' });
+      const s = computeStatus({ ...inputs, cluster: formed(), etcd: e, step: { kind: 'wait', reason: 'quorumLost' } });
+      expect(cond(s, 'Available')).toMatchObject({ status: 'False', reason: 'NoLeader' });
+    });
+
     it('latches no cluster ID from one member\'s own copy of the list', () => {
       const cluster = sampleCluster();
       const s = computeStatus({ ...inputs, cluster, etcd: { ...lost(), clusterId: '77' }, step: { kind: 'wait', reason: 'quorumLost' } });

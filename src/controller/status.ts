@@ -145,6 +145,12 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
   }
 }
 
+/** The planner's wait for a quorum, told as what it is while the members elect a leader. */
+function electing(progress: { reason: string; message: string } | undefined, availableReason: string): { reason: string; message: string } | undefined {
+  if (progress?.reason !== R.quorumLost || availableReason !== R.noLeader) return progress;
+  return { reason: R.noLeader, message: 'waiting for the members to elect a leader: no membership change, volume deletion or member start until then' };
+}
+
 /** Formed: a cluster ID was latched, so its members hold data that a quorum once agreed on. */
 function formed(i: StatusInputs): boolean {
   return (i.cluster.status?.clusterID ?? '') !== '';
@@ -154,7 +160,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const members = i.etcd?.members ?? [];
   // Members of another cluster may well have a quorum, but they are not this cluster.
   const mismatch = isClusterIdMismatch(i.step);
-  const quorate = availability(i.etcd, i.cluster.status?.members);
+  const quorate = availability(i.etcd, i.cluster.status?.members, i.cluster.status?.conditions, i.now);
   // A CORRUPT alarm is every member's Status error, so no member counts as healthy; the quorum
   // itself stands, and "quorum lost" would send a person to the wrong recovery.
   const corrupt = isCorruptAlarm(i.step);
@@ -164,7 +170,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const decision = i.step?.kind === 'awaitDecision' ? describeDecision(i.step.decision, i.ref) : undefined;
   const progress = i.cluster.spec.paused
     ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
-    : (decision ?? progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas) ?? i.progress ?? i.storage);
+    : (decision ?? electing(progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas), quorate.reason) ?? i.progress ?? i.storage);
   const unhealthy = members.filter((m) => !m.healthy && m.started);
   const silent = !i.etcd && formed(i) ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
   const degraded = [
@@ -177,7 +183,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
     {
       type: T.available,
       status: available ? 'True' : 'False',
-      reason: available ? R.quorumHealthy : mismatch ? R.clusterIdMismatch : corrupt ? R.dataInconsistent : R.quorumLost,
+      reason: available ? R.quorumHealthy : mismatch ? R.clusterIdMismatch : corrupt ? R.dataInconsistent : quorate.reason,
       message,
     },
     { type: T.progressing, status: progress && !i.cluster.spec.paused ? 'True' : 'False', reason: progress?.reason ?? R.reconciled, message: progress?.message ?? 'membership matches the spec' },

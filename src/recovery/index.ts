@@ -51,7 +51,8 @@ export interface RecoveryContext {
   anyEtcd: EtcdView | undefined;
   /** The EtcdBackups of the namespace (the backup controller's cache). */
   backups: EtcdBackup[];
-  quorumHealthy: boolean;
+  /** The Available reason this pass (src/controller/quorum-report.ts), or ClusterIDMismatch. */
+  quorum: string;
   certs: CertificateOutcome;
   cache: ClusterCache;
   admins: AdminPool;
@@ -150,7 +151,8 @@ async function observe(ctx: RecoveryContext, lastRevision: EtcdClusterLastRevisi
     consent: cluster.spec.recovery,
     record,
     formed: (cluster.status?.clusterID ?? '') !== '',
-    quorumHealthy: ctx.quorumHealthy,
+    quorumHealthy: ctx.quorum === R.quorumHealthy,
+    electing: ctx.quorum === R.noLeader,
     survivors,
     persistentStorage: cluster.spec.storage.type !== 'EmptyDir',
     referenceRevision: referenceRevision(lastRevision, survivors),
@@ -174,12 +176,12 @@ async function observe(ctx: RecoveryContext, lastRevision: EtcdClusterLastRevisi
 /** Consented recovery: one step per pass. */
 export async function reconcileRecovery(ctx: RecoveryContext): Promise<RecoveryOutcome> {
   const { cluster } = ctx;
-  const lastRevision = nextLastRevision(cluster.status?.lastRevision, ctx.etcd, ctx.quorumHealthy, ctx.now);
+  const lastRevision = nextLastRevision(cluster.status?.lastRevision, ctx.etcd, ctx.quorum === R.quorumHealthy, ctx.now);
   const o = await observe(ctx, lastRevision);
   const planned = planRecovery(o);
   // Paused means paused, a recovery under way included: it goes on where it was once unpaused.
   const step: RecoveryStep = cluster.spec.paused && holdsPass(planned) ? { kind: 'wait', message: `spec.paused is true: the recovery waits (${describe(planned)})` } : planned;
-  const formed = o.formed && !ctx.quorumHealthy && !holdsPass(step);
+  const formed = o.formed && !o.quorumHealthy && !o.electing && !holdsPass(step);
   const report = formed ? quorumRecoveryReport(o.survivors, o.referenceRevision, ctx.backup) : undefined;
   const record = await act(ctx, step);
   const status: RecoveryStatus = { lastRevision, quorumRecovery: report, recovery: record };

@@ -9,7 +9,7 @@ const s0 = { ordinal: 0, name: 'c-0', memberId: '256', appliedIndex: 100n, revis
 const now = '2026-11-30T12:00:00.000Z';
 
 const lost: RecoveryObservation = {
-  uid, consent, record: undefined, formed: true, quorumHealthy: false, survivors: [s2, s0], persistentStorage: true, referenceRevision: 90n,
+  uid, consent, record: undefined, formed: true, quorumHealthy: false, electing: false, survivors: [s2, s0], persistentStorage: true, referenceRevision: 90n,
   statefulSetExists: true, memberPods: [0, 1, 2].map((ordinal) => ({ ordinal, terminating: false })), claims: [0, 1, 2],
   forcePod: undefined, forcedAnswered: false, membershipIsSurvivorOnly: false, survivorHealthy: false, now,
   replicas: 3, targetVersion: '3.6.16', backup: undefined, claimsPresent: 3, restorePods: [], quorumAnswers: false,
@@ -23,6 +23,7 @@ const cases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind: strin
   ['no consent, no record: nothing', { consent: undefined }, { kind: 'none' }],
   ['another cluster\'s UID: refused, nothing recorded', { consent: { ...consent, clusterUID: 'ffffffff-1111-4222-8333-444455556666' } }, { kind: 'refuse' }],
   ['consent while the quorum is healthy: ignored for good', { quorumHealthy: true }, { kind: 'ignore' }],
+  ['consent while members that answer elect a leader: neither acts nor is spent', { electing: true }, { kind: 'none' }],
   ['a cluster that never formed has nothing to recover', { formed: false }, { kind: 'refuse' }],
   ['from the most advanced survivor: begins, recording what is lost', {}, { kind: 'begin', record: { consent, phase: 'Stopping', member: 'c-2', memberID: '1000', revision: 80, lostRevisions: 10, startedAt: now } }],
   ['a named survivor, even a less advanced one', { consent: { clusterUID: uid, fromSurvivor: { member: 'c-0' } } }, { kind: 'begin' }],

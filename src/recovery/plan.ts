@@ -8,7 +8,8 @@
  *   Warning event, and nothing is recorded, so a corrected consent can still act.
  * - A consent acts only while the quorum of a cluster that formed is lost. Seen while the quorum
  *   is healthy it is recorded as Ignored, for good: a consent given in advance would otherwise
- *   fire at the next loss without anyone deciding then.
+ *   fire at the next loss without anyone deciding then. While members that could form a quorum
+ *   elect a leader, it waits: that is not a loss, and may end either way.
  * - A consent acts once. status.recovery records the consent it acted on; the same consent is
  *   spent until spec.recovery is removed (then the record forgets it).
  * - Once begun (the record says Stopping), a recovery runs to its end whatever spec.recovery
@@ -58,6 +59,12 @@ export interface RecoveryObservation {
   formed: boolean;
   /** A quorum of voters is healthy this pass. */
   quorumHealthy: boolean;
+  /**
+   * Enough voters answer for a quorum but none leads yet (an election): neither healthy nor lost.
+   * A consent then neither acts nor is spent; it is weighed again once the election ends or the
+   * wait turns into a lost quorum (src/controller/quorum-report.ts, leaderlessGraceMs).
+   */
+  electing: boolean;
   /** Voters that answer for themselves, most advanced first. */
   survivors: Survivor[];
   persistentStorage: boolean;
@@ -144,6 +151,7 @@ function considerConsent(o: RecoveryObservation, consent: EtcdClusterRecoveryCon
     return { kind: 'refuse', message: `spec.recovery.clusterUID ${consent.clusterUID} is not this EtcdCluster's metadata.uid (${o.uid}): a consent copied from another cluster is refused. Nothing was done` };
   }
   if (!o.formed) return { kind: 'refuse', message: 'spec.recovery: this cluster never formed, so there is nothing to recover. Nothing was done' };
+  if (o.electing) return { kind: 'none' };
   if (o.quorumHealthy) {
     const message = 'spec.recovery was given while the quorum is healthy: ignored, and it stays ignored (a consent given in advance must not fire at a later loss). Remove spec.recovery; give it again only while the quorum is lost';
     return { kind: 'ignore', record: { consent: copyConsent(consent), phase: 'Ignored', startedAt: o.now, message } };

@@ -1,13 +1,14 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import client from 'prom-client';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { Condition } from '../api/types.generated.js';
 import type { EtcdView, MemberView } from '../controller/observe-etcd.js';
 import type { EndpointStatus } from '../etcd/types.js';
 import { buildTlsSecret } from '../pki/secrets.js';
 import { issue } from '../pki/x509.js';
 import { sampleCluster } from '../resources/fixtures.js';
 import { names } from '../resources/names.js';
-import { ClusterMetrics, type ClusterSnapshot, certificateExpiries, defaultQuotaBytes, quotaBytesOf } from './cluster-metrics.js';
+import { ClusterMetrics, type ClusterSnapshot, certificateExpiries, defaultQuotaBytes, quotaBytesOf, snapshotOf } from './cluster-metrics.js';
 
 const ref = { name: 'main', namespace: 'db' };
 const now = Date.parse('2026-11-23T12:00:00Z');
@@ -23,7 +24,7 @@ function member(ordinal: number, over: Partial<MemberView> = {}, leaderId = '100
 
 const down = (ordinal: number) => member(ordinal, { healthy: false, status: undefined, problem: 'not answering', isLeader: false });
 const view = (leaderId: string | undefined, ...members: MemberView[]): EtcdView => ({ clusterId: '99', members, leaderId, quorumConfirmed: true });
-const snapshot = (etcd: EtcdView | undefined, over: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({ ref, desiredMembers: 3, quotaBytes: defaultQuotaBytes, etcd, formed: true, certificates: {}, ...over });
+const snapshot = (etcd: EtcdView | undefined, over: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({ ref, desiredMembers: 3, quotaBytes: defaultQuotaBytes, etcd, formed: true, quorumLost: false, certificates: {}, ...over });
 
 /** The registry's samples as `name{labels} value` lines, for readable assertions. */
 async function samples(registry: client.Registry, prefix = 'etcd_operator_'): Promise<Map<string, number>> {
@@ -108,7 +109,7 @@ describe('ClusterMetrics', () => {
 
   it('with no member answering: no leader, nobody ready, quorum lost, every healthy member flips', async () => {
     metrics.record(snapshot(view('1000', member(0), member(1), member(2))));
-    const flips = metrics.record(snapshot(undefined));
+    const flips = metrics.record(snapshot(undefined, { quorumLost: true }));
     expect(flips.map((f) => f.member)).toEqual(['main-0', 'main-1', 'main-2']);
     const s = await samples(registry);
     expect(s.get(`etcd_operator_cluster_has_leader{${c}}`)).toBe(0);
@@ -118,14 +119,21 @@ describe('ClusterMetrics', () => {
     expect(s.get(`etcd_operator_member_healthy{${c},member=main-0}`)).toBe(0);
   });
 
-  it.each<[string, EtcdView | undefined, boolean, number]>([
-    ['a healthy cluster', view('1000', member(0), member(1), member(2)), true, 0],
-    ['one of three down: at risk, not lost', view('1000', member(0), member(1), down(2)), true, 0],
-    ['two of three down', view(undefined, member(0, { healthy: false, isLeader: false, problem: 'no leader' }), down(1), down(2)), true, 1],
-    ['no member answering', undefined, true, 1],
-    ['a cluster still bootstrapping has nothing to lose', undefined, false, 0],
-  ])('quorum lost: %s -> %i', async (_name, etcd, formed, expected) => {
-    metrics.record(snapshot(etcd, { formed }));
+  const noLeader = (ordinal: number) => member(ordinal, { healthy: false, isLeader: false, problem: 'no leader' }, '0');
+  const unavailableSince = (ms: number): Condition => ({ type: 'Available', status: 'False', reason: 'NoLeader', message: '', lastTransitionTime: new Date(now - ms).toISOString() });
+  it.each<[string, EtcdView | undefined, boolean, Condition | undefined, number]>([
+    ['a healthy cluster', view('1000', member(0), member(1), member(2)), true, undefined, 0],
+    ['one of three down: at risk, not lost', view('1000', member(0), member(1), down(2)), true, undefined, 0],
+    ['two of three down', view(undefined, member(0, { healthy: false, isLeader: false, problem: 'no leader' }), down(1), down(2)), true, undefined, 1],
+    ['no member answering', undefined, true, undefined, 1],
+    ['a cluster still bootstrapping has nothing to lose', undefined, false, undefined, 0],
+    ['three answer, none leads: an election, not a loss', view(undefined, noLeader(0), noLeader(1), noLeader(2)), true, undefined, 0],
+    ['two of three answer without a leader, for 29 s', view(undefined, noLeader(0), noLeader(1), down(2)), true, unavailableSince(29_000), 0],
+    ['the same for 31 s: members that cannot elect have lost the quorum', view(undefined, noLeader(0), noLeader(1), down(2)), true, unavailableSince(31_000), 1],
+  ])('quorum lost: %s -> %i', async (_name, etcd, formed, available, expected) => {
+    const cluster = sampleCluster({ replicas: 3 });
+    cluster.status = { clusterID: formed ? 'a1' : '', conditions: available ? [available] : [] };
+    metrics.record(snapshotOf(cluster, ref, etcd, () => undefined, new Date(now)));
     expect((await samples(registry)).get(`etcd_operator_cluster_quorum_lost{${c}}`)).toBe(expected);
   });
 

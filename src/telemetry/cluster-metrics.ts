@@ -7,7 +7,9 @@ import type { V1Secret } from '@kubernetes/client-node';
 import client from 'prom-client';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdView, MemberView } from '../controller/observe-etcd.js';
-import { quorumLost, quorumMargin, voterHealth } from '../etcd/quorum.js';
+import { conditionReasons } from '../api/conditions.js';
+import { availability } from '../controller/quorum-report.js';
+import { quorumMargin, voterHealth } from '../etcd/quorum.js';
 import { parseCertificate, secretKeys, secretText } from '../pki/inspect.js';
 import { type ClusterRef, names } from '../resources/names.js';
 
@@ -27,6 +29,8 @@ export interface ClusterSnapshot {
   etcd: EtcdView | undefined;
   /** The cluster once had a quorum (a cluster ID is latched): losing it now is an outage, not a bootstrap. */
   formed: boolean;
+  /** The cluster formed and has lost its quorum, as its Available condition says (QuorumLost). */
+  quorumLost: boolean;
   /** notAfter of each certificate whose Secret exists and parses. */
   certificates: Partial<Record<CertificateKind, Date>>;
 }
@@ -82,9 +86,11 @@ export function certificateExpiries(secret: (name: string) => V1Secret | undefin
   return out;
 }
 
-export function snapshotOf(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, secret: (name: string) => V1Secret | undefined): ClusterSnapshot {
+export function snapshotOf(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, secret: (name: string) => V1Secret | undefined, now: Date = new Date()): ClusterSnapshot {
   const formed = (cluster.status?.clusterID ?? '') !== '';
-  return { ref, desiredMembers: cluster.spec.replicas, quotaBytes: quotaBytesOf(cluster), etcd, formed, certificates: certificateExpiries(secret, ref) };
+  // The status's own judgement: an election among members that answer is not a lost quorum.
+  const lost = availability(etcd, undefined, cluster.status?.conditions, now).reason === conditionReasons.quorumLost;
+  return { ref, desiredMembers: cluster.spec.replicas, quotaBytes: quotaBytesOf(cluster), etcd, formed, quorumLost: formed && lost, certificates: certificateExpiries(secret, ref) };
 }
 
 /** The label of a member: its name, or the pod it will run in when it has not started yet. */
@@ -121,7 +127,7 @@ export class ClusterMetrics {
       learners: gauge('etcd_operator_cluster_learner_members', 'Learners (non-voting members) in etcd\'s member list, as last seen', c),
       hasLeader: gauge('etcd_operator_cluster_has_leader', '1 when the members report a leader, 0 otherwise (no member answering included)', c),
       margin: gauge('etcd_operator_cluster_quorum_margin', 'Healthy voters minus quorum: how many more voters may fail before quorum is lost (negative: lost)', c),
-      quorumLost: gauge('etcd_operator_cluster_quorum_lost', '1 when a cluster that once formed has fewer healthy voters than a quorum, no member answering included: it serves nothing and the operator changes nothing', c),
+      quorumLost: gauge('etcd_operator_cluster_quorum_lost', '1 when a cluster that once formed has lost its quorum (Available=False/QuorumLost): fewer voters answer than a quorum, none answers, or those that answer have had no leader for 30 s. It serves nothing and the operator changes nothing', c),
       quota: gauge('etcd_operator_cluster_db_quota_bytes', 'The backend quota etcd enforces (quota-backend-bytes, 2 GiB by default)', c),
       lastSuccess: gauge('etcd_operator_cluster_last_reconcile_success_timestamp_seconds', 'Unix time of the last reconcile pass that completed without error', c),
       healthy: gauge('etcd_operator_member_healthy', '1 when the member answered Status with a leader and no alarm, 0 otherwise', m),
@@ -162,7 +168,7 @@ export class ClusterMetrics {
     this.g.desired.set(labels, s.desiredMembers);
     if (s.quotaBytes === undefined) this.g.quota.remove(labels);
     else this.g.quota.set(labels, s.quotaBytes);
-    this.g.quorumLost.set(labels, s.formed && (!s.etcd || quorumLost(voterHealth(s.etcd.members))) ? 1 : 0);
+    this.g.quorumLost.set(labels, s.quorumLost ? 1 : 0);
     return s.etcd ? this.recordMembers(labels, known, s.etcd, s.quotaBytes) : this.recordUnreachable(labels, known);
   }
 

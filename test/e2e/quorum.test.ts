@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +109,46 @@ describe('quorum end to end', () => {
     await env.waitFor('the PDB at 1 for 3 voters', async () => (await pdb()) === 1, { timeoutMs: 30_000 });
   });
 
+  it('a leader election is not a lost quorum: the leader frozen, the others elect, no QuorumLost anywhere', async () => {
+    // A cluster of its own, with a slow election (followers wait 10 to 20 s for a silent leader),
+    // longer than the operator's deadline for a linearizable read (5 s): so the operator looks at
+    // it while the followers still wait, not only once they have elected another.
+    const elect = 'elect';
+    const created = await env.createCluster(ns, elect, { options: { 'heartbeat-interval': '500', 'election-timeout': '10000' } });
+    const leader = created.status!.leader!;
+    const pid = etcdPid(`--initial-cluster-token=${ns}-${elect}-${created.metadata.uid}`, leader);
+    const ec = { namespace: ns, cluster: elect };
+    const started = Date.now();
+    const seen: string[] = [];
+    // Frozen, not killed: its pod stays Running and its calls hang to their deadline. Each
+    // annotation makes the operator look again.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      let n = 0;
+      let last = '';
+      const newLeader = await env.waitFor('another member to lead', async () => {
+        await env.kubectl('annotate', '--overwrite', 'etcdcluster', elect, '-n', ns, `e2e.etcd.operator.dev/poke=${n++}`);
+        const x = await env.cluster(ns, elect);
+        const conditions = x.status?.conditions ?? [];
+        const gauge = await env.operator().metric('etcd_operator_cluster_quorum_lost', ec);
+        const shown = [...['Available', 'Progressing'].map((t) => `${t}=${conditions.find((k) => k.type === t)?.reason}`), `quorum_lost=${gauge}`].join(',');
+        if (last !== shown) seen.push(`+${Date.now() - started} ms ${shown}`);
+        last = shown;
+        return x.status?.leader && x.status.leader !== leader ? x.status.leader : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 200 });
+      console.log(`leader ${leader} frozen: ${newLeader} leads after ${Date.now() - started} ms; seen: ${seen.join(' -> ')}`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const thawed = Date.now();
+    await env.waitConverged(ns, elect, 3);
+    console.log(`converged ${Date.now() - thawed} ms after the old leader resumed`);
+    const events = await env.kubectl('get', 'events', '-n', ns, '--field-selector', `involvedObject.kind=EtcdCluster,involvedObject.name=${elect},type=Warning`, '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}');
+    await env.kubectl('delete', 'etcdcluster', elect, '-n', ns, '--wait=true', '--timeout=120s');
+    expect(seen.filter((x) => x.includes('QuorumLost') || x.includes('quorum_lost=1'))).toEqual([]);
+    expect(events.split('\n')).not.toContain('QuorumLost');
+  });
+
   it('two of three members lost: QuorumLost at once, naming the survivor, with a Warning and the metric; nothing changes', async () => {
     const before = await cluster();
     const ids = before.status!.members!.map((m) => m.memberID).sort();
@@ -177,3 +218,10 @@ describe('quorum end to end', () => {
     expect(log.filter((l) => l.message === 'membership step' && Date.parse(l.timestamp) >= started)).toEqual([]);
   });
 });
+
+/** The pid of a member's etcd process, by the cluster's unique token and the member's name. */
+function etcdPid(token: string, member: string): number {
+  const line = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').find((l) => l.includes(token) && l.includes(`--name=${member} `));
+  if (!line) throw new Error(`no etcd process of ${member}`);
+  return Number(line.trim().split(' ')[0]);
+}
