@@ -146,8 +146,9 @@ export class BackupController {
 
   /** Every backup again, as the periodic resync does for clusters. */
   resync(): void {
-    for (const informer of this.informers) for (const backup of informer.store.list()) this.controller.enqueue(keyOf(backup));
-    for (const key of this.cache.clusterKeys()) this.schedules.enqueue(key);
+    // Background: a resync asked for nothing now; a backup or schedule that changed goes first.
+    for (const informer of this.informers) for (const backup of informer.store.list()) this.controller.enqueue(keyOf(backup), 'background');
+    for (const key of this.cache.clusterKeys()) this.schedules.enqueue(key, 'background');
   }
 
   /** Attempts in flight are aborted: their multipart uploads are aborted, nothing partial remains. */
