@@ -50,7 +50,7 @@ export class InformerCache implements ClusterCache {
       this.informers.set(kind, byScope);
     }
     this.named = new NamedWatches(
-      (namespace, name) => new Informer({ ...this.informerOptions(), resource: watchedKinds.Secret, namespace, fieldSelector: `metadata.name=${name}` }),
+      (namespace, name) => new Informer({ ...this.informerOptions(), resource: watchedKinds.Secret, namespace, fieldSelector: `metadata.name=${name}`, metricLabel: `secrets/${namespace}?metadata.name` }),
       (key) => {
         for (const listener of this.listeners) listener(key);
       },

@@ -31,6 +31,11 @@ export interface InformerOptions {
   backoff?: { baseMs: number; capMs: number; resetAfterMs: number };
   /** Objects per list page (default 500, as client-go's pager). */
   pageSize?: number;
+  /**
+   * The `resource` label of this informer's metrics, when it must not name the object: one watch
+   * per user CA Secret would otherwise make one series per Secret. Logs keep the full name.
+   */
+  metricLabel?: string;
 }
 
 /**
@@ -95,12 +100,12 @@ export class Informer<T extends KubernetesObject> {
     if (statusCodeOf(err) === 410) {
       this.options.log.info('watch expired, listing again', { resource: this.name, resourceVersion: this.resourceVersion });
       this.resourceVersion = '';
-      this.options.observer?.expired?.(this.name);
+      this.options.observer?.expired?.(this.options.metricLabel ?? this.name);
       return;
     }
     const delayMs = this.backoff.next(startedAt, this.clock.now());
     this.options.log.warn('list-watch failed, retrying', { resource: this.name, error: String(err), statusCode: statusCodeOf(err), delayMs });
-    this.options.observer?.failed?.(this.name, delayMs);
+    this.options.observer?.failed?.(this.options.metricLabel ?? this.name, delayMs);
     await pause(this.clock, delayMs, this.stopper.signal);
   }
 
@@ -134,7 +139,7 @@ export class Informer<T extends KubernetesObject> {
     this.resourceVersion = resourceVersion;
     this.isSynced = true;
     this.markSynced();
-    this.options.observer?.listed?.(this.name);
+    this.options.observer?.listed?.(this.options.metricLabel ?? this.name);
   }
 
   private async watch(): Promise<void> {
