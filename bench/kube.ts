@@ -52,6 +52,19 @@ export function firstWriteAfterChange(events: AuditEvent[], clusterName: string)
   return { ms: (micros(write.requestReceivedTimestamp) - committed) / 1000, what: `${write.verb} ${r?.resource}${r?.subresource ? `/${r.subresource}` : ''} ${r?.name ?? ''}`.trim() };
 }
 
+/**
+ * When etcd accepted the first membership change after the spec change: the operator's first
+ * Event after it (it records each accepted add; a refused one writes none), as epoch ms on the
+ * API server's clock (the same host's clock as Date.now()).
+ */
+export function firstMemberChangeAt(events: AuditEvent[], clusterName: string): number | undefined {
+  const change = events.find((e) => e.user.username !== operatorUser && writeVerbs.has(e.verb) && e.objectRef?.resource === 'etcdclusters' && e.objectRef.name === clusterName);
+  if (!change) return undefined;
+  const committed = micros(change.stageTimestamp);
+  const event = events.find((e) => e.user.username === operatorUser && e.verb === 'create' && e.objectRef?.resource === 'events' && micros(e.requestReceivedTimestamp) >= committed);
+  return event ? micros(event.requestReceivedTimestamp) / 1000 : undefined;
+}
+
 /** Waits out a change in flight: until the operator has written nothing for `quietMs`. */
 export async function waitQuiet(env: BenchEnvironment, quietMs: number, timeoutMs = 60_000): Promise<void> {
   let mark = env.audit.mark();

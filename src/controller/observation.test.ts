@@ -69,7 +69,7 @@ describe('requeueAfter', () => {
     ['while a learner catches up', { kind: 'wait', reason: 'learnerCatchingUp' } as const, 'idle' as const, 250],
     ['while a learner starts', { kind: 'wait', reason: 'learnerStarting' } as const, 'idle' as const, 250],
     ['while waiting for an unhealthy member', { kind: 'wait', reason: 'unhealthyNoScaleUp' } as const, 'idle' as const, 2_000],
-    ['when etcd was not ready for a step', { kind: 'promoteLearner', memberId: '1', ordinal: 1 } as const, 'notReady' as const, 500],
+    ['when etcd was not ready for a step', { kind: 'promoteLearner', memberId: '1', ordinal: 1 } as const, 'notReady' as const, 250],
     ['when converged, to refresh health', { kind: 'none' } as const, 'idle' as const, 30_000],
   ])('%s', (_n, step, outcome, ms) => expect(requeueAfter(step, outcome, undefined, now)).toBe(ms));
 
@@ -79,7 +79,7 @@ describe('requeueAfter', () => {
 
   it('a renewal months away does not slow the look at a learner (every cluster has one)', () => {
     expect(requeueAfter({ kind: 'wait', reason: 'learnerCatchingUp' }, 'idle', new Date(now.getTime() + 90 * 86_400_000), now)).toBe(250);
-    expect(requeueAfter({ kind: 'addLearner', ordinal: 3 }, 'notReady', new Date(now.getTime() + 90 * 86_400_000), now)).toBe(500);
+    expect(requeueAfter({ kind: 'addLearner', ordinal: 3 }, 'notReady', new Date(now.getTime() + 90 * 86_400_000), now)).toBe(250);
   });
 
   it('an overdue renewal is looked at again in a second, not in a loop', () => {

@@ -9,12 +9,13 @@ const learnerWaits: ReadonlySet<string> = new Set(['learnerStarting', 'learnerCa
  * The next member's pod turns Ready only after the promotion (and etcd accepts the next learner only
  * then), so a learner is looked at every 250 ms (the floor retries every 20 ms); a change etcd
  * refused for now (its 5 s window after a member joined, a learner not yet in sync) is asked again
- * in 500 ms, not 2 s, which would add up to 2 s after the window closes. A certificate renewal
+ * in 250 ms too: each retry comes up to one interval after the window closed, on the path of every
+ * scale-up, and a refusal costs etcd nothing (it changes no state). A certificate renewal
  * shortens the wait, never below 1 s (an overdue one must not loop), and never lengthens it.
  */
 export function requeueAfter(step: MembershipStep, outcome: StepOutcome, nextRenewalAt: Date | undefined, now: Date): number {
   const learnerWait = step.kind === 'wait' && learnerWaits.has(step.reason);
-  const base = learnerWait ? 250 : outcome === 'acted' || outcome === 'notReady' ? 500 : step.kind === 'wait' ? 2_000 : 30_000;
+  const base = learnerWait || outcome === 'notReady' ? 250 : outcome === 'acted' ? 500 : step.kind === 'wait' ? 2_000 : 30_000;
   if (!nextRenewalAt) return base;
   return Math.min(base, Math.max(1_000, nextRenewalAt.getTime() - now.getTime()));
 }

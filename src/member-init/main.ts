@@ -7,10 +7,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDurationFlag } from '../config.js';
+import { parseDuration } from '../api/duration.js';
 import { ports } from '../resources/names.js';
-import { createLogger } from '../telemetry/logger.js';
-import { type GuardInput, decide } from './decide.js';
+import { type GuardInput, type Verdict, decide } from './decide.js';
+import { type View, askClientPort, askPeerPort } from './member-list.js';
 
 export interface GuardOptions {
   dataDir: string;
@@ -30,53 +30,63 @@ export function hasWal(dataDir: string): boolean {
   return existsSync(wal) && readdirSync(wal).some((f) => f.endsWith('.wal'));
 }
 
-/** The client URLs of the other members named in an --initial-cluster value. */
-export function peerClientUrls(initialCluster: string, ownPeerURL: string): string[] {
+/** The peer URLs of the other members named in an --initial-cluster value. */
+function otherPeers(initialCluster: string, ownPeerURL: string): string[] {
   const urls = new Set<string>();
   for (const entry of initialCluster.split(',')) {
     const peer = entry.slice(entry.indexOf('=') + 1).trim();
-    if (!peer || peer === ownPeerURL) continue;
-    const url = new URL(peer);
-    url.port = String(ports.client);
-    urls.add(url.origin);
+    if (peer && peer !== ownPeerURL) urls.add(new URL(peer).origin);
   }
   return [...urls];
 }
 
-/** One serializable member list per member that answers: needs no quorum, and no answer is no view. */
-async function views(options: GuardOptions): Promise<GuardInput['views']> {
-  // Loaded only for an empty volume: a member restarting on its data starts without gRPC's cost.
-  const { EtcdAdminClient } = await import('../etcd/client.js');
+/** A member's client URL: its peer host at the client port the operator gives every member. */
+const clientPortOf = (peerURL: string): string => Object.assign(new URL(peerURL), { port: String(ports.client) }).origin;
+
+/** The client URLs of the other members named in an --initial-cluster value. */
+export function peerClientUrls(initialCluster: string, ownPeerURL: string): string[] {
+  return otherPeers(initialCluster, ownPeerURL).map(clientPortOf);
+}
+
+/**
+ * One member list per member that answers (serializable: needs no quorum); no answer is no view.
+ * Bootstrapping asks the peer port, joining the client port: see member-list.ts for why.
+ */
+async function views(options: GuardOptions, clientURLOf: (peerURL: string) => string): Promise<GuardInput['views']> {
   const tls = { caPem: readFileSync(join(options.tlsDir, 'ca.crt'), 'utf8'), certPem: readFileSync(join(options.tlsDir, 'tls.crt'), 'utf8'), keyPem: readFileSync(join(options.tlsDir, 'tls.key'), 'utf8') };
-  const answers = await Promise.all(
-    peerClientUrls(options.initialCluster, options.peerURL).map(async (endpoint) => {
-      const admin = new EtcdAdminClient({ endpoints: [endpoint], tls, callTimeoutMs: options.callTimeoutMs });
-      try {
-        const list = await admin.memberList({ linearizable: false });
-        return { reportedBy: list.reportedBy, members: list.members };
-      } catch {
-        return undefined;
-      } finally {
-        admin.close();
-      }
-    }),
-  );
+  const ask = (peer: string) => (options.state === 'new' ? askPeerPort(peer, tls, options.callTimeoutMs) : askClientPort(clientURLOf(peer), tls, options.callTimeoutMs));
+  const answers = await Promise.all(otherPeers(options.initialCluster, options.peerURL).map((peer): Promise<View | undefined> => ask(peer).catch(() => undefined)));
   return answers.filter((a) => a !== undefined);
 }
 
-export async function runGuard(options: GuardOptions, log = createLogger('info')): Promise<void> {
+/** JSON lines on stdout as the operator logs them, without loading winston on every member's start. */
+export type GuardLog = (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
+const jsonLines: GuardLog = (level, message, fields) => console.log(JSON.stringify({ level, message, ...fields, timestamp: new Date().toISOString() }));
+
+/** One look: the volume, the members that answer, and the rule. Tests place client ports themselves. */
+export async function check(options: GuardOptions, clientURLOf = clientPortOf): Promise<Verdict> {
+  const hasData = hasWal(options.dataDir);
+  return decide({ hasData, state: options.state, peerURL: options.peerURL, views: hasData ? [] : await views(options, clientURLOf) });
+}
+
+export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines): Promise<void> {
   let last = '';
   for (;;) {
-    const hasData = hasWal(options.dataDir);
-    const verdict = decide({ hasData, state: options.state, peerURL: options.peerURL, views: hasData ? [] : await views(options) });
+    const verdict = await check(options);
     if (verdict.start) {
-      log.info('etcd may start on this volume', { reason: verdict.reason });
+      log('info', 'etcd may start on this volume', { reason: verdict.reason });
       return;
     }
-    if (verdict.reason !== last) log.warn('etcd must not start on this volume yet', { reason: verdict.reason });
+    if (verdict.reason !== last) log('warn', 'etcd must not start on this volume yet', { reason: verdict.reason });
     last = verdict.reason;
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));
   }
+}
+
+function durationFlag(text: string): number {
+  const ms = parseDuration(text.trim());
+  if (ms === undefined) throw new Error(`invalid duration ${JSON.stringify(text)} (use e.g. 500ms, 15s, 10m)`);
+  return ms;
 }
 
 export function parseGuardArgs(argv: string[]): GuardOptions {
@@ -106,7 +116,7 @@ export function parseGuardArgs(argv: string[]): GuardOptions {
     initialCluster: need('initial-cluster'),
     state,
     tlsDir: need('tls-dir'),
-    pollMs: parseDurationFlag(need('poll-interval')),
-    callTimeoutMs: parseDurationFlag(need('call-timeout')),
+    pollMs: durationFlag(need('poll-interval')),
+    callTimeoutMs: durationFlag(need('call-timeout')),
   };
 }

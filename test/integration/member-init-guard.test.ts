@@ -1,0 +1,88 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createEtcdAdmin } from '../../src/etcd/client.js';
+import { type GuardOptions, check } from '../../src/member-init/main.js';
+import { askClientPort, askPeerPort } from '../../src/member-init/member-list.js';
+import { startEtcdCluster } from '../harness/etcd-cluster.js';
+import { waitFor } from '../harness/wait.js';
+
+// The start guard against real etcd members: what it reads over HTTPS with a peer certificate
+// (no gRPC), and its verdicts for a bootstrap, a fresh learner and a lost volume.
+describe.each(['3.5.35', '3.6.16'])('the start guard against etcd %s', (version) => {
+  it('bootstraps past a peer that waits for quorum, admits a fresh learner, holds a lost volume', async () => {
+    const cluster = await startEtcdCluster({ size: 0, version, label: `guard-${version}` });
+    const { trustedCaPem, client } = cluster.pki;
+    const admin = () => createEtcdAdmin({ endpoints: cluster.endpoints(), tls: { caPem: trustedCaPem, certPem: client.certPem, keyPem: client.keyPem }, callTimeoutMs: 5_000 });
+    try {
+      const ports = await Promise.all([0, 1, 2].map(() => cluster.reservePorts()));
+      const peer = (i: number) => `https://127.0.0.1:${ports[i]!.peer}`;
+      const initialCluster = [0, 1, 2].map((i) => `m${i}=${peer(i)}`).join(',');
+      const certs = await cluster.pki.certsFor({ name: 'guard', host: '127.0.0.1' });
+      const tlsDir = join(cluster.dir, 'guard-tls');
+      mkdirSync(tlsDir, { recursive: true });
+      writeFileSync(join(tlsDir, 'ca.crt'), trustedCaPem);
+      writeFileSync(join(tlsDir, 'tls.crt'), certs.peer.certPem);
+      writeFileSync(join(tlsDir, 'tls.key'), certs.peer.keyPem);
+      const tls = { caPem: trustedCaPem, certPem: certs.peer.certPem, keyPem: certs.peer.keyPem };
+      // Harness members listen on random client ports; the operator's all use 2379.
+      const clientURLOf = (peerURL: string) => [...cluster.members.values()].find((m) => m.peerUrl === peerURL)?.clientUrl ?? peerURL;
+      const look = (o: GuardOptions) => check(o, clientURLOf);
+      const verdict = async (o: GuardOptions, start: boolean, reason: string) => {
+        const v = await look(o);
+        expect(v.start).toBe(start);
+        expect(v.reason).toContain(reason);
+      };
+      const options = (over: Partial<GuardOptions>): GuardOptions => ({ dataDir: join(cluster.dir, 'empty'), peerURL: peer(1), initialCluster, state: 'new', tlsDir, pollMs: 1_000, callTimeoutMs: 2_000, ...over });
+
+      // m0 alone of three: it listens but has no quorum, so its client port never answers.
+      await cluster.startMember({ name: 'm0', initialCluster, state: 'new', ports: ports[0] });
+      const m0 = cluster.members.get('m0')!;
+      const early = await waitFor('m0 to listen on its peer port', () => askPeerPort(m0.peerUrl, tls, 2_000).catch(() => undefined), { process: m0.process, timeoutMs: 30_000 });
+      await expect(askClientPort(m0.clientUrl, tls, 1_000)).rejects.toThrow(/no answer within 1000 ms/);
+      expect(early.members.map((m) => m.name).sort()).toEqual(['m0', 'm1', 'm2']);
+      expect(early.members.every((m) => m.clientURLs.length === 0)).toBe(true);
+      const t0 = performance.now();
+      const bootstrap = await look(options({}));
+      console.log(`${version}: bootstrap verdict in ${Math.round(performance.now() - t0)} ms beside a peer without quorum: ${bootstrap.reason}`);
+      expect(bootstrap.start).toBe(true);
+      expect(bootstrap.reason).toContain('has not run');
+
+      await Promise.all([1, 2].map((i) => cluster.startMember({ name: `m${i}`, initialCluster, state: 'new', ports: ports[i] })));
+      await Promise.all(['m0', 'm1', 'm2'].map((n) => cluster.waitHealthy(n)));
+      // The views carry etcd's own 64-bit IDs (beyond a JS number), as the gRPC list has them.
+      const a = admin();
+      try {
+        const ids = (await a.memberList()).members.map((m) => m.id).sort();
+        expect((await askPeerPort(m0.peerUrl, tls, 2_000)).members.map((m) => m.id).sort()).toEqual(ids);
+        expect((await askClientPort(m0.clientUrl, tls, 2_000)).members.map((m) => m.id).sort()).toEqual(ids);
+        // m1 ran: an empty volume in its place must wait, bootstrapping or joining.
+        await verdict(options({}), false, 'already ran');
+        await verdict(options({ state: 'existing' }), false, 'already ran');
+
+        // A fresh learner: start when joining; the members list it but it never ran.
+        const learnerPorts = await cluster.reservePorts();
+        const learnerPeer = `https://127.0.0.1:${learnerPorts.peer}`;
+        const withLearner = `${initialCluster},m3=${learnerPeer}`;
+        await verdict(options({ state: 'existing', peerURL: learnerPeer, initialCluster: withLearner }), false, 'does not list');
+        // etcd refuses an add until its leader has been connected to every voter for 5 s.
+        await waitFor('the learner added', () => a.memberAddLearner([learnerPeer]).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 250 });
+        // A follower may not list the learner for a moment after the add: the guard waits for it.
+        const admitted = await waitFor('every member to list the learner', async () => {
+          const v = await look(options({ state: 'existing', peerURL: learnerPeer, initialCluster: withLearner }));
+          return v.start ? v : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 100 });
+        expect(admitted.reason).toContain('added as learner');
+      } finally {
+        a.close();
+      }
+
+      // Nobody answers: joining waits (fail closed), bootstrapping starts.
+      await Promise.all(['m0', 'm1', 'm2'].map((n) => cluster.stopMember(n, 'SIGKILL')));
+      await verdict(options({ state: 'existing' }), false, 'no member answers');
+      await verdict(options({}), true, 'no member answers');
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
