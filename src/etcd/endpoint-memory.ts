@@ -33,8 +33,12 @@ export class EndpointMemory {
 
   constructor(options: EndpointMemoryOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.firstProbeMs = options.firstProbeMs ?? 1_000;
-    this.maxProbeMs = options.maxProbeMs ?? 10_000;
+    // Short pauses: a probe is one Status call in flight at a time, nothing for a hung member, and
+    // a member that was silent only while starting (a learner serves its client port only once it
+    // has joined; a restarted member once it has replayed its log) must be seen within a pass or
+    // two of answering. Pauses of 1, 2, 4, 8 s left a learner unseen up to 8 s after it served.
+    this.firstProbeMs = options.firstProbeMs ?? 250;
+    this.maxProbeMs = options.maxProbeMs ?? 1_000;
   }
 
   /** The last error of an endpoint that is not waited on, or undefined when it is asked. */
