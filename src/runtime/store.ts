@@ -10,7 +10,8 @@ export type StoreChange = 'add' | 'update' | 'delete';
  */
 export function cached<T extends KubernetesObject>(obj: T): T {
   if (!obj.metadata?.managedFields) return obj;
-  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  const metadata = { ...obj.metadata };
+  delete metadata.managedFields;
   return { ...obj, metadata };
 }
 
