@@ -29,6 +29,8 @@ const memberMiB = 60;
 const windowMs = 60_000;
 /** Extra operator flags for every operator of the section, e.g. `BENCH_MANY_OPERATOR_ARGS=--workers=8`. */
 const operatorArgs = (process.env.BENCH_MANY_OPERATOR_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** Flags for node itself, e.g. `BENCH_MANY_NODE_ARGS=--cpu-prof` (the shipped image passes none but its ENTRYPOINT's). */
+const launch = { entry: 'dist' as const, nodeArgs: (process.env.BENCH_MANY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '') };
 
 export interface ManyOptions {
   /** Counts of one-member clusters for the cost table; the largest is the fleet's. */
@@ -75,6 +77,9 @@ async function waitAllAvailable(env: BenchEnvironment, count: number, timeoutMs:
 interface Window {
   rssMiB: number;
   heapUsedMiB: number;
+  /** Where the RSS goes: the V8 heap reserved, and memory outside it (Buffers, TLS, gRPC). */
+  heapTotalMiB: number;
+  externalMiB: number;
   cpuPercent: number;
   passes: number;
   cpuMsPerPass: number;
@@ -99,6 +104,8 @@ async function quietWindow(env: BenchEnvironment, ms: number): Promise<Window> {
   return {
     rssMiB: rssMiB(pid),
     heapUsedMiB: round((await op.metric('nodejs_heap_size_used_bytes')) / 1024 / 1024),
+    heapTotalMiB: round((await op.metric('nodejs_heap_size_total_bytes')) / 1024 / 1024),
+    externalMiB: round((await op.metric('nodejs_external_memory_bytes')) / 1024 / 1024),
     cpuPercent: round((cpu / elapsed) * 100),
     passes,
     cpuMsPerPass: passes > 0 ? round((cpu * 1000) / passes) : 0,
@@ -174,7 +181,7 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
 async function restartOperator(env: BenchEnvironment, clusters: number): Promise<number> {
   await env.stopOperator();
   const t0 = performance.now();
-  await env.startOperator(operatorArgs, { entry: 'dist' });
+  await env.startOperator(operatorArgs, launch);
   // Every cluster is queued when the caches sync; wait for its first pass, then for writes to stop.
   await waitFor(`first pass of ${clusters} clusters`, async () => (await env.operator().metric('controller_runtime_reconcile_total', { controller: 'etcdcluster' })) >= clusters, { timeoutMs: 300_000, intervalMs: 500 });
   const ms = performance.now() - t0;
@@ -209,7 +216,7 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
   try {
     // Debug logs for the churn's breakdown (an 'event' line per watch event and a 'pass finished'
     // line per pass: a few lines a second when quiet); the cost table's operators log at info.
-    await env.startOperator(['--log-level=debug', ...operatorArgs], { entry: 'dist' });
+    await env.startOperator(['--log-level=debug', ...operatorArgs], launch);
     await ensureNamespace(env, ns);
     await sleep(5_000);
     const idle = await quietWindow(env, 20_000);
@@ -266,7 +273,7 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
       const w = await quietWindow(env, windowMs);
       results.details[`many.cost.${count}`] = { ...w, takeoverMs: Math.round(takeoverMs), load: loadAverage() };
       record(results, count, w);
-      console.log(`[bench] many: cost at ${count} clusters: ${JSON.stringify({ rss: w.rssMiB, cpu: w.cpuPercent, passes: w.passes, perMinute: w.requestsPerMinute })}`);
+      console.log(`[bench] many: cost at ${count} clusters: ${JSON.stringify({ rss: w.rssMiB, heapUsed: w.heapUsedMiB, heapTotal: w.heapTotalMiB, external: w.externalMiB, cpu: w.cpuPercent, passes: w.passes, perMinute: w.requestsPerMinute })}`);
     }
   } finally {
     await env.stop();

@@ -5,9 +5,10 @@ import type { MemberEndpoint } from './observe-kube.js';
 export type AdminFactory = (endpoints: MemberEndpoint[], tls: EtcdTls, memory: EndpointMemory) => EtcdAdmin;
 
 /**
- * One etcd client per cluster, kept across passes so a quiet pass reuses its connections instead
- * of dialing every member again. Replaced when the endpoints or the credentials change; what it
- * learned of members that hang stays with the cluster, so a new client does not wait on them again.
+ * One etcd client per cluster, kept across passes while the cluster acts so its passes reuse their
+ * connections instead of dialing every member again (client-lifetime.ts says how long). Replaced
+ * when the endpoints or the credentials change; what it learned of members that hang stays with
+ * the cluster, so a new client does not wait on them again.
  */
 export class AdminPool {
   private readonly clients = new Map<string, { signature: string; admin: EtcdAdmin; memory: EndpointMemory }>();
@@ -18,7 +19,7 @@ export class AdminPool {
     const signature = JSON.stringify([endpoints, tls.certPem, tls.caPem]);
     const existing = this.clients.get(key);
     if (existing?.signature === signature) return existing.admin;
-    existing?.admin.close();
+    if (existing?.signature) existing.admin.close();
     const memory = existing?.memory ?? new EndpointMemory();
     memory.retain(endpoints.map((e) => e.url));
     const admin = this.factory(endpoints, tls, memory);
@@ -26,8 +27,19 @@ export class AdminPool {
     return admin;
   }
 
+  /**
+   * Closes the cluster's client, keeping what it learned of its members; the next `get` dials
+   * again (client-lifetime.ts says when).
+   */
+  release(key: string): void {
+    const existing = this.clients.get(key);
+    if (!existing || existing.signature === '') return;
+    existing.admin.close();
+    this.clients.set(key, { ...existing, signature: '' });
+  }
+
   drop(key: string): void {
-    this.clients.get(key)?.admin.close();
+    this.release(key);
     this.clients.delete(key);
   }
 

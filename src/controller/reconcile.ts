@@ -22,6 +22,7 @@ import { readClasses, storageObservation, withLiveClaimTemplates } from '../stor
 import { type StorageStep, planStorage } from '../storage/plan.js';
 import type { AdminPool } from './admin-pool.js';
 import { membersRolled } from './ca-rotation.js';
+import { keepClientOpen } from './client-lifetime.js';
 import { type CertificateOutcome, reconcileCertificates } from './certificates.js';
 import { DecisionWarnings, describeDecision } from './decisions.js';
 import { describeFailure } from './failures.js';
@@ -112,7 +113,9 @@ export class EtcdClusterReconciler implements Reconciler {
     }
     const seen: Seen = {};
     try {
-      return await this.pass(key, cluster, ctx, seen);
+      const result = await this.pass(key, cluster, ctx, seen);
+      if (!keepClientOpen(result)) this.deps.admins.release(key);
+      return result;
     } catch (err) {
       await this.reportFailure(key, cluster, seen, err, ctx);
       throw err;

@@ -46,6 +46,8 @@ const certificates = new ParseMemo<X509Certificate | undefined>(4096);
 const keyChecks = new ParseMemo<boolean>(4096);
 const keyTypes = new ParseMemo<{ type: string; signs: boolean } | undefined>(1024);
 const signers = new ParseMemo<boolean>(1024);
+const leaves = new ParseMemo<LeafFacts | undefined>(4096);
+const issued = new ParseMemo<boolean>(4096);
 
 export function parseCertificate(pem: string): X509Certificate | undefined {
   return certificates.get([pem], () => {
@@ -124,6 +126,7 @@ export function inspectCa(secret: V1Secret, now: Date): { ca: CaFacts } | { prob
 
 /** The facts of a leaf certificate that the renewal policy compares with its profile. */
 export interface LeafFacts {
+  certPem: string;
   cert: X509Certificate;
   notAfter: Date;
   commonName: string | undefined;
@@ -138,20 +141,38 @@ export interface LeafFacts {
 export function inspectLeaf(secret: V1Secret): LeafFacts | undefined {
   const certPem = secretText(secret, secretKeys.cert);
   const keyPem = secretText(secret, secretKeys.key);
-  const cert = certPem ? parseCertificate(certPem) : undefined;
-  if (!cert || !keyPem || !keyMatches(cert, keyPem)) return undefined;
-  const sans = (cert.subjectAltName ?? '').split(', ').filter((s) => s !== '');
-  const valuesOf = (prefix: string) => sans.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
-  const cn = cert.subject.split('\n').find((line) => line.startsWith('CN='));
-  return {
-    cert,
-    notAfter: new Date(cert.validTo),
-    commonName: cn?.slice(3),
-    dnsNames: valuesOf('DNS:'),
-    ipAddresses: valuesOf('IP Address:'),
-    extKeyUsages: cert.keyUsage ?? [],
-    caPem: secretText(secret, secretKeys.ca),
-  };
+  const caPem = secretText(secret, secretKeys.ca);
+  // The facts depend on the three texts alone (no clock): each pass of a quiet cluster gets the
+  // same frozen object instead of reading X509Certificate's getters again.
+  return leaves.get([certPem ?? '', keyPem ?? '', caPem ?? ''], () => {
+    const cert = certPem ? parseCertificate(certPem) : undefined;
+    if (!certPem || !cert || !keyPem || !keyMatches(cert, keyPem)) return undefined;
+    const sans = (cert.subjectAltName ?? '').split(', ').filter((s) => s !== '');
+    const valuesOf = (prefix: string) => Object.freeze(sans.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length)));
+    const cn = cert.subject.split('\n').find((line) => line.startsWith('CN='));
+    return Object.freeze({
+      certPem,
+      cert,
+      notAfter: new Date(cert.validTo),
+      commonName: cn?.slice(3),
+      dnsNames: valuesOf('DNS:') as string[],
+      ipAddresses: valuesOf('IP Address:') as string[],
+      extKeyUsages: Object.freeze(cert.keyUsage ?? []) as string[],
+      caPem,
+    });
+  });
+}
+
+/** Whether the CA certificate `caPem` issued and signed the leaf; a signature check, remembered. */
+export function issuedBy(leaf: LeafFacts, caPem: string): boolean {
+  return issued.get([leaf.certPem, caPem], () => {
+    const ca = parseCertificate(caPem);
+    try {
+      return !!ca && leaf.cert.checkIssued(ca) && leaf.cert.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** True when a controller owner reference names `ownerUid`: the Secret is ours to replace. */

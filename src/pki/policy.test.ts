@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type LeafFacts, inspectLeaf } from './inspect.js';
+import { type LeafFacts, inspectLeaf, issuedBy } from './inspect.js';
 import { issueCa, issueLeaf } from './issue.js';
 import { backdateMs, checkPolicy, leafValidity, renewalReason } from './policy.js';
 import { leafProfile } from './profiles.js';
@@ -82,5 +82,19 @@ describe('renewal decision', () => {
 
   it('renews an unusable certificate', () => {
     expect(renewalReason(undefined, profile(), caFacts, policy, now)).toBe('Invalid');
+  });
+});
+
+describe('leaf facts and the issuer check, remembered by text', () => {
+  it('the same Secret texts give the same frozen facts; another CA does not verify the leaf', async () => {
+    const material = await issueLeaf(leafProfile(cluster, 'server'), ca, new Date(now.getTime() + 3650 * day), policy, now);
+    const secret = buildTlsSecret(cluster, 'db-server-tls', material, ca.certPem, owner);
+    const first = inspectLeaf(secret)!;
+    expect(inspectLeaf(structuredClone(secret))).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.dnsNames)).toBe(true);
+    const other = await issueCa({ ...cluster, name: 'other' }, policy, now);
+    expect(issuedBy(first, ca.certPem)).toBe(true);
+    expect(issuedBy(first, other.certPem)).toBe(false);
+    expect(renewalReason(first, leafProfile(cluster, 'server'), { certPem: other.certPem, cert: new X509Certificate(other.certPem) }, policy, now)).toBe('IssuerChanged');
   });
 });

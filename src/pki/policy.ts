@@ -2,7 +2,7 @@
  * Validity and renewal policy. Pure: every function takes `now`.
  */
 import type { X509Certificate } from 'node:crypto';
-import type { LeafFacts, Problem } from './inspect.js';
+import { type LeafFacts, type Problem, issuedBy } from './inspect.js';
 import type { LeafProfile } from './profiles.js';
 import type { Usage } from './x509.js';
 
@@ -78,7 +78,7 @@ export function renewalReason(
   now: Date,
 ): RenewalReason | undefined {
   if (!leaf) return 'Invalid';
-  const signedByCa = leaf.cert.checkIssued(ca.cert) && leaf.cert.verify(ca.cert.publicKey);
+  const signedByCa = issuedBy(leaf, ca.certPem);
   if (!signedByCa || leaf.caPem?.trim() !== ca.certPem.trim()) return 'IssuerChanged';
   if (!matchesProfile(leaf, profile)) return 'ProfileChanged';
   if (now >= renewalTime(leaf.notAfter, policy)) return 'Expiring';

@@ -13,8 +13,7 @@
  * The operator's client certificate is signed by old until every member trusts next, then by
  * next while every member still trusts old: it is accepted at every step.
  */
-import { X509Certificate } from 'node:crypto';
-import type { LeafFacts, Problem } from './inspect.js';
+import { type LeafFacts, type Problem, issuedBy } from './inspect.js';
 import { type LeafKind, leafKinds } from './profiles.js';
 
 export type RotationStep =
@@ -56,12 +55,7 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 function signedBy(leaf: LeafFacts, caPem: string): boolean {
-  try {
-    const ca = new X509Certificate(caPem);
-    return leaf.cert.checkIssued(ca) && leaf.cert.verify(ca.publicKey);
-  } catch {
-    return false;
-  }
+  return issuedBy(leaf, caPem);
 }
 
 /** Trust text for the rotation: old followed by next, the bundle of the overlap phases. */

@@ -4,7 +4,7 @@ import { RestartBackoff } from './backoff.js';
 import { type Clock, pause, realClock } from './clock.js';
 import { collectionPath, type ResourceType } from './kinds.js';
 import { KubeApiError, type KubeStatus, kubeRequest, statusCodeOf, type WatchEvent, watchStream } from './kube-http.js';
-import { Store, type StoreChange } from './store.js';
+import { Store, type StoreChange, cached } from './store.js';
 
 export type InformerHandler<T> = (change: StoreChange, obj: T) => void;
 
@@ -129,7 +129,7 @@ export class Informer<T extends KubernetesObject> {
       // Items of a list carry no apiVersion and kind (watch events do): without them a listed
       // object never equals the applied one, and a template compare would see a change forever.
       const kind = page.kind?.replace(/List$/, '');
-      items.push(...page.items.map((item) => ({ apiVersion: page.apiVersion, kind, ...item })));
+      items.push(...page.items.map((item) => cached({ apiVersion: page.apiVersion, kind, ...item })));
       // The wire name is `continue`; `_continue` is only client-node's name for it in its models,
       // and reading that one kept the first 500 objects of a kind and dropped the rest.
       continueToken = (page.metadata as { continue?: string } | undefined)?.continue ?? '';
@@ -154,7 +154,7 @@ export class Informer<T extends KubernetesObject> {
       const status = event.object as KubeStatus;
       throw new KubeApiError(status.code ?? 500, status.reason, status.message ?? 'watch error event');
     }
-    const obj = event.object as T;
+    const obj = cached(event.object as T);
     if (event.type === 'DELETED') {
       if (this.store.remove(obj)) this.emit('delete', obj);
     } else if (event.type !== 'BOOKMARK') {

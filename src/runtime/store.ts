@@ -2,6 +2,19 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 
 export type StoreChange = 'add' | 'update' | 'delete';
 
+/**
+ * The object as the cache keeps it: without metadata.managedFields, which nothing here reads and
+ * which is often as large as the rest of the object (a field list per writer: the operator, the
+ * kubelet, the controllers). As client-go's TransformStripManagedFields; at 200 clusters the cache
+ * holds some 2,000 objects.
+ */
+export function cached<T extends KubernetesObject>(obj: T): T {
+  if (!obj.metadata?.managedFields) return obj;
+  const metadata = { ...obj.metadata };
+  delete metadata.managedFields;
+  return { ...obj, metadata };
+}
+
 /** Objects of one kind by namespace and name, as the last list and watch events left them. */
 export class Store<T extends KubernetesObject> {
   private readonly byNamespace = new Map<string, Map<string, T>>();

@@ -22,10 +22,20 @@ export interface OperatorLaunch {
   nodeArgs?: string[];
 }
 
+/**
+ * The flags the image gives node before dist/main.js (the Dockerfile's ENTRYPOINT), so the
+ * compiled operator runs here as it runs in a pod: its memory depends on them.
+ */
+export function shippedNodeArgs(): string[] {
+  const line = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  const entrypoint = JSON.parse(line!.slice('ENTRYPOINT '.length)) as string[];
+  return entrypoint.slice(1, entrypoint.indexOf('dist/main.js'));
+}
+
 export async function startOperator(name: string, dir: string, kubeconfig: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, launch: OperatorLaunch = {}): Promise<OperatorProcess> {
   // `node --import tsx` rather than the tsx CLI: the CLI runs the program in a child process, and
   // a SIGKILL to the CLI would leave the real operator running.
-  const program = launch.entry === 'dist' ? [join(repoRoot, 'dist', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')];
+  const program = launch.entry === 'dist' ? [...shippedNodeArgs(), join(repoRoot, 'dist', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')];
   const args = [...(launch.nodeArgs ?? []), ...program, `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...extraArgs];
   const process = startProcess(name, globalThis.process.execPath, args, { logDir: dir, env: { ...globalThis.process.env, ...env } });
   const bound = (server: string) =>
