@@ -33,10 +33,9 @@ export class EndpointMemory {
 
   constructor(options: EndpointMemoryOptions = {}) {
     this.now = options.now ?? Date.now;
-    // Short pauses: a probe is one Status call in flight at a time, nothing for a hung member, and
-    // a member that was silent only while starting (a learner serves its client port only once it
-    // has joined; a restarted member once it has replayed its log) must be seen within a pass or
-    // two of answering. Pauses of 1, 2, 4, 8 s left a learner unseen up to 8 s after it served.
+    // Short pauses: a probe is one Status call in flight at a time, nothing for a hung member, and a
+    // member that answers again (resumed, or a learner that serves its client port once it has
+    // joined) is seen within about a second, not after a pause that had grown to 10 s.
     this.firstProbeMs = options.firstProbeMs ?? 250;
     this.maxProbeMs = options.maxProbeMs ?? 1_000;
   }

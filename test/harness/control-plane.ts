@@ -221,7 +221,9 @@ export async function startControlPlane(label = 'cp', options: ControlPlaneOptio
         if (stopped) return;
         stopped = true;
         await stopAll();
-        removeHarnessDir(dir);
+        // HARNESS_KEEP_DIR=1 keeps every run's directory (pod logs included), for tracing.
+        if (process.env.HARNESS_KEEP_DIR) console.error(`harness directory kept: ${dir}`);
+        else removeHarnessDir(dir);
       },
     };
   } catch (err) {
