@@ -7,7 +7,7 @@ import { etcdBinary, kubeBinary } from './binaries.js';
 import { type ControlPlaneCertFiles, writeControlPlaneCerts } from './certs.js';
 import { httpGet } from './http.js';
 import { freePorts } from './ports.js';
-import { type ManagedProcess, makeHarnessDir, processesUsing, removeHarnessDir, startProcess } from './process.js';
+import { type ManagedProcess, keepHarnessDir, makeHarnessDir, processesUsing, removeHarnessDir, startProcess } from './process.js';
 import { waitFor } from './wait.js';
 
 export interface KubectlResult {
@@ -222,14 +222,18 @@ export async function startControlPlane(label = 'cp', options: ControlPlaneOptio
         stopped = true;
         await stopAll();
         // HARNESS_KEEP_DIR=1 keeps every run's directory (pod logs included), for tracing.
-        if (process.env.HARNESS_KEEP_DIR) console.error(`harness directory kept: ${dir}`);
-        else removeHarnessDir(dir);
+        if (process.env.HARNESS_KEEP_DIR) {
+          keepHarnessDir(dir);
+          console.error(`harness directory kept: ${dir}`);
+        } else removeHarnessDir(dir);
       },
     };
   } catch (err) {
     await stopAll();
-    if (process.env.HARNESS_KEEP_DIR_ON_FAILURE) console.error(`harness directory kept: ${dir}`);
-    else removeHarnessDir(dir);
+    if (process.env.HARNESS_KEEP_DIR_ON_FAILURE || process.env.HARNESS_KEEP_DIR) {
+      keepHarnessDir(dir);
+      console.error(`harness directory kept: ${dir}`);
+    } else removeHarnessDir(dir);
     throw err;
   }
 }

@@ -97,6 +97,11 @@ export function makeHarnessDir(label: string): string {
   return dir;
 }
 
+/** Leaves `dir` in place at exit (for reading its logs); the next harness's sweep removes it. */
+export function keepHarnessDir(dir: string): void {
+  liveDirs.delete(dir);
+}
+
 export function removeHarnessDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   liveDirs.delete(dir);
