@@ -42,7 +42,7 @@ function answering(m: MemberView): string {
  * quorum but none leads, that is NoLeader (an election) until Available has been False for
  * leaderlessGraceMs (by `previous`, the conditions last written), then QuorumLost. Pure.
  */
-export function availability(etcd: EtcdView | undefined, lastKnown: readonly EtcdMemberStatus[] | undefined, previous?: readonly Condition[], now: Date = new Date()): Availability {
+export function availability(etcd: EtcdView | undefined, lastKnown: readonly EtcdMemberStatus[] | undefined, previous: readonly Condition[] | undefined, now: Date): Availability {
   if (!etcd) {
     const known = (lastKnown ?? []).map((m) => m.name).join(', ');
     return { available: false, reason: R.quorumLost, message: `no member answers: quorum lost or every member down${known ? `; last known members: ${known}` : ''}` };
