@@ -54,10 +54,6 @@ function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
-function signedBy(leaf: LeafFacts, caPem: string): boolean {
-  return issuedBy(leaf, caPem);
-}
-
 /** Trust text for the rotation: old followed by next, the bundle of the overlap phases. */
 export function overlapBundle(oldPem: string, nextPem: string): string {
   return `${oldPem.trim()}\n${nextPem.trim()}\n`;
@@ -76,7 +72,7 @@ export function planRotation(v: RotationView): RotationStep {
   const leaves = facts as { kind: LeafKind; leaf: LeafFacts }[];
   const bundleIs = (l: LeafFacts, certs: string[]) => sameSet(splitBundle(l.caPem), certs);
   const overlap = [oldC, nextC];
-  const byNext = leaves.filter((f) => signedBy(f.leaf, v.nextPem));
+  const byNext = leaves.filter((f) => issuedBy(f.leaf, v.nextPem));
   const narrowed = leaves.filter((f) => bundleIs(f.leaf, [nextC]));
   const kinds = (xs: { kind: LeafKind }[]) => xs.map((x) => x.kind);
 
@@ -97,7 +93,7 @@ export function planRotation(v: RotationView): RotationStep {
   }
   // Every bundle is old + next. A reissue that started continues without waiting: it began rolled.
   if (byNext.length === 0) return v.rolled ? { kind: 'reissue', leaves: kinds(leaves) } : { kind: 'awaitRoll', phase: 'widened' };
-  if (byNext.length < leaves.length) return { kind: 'reissue', leaves: kinds(leaves.filter((f) => !signedBy(f.leaf, v.nextPem))) };
+  if (byNext.length < leaves.length) return { kind: 'reissue', leaves: kinds(leaves.filter((f) => !issuedBy(f.leaf, v.nextPem))) };
   if (!v.rolled) return { kind: 'awaitRoll', phase: 'reissued' };
   return v.operatorCa && !v.promoted ? { kind: 'promote' } : { kind: 'narrow', leaves: kinds(leaves) };
 }
@@ -110,6 +106,6 @@ export function planRotation(v: RotationView): RotationStep {
 export function memberTrustText(bundlePem: string, leaf: LeafFacts | undefined): string {
   const certs = pemBlocks(bundlePem);
   if (certs.length <= 1 || !leaf) return bundlePem;
-  const signer = certs.findIndex((c) => signedBy(leaf, c));
+  const signer = certs.findIndex((c) => issuedBy(leaf, c));
   return `${bundlePem}\nsigned-by:${signer}`;
 }
