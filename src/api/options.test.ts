@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeGroup, flagNamePattern, isOwnedFlag, ownedFlagGroups } from './options.js';
 
 describe('owned etcd flags', () => {
-  it.each(['name', 'data-dir', 'listen-client-urls', 'listen-metrics-urls', 'peer-trusted-ca-file', 'initial-cluster', 'discovery-srv', 'client-cert-auth', 'enable-v2'])(
+  it.each(['name', 'data-dir', 'listen-client-urls', 'listen-metrics-urls', 'peer-trusted-ca-file', 'initial-cluster', 'discovery-srv', 'client-cert-auth', 'enable-v2', 'enable-grpc-gateway'])(
     'refuses %s',
     (flag) => expect(isOwnedFlag(flag)).toBe(true),
   );

@@ -26,6 +26,9 @@ export const ownedFlagGroups: readonly OwnedFlagGroup[] = [
     why: 'issues the certificates and configures TLS from spec.tls',
   },
   { flags: ['enable-v2', 'config-file'], prefixes: [], why: 'serves only the v3 API and configures etcd through flags' },
+  // Off, a joining member's start guard would wait for good (it reads the member list there) and
+  // the version check of an upgrade would see no member: on is etcd's default and the only value.
+  { flags: ['enable-grpc-gateway'], prefixes: [], why: "reads members' lists and versions over etcd's JSON gateway, which must stay on" },
 ];
 
 /** How a group reads in a message: `name, data-dir or wal-dir`, `listen-*`. */

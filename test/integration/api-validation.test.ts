@@ -45,6 +45,7 @@ const rejectedOnCreate: Rejected[] = [
   { what: 'a peer TLS flag', spec: { options: { 'peer-cert-file': '/x' } }, says: 'or peer-*: the operator issues the certificates and configures TLS from spec.tls.' },
   { what: 'a bootstrap flag', spec: { options: { 'initial-cluster-state': 'existing' } }, says: 'the operator bootstraps the cluster and changes its membership itself' },
   { what: 'the v2 API', spec: { options: { 'enable-v2': 'true' } }, says: 'options may not set enable-v2 or config-file: the operator serves only the v3 API' },
+  { what: 'the JSON gateway off', spec: { options: { 'enable-grpc-gateway': 'false' } }, says: "options may not set enable-grpc-gateway: the operator reads members' lists and versions over etcd's JSON gateway" },
   { what: 'a flag written with dashes', spec: { options: { '--snapshot-count': '10000' } }, says: 'options keys are etcd flag names in lowercase without leading dashes' },
   {
     what: 'renewBefore not shorter than validity',
