@@ -163,7 +163,7 @@ export class Upkeep {
     if (step.kind === 'defragment' && step.reason === 'noSpace') memo.noSpaceDefragmented.push(step.memberId);
     const problems = noSpace.length > 0 ? [describeNoSpace(noSpace, step.kind === 'wait' && step.reason === 'noSpaceNeedsUser', quotaBytes)] : [];
     // A check that could not run (one member, or one not healthy) asks for no pass of its own: the
-    // next pass, on the 30 s refresh or an event, tries again. Polling every second instead made
+    // next pass, on the health refresh or an event, tries again. Polling every second instead made
     // each one-member cluster pass once a second (bench/many-clusters.ts).
     const untilCheck = settings.consistency.enabled && memo.nextCheckAt > p.now.getTime() ? Math.max(1_000, memo.nextCheckAt - p.now.getTime()) : Infinity;
     const requeueAfterMs = acted ? 500 : noSpace.length > 0 ? 5_000 : untilCheck;
