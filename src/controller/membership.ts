@@ -20,7 +20,8 @@
  * - A learner not started or not caught up by its deadline (--learner-timeout after it was added,
  *   as recorded in the membership ConfigMap) is removed, and the next add waits (learners.ts).
  * - A learner that was added but whose pod does not exist yet: grow the StatefulSet to start it.
- *   A started learner: promote it once it has caught up with the leader; until then, wait.
+ *   A started learner: promote it once it has caught up with the leader and is recorded on its
+ *   volume (so that a voter's lost volume can always be proven, above); until then, wait.
  * - Scale down only while every other voter is healthy: move leadership away from the member
  *   leaving, remove it from etcd, then shrink the StatefulSet (whose PVC retention policy,
  *   from spec.storage.retentionPolicy, then keeps or deletes the volume). Highest ordinal first.
@@ -141,6 +142,7 @@ export type WaitReason =
   | 'quorumLost'
   | 'learnerStarting'
   | 'learnerCatchingUp'
+  | 'learnerUnrecorded'
   | 'learnerRetryBackoff'
   | 'learnerRemovalNeedsQuorum'
   | 'memberStarting'
@@ -207,10 +209,11 @@ function advanceLearner(o: MembershipObservation, members: ObservedMember[]): Me
     }
     return withDeadline(o, pending, pending.isLearner ? 'learnerStarting' : 'memberStarting');
   }
-  if (pending.healthy && pending.caughtUp && pending.ordinal !== undefined) {
-    return { kind: 'promoteLearner', memberId: pending.id, ordinal: pending.ordinal };
-  }
-  return withDeadline(o, pending, 'learnerCatchingUp');
+  if (!pending.healthy || !pending.caughtUp || pending.ordinal === undefined) return withDeadline(o, pending, 'learnerCatchingUp');
+  // Only a member recorded on its volume can later be proven to have lost it (repairLostData): a
+  // voter without a record whose volume goes would be held by its start guard and never replaced.
+  if (!o.recordedMembers.has(pending.id)) return withDeadline(o, pending, 'learnerUnrecorded');
+  return { kind: 'promoteLearner', memberId: pending.id, ordinal: pending.ordinal };
 }
 
 function withDeadline(o: MembershipObservation, pending: ObservedMember, reason: WaitReason): MembershipStep {

@@ -150,7 +150,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (recovery.holds) return this.holdForRecovery(key, cluster, certs, etcd, recovery, ctx, now);
     // Members of another cluster are neither recorded on our volumes nor announced to our pods.
     const trusted = mismatch ? undefined : etcd;
-    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.volumes);
+    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.runningVolumes ?? kube.volumes);
     const learners = nextLearnerRecords({ learner: kube.membership?.learner, learnerRetry: kube.membership?.learnerRetry }, trusted?.members, cluster.spec.replicas, now);
     seen.learners = learners;
     const trustBundleHash = certs.operatorTls ? certs.trustBundleHash : '';
