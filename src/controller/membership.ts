@@ -13,7 +13,8 @@
  *   state it could start from.
  * - A member that is down, was once recorded running on a volume, and whose ordinal now has another
  *   volume (or none) lost its data and cannot rejoin: remove it, then re-add it as a learner. With
- *   no record there is no proof of loss, and nothing is done.
+ *   no record there is no proof of loss, and nothing is done; except for a learner (no vote) that
+ *   its pod's start guard holds past its grace, having found the volume empty under it.
  * - A learner at an ordinal spec.replicas no longer wants is removed, before any voter: it cannot
  *   change quorum, and while it has not started it counts as unhealthy and would block the
  *   scale-down of voters forever. Then the StatefulSet shrinks as after any removal.
@@ -65,6 +66,8 @@ export interface ObservedMember {
   version?: string;
   /** How many entries its applied index trails the leader's log (a difference, safe as a number); undefined when not known. */
   lag?: number;
+  /** Started, down, and its pod's start guard has held it past its grace: the pod found its volume empty. */
+  held?: boolean;
 }
 
 export interface ObservedVolume {
@@ -192,8 +195,11 @@ function volumeOf(o: MembershipObservation, ordinal: number | undefined): Observ
 
 function repairLostData(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
   for (const m of members) {
-    if (!m.started || m.healthy || m.ordinal === undefined || !o.recordedMembers.has(m.id)) continue;
-    if (volumeOf(o, m.ordinal)?.memberId !== m.id) {
+    if (!m.started || m.healthy || m.ordinal === undefined) continue;
+    const recordedElsewhere = o.recordedMembers.has(m.id) && volumeOf(o, m.ordinal)?.memberId !== m.id;
+    // A learner lost before any pass recorded it: it has no vote, so its pod's start guard finding
+    // the volume empty is proof enough, rather than leaving it held until its deadline and retry.
+    if (recordedElsewhere || (m.isLearner && m.held)) {
       return { kind: 'removeMember', memberId: m.id, ordinal: m.ordinal, reason: 'dataLost' };
     }
   }
