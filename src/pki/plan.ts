@@ -15,7 +15,7 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { annotationKeys, names } from '../resources/names.js';
-import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, ownedBy } from './inspect.js';
+import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, issuedBy, ownedBy } from './inspect.js';
 import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
@@ -119,9 +119,13 @@ function decideCa(observed: ObservedPki, inputs: PkiInputs, now: Date): { decisi
   return { decision: { ...decision, action: 'issue', reason: found.problem.reason === 'CAExpired' ? 'Expired' : 'Invalid' } };
 }
 
-/** A usable CA that is not the one members trust would split them: it is reported, not used. */
+/**
+ * A usable CA that is not the one members trust would split them: it is reported, not used. A
+ * leaf of ours that still carries the CA alone, issued by it, says members trust it: a server or
+ * peer bundle that differs was edited, and is reissued from the CA (IssuerChanged), never obeyed.
+ */
 function guardTrust(observed: ObservedPki, inputs: PkiInputs, decision: CaDecision, ca: CaFacts): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
-  if (!inputs.trustInUse || !trustChanges(observed, ca.certPem)) return { decision, ca };
+  if (!inputs.trustInUse || !trustChanges(observed, ca.certPem) || vouchedFor(observed, inputs.ownerUid, ca.certPem)) return { decision, ca };
   const problem = { reason: 'CAChanged', message: `Secret ${inputs.cluster.namespace}/${decision.secretName} holds another CA than the one members trust` } as const;
   return { decision: { ...decision, action: 'blocked' }, problem: inUse(inputs.cluster, problem) };
 }
@@ -158,6 +162,23 @@ function trustChanges(observed: ObservedPki, newCaPem: string | undefined): bool
   });
 }
 
+/** Some leaf of ours carries `caPem` alone as its bundle and was issued by it. */
+function vouchedFor(observed: ObservedPki, ownerUid: string, caPem: string): boolean {
+  return Object.values(observed.leaves).some((secret) => {
+    const leaf = secret && ownedBy(secret, ownerUid) ? inspectLeaf(secret) : undefined;
+    return leaf !== undefined && leaf.caPem?.trim() === caPem.trim() && issuedBy(leaf, caPem);
+  });
+}
+
+/** Every server and peer bundle holds `caPem` (among others): past the widening of a rotation to it. */
+function allTrust(observed: ObservedPki, caPem: string): boolean {
+  const cert = splitBundle(caPem)[0];
+  return (['server', 'peer'] as const).every((kind) => {
+    const secret = observed.leaves[kind];
+    return !secret || splitBundle(inspectLeaf(secret)?.caPem).includes(cert ?? '');
+  });
+}
+
 /** The token recorded on a CA Secret: the rotation request it already answers. */
 export function recordedToken(secret: V1Secret | undefined): string | undefined {
   return secret?.metadata?.annotations?.[annotationKeys.rotateCa];
@@ -181,8 +202,10 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
   if ('problem' in next || 'problem' in current) return undefined;
   const nextKey = splitBundle(next.ca.certPem)[0];
   const promoted = splitBundle(current.ca.certPem)[0] === nextKey;
-  // The user's CA is mid-rotation exactly while the bundles hold another CA than it.
-  if (!operatorCa && !trustChanges(observed, next.ca.certPem)) return undefined;
+  // The user's CA is mid-rotation exactly while the bundles hold another CA than it; not when a
+  // leaf already trusts it alone while a bundle lacks it: no rotation narrows before it widens,
+  // so that bundle was edited (guardTrust then reissues it).
+  if (!operatorCa && (!trustChanges(observed, next.ca.certPem) || (vouchedFor(observed, inputs.ownerUid, next.ca.certPem) && !allTrust(observed, next.ca.certPem)))) return undefined;
   const others = pemBlocks(bundle).filter((b) => splitBundle(b)[0] !== nextKey);
   const oldPem = operatorCa && !promoted ? current.ca.certPem : (others[0] ?? next.ca.certPem);
   const leaves: Partial<Record<LeafKind, LeafFacts>> = {};
