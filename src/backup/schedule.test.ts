@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { scheduledBackupName } from '../resources/names.js';
 import { type Cron, parseCron } from './cron.js';
-import { planSchedule } from './schedule.js';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
+import { BackupInputError } from './kube.js';
+import { planSchedule, retentionFailure } from './schedule.js';
 
 const cron = (expr: string): Cron => {
   const c = parseCron(expr);
@@ -45,5 +47,22 @@ describe('planSchedule (injected clock)', () => {
     const final = planSchedule({ cron: everyMinute, suspend: false, since, backups, keepLast: 3, now: new Date(since.getTime() + 1_000) });
     for (const gone of final.remove) backups.splice(backups.findIndex((b) => b.name === gone.name), 1);
     expect(backups.map((b) => b.name)).toEqual(['db-202601010003', 'db-202601010004', 'db-202601010005']);
+  });
+});
+
+describe('retentionFailure: why a scheduled backup could not be deleted', () => {
+  const backup = { metadata: { name: 'db-202601010000' }, spec: { clusterName: 'db', compression: 'none', destination: { endpoint: 'https://s3.example', bucket: 'b', region: 'r', forcePathStyle: true, credentialsSecretRef: { name: 's3' } } }, status: { phase: 'Succeeded', bucket: 'b', key: 'ns/db/db-202601010000.db' } } as EtcdBackup;
+  const refused = Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+  const unreachable = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  it.each([
+    ['a missing credentials Secret', new BackupInputError({ reason: 'CredentialsSecretInvalid', message: 'Secret s3 does not exist; create it, then create a new EtcdBackup', retryable: false }), 'CredentialsSecretInvalid', /Secret s3 does not exist; create it\. The backup and its object are kept/],
+    ['refused credentials', refused, 'CredentialsRejected', /refused the credentials .*secretAccessKey\. The backup/],
+    ['a store nobody answers for', unreachable, 'EndpointUnreachable', /could not reach https:\/\/s3\.example \(ECONNREFUSED\)\. The backup/],
+  ])('%s: its reason, the object named, and no advice to create a new EtcdBackup', (_, err, reason, message) => {
+    const failure = retentionFailure(err, backup);
+    expect(failure.reason).toBe(reason);
+    expect(failure.message).toMatch(/^retention could not delete s3:\/\/b\/ns\/db\/db-202601010000\.db: /);
+    expect(failure.message).toMatch(message);
+    expect(failure.message).not.toContain('new EtcdBackup');
   });
 });
