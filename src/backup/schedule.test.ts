@@ -3,7 +3,8 @@ import { scheduledBackupName } from '../resources/names.js';
 import { type Cron, parseCron } from './cron.js';
 import type { EtcdBackup } from '../api/backup-types.generated.js';
 import { BackupInputError } from './kube.js';
-import { planSchedule, retentionFailure } from './schedule.js';
+import type { EtcdCluster } from '../api/types.generated.js';
+import { backupsInUse, planSchedule, retentionFailure } from './schedule.js';
 
 const cron = (expr: string): Cron => {
   const c = parseCron(expr);
@@ -64,5 +65,19 @@ describe('retentionFailure: why a scheduled backup could not be deleted', () => 
     expect(failure.message).toMatch(/^retention could not delete s3:\/\/b\/ns\/db\/db-202601010000\.db: /);
     expect(failure.message).toMatch(message);
     expect(failure.message).not.toContain('new EtcdBackup');
+  });
+});
+
+describe('backupsInUse: what retention must not delete yet', () => {
+  const cluster = (spec: Partial<EtcdCluster['spec']>, status: EtcdCluster['status'] = {}) => ({ metadata: { name: 'x' }, spec, status }) as EtcdCluster;
+  it.each([
+    ['a restore that has not formed its cluster', cluster({ restore: { backupName: 'db-1' } }), ['db-1']],
+    ['a restore whose cluster formed: done with it', cluster({ restore: { backupName: 'db-1' } }, { clusterID: 'abc' }), []],
+    ['a restore from destination and key names no EtcdBackup', cluster({ restore: { destination: { endpoint: 'e', bucket: 'b', region: 'r', forcePathStyle: true, credentialsSecretRef: { name: 's' } }, key: 'k' } }), []],
+    ['a recovery asked for', cluster({ recovery: { fromBackup: { backupName: 'db-2' } } } as Partial<EtcdCluster['spec']>), ['db-2']],
+    ['a recovery under way after its consent was removed', cluster({}, { recovery: { phase: 'Restoring', consent: { fromBackup: { backupName: 'db-3' } } } } as EtcdCluster['status']), ['db-3']],
+    ['a recovery that succeeded', cluster({}, { recovery: { phase: 'Succeeded', consent: { fromBackup: { backupName: 'db-3' } } } } as EtcdCluster['status']), []],
+  ])('%s', (_, c, want) => {
+    expect([...backupsInUse([c])]).toEqual(want);
   });
 });

@@ -87,10 +87,11 @@ export class ScheduleReconciler implements Reconciler {
     const ours = this.deps.backups(namespace).list(namespace).filter((b) => b.metadata.labels?.[labelKeys.component] === 'scheduled-backup' && b.metadata.labels?.[labelKeys.instance] === name);
     const slots = ours.map(slotOf).filter((s): s is Date => s !== undefined);
     const since = slots.length > 0 ? new Date(Math.max(...slots.map((s) => s.getTime()))) : new Date(cluster.metadata.creationTimestamp ?? this.deps.clock.now());
+    const inUse = backupsInUse(this.deps.cache.list('EtcdCluster', namespace) as EtcdCluster[]);
     const retained = ours.flatMap((b): RetainedBackup[] => {
       const slot = slotOf(b);
       const phase = b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed' ? b.status.phase : undefined;
-      return slot ? [{ name: b.metadata.name!, phase, slot, key: b.status?.key }] : [];
+      return slot ? [{ name: b.metadata.name!, phase, slot, key: b.status?.key, inUse: inUse.has(b.metadata.name!) }] : [];
     });
     const retention = spec.retention;
     const plan = planSchedule({ cron, suspend: spec.suspend, since, backups: retained, keepLast: retention?.keepLast, maxAgeMs: retention?.maxAge ? parseDuration(retention.maxAge) : undefined, now: new Date(this.deps.clock.now()) });
@@ -172,6 +173,25 @@ export class ScheduleReconciler implements Reconciler {
     await patchBackupStatus(this.deps.kc, backup, { ...backup.status, conditions: [...previous.filter((c) => c.type !== retentionBlocked), condition] }, ctx.signal);
     await backupEvent(this.deps.kc, backup, 'Warning', failure.reason, failure.message, now);
   }
+}
+
+/**
+ * The EtcdBackups of a namespace that a restore or a consented recovery reads from and that has
+ * not finished: a restore until its cluster formed (a cluster ID latched), a recovery while it
+ * is asked for or runs. Pure.
+ */
+export function backupsInUse(clusters: EtcdCluster[]): Set<string> {
+  const names = new Set<string>();
+  for (const c of clusters) {
+    const restoring = c.spec.restore?.backupName && !c.status?.clusterID;
+    if (restoring) names.add(c.spec.restore!.backupName!);
+    const asked = c.spec.recovery?.fromBackup?.backupName;
+    if (asked) names.add(asked);
+    const record = c.status?.recovery;
+    const running = record?.consent?.fromBackup?.backupName;
+    if (running && record.phase !== 'Succeeded' && record.phase !== 'Ignored') names.add(running);
+  }
+  return names;
 }
 
 /** Condition on a scheduled backup that retention would delete and cannot: why it is still here. */
