@@ -75,8 +75,8 @@ describe('backupsInUse: what retention must not delete yet', () => {
     ['a restore whose cluster formed: done with it', cluster({ restore: { backupName: 'db-1' } }, { clusterID: 'abc' }), []],
     ['a restore from destination and key names no EtcdBackup', cluster({ restore: { destination: { endpoint: 'e', bucket: 'b', region: 'r', forcePathStyle: true, credentialsSecretRef: { name: 's' } }, key: 'k' } }), []],
     ['a recovery asked for', cluster({ recovery: { fromBackup: { backupName: 'db-2' } } } as Partial<EtcdCluster['spec']>), ['db-2']],
-    ['a recovery under way after its consent was removed', cluster({}, { recovery: { phase: 'Restoring', consent: { fromBackup: { backupName: 'db-3' } } } } as EtcdCluster['status']), ['db-3']],
-    ['a recovery that succeeded', cluster({}, { recovery: { phase: 'Succeeded', consent: { fromBackup: { backupName: 'db-3' } } } } as EtcdCluster['status']), []],
+    ['a recovery under way after its consent was removed', cluster({}, { recovery: { phase: 'Restoring', consent: { fromBackup: { backupName: 'db-3' } } } }), ['db-3']],
+    ['a recovery that succeeded', cluster({}, { recovery: { phase: 'Succeeded', consent: { fromBackup: { backupName: 'db-3' } } } }), []],
   ])('%s', (_, c, want) => {
     expect([...backupsInUse([c])]).toEqual(want);
   });
