@@ -182,6 +182,22 @@ describe('planCertificates, members already trust the CA', () => {
     expect(plan.issue).toEqual([{ kind, secretName: `db-${kind}-tls`, reason: 'IssuerChanged' }]);
   });
 
+  // Before: blocked too, but blaming every leaf ("trust neither the old CA alone nor the old and
+  // new CAs: replace them with their backups"), which sends a person to the wrong repair.
+  it('a user CA changed again while a rotation to it is under way: blocked, naming the CAs, nothing written', async () => {
+    const withRef = { ...inUse, caSecretRef: { name: 'my-ca' } };
+    const next = userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem });
+    const widen = planCertificates(observe(first, next), withRef, now);
+    const written = await executeCertificatePlan(widen, observe(first, next), withRef, owner, now);
+    const widened = first.map((s) => written.find((w) => w.metadata?.name === s.metadata?.name) ?? s);
+    const third = await issue({ commonName: 'third-ca', isCA: true, notBefore: later(-1), notAfter: later(3650), serialHex: '0b' });
+    const plan = planCertificates(observe(widened, userSecret({ 'tls.crt': third.certPem, 'tls.key': third.keyPem })), withRef, later(1));
+    expect(plan.problems).toEqual([{ reason: 'CARotationBlocked', message: expect.stringMatching(/^Secret prod\/my-ca now holds a CA \(CN=third-ca\) that members do not trust, while a rotation between the CAs they trust \(.+ and CN=user-ca\) is under way: put back one of those two CAs/) as string }]);
+    expect(planIsEmpty(plan)).toBe(true);
+    // Put back, the rotation goes on where it was.
+    expect(planCertificates(observe(widened, next), withRef, later(1)).rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'widened' });
+  });
+
   it('does not switch at once to a user CA whose content changed under running members: it widens trust first', () => {
     const plan = planCertificates(observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem })), { ...inUse, caSecretRef: { name: 'my-ca' } }, now);
     expect(plan.problems).toEqual([]);

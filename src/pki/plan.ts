@@ -15,7 +15,7 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { annotationKeys, names } from '../resources/names.js';
-import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, issuedBy, ownedBy } from './inspect.js';
+import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, issuedBy, ownedBy, parseCertificate } from './inspect.js';
 import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
@@ -213,11 +213,26 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
     const facts = ownedBy(secret, inputs.ownerUid) ? inspectLeaf(secret) : undefined;
     if (facts) leaves[kind] = facts;
   }
-  const step = planRotation({ oldPem, nextPem: next.ca.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa, promoted });
+  const step = (operatorCa ? undefined : switchedMidRotation(bundle, next.ca.certPem, `${c.namespace}/${caSecretName}`)) ?? planRotation({ oldPem, nextPem: next.ca.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa, promoted });
   const plan: CertificatePlan = { ca: { source: operatorCa ? 'operator' : 'user', secretName: caSecretName, action: 'keep' }, issue: [], problems: [] };
   if (step.kind === 'blocked') plan.problems.push(step.problem);
   if (step.kind === 'done') return undefined;
   return { ...plan, rotation: { step, oldPem, nextPem: next.ca.certPem, token: recordedToken(signer) } };
+}
+
+/**
+ * The user's CA Secret changed again while a rotation between two other CAs is under way (the
+ * bundles hold both, and neither is it): blocked, saying so. Putting back either CA resumes the
+ * rotation, forward or back; the leaves are not the problem.
+ */
+function switchedMidRotation(bundle: string | undefined, nextPem: string, secret: string): Extract<RotationStep, { kind: 'blocked' }> | undefined {
+  const held = pemBlocks(bundle);
+  if (held.length < 2 || splitBundle(bundle).includes(splitBundle(nextPem)[0] ?? '')) return undefined;
+  const name = (pem: string) => parseCertificate(pem)?.subject.replaceAll('\n', ', ') ?? 'unreadable';
+  const message =
+    `Secret ${secret} now holds a CA (${name(nextPem)}) that members do not trust, while a rotation between the CAs they trust (${held.map(name).join(' and ')}) is under way: ` +
+    'put back one of those two CAs and let the rotation finish (or go back), then change the CA again; the rotation waits and nothing is issued';
+  return { kind: 'blocked', problem: { reason: 'CARotationBlocked', message } };
 }
 
 /** An explicit request (a new rotate-ca token) or a CA about to expire starts a rotation of the operator's CA. */
