@@ -148,7 +148,7 @@ export interface EtcdBackupStatus {
    */
   compression?: 'none' | 'gzip';
   /**
-   * Complete (true once the object is uploaded and verified) and Failed (true when the backup stopped for good, with the reason).
+   * Complete (true once the object is uploaded and verified) and Failed (true when the backup stopped for good, with the reason); on a scheduled backup, RetentionBlocked (true when retention would delete it and cannot, with the reason).
    *
    * @maxItems 8
    */

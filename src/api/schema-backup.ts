@@ -44,7 +44,7 @@ export const backupStatusSchema: Schema = object(
     bucket: string('Bucket the object was written to.', 63),
     key: string('Key of the uploaded object in the bucket.', 1024),
     compression: enumOf('Compression of the uploaded object.', ['none', 'gzip']),
-    conditions: array('Complete (true once the object is uploaded and verified) and Failed (true when the backup stopped for good, with the reason).', condition, 8, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+    conditions: array('Complete (true once the object is uploaded and verified) and Failed (true when the backup stopped for good, with the reason); on a scheduled backup, RetentionBlocked (true when retention would delete it and cannot, with the reason).', condition, 8, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
   },
   { title: 'EtcdBackupStatus' },
 );

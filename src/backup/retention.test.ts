@@ -17,6 +17,7 @@ const cases: [string, RetainedBackup[], RetentionPolicy, string[]][] = [
   ['maxAge deletes old failures, even the newest', [b(8, 'Failed'), b(1)], { maxAgeMs: 4 * day }, ['Failed-8']],
   ['both limits: either one deletes', [b(1), b(2), b(3), b(9)], { keepLast: 3, maxAgeMs: 2.5 * day }, ['Succeeded-9', 'Succeeded-3']],
   ['keepLast 0 still keeps the newest success', [b(1), b(2)], { keepLast: 0 }, ['Succeeded-2']],
+  ['a backup a restore reads from is kept past its count and age; the others still go', [b(1), b(2), { ...b(3), inUse: true }, b(9)], { keepLast: 1, maxAgeMs: 2.5 * day }, ['Succeeded-9', 'Succeeded-2']],
 ];
 
 describe('planRetention', () => {

@@ -8,6 +8,9 @@
  *      cluster with no backup.
  *   3. Of successful backups, the newest `keepLast` are kept; older ones, and any older than
  *      `maxAgeMs`, go. Failed ones are kept as long (same count, same age) for their reasons.
+ *   4. A backup a restore or a consented recovery is reading from (`inUse`) is kept until it is
+ *      done, whatever rules 2 and 3 say: deleting it would fail that restore half way, with the
+ *      very snapshot the user chose gone.
  */
 
 export interface RetentionPolicy {
@@ -23,6 +26,8 @@ export interface RetainedBackup {
   slot: Date;
   /** The object to delete with it, when it wrote one. */
   key?: string;
+  /** A restore or recovery names it and has not finished. */
+  inUse?: boolean;
 }
 
 function expired(list: RetainedBackup[], policy: RetentionPolicy, now: Date, keepNewest: boolean): RetainedBackup[] {
@@ -39,5 +44,5 @@ function expired(list: RetainedBackup[], policy: RetentionPolicy, now: Date, kee
 export function planRetention(backups: RetainedBackup[], policy: RetentionPolicy, now: Date): RetainedBackup[] {
   const succeeded = backups.filter((b) => b.phase === 'Succeeded');
   const failed = backups.filter((b) => b.phase === 'Failed');
-  return [...expired(succeeded, policy, now, true), ...expired(failed, policy, now, false)].sort((a, b) => a.slot.getTime() - b.slot.getTime());
+  return [...expired(succeeded, policy, now, true), ...expired(failed, policy, now, false)].filter((b) => !b.inUse).sort((a, b) => a.slot.getTime() - b.slot.getTime());
 }

@@ -16,10 +16,11 @@ import type { PassContext, Reconciler, Result } from '../runtime/reconciler.js';
 import type { Store } from '../runtime/store.js';
 import { type ClusterRef, backupSlotAnnotation, labelKeys, scheduledBackupLabels, scheduledBackupName } from '../resources/names.js';
 import { type Cron, latestFire, longestIntervalMs, nextFire, parseCron } from './cron.js';
-import { createBackup, deleteBackup, readCa, readCredentials } from './kube.js';
+import { BackupInputError, backupEvent, createBackup, deleteBackup, patchBackupStatus, readCa, readCredentials } from './kube.js';
 import { type BackupMetrics, newestOutcomes } from './metrics.js';
 import { type RetainedBackup, planRetention } from './retention.js';
-import { deleteObject, s3Client } from './s3.js';
+import type { BackupFailure } from './reasons.js';
+import { classifyUploadError, deleteObject, s3Client } from './s3.js';
 
 export interface SchedulePlan {
   /** The slot to create a backup for now, if one is due. */
@@ -86,10 +87,11 @@ export class ScheduleReconciler implements Reconciler {
     const ours = this.deps.backups(namespace).list(namespace).filter((b) => b.metadata.labels?.[labelKeys.component] === 'scheduled-backup' && b.metadata.labels?.[labelKeys.instance] === name);
     const slots = ours.map(slotOf).filter((s): s is Date => s !== undefined);
     const since = slots.length > 0 ? new Date(Math.max(...slots.map((s) => s.getTime()))) : new Date(cluster.metadata.creationTimestamp ?? this.deps.clock.now());
+    const inUse = backupsInUse(this.deps.cache.list('EtcdCluster', namespace) as EtcdCluster[]);
     const retained = ours.flatMap((b): RetainedBackup[] => {
       const slot = slotOf(b);
       const phase = b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed' ? b.status.phase : undefined;
-      return slot ? [{ name: b.metadata.name!, phase, slot, key: b.status?.key }] : [];
+      return slot ? [{ name: b.metadata.name!, phase, slot, key: b.status?.key, inUse: inUse.has(b.metadata.name!) }] : [];
     });
     const retention = spec.retention;
     const plan = planSchedule({ cron, suspend: spec.suspend, since, backups: retained, keepLast: retention?.keepLast, maxAgeMs: retention?.maxAge ? parseDuration(retention.maxAge) : undefined, now: new Date(this.deps.clock.now()) });
@@ -97,11 +99,19 @@ export class ScheduleReconciler implements Reconciler {
       const created = await createBackup(this.deps.kc, this.scheduled(cluster, ref, plan.create), ctx.signal);
       if (created) ctx.log.info('scheduled backup created', { slot: plan.create.toISOString(), backup: scheduledBackupName(ref, plan.create) });
     }
+    // A backup retention cannot delete is kept and said so; the schedule goes on (a failed pass
+    // would wait out the queue's backoff, up to minutes, and miss slots).
+    let blocked = false;
     for (const old of plan.remove) {
       const backup = ours.find((b) => b.metadata.name === old.name)!;
-      await this.remove(backup, ctx);
+      const failure = await this.remove(backup, ctx);
+      if (failure) {
+        blocked = true;
+        await this.reportBlocked(backup, failure, ctx);
+      }
     }
-    return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : {};
+    const after = blocked ? Math.min(plan.requeueAfterMs ?? retentionRetryMs, retentionRetryMs) : plan.requeueAfterMs;
+    return after ? { requeueAfterMs: after } : {};
   }
 
   /**
@@ -128,19 +138,75 @@ export class ScheduleReconciler implements Reconciler {
     };
   }
 
-  /** The object first, then the record: a failure in between leaves the record to try again. */
-  private async remove(backup: EtcdBackup, ctx: PassContext): Promise<void> {
+  /**
+   * The object first, then the record: a failure in between leaves the record to try again. An
+   * object that could not be deleted (a Secret gone, the store down or refusing) is returned.
+   */
+  private async remove(backup: EtcdBackup, ctx: PassContext): Promise<BackupFailure | undefined> {
     const { bucket, key } = backup.status ?? {};
     if (bucket && key) {
-      const [credentials, ca] = await Promise.all([readCredentials(this.deps.kc, backup, ctx.signal), readCa(this.deps.kc, backup, ctx.signal)]);
-      const client = s3Client(backup.spec.destination, credentials, ca);
       try {
-        await deleteObject(client, bucket, key, ctx.signal);
-      } finally {
-        client.destroy();
+        const [credentials, ca] = await Promise.all([readCredentials(this.deps.kc, backup, ctx.signal), readCa(this.deps.kc, backup, ctx.signal)]);
+        const client = s3Client(backup.spec.destination, credentials, ca);
+        try {
+          await deleteObject(client, bucket, key, ctx.signal);
+        } finally {
+          client.destroy();
+        }
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        return retentionFailure(err, backup);
       }
     }
     await deleteBackup(this.deps.kc, backup, ctx.signal);
     ctx.log.info('scheduled backup removed by retention', { backup: backup.metadata.name, key });
+    return undefined;
   }
+
+  /** A RetentionBlocked condition on the backup kept, and a Warning event, once per message. */
+  private async reportBlocked(backup: EtcdBackup, failure: BackupFailure, ctx: PassContext): Promise<void> {
+    const previous = backup.status?.conditions ?? [];
+    if (previous.some((c) => c.type === retentionBlocked && c.message === failure.message)) return;
+    ctx.log.warn('retention could not delete a backup', { backup: backup.metadata.name, reason: failure.reason, error: failure.message });
+    const now = new Date(this.deps.clock.now());
+    const condition = { type: retentionBlocked, status: 'True' as const, reason: failure.reason, message: failure.message, observedGeneration: backup.metadata.generation, lastTransitionTime: now.toISOString() };
+    await patchBackupStatus(this.deps.kc, backup, { ...backup.status, conditions: [...previous.filter((c) => c.type !== retentionBlocked), condition] }, ctx.signal);
+    await backupEvent(this.deps.kc, backup, 'Warning', failure.reason, failure.message, now);
+  }
+}
+
+/**
+ * The EtcdBackups of a namespace that a restore or a consented recovery reads from and that has
+ * not finished: a restore until its cluster formed (a cluster ID latched), a recovery while it
+ * is asked for or runs. Pure.
+ */
+export function backupsInUse(clusters: EtcdCluster[]): Set<string> {
+  const names = new Set<string>();
+  for (const c of clusters) {
+    const restoring = c.spec.restore?.backupName && !c.status?.clusterID;
+    if (restoring) names.add(c.spec.restore!.backupName!);
+    const asked = c.spec.recovery?.fromBackup?.backupName;
+    if (asked) names.add(asked);
+    const record = c.status?.recovery;
+    const running = record?.consent?.fromBackup?.backupName;
+    if (running && record.phase !== 'Succeeded' && record.phase !== 'Ignored') names.add(running);
+  }
+  return names;
+}
+
+/** Condition on a scheduled backup that retention would delete and cannot: why it is still here. */
+export const retentionBlocked = 'RetentionBlocked';
+
+/** Pause before retention tries again: the store or a Secret may be back by then. */
+export const retentionRetryMs = 60_000;
+
+/** Why retention could not delete a backup's object, for its condition and Warning event. Pure. */
+export function retentionFailure(err: unknown, backup: EtcdBackup): BackupFailure {
+  const { endpoint } = backup.spec.destination;
+  const bucket = backup.status?.bucket ?? backup.spec.destination.bucket;
+  const cause = err instanceof BackupInputError ? err.failure : classifyUploadError(err, endpoint, bucket);
+  // The causes' advice ends with creating a new EtcdBackup; retention needs only the cause fixed.
+  const advice = cause.message.replace(/, then create a new EtcdBackup$/, '');
+  const message = `retention could not delete s3://${bucket}/${backup.status?.key ?? ''}: ${advice}. The backup and its object are kept; retention tries again every ${retentionRetryMs / 1000} s`;
+  return { reason: cause.reason, message, retryable: true };
 }

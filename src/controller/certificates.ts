@@ -152,11 +152,15 @@ export async function reconcileCertificates(
   if (first.unconfirmed.length > 0 && needsConfirmation(planned.plan)) planned = planFor((await observePki(deps, ref, caSecretName, caRef !== undefined, first.unconfirmed)).pki);
   const { observed, observedHash, inputs, plan } = planned;
   const written: string[] = [];
+  let trustHash = observedHash;
   const rotation = describeRotation(plan.rotation, caSecretName);
   if (!planIsEmpty(plan) && !cluster.spec.paused) {
     for (const s of await executeCertificatePlan(plan, observed, inputs, ownerReference(cluster), now)) {
       await deps.writer.apply({ ...s, apiVersion: 'v1', kind: 'Secret' });
       written.push(s.metadata!.name!);
+      // A server Secret found edited (another CA's bundle) is put back in this pass: members are
+      // not rolled onto the trust it held for a moment. A rotation rolls from what it observed.
+      if (s.metadata!.name === names.serverSecret(ref) && !plan.rotation) trustHash = memberTrustHash(s) ?? trustHash;
     }
     // Last, so that a crash before it leaves the next CA to find again: the rotation resumes.
     if (plan.rotation?.step.kind === 'finish') await deps.writer.delete('Secret', 'v1', ref.namespace, names.caNextSecret(ref));
@@ -169,7 +173,7 @@ export async function reconcileCertificates(
   const usable = operatorSecret && (!written.includes(names.operatorClientSecret(ref)) || inspectLeaf(operatorSecret) !== undefined);
   const material = usable ? tlsMaterial(operatorSecret) : undefined;
   return {
-    trustBundleHash: observedHash ?? (material ? hashOf(material.caPem) : ''),
+    trustBundleHash: trustHash ?? (material ? hashOf(material.caPem) : ''),
     ...(rotation.progress ? { progress: rotation.progress } : {}),
     problems: plan.problems.map((p) => ({ reason: conditionReasons[p.reason], message: p.message })),
     caSecretName,

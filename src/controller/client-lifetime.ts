@@ -1,9 +1,10 @@
 import type { Result } from '../runtime/reconciler.js';
 
 /**
- * A pass whose next look is at least this far away leaves nothing under way: the 30 s health
- * refresh of a quiet cluster. Everything that acts looks again sooner (a learner every 250 ms, a
- * step etcd refused every 500 ms, a wait every 2 s, a renewal due, upkeep running).
+ * A pass whose next look is at least this far away leaves nothing under way: the health refresh
+ * of a quiet cluster (30 s, 60 s once settled: requeue.ts). Everything that acts looks again
+ * sooner (a learner every 250 ms, a step etcd refused every 500 ms, a wait every 2 s, a renewal
+ * due, upkeep running).
  */
 export const idleAfterMs = 10_000;
 

@@ -47,7 +47,11 @@ const cases: [string, Partial<MembershipObservation>, MembershipStep][] = [
   ['scale up: learner added, pod not yet created', { desired: 5, members: [m(0), m(1), m(2), m(3, { isLearner: true, started: false, healthy: false, caughtUp: false })] }, { kind: 'scaleStatefulSet', replicas: 4, reason: 'startLearner' }],
   ['scale up: learner pod exists, process not started', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true, started: false, healthy: false, caughtUp: false })] }, { kind: 'wait', reason: 'learnerStarting' }],
   ['scale up: learner started, not caught up', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true, caughtUp: false })] }, { kind: 'wait', reason: 'learnerCatchingUp' }],
-  ['scale up: learner caught up is promoted', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true })] }, { kind: 'promoteLearner', memberId: '1003', ordinal: 3 }],
+  ['scale up: learner caught up (and recorded on its volume) is promoted', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true })], recordedMembers: recorded(0, 1, 2, 3) }, { kind: 'promoteLearner', memberId: '1003', ordinal: 3 }],
+  // Its volume went before any pass saw it healthy on one: as a voter its loss could never be proven.
+  ['a started learner lost before it was recorded, held by its start guard: removed at once (it has no vote)', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true, healthy: false, caughtUp: false, isLeader: false, held: true })] }, { kind: 'removeMember', memberId: '1003', ordinal: 3, reason: 'dataLost' }],
+  ['a voter held by its start guard but never recorded is not removed: no proof of loss for a vote', { members: [m(0), m(1), m(2, { healthy: false, isLeader: false, held: true })], recordedMembers: recorded(0, 1) }, { kind: 'none' }],
+  ['scale up: a caught-up learner not yet recorded on a volume is not promoted', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true })] }, { kind: 'wait', reason: 'learnerUnrecorded' }],
   ['scale up waits while a member is down', { desired: 5, members: [m(0), m(1, { healthy: false }), m(2)] }, { kind: 'wait', reason: 'unhealthyNoScaleUp' }],
   ['scale up past a stale volume of a removed member, retentionPolicy Delete: delete it first', { desired: 5, retainVolumes: false, volumes: [...vols(0, 1, 2), { ordinal: 3, memberId: '999' }] }, { kind: 'deleteVolume', ordinal: 3, reason: 'stale' }],
   ['scale up past a retained volume of a removed member: wait for the user', { desired: 5, retainVolumes: true, volumes: [...vols(0, 1, 2), { ordinal: 3, memberId: '999' }] }, { kind: 'awaitDecision', decision: { reason: 'retainedVolume', ordinal: 3, memberId: '999', predatesCluster: false } }],
@@ -106,7 +110,7 @@ const learnerCases: [string, Partial<MembershipObservation>, MembershipStep][] =
   ['past its deadline, not started: the timeout is recorded first', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: added(3, 5 * minute) }, { kind: 'recordLearnerTimeout', retry: timedOut(3) }],
   ['timeout recorded: the learner is removed', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: added(3, 5 * minute), learnerRetry: timedOut(3) }, { kind: 'removeLearner', memberId: '1003', ordinal: 3, reason: 'timedOut', retry: timedOut(3) }],
   ['past its deadline, started but not caught up', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, behind)], learner: added(3, 6 * minute) }, { kind: 'recordLearnerTimeout', retry: { ...added(3, 6 * minute), why: 'notCaughtUp', failures: 1, retryAt: at(t0 + 5 * minute) } }],
-  ['past its deadline but caught up: promoted, not removed', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true, isLeader: false })], learner: added(3, 9 * minute) }, { kind: 'promoteLearner', memberId: '1003', ordinal: 3 }],
+  ['past its deadline but caught up: promoted, not removed', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, { isLearner: true, isLeader: false })], recordedMembers: recorded(0, 1, 2, 3), learner: added(3, 9 * minute) }, { kind: 'promoteLearner', memberId: '1003', ordinal: 3 }],
   ['no record of when the learner was added (operator died before writing it): no deadline yet', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: { ...added(3, 60 * minute), memberId: '999' } }, { kind: 'wait', reason: 'learnerStarting' }],
   ['a second timeout in a row doubles the wait', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1), m(2), m(3, notStarted)], learner: added(3, 5 * minute), learnerRetry: { ...timedOut(3, 1, t0 - minute), memberId: '998' } }, { kind: 'recordLearnerTimeout', retry: timedOut(3, 2, t0 + 10 * minute) }],
   ['past its deadline while a voter is down: still removed (quorum holds)', { desired: 5, statefulSetReplicas: 4, members: [m(0), m(1, { healthy: false }), m(2), m(3, notStarted)], learner: added(3, 5 * minute) }, { kind: 'recordLearnerTimeout', retry: timedOut(3) }],
@@ -182,6 +186,8 @@ describe('planMembership', () => {
       expect(changed, `step ${JSON.stringify(step)} changed more than one thing`).toHaveLength(1);
       // The world moves on: pods of started ordinals run, learners catch up.
       world = { ...world, members: world.members!.map((x) => (x.ordinal! < world.statefulSetReplicas! && !x.started ? { ...x, started: true, healthy: true, caughtUp: true } : x)) };
+      // The operator records the members it sees healthy on their volumes (updateVolumeRecords).
+      world = { ...world, recordedMembers: new Set(world.members!.filter((x) => x.started && x.healthy).map((x) => x.id)) };
     }
     throw new Error('did not converge in 60 passes');
   });

@@ -13,14 +13,16 @@
  *   state it could start from.
  * - A member that is down, was once recorded running on a volume, and whose ordinal now has another
  *   volume (or none) lost its data and cannot rejoin: remove it, then re-add it as a learner. With
- *   no record there is no proof of loss, and nothing is done.
+ *   no record there is no proof of loss, and nothing is done; except for a learner (no vote) that
+ *   its pod's start guard holds past its grace, having found the volume empty under it.
  * - A learner at an ordinal spec.replicas no longer wants is removed, before any voter: it cannot
  *   change quorum, and while it has not started it counts as unhealthy and would block the
  *   scale-down of voters forever. Then the StatefulSet shrinks as after any removal.
  * - A learner not started or not caught up by its deadline (--learner-timeout after it was added,
  *   as recorded in the membership ConfigMap) is removed, and the next add waits (learners.ts).
  * - A learner that was added but whose pod does not exist yet: grow the StatefulSet to start it.
- *   A started learner: promote it once it has caught up with the leader; until then, wait.
+ *   A started learner: promote it once it has caught up with the leader and is recorded on its
+ *   volume (so that a voter's lost volume can always be proven, above); until then, wait.
  * - Scale down only while every other voter is healthy: move leadership away from the member
  *   leaving, remove it from etcd, then shrink the StatefulSet (whose PVC retention policy,
  *   from spec.storage.retentionPolicy, then keeps or deletes the volume). Highest ordinal first.
@@ -64,6 +66,8 @@ export interface ObservedMember {
   version?: string;
   /** How many entries its applied index trails the leader's log (a difference, safe as a number); undefined when not known. */
   lag?: number;
+  /** Started, down, and its pod's start guard has held it past its grace: the pod found its volume empty. */
+  held?: boolean;
 }
 
 export interface ObservedVolume {
@@ -141,6 +145,7 @@ export type WaitReason =
   | 'quorumLost'
   | 'learnerStarting'
   | 'learnerCatchingUp'
+  | 'learnerUnrecorded'
   | 'learnerRetryBackoff'
   | 'learnerRemovalNeedsQuorum'
   | 'memberStarting'
@@ -190,8 +195,11 @@ function volumeOf(o: MembershipObservation, ordinal: number | undefined): Observ
 
 function repairLostData(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
   for (const m of members) {
-    if (!m.started || m.healthy || m.ordinal === undefined || !o.recordedMembers.has(m.id)) continue;
-    if (volumeOf(o, m.ordinal)?.memberId !== m.id) {
+    if (!m.started || m.healthy || m.ordinal === undefined) continue;
+    const recordedElsewhere = o.recordedMembers.has(m.id) && volumeOf(o, m.ordinal)?.memberId !== m.id;
+    // A learner lost before any pass recorded it: it has no vote, so its pod's start guard finding
+    // the volume empty is proof enough, rather than leaving it held until its deadline and retry.
+    if (recordedElsewhere || (m.isLearner && m.held)) {
       return { kind: 'removeMember', memberId: m.id, ordinal: m.ordinal, reason: 'dataLost' };
     }
   }
@@ -207,10 +215,11 @@ function advanceLearner(o: MembershipObservation, members: ObservedMember[]): Me
     }
     return withDeadline(o, pending, pending.isLearner ? 'learnerStarting' : 'memberStarting');
   }
-  if (pending.healthy && pending.caughtUp && pending.ordinal !== undefined) {
-    return { kind: 'promoteLearner', memberId: pending.id, ordinal: pending.ordinal };
-  }
-  return withDeadline(o, pending, 'learnerCatchingUp');
+  if (!pending.healthy || !pending.caughtUp || pending.ordinal === undefined) return withDeadline(o, pending, 'learnerCatchingUp');
+  // Only a member recorded on its volume can later be proven to have lost it (repairLostData): a
+  // voter without a record whose volume goes would be held by its start guard and never replaced.
+  if (!o.recordedMembers.has(pending.id)) return withDeadline(o, pending, 'learnerUnrecorded');
+  return { kind: 'promoteLearner', memberId: pending.id, ordinal: pending.ordinal };
 }
 
 function withDeadline(o: MembershipObservation, pending: ObservedMember, reason: WaitReason): MembershipStep {

@@ -6,6 +6,7 @@ import { annotationKeys } from '../resources/names.js';
 import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { KubeView } from './observe-kube.js';
 import { type EtcdView, caughtUp } from './observe-etcd.js';
+import { heldByGuard } from './start-guard.js';
 
 /**
  * Records which member ran on which volume: a healthy started member is recorded on the volume
@@ -85,6 +86,7 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
       problem: m.problem,
       version: m.status?.version,
       lag: lagBehind(m.status, leaderStatus),
+      held: m.started && !m.healthy && m.ordinal !== undefined && heldByGuard(kube.pods.get(m.ordinal), pass.now),
     })),
     volumes: [...kube.volumes].map(([ordinal, uid]) => {
       const claim = kube.claims.get(ordinal);

@@ -15,6 +15,12 @@ export interface KubeView {
   claims: Map<number, V1PersistentVolumeClaim>;
   /** Ordinals whose PVC is being deleted (not in `volumes`): a pod started now would mount it. */
   leavingClaims?: number[];
+  /**
+   * The data each ordinal's member may run on now: `volumes`, plus a PVC being deleted, which its
+   * pod keeps until it stops. A member seen healthy on such a claim is recorded on it, or the loss
+   * that follows could never be proven.
+   */
+  runningVolumes?: Map<number, string>;
   membership: MembershipConfig | undefined;
 }
 
@@ -34,6 +40,7 @@ export function observeKube(cache: ClusterCache, cluster: EtcdCluster, ref: Clus
   const volumes = new Map<number, string>();
   const claims = new Map<number, V1PersistentVolumeClaim>();
   const leavingClaims: number[] = [];
+  const runningVolumes = new Map<number, string>();
   if (cluster.spec.storage.type === 'EmptyDir') {
     for (const [ordinal, pod] of pods) if (pod.metadata?.uid) volumes.set(ordinal, pod.metadata.uid);
   } else {
@@ -41,6 +48,7 @@ export function observeKube(cache: ClusterCache, cluster: EtcdCluster, ref: Clus
       const match = /^data-(.+)$/.exec(pvc.metadata?.name ?? '');
       const ordinal = match ? memberOrdinal(ref, match[1]!) : undefined;
       if (ordinal === undefined || !pvc.metadata?.uid) continue;
+      runningVolumes.set(ordinal, pvc.metadata.uid);
       if (pvc.metadata.deletionTimestamp) {
         leavingClaims.push(ordinal);
         continue;
@@ -55,6 +63,7 @@ export function observeKube(cache: ClusterCache, cluster: EtcdCluster, ref: Clus
     volumes,
     claims,
     leavingClaims,
+    runningVolumes: cluster.spec.storage.type === 'EmptyDir' ? volumes : runningVolumes,
     membership: parseMembershipConfig(cache.get('ConfigMap', ns, names.membershipConfig(ref)) as V1ConfigMap | undefined),
   };
 }

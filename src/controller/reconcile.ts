@@ -28,7 +28,7 @@ import { DecisionWarnings, describeDecision } from './decisions.js';
 import { describeFailure } from './failures.js';
 import { clusterIdGate, identityOf, predatingVolumeGate } from './identity.js';
 import type { KubeWriter } from './kube-writer.js';
-import { requeueAfter } from './requeue.js';
+import { requeueAfter, settled } from './requeue.js';
 import { type LearnerRecords, defaultLearnerTimeoutMs, learnerProblems, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
@@ -150,7 +150,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (recovery.holds) return this.holdForRecovery(key, cluster, certs, etcd, recovery, ctx, now);
     // Members of another cluster are neither recorded on our volumes nor announced to our pods.
     const trusted = mismatch ? undefined : etcd;
-    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.volumes);
+    const records = updateVolumeRecords(kube.membership?.memberVolumes ?? {}, trusted, kube.runningVolumes ?? kube.volumes);
     const learners = nextLearnerRecords({ learner: kube.membership?.learner, learnerRetry: kube.membership?.learnerRetry }, trusted?.members, cluster.spec.replicas, now);
     seen.learners = learners;
     const trustBundleHash = certs.operatorTls ? certs.trustBundleHash : '';
@@ -209,7 +209,7 @@ export class EtcdClusterReconciler implements Reconciler {
     await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : [])], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
-    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now)) };
+    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, trusted, cluster.spec.replicas))) };
   }
 
   /** The status of a cluster whose restore runs or stopped: no member, no change of etcd. */

@@ -16,6 +16,14 @@ export function inStartGuard(pod: V1Pod | undefined): boolean {
  */
 export const guardGraceMs = 15_000;
 
+/** The pod's start guard has run past guardGraceMs: it found the volume empty under a member that already ran. */
+export function heldByGuard(pod: V1Pod | undefined, now: Date): boolean {
+  const running = pod?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
+  if (!running) return false;
+  const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
+  return now.getTime() - since >= guardGraceMs;
+}
+
 /**
  * Says why a member does not answer when its pod waits in the start guard: a guard running for
  * less than guardGraceMs is a member starting; longer, the volume is empty (or the guard cannot

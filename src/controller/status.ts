@@ -106,7 +106,7 @@ function learnerWait(ref: ClusterRef, step: Extract<MembershipStep, { kind: 'wai
   if (step.retry) return { reason: R.learnerRetryBackoff, message: describeTimeout(ref, step.retry) };
   const l = step.learner;
   if (!l) return undefined;
-  const what = step.reason === 'learnerStarting' ? 'to start' : 'to catch up with the leader';
+  const what = step.reason === 'learnerStarting' ? 'to start' : step.reason === 'learnerUnrecorded' ? 'to be seen running on its volume' : 'to catch up with the leader';
   return { reason: R.addingLearner, message: `waiting for learner ${learnerName(ref, l)} ${what}: added at ${l.addedAt}, removed if not ready by ${l.deadline}` };
 }
 
@@ -126,6 +126,8 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
       return { reason: R.addingLearner, message: 'waiting for the learner to start' };
     case 'learnerCatchingUp':
       return { reason: R.addingLearner, message: 'waiting for the learner to catch up with the leader' };
+    case 'learnerUnrecorded':
+      return { reason: R.addingLearner, message: 'waiting to see the learner running on its volume before promoting it' };
     case 'unhealthyNoScaleUp':
       return { reason: R.scalingUp, message: 'waiting for every member to be healthy before adding one' };
     case 'unhealthyNoScaleDown':

@@ -157,12 +157,20 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       await event(ctx, step.reason === 'dataLost' ? 'LostMemberRemoved' : 'MemberRemoved', `removed member ${hexId(step.memberId)} (${step.reason})`);
       return 'acted';
     }
-    case 'deleteVolume':
+    case 'deleteVolume': {
+      // A claim goes only once no pod uses it. Inside the StatefulSet its pod still runs (a member
+      // removed behind the operator's back, a learner that timed out below the highest ordinal, on
+      // the removed member's data, crash-looping) and would hold the claim forever: it goes too.
+      // No member runs there: the planner deletes only the volume of an ordinal etcd does not list.
+      const inside = ctx.cluster.spec.storage.type !== 'EmptyDir' && (ctx.live?.spec?.replicas ?? 0) > step.ordinal;
       if (ctx.cluster.spec.storage.type === 'EmptyDir') await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
       else await ctx.writer.delete('PersistentVolumeClaim', 'v1', ref.namespace, names.dataVolumeClaim(ref, step.ordinal));
-      if (step.reason === 'reclaimed') await event(ctx, 'ReclaimedVolumeDeleted', `deleted ${names.dataVolumeClaim(ref, step.ordinal)}, as its reclaim annotation allows, to add a new member`);
-      else await event(ctx, 'StaleVolumeDeleted', `deleted the volume of ordinal ${step.ordinal}, left by a removed member`);
+      if (inside) await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
+      const pod = inside ? ` and its pod ${names.member(ref, step.ordinal)}` : '';
+      if (step.reason === 'reclaimed') await event(ctx, 'ReclaimedVolumeDeleted', `deleted ${names.dataVolumeClaim(ref, step.ordinal)}${pod}, as its reclaim annotation allows, to add a new member`);
+      else await event(ctx, 'StaleVolumeDeleted', `deleted the volume of ordinal ${step.ordinal}${pod}, left by a removed member`);
       return 'acted';
+    }
     case 'restartMember': {
       await ctx.writer.delete('Pod', 'v1', ref.namespace, names.member(ref, step.ordinal));
       crashpoint('after-member-restart');

@@ -155,6 +155,49 @@ describe('planCertificates, members already trust the CA', () => {
     expect(planIsEmpty(plan)).toBe(true);
   });
 
+  // Before: CAChanged, blaming the intact CA Secret and asking to restore the foreign CA; the
+  // server case also moved the members' trust hash, rolling them onto the foreign bundle.
+  it.each(['server', 'peer'] as const)('puts back a %s Secret edited to a certificate and bundle of another CA, and blames no CA', async (kind) => {
+    const foreign = await issue({ commonName: 'db', usages: ['serverAuth'], notBefore: later(-1), notAfter: later(80), serialHex: '0a' }, userCa);
+    const name = `db-${kind}-tls`;
+    const edited = first.map((s) => (s.metadata?.name === name ? { ...s, data: { 'tls.crt': b64(foreign.certPem), 'tls.key': b64(foreign.keyPem), 'ca.crt': b64(userCa.certPem) } } : s));
+    const plan = planCertificates(observe(edited), inUse, later(1));
+    expect(plan.problems).toEqual([]);
+    expect(plan.ca.action).toBe('keep');
+    expect(plan.issue).toEqual([{ kind, secretName: name, reason: 'IssuerChanged' }]);
+    const [fixed] = await executeCertificatePlan(plan, observe(edited), inUse, owner, later(1));
+    expect(b(fixed!, 'ca.crt')).toBe(b(first[0]!, 'tls.crt'));
+    expect(trustOf(edited.map((s) => (s.metadata?.name === name ? fixed! : s)))).toBe(trustOf(first));
+  });
+
+  it.each(['server', 'peer'] as const)('with a user CA too: a %s Secret edited to another CA is no rotation, it is reissued', async (kind) => {
+    const withRef = { ...inUse, caSecretRef: { name: 'my-ca' } };
+    const ca = userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem });
+    const mine = await executeCertificatePlan(planCertificates({ ca, leaves: {} }, { ...withRef, trustInUse: false }, now), { ca, leaves: {} }, withRef, owner, now);
+    const other = first.find((s) => s.metadata?.name === `db-${kind}-tls`)!;
+    const edited = mine.map((s) => (s.metadata?.name === other.metadata?.name ? { ...s, data: other.data } : s));
+    const plan = planCertificates(observe(edited, ca), withRef, later(1));
+    expect(plan.problems).toEqual([]);
+    expect(plan.rotation).toBeUndefined();
+    expect(plan.issue).toEqual([{ kind, secretName: `db-${kind}-tls`, reason: 'IssuerChanged' }]);
+  });
+
+  // Before: blocked too, but blaming every leaf ("trust neither the old CA alone nor the old and
+  // new CAs: replace them with their backups"), which sends a person to the wrong repair.
+  it('a user CA changed again while a rotation to it is under way: blocked, naming the CAs, nothing written', async () => {
+    const withRef = { ...inUse, caSecretRef: { name: 'my-ca' } };
+    const next = userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem });
+    const widen = planCertificates(observe(first, next), withRef, now);
+    const written = await executeCertificatePlan(widen, observe(first, next), withRef, owner, now);
+    const widened = first.map((s) => written.find((w) => w.metadata?.name === s.metadata?.name) ?? s);
+    const third = await issue({ commonName: 'third-ca', isCA: true, notBefore: later(-1), notAfter: later(3650), serialHex: '0b' });
+    const plan = planCertificates(observe(widened, userSecret({ 'tls.crt': third.certPem, 'tls.key': third.keyPem })), withRef, later(1));
+    expect(plan.problems).toEqual([{ reason: 'CARotationBlocked', message: expect.stringMatching(/^Secret prod\/my-ca now holds a CA \(CN=third-ca\) that members do not trust, while a rotation between the CAs they trust \(.+ and CN=user-ca\) is under way: put back one of those two CAs/) as string }]);
+    expect(planIsEmpty(plan)).toBe(true);
+    // Put back, the rotation goes on where it was.
+    expect(planCertificates(observe(widened, next), withRef, later(1)).rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'widened' });
+  });
+
   it('does not switch at once to a user CA whose content changed under running members: it widens trust first', () => {
     const plan = planCertificates(observe(first, userSecret({ 'tls.crt': userCa.certPem, 'tls.key': userCa.keyPem })), { ...inUse, caSecretRef: { name: 'my-ca' } }, now);
     expect(plan.problems).toEqual([]);

@@ -15,7 +15,7 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { annotationKeys, names } from '../resources/names.js';
-import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, ownedBy } from './inspect.js';
+import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, issuedBy, ownedBy, parseCertificate } from './inspect.js';
 import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
@@ -119,9 +119,13 @@ function decideCa(observed: ObservedPki, inputs: PkiInputs, now: Date): { decisi
   return { decision: { ...decision, action: 'issue', reason: found.problem.reason === 'CAExpired' ? 'Expired' : 'Invalid' } };
 }
 
-/** A usable CA that is not the one members trust would split them: it is reported, not used. */
+/**
+ * A usable CA that is not the one members trust would split them: it is reported, not used. A
+ * leaf of ours that still carries the CA alone, issued by it, says members trust it: a server or
+ * peer bundle that differs was edited, and is reissued from the CA (IssuerChanged), never obeyed.
+ */
 function guardTrust(observed: ObservedPki, inputs: PkiInputs, decision: CaDecision, ca: CaFacts): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
-  if (!inputs.trustInUse || !trustChanges(observed, ca.certPem)) return { decision, ca };
+  if (!inputs.trustInUse || !trustChanges(observed, ca.certPem) || vouchedFor(observed, inputs.ownerUid, ca.certPem)) return { decision, ca };
   const problem = { reason: 'CAChanged', message: `Secret ${inputs.cluster.namespace}/${decision.secretName} holds another CA than the one members trust` } as const;
   return { decision: { ...decision, action: 'blocked' }, problem: inUse(inputs.cluster, problem) };
 }
@@ -158,6 +162,23 @@ function trustChanges(observed: ObservedPki, newCaPem: string | undefined): bool
   });
 }
 
+/** Some leaf of ours carries `caPem` alone as its bundle and was issued by it. */
+function vouchedFor(observed: ObservedPki, ownerUid: string, caPem: string): boolean {
+  return Object.values(observed.leaves).some((secret) => {
+    const leaf = secret && ownedBy(secret, ownerUid) ? inspectLeaf(secret) : undefined;
+    return leaf !== undefined && leaf.caPem?.trim() === caPem.trim() && issuedBy(leaf, caPem);
+  });
+}
+
+/** Every server and peer bundle holds `caPem` (among others): past the widening of a rotation to it. */
+function allTrust(observed: ObservedPki, caPem: string): boolean {
+  const cert = splitBundle(caPem)[0];
+  return (['server', 'peer'] as const).every((kind) => {
+    const secret = observed.leaves[kind];
+    return !secret || splitBundle(inspectLeaf(secret)?.caPem).includes(cert ?? '');
+  });
+}
+
 /** The token recorded on a CA Secret: the rotation request it already answers. */
 export function recordedToken(secret: V1Secret | undefined): string | undefined {
   return secret?.metadata?.annotations?.[annotationKeys.rotateCa];
@@ -181,8 +202,10 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
   if ('problem' in next || 'problem' in current) return undefined;
   const nextKey = splitBundle(next.ca.certPem)[0];
   const promoted = splitBundle(current.ca.certPem)[0] === nextKey;
-  // The user's CA is mid-rotation exactly while the bundles hold another CA than it.
-  if (!operatorCa && !trustChanges(observed, next.ca.certPem)) return undefined;
+  // The user's CA is mid-rotation exactly while the bundles hold another CA than it; not when a
+  // leaf already trusts it alone while a bundle lacks it: no rotation narrows before it widens,
+  // so that bundle was edited (guardTrust then reissues it).
+  if (!operatorCa && (!trustChanges(observed, next.ca.certPem) || (vouchedFor(observed, inputs.ownerUid, next.ca.certPem) && !allTrust(observed, next.ca.certPem)))) return undefined;
   const others = pemBlocks(bundle).filter((b) => splitBundle(b)[0] !== nextKey);
   const oldPem = operatorCa && !promoted ? current.ca.certPem : (others[0] ?? next.ca.certPem);
   const leaves: Partial<Record<LeafKind, LeafFacts>> = {};
@@ -190,11 +213,26 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
     const facts = ownedBy(secret, inputs.ownerUid) ? inspectLeaf(secret) : undefined;
     if (facts) leaves[kind] = facts;
   }
-  const step = planRotation({ oldPem, nextPem: next.ca.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa, promoted });
+  const step = (operatorCa ? undefined : switchedMidRotation(bundle, next.ca.certPem, `${c.namespace}/${caSecretName}`)) ?? planRotation({ oldPem, nextPem: next.ca.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa, promoted });
   const plan: CertificatePlan = { ca: { source: operatorCa ? 'operator' : 'user', secretName: caSecretName, action: 'keep' }, issue: [], problems: [] };
   if (step.kind === 'blocked') plan.problems.push(step.problem);
   if (step.kind === 'done') return undefined;
   return { ...plan, rotation: { step, oldPem, nextPem: next.ca.certPem, token: recordedToken(signer) } };
+}
+
+/**
+ * The user's CA Secret changed again while a rotation between two other CAs is under way (the
+ * bundles hold both, and neither is it): blocked, saying so. Putting back either CA resumes the
+ * rotation, forward or back; the leaves are not the problem.
+ */
+function switchedMidRotation(bundle: string | undefined, nextPem: string, secret: string): Extract<RotationStep, { kind: 'blocked' }> | undefined {
+  const held = pemBlocks(bundle);
+  if (held.length < 2 || splitBundle(bundle).includes(splitBundle(nextPem)[0] ?? '')) return undefined;
+  const name = (pem: string) => parseCertificate(pem)?.subject.replaceAll('\n', ', ') ?? 'unreadable';
+  const message =
+    `Secret ${secret} now holds a CA (${name(nextPem)}) that members do not trust, while a rotation between the CAs they trust (${held.map(name).join(' and ')}) is under way: ` +
+    'put back one of those two CAs and let the rotation finish (or go back), then change the CA again; the rotation waits and nothing is issued';
+  return { kind: 'blocked', problem: { reason: 'CARotationBlocked', message } };
 }
 
 /** An explicit request (a new rotate-ca token) or a CA about to expire starts a rotation of the operator's CA. */

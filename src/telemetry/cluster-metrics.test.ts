@@ -22,6 +22,7 @@ function member(ordinal: number, over: Partial<MemberView> = {}, leaderId = '100
   return { id, name: `main-${ordinal}`, ordinal, peerURLs: [], clientURLs: [], isLearner: false, started: true, status: status(id, leaderId, (ordinal + 1) << 20), healthy: true, isLeader: id === leaderId, problem: undefined, ...over };
 }
 
+const withTerm = (raftTerm: bigint) => (m: MemberView): MemberView => ({ ...m, status: m.status && { ...m.status, raftTerm } });
 const down = (ordinal: number) => member(ordinal, { healthy: false, status: undefined, problem: 'not answering', isLeader: false });
 const view = (leaderId: string | undefined, ...members: MemberView[]): EtcdView => ({ clusterId: '99', members, leaderId, quorumConfirmed: true });
 const snapshot = (etcd: EtcdView | undefined, over: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({ ref, desiredMembers: 3, quotaBytes: defaultQuotaBytes, etcd, formed: true, quorumLost: false, certificates: {}, ...over });
@@ -84,16 +85,34 @@ describe('ClusterMetrics', () => {
     expect(s.get(`etcd_operator_cluster_quorum_margin{${c}}`)).toBe(1);
   });
 
-  it('counts a leader change between passes, but not a pass without a leader', async () => {
+  it('counts an election by the raft term, not a pass without a leader', async () => {
     metrics.record(snapshot(view('1000', member(0), member(1), member(2))));
     metrics.record(snapshot(view(undefined, member(0, { isLeader: false }), member(1), member(2))));
     let s = await samples(registry);
     expect(s.get(`etcd_operator_cluster_has_leader{${c}}`)).toBe(0);
     expect(s.get(`etcd_operator_cluster_leader_changes_total{${c}}`)).toBe(0);
-    metrics.record(snapshot(view('1001', member(0, {}, '1001'), member(1, {}, '1001'), member(2, {}, '1001'))));
+    metrics.record(snapshot(view('1001', ...[0, 1, 2].map((o) => member(o, {}, '1001')).map(withTerm(3n)))));
     s = await samples(registry);
     expect(s.get(`etcd_operator_cluster_leader_changes_total{${c}}`)).toBe(1);
     expect(s.get(`etcd_operator_member_is_leader{${c},member=main-1}`)).toBe(1);
+  });
+
+  it.each([
+    ['the leader moved away and back between passes (same leader ID)', ['1000', 2n], ['1000', 4n], 2],
+    ['the same member elected again after an election timeout', ['1000', 2n], ['1000', 3n], 1],
+    ['two elections between passes, a new leader', ['1000', 2n], ['1002', 4n], 2],
+    ['no election: the term did not move', ['1000', 2n], ['1000', 2n], 0],
+    ['a cluster made anew (restore): a lower term only sets the base', ['1000', 9n], ['1000', 2n], 0],
+  ] as const)('elections missed by a leader ID compared between passes: %s', async (_n, [leaderA, termA], [leaderB, termB], expected) => {
+    metrics.record(snapshot(view(leaderA, ...[0, 1, 2].map((o) => member(o, {}, leaderA)).map(withTerm(termA)))));
+    metrics.record(snapshot(view(leaderB, ...[0, 1, 2].map((o) => member(o, {}, leaderB)).map(withTerm(termB)))));
+    expect((await samples(registry)).get(`etcd_operator_cluster_leader_changes_total{${c}}`)).toBe(expected);
+  });
+
+  it('an election seen only by the members that answer still counts (the term survives a member down)', async () => {
+    metrics.record(snapshot(view('1000', ...[0, 1, 2].map((o) => member(o)))));
+    metrics.record(snapshot(view('1001', down(0), ...[1, 2].map((o) => member(o, {}, '1001')).map(withTerm(3n)))));
+    expect((await samples(registry)).get(`etcd_operator_cluster_leader_changes_total{${c}}`)).toBe(1);
   });
 
   it('counts learners apart from voters: a learner does not widen the margin', async () => {

@@ -102,7 +102,8 @@ function memberLabel(ref: ClusterRef, m: MemberView): string {
 interface Known {
   /** Member label to its health in the last pass. */
   health: Map<string, boolean>;
-  leaderId: string | undefined;
+  /** The highest raft term seen: elections are counted by its increase. */
+  term: bigint | undefined;
   voters: number;
   certificates: Partial<Record<CertificateKind, Date>>;
 }
@@ -137,7 +138,7 @@ export class ClusterMetrics {
       dbInUse: gauge('etcd_operator_member_db_size_in_use_bytes', 'Bytes of the member\'s backend database in use (the rest is free pages until defragmentation)', m),
       quotaFraction: gauge('etcd_operator_member_db_quota_fraction', 'Database size divided by the quota; etcd raises NOSPACE and refuses writes at 1', m),
     };
-    this.leaderChanges = new client.Counter({ name: 'etcd_operator_cluster_leader_changes_total', help: 'Leader changes the operator saw between passes', labelNames: c, registers: [registry] });
+    this.leaderChanges = new client.Counter({ name: 'etcd_operator_cluster_leader_changes_total', help: 'Leader elections in the cluster: the increase of the raft term its members report, counted between passes (each election begins a term; none is missed between two passes)', labelNames: c, registers: [registry] });
     const known = this.known;
     const clock = this.now;
     // Computed at scrape time, so the countdown is exact between passes.
@@ -161,7 +162,7 @@ export class ClusterMetrics {
     const key = `${s.ref.namespace}/${s.ref.name}`;
     const labels: ClusterLabels = { namespace: s.ref.namespace, cluster: s.ref.name };
     const first = !this.known.has(key);
-    const known = this.known.get(key) ?? { health: new Map(), leaderId: undefined, voters: s.desiredMembers, certificates: {} };
+    const known = this.known.get(key) ?? { health: new Map(), term: undefined, voters: s.desiredMembers, certificates: {} };
     this.known.set(key, known);
     known.certificates = s.certificates;
     if (first) this.leaderChanges.inc(labels, 0);
@@ -197,10 +198,7 @@ export class ClusterMetrics {
     this.g.hasLeader.set(labels, etcd.leaderId !== undefined ? 1 : 0);
     const v = voterHealth(etcd.members);
     this.g.margin.set(labels, quorumMargin(v.voters, v.healthy));
-    if (etcd.leaderId !== undefined) {
-      if (known.leaderId !== undefined && known.leaderId !== etcd.leaderId) this.leaderChanges.inc(labels);
-      known.leaderId = etcd.leaderId;
-    }
+    this.countElections(labels, known, etcd);
     const transitions: HealthTransition[] = [];
     const seen = new Map<string, boolean>();
     for (const m of etcd.members) {
@@ -223,6 +221,20 @@ export class ClusterMetrics {
     for (const member of known.health.keys()) if (!seen.has(member)) this.removeMember({ ...labels, member });
     known.health = seen;
     return transitions;
+  }
+
+  /**
+   * Every election begins a raft term, and the members keep the term between passes: its increase
+   * counts the elections however far apart two passes are (a leader ID compared between passes
+   * missed A -> B -> A and a leader elected again, more often the longer the refresh). The highest
+   * term a member reports; a lower one is a cluster made anew (a restore) and only sets the base.
+   */
+  private countElections(labels: ClusterLabels, known: Known, etcd: EtcdView): void {
+    const terms = etcd.members.flatMap((m) => (m.status ? [m.status.raftTerm] : []));
+    if (terms.length === 0) return;
+    const term = terms.reduce((a, b) => (a > b ? a : b));
+    if (known.term !== undefined && term > known.term) this.leaderChanges.inc(labels, Number(term - known.term));
+    known.term = term;
   }
 
   /** No member answered: nobody is healthy and there is no leader; the member list is unknown. */

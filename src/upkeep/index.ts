@@ -69,6 +69,18 @@ function alarmsInStatus(etcd: EtcdView): EtcdAlarm[] {
   return [...found.values()];
 }
 
+/**
+ * Every member answered Status this pass and none lists an alarm: then none is raised, and the
+ * read through raft is spared. Each member applies the alarms from the raft log and lists those it
+ * holds in Status, so with every member answering, the leader among them, an alarm is missing only
+ * if raised after their answers, as from a read a moment earlier; the next pass sees it. An
+ * AlarmList is a raft proposal (an entry and an fsync on every member), on every quiet pass of
+ * every cluster otherwise. Any alarm listed, or a member silent, reads through raft as before.
+ */
+function noAlarmInStatus(etcd: EtcdView): boolean {
+  return etcd.members.length > 0 && etcd.members.every((m) => m.status !== undefined) && alarmsInStatus(etcd).length === 0;
+}
+
 function membersOf(etcd: EtcdView): UpkeepMember[] {
   return etcd.members.map((m) => ({
     id: m.id,
@@ -117,7 +129,7 @@ export class Upkeep {
       memo.corrupt = alarmsInStatus(p.etcd).filter((a) => a.alarm === 'CORRUPT');
       return { step: { kind: 'none' }, problems: [], requeueAfterMs: Infinity };
     }
-    const alarms = await this.readAlarms(p.admin, p.log);
+    const alarms = noAlarmInStatus(p.etcd) ? [] : await this.readAlarms(p.admin, p.log);
     if (!alarms) return { step: { kind: 'none' }, problems: [], requeueAfterMs: 2_000 };
     memo.corrupt = alarms.filter((a) => a.alarm === 'CORRUPT');
     this.metrics?.alarms(p.ref, alarms);
@@ -151,7 +163,7 @@ export class Upkeep {
     if (step.kind === 'defragment' && step.reason === 'noSpace') memo.noSpaceDefragmented.push(step.memberId);
     const problems = noSpace.length > 0 ? [describeNoSpace(noSpace, step.kind === 'wait' && step.reason === 'noSpaceNeedsUser', quotaBytes)] : [];
     // A check that could not run (one member, or one not healthy) asks for no pass of its own: the
-    // next pass, on the 30 s refresh or an event, tries again. Polling every second instead made
+    // next pass, on the health refresh or an event, tries again. Polling every second instead made
     // each one-member cluster pass once a second (bench/many-clusters.ts).
     const untilCheck = settings.consistency.enabled && memo.nextCheckAt > p.now.getTime() ? Math.max(1_000, memo.nextCheckAt - p.now.getTime()) : Infinity;
     const requeueAfterMs = acted ? 500 : noSpace.length > 0 ? 5_000 : untilCheck;

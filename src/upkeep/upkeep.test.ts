@@ -51,6 +51,22 @@ describe('upkeep passes over a fake cluster', () => {
     expect(await metric('etcd_operator_cluster_defragmentations_total', { reason: 'fragmented' })).toBe(3);
   });
 
+  it('reads alarms through raft only when a Status lists one or a member is silent (an AlarmList is a raft entry on every member)', async () => {
+    const { etcd, pass, ids } = setup();
+    const all = await ids();
+    await pass();
+    // Every member answered, none lists an alarm: no read through raft, so its failure is not seen.
+    etcd.failNext('alarmList', 'Unavailable');
+    expect((await pass()).requeueAfterMs).not.toBe(2_000);
+    // A member silent: read through raft (the failure armed above is met now), asked again in 2 s.
+    etcd.setDown(all[2]!);
+    expect((await pass()).requeueAfterMs).toBe(2_000);
+    etcd.setDown(all[2]!, false);
+    // An alarm listed in Status: read through raft, and reported.
+    etcd.alarms = [{ memberId: all[0]!, alarm: 'NOSPACE' }];
+    expect((await pass()).problems.map((p) => p.reason)).toEqual(['NoSpace']);
+  });
+
   it('does nothing while membership is busy', async () => {
     const { etcd, pass, ids } = setup();
     for (const id of await ids()) etcd.setSize(id, 300 * Mi, 60 * Mi);

@@ -95,6 +95,37 @@ describe('the CA Secret of a running cluster is lost', () => {
     expect(await leafFacts()).toEqual(leavesBefore);
   });
 
+  // Before the fix, the pass that reissued it had no credentials to ask etcd with and said so as
+  // a lost quorum: Available False (QuorumLost), and a QuorumLost Warning event.
+  it('the operator\'s client Secret deleted: reissued from the CA, and no pass claims a lost quorum', async () => {
+    const quorumLost = async () => {
+      const out = await env.kubectl('get', 'events', '-n', ns, '--field-selector', `involvedObject.kind=EtcdCluster,involvedObject.name=${name},reason=QuorumLost`, '-o', 'json');
+      return (JSON.parse(out) as { items: unknown[] }).items.length;
+    };
+    const lostBefore = await quorumLost();
+    const clientSecret = `${name}-operator-client-tls`;
+    const serial = certOf(await secret(clientSecret)).serialNumber;
+    await env.kubectl('delete', 'secret', clientSecret, '-n', ns);
+    const seen = new Set<string>();
+    const reissued = await env.waitFor('the client Secret reissued', async () => {
+      const available = await condition('Available');
+      seen.add(`${available?.status}/${available?.reason}`);
+      const s = await env.cp.kubectl(['get', 'secret', clientSecret, '-n', ns, '-o', 'json']);
+      return s.code === 0 ? (JSON.parse(s.stdout) as V1Secret) : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 100 });
+    expect(certOf(reissued).serialNumber).not.toBe(serial);
+    expect(certOf(reissued).issuer).toBe(certOf(await secret(`${name}-server-tls`)).issuer);
+    // Passes go on (on every change, and every 30 s): watch them a while.
+    for (let i = 0; i < 20; i++) {
+      const available = await condition('Available');
+      seen.add(`${available?.status}/${available?.reason}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    console.log(`Available seen while the client Secret was reissued: ${[...seen].join(', ')}`);
+    expect([...seen]).toEqual(['True/QuorumHealthy']);
+    expect(await quorumLost()).toBe(lostBefore);
+  });
+
   it('lost no acknowledged write and served no stale read throughout', async () => {
     await expectNoLoss(checker, 100);
   });

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdBackup } from '../../src/api/backup-types.generated.js';
+import { ScheduleReconciler, retentionBlocked } from '../../src/backup/schedule.js';
+import { backupSlotAnnotation, scheduledBackupLabels, scheduledBackupName } from '../../src/resources/names.js';
+import { realClock } from '../../src/runtime/clock.js';
+import type { Store } from '../../src/runtime/store.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { waitFor } from '../harness/wait.js';
 import { ReconcilerBench } from './reconciler-bench.js';
 
 // The EtcdCluster's status.backup, rebuilt each pass from the cluster's EtcdBackups and written
@@ -61,5 +67,45 @@ describe('EtcdCluster status.backup', () => {
     await bench.pass('never');
     expect((await degraded('never'))?.reason).not.toBe('BackupScheduleNeverFires');
     expect(Date.parse((await bench.cluster('never')).status?.backup?.nextScheduleTime ?? '')).toBeGreaterThan(Date.now());
+  });
+
+  // Before the fix the schedule pass threw (CredentialsSecretInvalid) after creating the slot's
+  // backup: no requeue at the next slot, only the queue's backoff (up to minutes), and nothing
+  // in any status or event said why old backups stayed.
+  it('retention that cannot delete (its credentials Secret is gone) keeps the schedule on time, keeps the backup, and says why once', async () => {
+    const name = 'kept';
+    const ref = { namespace: bench.ns, name };
+    await bench.create(name, { backup: { schedule: '* * * * *', suspend: false, destination, compression: 'none', retention: { keepLast: 1 } } });
+    await waitFor('the cluster in the cache', () => bench.cache.get('EtcdCluster', bench.ns, name) !== undefined);
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const [older, newer] = [3, 2].map((m) => new Date(minute - m * 60_000));
+    for (const slot of [older!, newer!]) {
+      const backupName = scheduledBackupName(ref, slot);
+      const object = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdBackup', metadata: { name: backupName, namespace: bench.ns, labels: scheduledBackupLabels(ref), annotations: { [backupSlotAnnotation]: slot.toISOString() } }, spec: { clusterName: name, compression: 'none', destination } };
+      const applied = await bench.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) });
+      expect(applied.code, applied.stderr).toBe(0);
+      const status = { phase: 'Succeeded', completionTime: slot.toISOString(), bucket: 'backups', key: `default/kept/${backupName}.db`, sha256: 'a'.repeat(64) };
+      await bench.kubectl('patch', 'etcdbackup', backupName, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
+    }
+    const listed = async () => (JSON.parse(await bench.kubectl('get', 'etcdbackups', '-n', bench.ns, '-o', 'json')) as { items: EtcdBackup[] }).items.filter((b) => b.spec.clusterName === name);
+    let items = await listed();
+    const store = { list: () => items, get: (_: string, n: string) => items.find((b) => b.metadata.name === n) } as unknown as Store<EtcdBackup>;
+    const schedule = new ScheduleReconciler({ kc: bench.cp.kubeConfig(), cache: bench.cache, backups: () => store, clock: realClock });
+    const ctx = { log: createLogger('error'), passId: 'test', signal: new AbortController().signal };
+    const result = await schedule.reconcile(`${bench.ns}/${name}`, ctx);
+    expect(result.requeueAfterMs).toBeLessThanOrEqual(60_000);
+    items = await listed();
+    // The slot's backup was created (this minute's, or the next if the minute just turned), and none deleted.
+    expect(items).toHaveLength(3);
+    expect(items.map((b) => b.metadata.name)).toEqual(expect.arrayContaining([scheduledBackupName(ref, older!), scheduledBackupName(ref, newer!)]));
+    const kept = items.find((b) => b.metadata.name === scheduledBackupName(ref, older!))!;
+    const condition = kept.status?.conditions?.find((c) => c.type === retentionBlocked);
+    console.log(`${retentionBlocked}: ${condition?.reason}: ${condition?.message}`);
+    expect(condition).toMatchObject({ status: 'True', reason: 'CredentialsSecretInvalid', message: expect.stringMatching(/^retention could not delete s3:\/\/backups\/default\/kept\/kept-\d+\.db: Secret s3 .*does not exist.*; create it\. The backup and its object are kept/) as string });
+    expect(kept.status?.phase).toBe('Succeeded');
+    // A second pass with the same cause says nothing again.
+    await schedule.reconcile(`${bench.ns}/${name}`, ctx);
+    const events = (await bench.kubectl('get', 'events', '-n', bench.ns, '--field-selector', `involvedObject.kind=EtcdBackup,involvedObject.name=${kept.metadata.name},type=Warning`, '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}')).trim().split('\n');
+    expect(events).toEqual(['CredentialsSecretInvalid']);
   });
 });

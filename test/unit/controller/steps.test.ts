@@ -141,6 +141,14 @@ describe('volume and pod steps', () => {
     expect(etcd.view()).toHaveLength(3);
   });
 
+  it('deleteVolume inside the StatefulSet deletes the pod that would hold the claim forever too', async () => {
+    const live = { spec: { replicas: 3 } } as unknown as V1StatefulSet;
+    const { ctx, writes, writer } = setup({}, live);
+    await act({ kind: 'deleteVolume', ordinal: 1, reason: 'stale' }, ctx());
+    expect(writes()).toEqual(['delete PersistentVolumeClaim/data-main-1', 'delete Pod/main-1', 'event Normal/StaleVolumeDeleted']);
+    expect(writer.writes.at(-1)?.message).toBe('deleted the volume of ordinal 1 and its pod main-1, left by a removed member');
+  });
+
   it('restartMember deletes its pod and names the version it restarts to', async () => {
     const { ids, ctx, writer, writes } = setup();
     await act({ kind: 'restartMember', memberId: ids[1]!, ordinal: 1, toVersion: '3.6.16' }, ctx());
