@@ -209,7 +209,7 @@ export class EtcdClusterReconciler implements Reconciler {
     await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : [])], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
-    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, trusted, cluster.spec.replicas))) };
+    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, cluster.status?.lastRevision, trusted, cluster.spec.replicas))) };
   }
 
   /** The status of a cluster whose restore runs or stopped: no member, no change of etcd. */

@@ -34,7 +34,14 @@ describe('settled: a cluster refreshed every 60 s instead of 30 s', () => {
     ['Progressing', status({ conditions: [quiet[0]!, condition('Progressing', 'True', 'ScalingUp'), quiet[2]!] }), three, false],
     ['Degraded (a certificate problem, an alarm, a refusal)', status({ conditions: [quiet[0]!, quiet[1]!, condition('Degraded', 'True', 'CertificateInvalid')] }), three, false],
     ['NoLeader, within its grace', status({ conditions: [condition('Available', 'False', 'NoLeader'), quiet[1]!, quiet[2]!] }), three, false],
-  ] as const)('%s -> %s', (_n, s, etcd, expected) => expect(settled(s, etcd, 3)).toBe(expected));
+  ] as const)('%s -> %s', (_n, s, etcd, expected) => expect(settled(s, s.lastRevision, etcd, 3)).toBe(expected));
+
+  it('steady writes are not settled, although this very pass latched the revision the members report', () => {
+    const latchedNow = status({ lastRevision: { revision: 43, observedAt: now.toISOString() } });
+    const members = view(member(0, 43n), member(1, 43n), member(2, 43n));
+    expect(settled(latchedNow, { revision: 42, observedAt: new Date(now.getTime() - 31_000).toISOString() }, members, 3)).toBe(false);
+    expect(settled(latchedNow, latchedNow.lastRevision, members, 3)).toBe(true);
+  });
 });
 
 describe('requeueAfter: the refresh of a settled cluster', () => {

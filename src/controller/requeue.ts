@@ -24,16 +24,18 @@ export const settledRefreshMs = 60_000;
 /**
  * Whether a cluster is settled, from this pass's status and observation: Available with a
  * healthy quorum, not Progressing, not Degraded, every member a healthy voter, every pod Ready,
- * and no write since status.lastRevision was latched (a cluster taking writes keeps the 30 s
- * refresh, so the revision a quorum-loss recovery counts its losses against stays as fresh as
- * before). Pure.
+ * and no write since the pass before latched status.lastRevision (`latchedBefore`: the status
+ * this pass started from). A cluster taking writes keeps the 30 s refresh, so the revision a
+ * quorum-loss recovery counts its losses against stays as fresh as before; judged against this
+ * pass's own latch instead, steady writes would read as settled on every pass that latched them.
+ * Pure.
  */
-export function settled(status: EtcdClusterStatus, etcd: EtcdView | undefined, replicas: number): boolean {
+export function settled(status: EtcdClusterStatus, latchedBefore: EtcdClusterStatus['lastRevision'], etcd: EtcdView | undefined, replicas: number): boolean {
   const is = (type: string, value: string, reason?: string) => status.conditions?.some((c) => c.type === type && c.status === value && (reason === undefined || c.reason === reason)) ?? false;
   if (!is(T.available, 'True', R.quorumHealthy) || !is(T.progressing, 'False') || is(T.degraded, 'True')) return false;
   if (!etcd?.quorumConfirmed || etcd.leaderId === undefined || etcd.members.length !== replicas || status.readyReplicas !== replicas) return false;
   if (!etcd.members.every((m) => m.healthy && !m.isLearner)) return false;
-  const latched = status.lastRevision ? BigInt(status.lastRevision.revision) : undefined;
+  const latched = latchedBefore ? BigInt(latchedBefore.revision) : undefined;
   return etcd.members.every((m) => m.status?.revision !== undefined && m.status.revision === latched);
 }
 
