@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { KubeView } from './observe-kube.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
-import { guardImage, inStartGuard, withStartGuardProblems } from './start-guard.js';
+import { guardImage, heldByGuard, inStartGuard, withStartGuardProblems } from './start-guard.js';
 
 const guarded = (running: boolean, startedAt?: Date): V1Pod => ({ status: { initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, state: running ? { running: { startedAt } } : { terminated: { exitCode: 0 } } }] } });
 const now = new Date('2026-11-30T12:00:00Z');
@@ -30,6 +30,13 @@ describe('start guard in the status', () => {
     const problems = withStartGuardProblems(etcd, kube, now)!.members.map((m) => m.problem);
     expect(problems[1]).toMatch(/^starting: /);
     expect(problems[2]).toMatch(/the volume is empty/);
+  });
+
+  it('counts a pod as held (its volume found empty) only once its guard ran past the grace', () => {
+    expect(heldByGuard(guarded(true, new Date(now.getTime() - 2_000)), now)).toBe(false);
+    expect(heldByGuard(guarded(true, new Date(now.getTime() - 20_000)), now)).toBe(true);
+    expect(heldByGuard(guarded(false), now)).toBe(false);
+    expect(heldByGuard(undefined, now)).toBe(false);
   });
 
   it('keeps the guard image the StatefulSet runs while its invocation is unchanged, so an operator upgrade rolls no member', () => {

@@ -75,18 +75,24 @@ describe('membership faults next to the tested paths', () => {
     await converged(3, `leader ${leader} lost`, started);
   });
 
-  it('the same ordinal loses its volume again as soon as its replacement has started', async () => {
+  it('the same ordinal loses its volume again: its claim deleted while the replacement catches up, its pod once promoted', async () => {
     const m = member(1);
     const first = (await statusIds())[m];
     const started = Date.now();
     await loseVolume(m);
     const second = await newIdFor(m, first);
-    // Lost again the moment etcd lists the replacement as started (it published its name): it
-    // ran on that volume, so it may never come back under its ID, whether or not the operator
-    // saw it healthy (and recorded it, or promoted it) in between.
-    await env.waitFor(`${second} started`, async () => ((await env.cluster(ns, name)).status?.members ?? []).some((x) => x.memberID === second && (x.clientURLs ?? []).length > 0), { timeoutMs: 120_000, intervalMs: 100 });
+    // The claim goes first: its pod keeps it (and runs the replacement on it) until the pod goes.
+    // The operator sees the replacement healthy only on a claim being deleted; it must record it
+    // there, or once promoted and lost it would be a voter whose loss nothing proves.
+    await env.kubectl('delete', 'pvc', `data-${m}`, '-n', ns, '--wait=false');
+    await env.waitFor(`${second} promoted`, async () => ((await env.cluster(ns, name)).status?.members ?? []).some((x) => x.memberID === second && x.role === 'Voter' && x.healthy), { timeoutMs: 120_000, intervalMs: 250 });
     lostIds.add(second);
-    await loseVolume(m);
+    const podUid = (await pod(m)).metadata!.uid;
+    await env.kubectl('delete', 'pod', m, '-n', ns, '--wait=false');
+    await env.waitFor(`a new ${m} pod`, async () => {
+      const p = await pod(m).catch(() => undefined);
+      return p && p.metadata!.uid !== podUid && !p.metadata!.deletionTimestamp;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
     await newIdFor(m, second);
     await converged(3, `${m} lost twice`, started);
   });
