@@ -68,6 +68,7 @@ describe('requeueAfter', () => {
     ['right after acting', { kind: 'addLearner', ordinal: 3 } as const, 'acted' as const, 500],
     ['while a learner catches up', { kind: 'wait', reason: 'learnerCatchingUp' } as const, 'idle' as const, 250],
     ['while a learner starts', { kind: 'wait', reason: 'learnerStarting' } as const, 'idle' as const, 250],
+    ['while a caught-up learner waits for its volume record', { kind: 'wait', reason: 'learnerUnrecorded' } as const, 'idle' as const, 250],
     ['while waiting for an unhealthy member', { kind: 'wait', reason: 'unhealthyNoScaleUp' } as const, 'idle' as const, 2_000],
     ['when etcd was not ready for a step', { kind: 'promoteLearner', memberId: '1', ordinal: 1 } as const, 'notReady' as const, 250],
     ['when converged, to refresh health', { kind: 'none' } as const, 'idle' as const, 30_000],

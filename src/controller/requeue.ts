@@ -5,7 +5,7 @@ import type { EtcdView } from './observe-etcd.js';
 import type { StepOutcome } from './steps.js';
 
 /** A learner becomes promotable within a second of catching up: look again soon. */
-const learnerWaits: ReadonlySet<string> = new Set(['learnerStarting', 'learnerCatchingUp']);
+const learnerWaits: ReadonlySet<string> = new Set(['learnerStarting', 'learnerCatchingUp', 'learnerUnrecorded']);
 
 /** The health refresh of a cluster with nothing to do that is not settled (see `settled`). */
 export const refreshMs = 30_000;
