@@ -102,11 +102,17 @@ export class ScheduleReconciler implements Reconciler {
     // A backup retention cannot delete is kept and said so; the schedule goes on (a failed pass
     // would wait out the queue's backoff, up to minutes, and miss slots).
     let blocked = false;
+    // Others with a destination that just failed would most likely wait out the same timeouts, on
+    // the one schedule worker: they wait for the retry.
+    const failedDestinations = new Set<string>();
+    const destinationOf = (b: EtcdBackup) => JSON.stringify([b.spec.destination.endpoint, b.spec.destination.credentialsSecretRef.name]);
     for (const old of plan.remove) {
       const backup = ours.find((b) => b.metadata.name === old.name)!;
+      if (failedDestinations.has(destinationOf(backup))) continue;
       const failure = await this.remove(backup, ctx);
       if (failure) {
         blocked = true;
+        failedDestinations.add(destinationOf(backup));
         await this.reportBlocked(backup, failure, ctx);
       }
     }

@@ -153,6 +153,7 @@ export async function reconcileCertificates(
   const { observed, observedHash, inputs, plan } = planned;
   const written: string[] = [];
   let trustHash = observedHash;
+  let writtenOperator: V1Secret | undefined;
   const rotation = describeRotation(plan.rotation, caSecretName);
   if (!planIsEmpty(plan) && !cluster.spec.paused) {
     for (const s of await executeCertificatePlan(plan, observed, inputs, ownerReference(cluster), now)) {
@@ -161,6 +162,7 @@ export async function reconcileCertificates(
       // A server Secret found edited (another CA's bundle) is put back in this pass: members are
       // not rolled onto the trust it held for a moment. A rotation rolls from what it observed.
       if (s.metadata!.name === names.serverSecret(ref) && !plan.rotation) trustHash = memberTrustHash(s) ?? trustHash;
+      if (s.metadata!.name === names.operatorClientSecret(ref) && !plan.rotation && trustInUse) writtenOperator = s;
     }
     // Last, so that a crash before it leaves the next CA to find again: the rotation resumes.
     if (plan.rotation?.step.kind === 'finish') await deps.writer.delete('Secret', 'v1', ref.namespace, names.caNextSecret(ref));
@@ -168,10 +170,12 @@ export async function reconcileCertificates(
   }
   // The credentials as observed, even when this pass rewrote them: every rewrite keeps the old ones
   // accepted (a renewal from the same CA, or a rotation step), and a pass without them would see
-  // no member and report a lost quorum.
+  // no member and report a lost quorum. Observed gone or unusable on a cluster whose members may
+  // run, the ones just reissued from the CA they trust (outside a rotation) are used at once, for
+  // that same reason; a new cluster still starts its members on the next pass.
   const operatorSecret = observed.leaves.operatorClient;
   const usable = operatorSecret && (!written.includes(names.operatorClientSecret(ref)) || inspectLeaf(operatorSecret) !== undefined);
-  const material = usable ? tlsMaterial(operatorSecret) : undefined;
+  const material = usable ? tlsMaterial(operatorSecret) : writtenOperator ? tlsMaterial(writtenOperator) : undefined;
   return {
     trustBundleHash: trustHash ?? (material ? hashOf(material.caPem) : ''),
     ...(rotation.progress ? { progress: rotation.progress } : {}),

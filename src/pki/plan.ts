@@ -126,6 +126,12 @@ function decideCa(observed: ObservedPki, inputs: PkiInputs, now: Date): { decisi
  */
 function guardTrust(observed: ObservedPki, inputs: PkiInputs, decision: CaDecision, ca: CaFacts): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
   if (!inputs.trustInUse || !trustChanges(observed, ca.certPem) || vouchedFor(observed, inputs.ownerUid, ca.certPem)) return { decision, ca };
+  const bundle = observed.leaves.server ? inspectLeaf(observed.leaves.server)?.caPem : undefined;
+  if (!inputs.caSecretRef && pemBlocks(bundle).length > 1 && splitBundle(bundle).includes(splitBundle(ca.certPem)[0] ?? '')) {
+    // Members trust this CA and another: a rotation of ours was under way and its next CA is gone.
+    const message = `a CA rotation is under way (members trust two CAs, the one in Secret ${inputs.cluster.namespace}/${decision.secretName} among them) but Secret ${inputs.cluster.namespace}/${names.caNextSecret(inputs.cluster)}, which holds the other, is gone: restore it from a backup and the rotation resumes; nothing is issued until then`;
+    return { decision: { ...decision, action: 'blocked' }, problem: { reason: 'CARotationBlocked', message } };
+  }
   const problem = { reason: 'CAChanged', message: `Secret ${inputs.cluster.namespace}/${decision.secretName} holds another CA than the one members trust` } as const;
   return { decision: { ...decision, action: 'blocked' }, problem: inUse(inputs.cluster, problem) };
 }
