@@ -23,9 +23,18 @@ describe('the start guard', () => {
     ['bootstrap, peers formed without having seen this member run: start', input({ state: 'new', views: [view('a', ran(0), neverStartedVoter(1))] }), true, 'has not run'],
     ['bootstrap state but the cluster formed and this member ran: wait', input({ state: 'new', views: [view('a', ran(0), ran(1), ran(2))] }), false, 'already ran'],
     ['bootstrap state but this peer URL is not a member: wait', input({ state: 'new', views: [view('a', ran(0), ran(2))] }), false, 'formed without it'],
+    // A log of a member the cluster removed, this peer URL given to a new member (learner re-added after a timeout, on a retained volume).
+    ['data of a removed member, the URL re-added everywhere: discard', input({ hasData: true, walMemberId: '150', views: [view('a', ran(0), freshLearner(1)), view('c', ran(2), freshLearner(1))] }), false, 'discarded'],
+    ['data of the member that owns the URL: start', input({ hasData: true, walMemberId: '100', views: [view('a', ran(0), ran(1))] }), true, 'data directory'],
+    ['data of a member still listed (a view behind the removal): start', input({ hasData: true, walMemberId: '150', views: [view('a', ran(0), freshLearner(1)), view('c', ran(0), freshLearner(1, '150'))] }), true, 'data directory'],
+    ['data of a removed member, one view does not list the new member yet: start as before', input({ hasData: true, walMemberId: '150', views: [view('a', ran(0), freshLearner(1)), view('c', ran(0), ran(2))] }), true, 'data directory'],
+    ['data of a removed member, but the URL\'s new member already ran: start as before (its own rules hold the pod)', input({ hasData: true, walMemberId: '150', views: [view('a', ran(0), ran(1))] }), true, 'data directory'],
+    ['data whose log could not be read: start as before', input({ hasData: true, views: [view('a', ran(0), freshLearner(1))] }), true, 'data directory'],
+    ['data, nobody answers (a whole cluster restarting): start', input({ hasData: true, walMemberId: '150' }), true, 'data directory'],
   ])('%s', (_title, given, start, reason) => {
     const verdict = decide(given);
     expect(verdict.start).toBe(start);
     expect(verdict.reason).toContain(reason);
+    expect('discard' in verdict && verdict.discard === true).toBe(reason === 'discarded');
   });
 });

@@ -8,7 +8,13 @@
  * acknowledged writes. etcd's rule is that such a member is removed and re-added as a new one;
  * the guard makes the pod wait until the operator has done that.
  *
- * - A volume with a write-ahead log starts: etcd restarts from its own data.
+ * - A volume with a write-ahead log starts: etcd restarts from its own data. Except when that log
+ *   belongs to a member the cluster removed, and every member that answers gives this peer URL
+ *   to a new member that never ran (the operator re-added the ordinal, say after a learner timed
+ *   out, on a retained volume): etcd would start as the removed member, be refused by its peers
+ *   and exit, again on every restart, while the new member never starts. A removed member can
+ *   never come back (etcd never reuses an ID) and its log holds nothing the cluster lacks, so the
+ *   guard discards it and looks again as for an empty volume.
  * - Empty, joining an existing cluster: start only when every member that answers lists this
  *   peer URL as a member that never ran: the operator's fresh learner for this volume, or an
  *   initial member that never came up (it published nothing, so the cluster has no trace of it
@@ -32,6 +38,8 @@ export interface ListedMember {
 export interface GuardInput {
   /** The data directory holds a write-ahead log. */
   hasData: boolean;
+  /** The member that log belongs to (its ID, decimal), when it could be read. */
+  walMemberId?: string;
   state: 'new' | 'existing';
   /** This member's advertised peer URL. */
   peerURL: string;
@@ -39,15 +47,29 @@ export interface GuardInput {
   views: { reportedBy: string; members: ListedMember[] }[];
 }
 
-export type Verdict = { start: true; reason: string } | { start: false; reason: string };
+export type Verdict = { start: true; reason: string } | { start: false; reason: string; discard?: true };
 
 /** A member publishes its name and client URLs once it runs; a fresh add has neither. */
 export function hasRun(m: ListedMember): boolean {
   return m.name !== '' && m.clientURLs.length > 0;
 }
 
+/** The log is a removed member's: no view lists its ID, and every one gives the URL to a new member. */
+function removedMembersLog(input: GuardInput): string | undefined {
+  const wal = input.walMemberId;
+  if (wal === undefined || input.views.length === 0) return undefined;
+  if (input.views.some((v) => v.members.some((m) => m.id === wal))) return undefined;
+  const owners = input.views.map((v) => v.members.find((m) => m.peerURLs.includes(input.peerURL)));
+  if (!owners.every((m) => m !== undefined && m.id !== wal && !hasRun(m))) return undefined;
+  return `the volume holds the log of member ${wal}, which the cluster removed, and ${input.peerURL} now belongs to new member ${owners[0]!.id} (per ${input.views.length} member(s)): etcd would start as the removed member and be refused, so the old log is discarded`;
+}
+
 export function decide(input: GuardInput): Verdict {
-  if (input.hasData) return { start: true, reason: 'the volume holds a data directory' };
+  if (input.hasData) {
+    const removed = removedMembersLog(input);
+    if (removed) return { start: false, discard: true, reason: removed };
+    return { start: true, reason: 'the volume holds a data directory' };
+  }
   const mine = input.views.map((v) => ({ by: v.reportedBy, member: v.members.find((m) => m.peerURLs.includes(input.peerURL)) }));
   const ran = mine.find((v) => v.member && hasRun(v.member));
   if (ran) {

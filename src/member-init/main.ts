@@ -4,13 +4,14 @@
  * `decide.ts`). It never exits non-zero for a refusal: a crash loop would only add backoff to
  * the moment the operator re-adds the member. Usage errors exit 2.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../api/duration.js';
 import { ports } from '../resources/names.js';
 import { type GuardInput, type Verdict, decide } from './decide.js';
 import { type View, askClientPort, askPeerPort } from './member-list.js';
+import { readWalIdentity } from './wal.js';
 
 export interface GuardOptions {
   dataDir: string;
@@ -52,9 +53,9 @@ export function peerClientUrls(initialCluster: string, ownPeerURL: string): stri
  * One member list per member that answers (serializable: needs no quorum); no answer is no view.
  * Bootstrapping asks the peer port, joining the client port: see member-list.ts for why.
  */
-async function views(options: GuardOptions, clientURLOf: (peerURL: string) => string): Promise<GuardInput['views']> {
+async function views(options: GuardOptions, clientURLOf: (peerURL: string) => string, timeoutMs = options.callTimeoutMs): Promise<GuardInput['views']> {
   const tls = { caPem: readFileSync(join(options.tlsDir, 'ca.crt'), 'utf8'), certPem: readFileSync(join(options.tlsDir, 'tls.crt'), 'utf8'), keyPem: readFileSync(join(options.tlsDir, 'tls.key'), 'utf8') };
-  const ask = (peer: string) => (options.state === 'new' ? askPeerPort(peer, tls, options.callTimeoutMs) : askClientPort(clientURLOf(peer), tls, options.callTimeoutMs));
+  const ask = (peer: string) => (options.state === 'new' ? askPeerPort(peer, tls, timeoutMs) : askClientPort(clientURLOf(peer), tls, timeoutMs));
   const answers = await Promise.all(otherPeers(options.initialCluster, options.peerURL).map((peer): Promise<View | undefined> => ask(peer).catch(() => undefined)));
   return answers.filter((a) => a !== undefined);
 }
@@ -63,19 +64,37 @@ async function views(options: GuardOptions, clientURLOf: (peerURL: string) => st
 export type GuardLog = (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
 const jsonLines: GuardLog = (level, message, fields) => console.log(JSON.stringify({ level, message, ...fields, timestamp: new Date().toISOString() }));
 
+/**
+ * With data, the members are asked only whether the log is a removed member's, briefly: a member
+ * restarting with its cluster (nobody answers before a quorum) starts on its data as before.
+ */
+const withDataTimeoutMs = 500;
+
 /** One look: the volume, the members that answer, and the rule. Tests place client ports themselves. */
 export async function check(options: GuardOptions, clientURLOf = clientPortOf): Promise<Verdict> {
   const hasData = hasWal(options.dataDir);
-  return decide({ hasData, state: options.state, peerURL: options.peerURL, views: hasData ? [] : await views(options, clientURLOf) });
+  const wal = hasData ? readWalIdentity(options.dataDir) : undefined;
+  const asked = hasData ? (wal ? await views(options, clientURLOf, Math.min(withDataTimeoutMs, options.callTimeoutMs)) : []) : await views(options, clientURLOf);
+  return decide({ hasData, walMemberId: wal?.memberId, state: options.state, peerURL: options.peerURL, views: asked });
 }
 
-export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines): Promise<void> {
+/** A removed member's log goes; etcd's data directory is `member/` under --data-dir. */
+export function discardLog(dataDir: string): void {
+  rmSync(join(dataDir, 'member'), { recursive: true, force: true });
+}
+
+export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines, clientURLOf = clientPortOf): Promise<void> {
   let last = '';
   for (;;) {
-    const verdict = await check(options);
+    const verdict = await check(options, clientURLOf);
     if (verdict.start) {
       log('info', 'etcd may start on this volume', { reason: verdict.reason });
       return;
+    }
+    if (verdict.discard) {
+      log('warn', 'discarding a removed member\'s log', { reason: verdict.reason });
+      discardLog(options.dataDir);
+      continue;
     }
     if (verdict.reason !== last) log('warn', 'etcd must not start on this volume yet', { reason: verdict.reason });
     last = verdict.reason;

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEtcdAdmin } from '../../src/etcd/client.js';
-import { type GuardOptions, check } from '../../src/member-init/main.js';
+import { type GuardOptions, check, hasWal, runGuard } from '../../src/member-init/main.js';
 import { askClientPort, askPeerPort } from '../../src/member-init/member-list.js';
 import { startEtcdCluster } from '../harness/etcd-cluster.js';
 import { waitFor } from '../harness/wait.js';
@@ -73,6 +73,40 @@ describe.each(['3.5.35', '3.6.16'])('the start guard against etcd %s', (version)
           return v.start ? v : undefined;
         }, { timeoutMs: 30_000, intervalMs: 100 });
         expect(admitted.reason).toContain('added as learner');
+
+        // The learner runs (writing its log), is removed (a learner timeout, say), and the ordinal
+        // is added again as a new learner on the same retained volume. etcd started there would
+        // take the removed member's identity from its log, be refused by its peers and exit, on
+        // every restart: the guard discards that log, and the new learner joins.
+        await cluster.startMember({ name: 'm3', initialCluster: withLearner, state: 'existing', ports: learnerPorts });
+        const m3 = cluster.members.get('m3')!;
+        const oldId = admitted.reason.match(/learner (\d+)/)![1]!;
+        await waitFor('the learner to write its log', () => hasWal(m3.dataDir) || undefined, { process: m3.process, timeoutMs: 30_000 });
+        await waitFor('the learner to run', async () => ((await a.memberList()).members.find((m) => m.id === oldId)?.name ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+        await cluster.stopMember('m3', 'SIGKILL');
+        await a.memberRemove(oldId);
+        const readded = await waitFor('the learner added again', () => a.memberAddLearner([learnerPeer]).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 250 });
+        const onOldLog = options({ state: 'existing', peerURL: learnerPeer, initialCluster: withLearner, dataDir: m3.dataDir });
+        const stale = await waitFor('every member to list the new learner', async () => {
+          const v = await look(onOldLog);
+          return 'discard' in v && v.discard ? v : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 100 });
+        expect(stale.reason).toContain(`log of member ${oldId}`);
+        expect(stale.reason).toContain(`new member ${readded.member.id}`);
+        // What etcd does on that log without the guard: it exits, refused as a removed member.
+        await cluster.startMember({ name: 'm3', initialCluster: withLearner, state: 'existing', ports: learnerPorts });
+        const exit = await Promise.race([cluster.members.get('m3')!.process.exited.then((code) => `exited ${code}`), new Promise<string>((r) => setTimeout(() => r('still running'), 30_000))]);
+        console.log(`${version}: etcd on the removed learner's log: ${exit}; ${cluster.members.get('m3')!.process.logTail(3)}`);
+        expect(exit).toMatch(/^exited/);
+        // The guard discards the log, then admits the new learner on the emptied volume; it joins.
+        const lines: string[] = [];
+        await runGuard(onOldLog, (_level, message, fields) => lines.push(`${message}: ${String(fields.reason)}`), clientURLOf);
+        expect(lines[0]).toContain('discarding');
+        expect(lines.at(-1)).toContain(`added as learner ${readded.member.id}`);
+        expect(hasWal(m3.dataDir)).toBe(false);
+        await cluster.startMember({ name: 'm3', initialCluster: withLearner, state: 'existing', ports: learnerPorts });
+        await waitFor('the new learner to run', async () => ((await a.memberList()).members.find((m) => m.id === readded.member.id)?.name ? true : undefined), { process: cluster.members.get('m3')!.process, timeoutMs: 30_000, intervalMs: 200 });
+        await cluster.stopMember('m3', 'SIGKILL');
       } finally {
         a.close();
       }
