@@ -55,7 +55,13 @@ describe('upkeep calls against real etcd', () => {
   it('fills the quota until NOSPACE, lists the alarm, and after delete, compaction and defragmentation disarms it', async () => {
     const value = Buffer.alloc(256 * 1024, 'x');
     let refused = false;
-    for (let i = 0; i < 64 && !refused; i++) await kv.put(`bulk/${i}`).value(value).catch(() => (refused = true));
+    // etcd judges the quota by its database file, which grows when a batch commits (every 100 ms):
+    // on a quiet machine 64 puts in a row could all land before it grew (CI, 2026-12-01), so pause
+    // for a commit every few puts, and allow up to five times the quota.
+    for (let i = 0; i < 160 && !refused; i++) {
+      await kv.put(`bulk/${i}`).value(value).catch(() => (refused = true));
+      if (i % 8 === 7) await new Promise((r) => setTimeout(r, 150));
+    }
     expect(refused).toBe(true);
     const alarms = await admin.alarmList();
     expect(alarms).toEqual([{ memberId: (await admin.status(endpoint)).memberId, alarm: 'NOSPACE' }]);
