@@ -11,10 +11,15 @@
  *   may hold the only copy of acknowledged writes, and a new or emptied member that votes could
  *   elect a member that is behind. Recovery needs a person's consent; until then keep every
  *   state it could start from.
- * - A member that is down, was once recorded running on a volume, and whose ordinal now has another
- *   volume (or none) lost its data and cannot rejoin: remove it, then re-add it as a learner. With
- *   no record there is no proof of loss, and nothing is done; except for a learner (no vote) that
- *   its pod's start guard holds past its grace, having found the volume empty under it.
+ * - A member that is down and has lost its data cannot rejoin: remove it, then re-add it as a
+ *   learner. Two proofs of loss: it was recorded running on a volume and its ordinal now has
+ *   another volume (or none); or its pod's start guard holds it past its grace, which the guard
+ *   does only on a volume without a log under a member that already ran (with a log it starts
+ *   etcd within a second). The second covers a member whose record never came (lost between the
+ *   bootstrap and the first pass that saw it, or with the membership ConfigMap) and a volume
+ *   emptied in place. Removing a down voter is safe while the others keep a healthy quorum
+ *   (checked above), and a false proof (a guard slow on a loaded node) costs a replacement, not
+ *   data: the member's log, if any, is a removed member's, which its guard then discards.
  * - A learner at an ordinal spec.replicas no longer wants is removed, before any voter: it cannot
  *   change quorum, and while it has not started it counts as unhealthy and would block the
  *   scale-down of voters forever. Then the StatefulSet shrinks as after any removal.
@@ -197,9 +202,7 @@ function repairLostData(o: MembershipObservation, members: ObservedMember[]): Me
   for (const m of members) {
     if (!m.started || m.healthy || m.ordinal === undefined) continue;
     const recordedElsewhere = o.recordedMembers.has(m.id) && volumeOf(o, m.ordinal)?.memberId !== m.id;
-    // A learner lost before any pass recorded it: it has no vote, so its pod's start guard finding
-    // the volume empty is proof enough, rather than leaving it held until its deadline and retry.
-    if (recordedElsewhere || (m.isLearner && m.held)) {
+    if (recordedElsewhere || m.held) {
       return { kind: 'removeMember', memberId: m.id, ordinal: m.ordinal, reason: 'dataLost' };
     }
   }
@@ -216,8 +219,8 @@ function advanceLearner(o: MembershipObservation, members: ObservedMember[]): Me
     return withDeadline(o, pending, pending.isLearner ? 'learnerStarting' : 'memberStarting');
   }
   if (!pending.healthy || !pending.caughtUp || pending.ordinal === undefined) return withDeadline(o, pending, 'learnerCatchingUp');
-  // Only a member recorded on its volume can later be proven to have lost it (repairLostData): a
-  // voter without a record whose volume goes would be held by its start guard and never replaced.
+  // A voter recorded on its volume is proven to have lost it at once when the volume goes
+  // (repairLostData); without a record, only after its start guard has held it for the grace.
   if (!o.recordedMembers.has(pending.id)) return withDeadline(o, pending, 'learnerUnrecorded');
   return { kind: 'promoteLearner', memberId: pending.id, ordinal: pending.ordinal };
 }

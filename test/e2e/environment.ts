@@ -95,7 +95,11 @@ export async function startE2eEnvironment(label: string, options: ControlPlaneOp
       }, { timeoutMs, intervalMs: 500 });
     },
     async loseMembers(namespace, members) {
-      const uid = async (m: string) => (JSON.parse(await kubectl('get', 'pod', m, '-n', namespace, '-o', 'json')) as V1Pod).metadata?.uid;
+      // A pod's UID, or none while it is gone or still terminating.
+      const uid = async (m: string) => {
+        const meta = (JSON.parse(await kubectl('get', 'pod', m, '-n', namespace, '-o', 'json')) as V1Pod).metadata;
+        return meta?.deletionTimestamp ? undefined : meta?.uid;
+      };
       const oldUids = await Promise.all(members.map(uid));
       await kubectl('delete', 'pvc', ...members.map((m) => `data-${m}`), '-n', namespace, '--wait=false');
       await kubectl('delete', 'pod', ...members, '-n', namespace, '--wait=false');

@@ -21,16 +21,7 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     return out.members.map((m) => ({ id: m.ID.replace(/^0+/, ''), host: new URL(m.peerURLs[0]!).hostname.split('.')[0] }));
   };
 
-  /** Deletes a member's volume and pod; resolves once the StatefulSet made a new pod. */
-  async function loseVolume(member: string): Promise<void> {
-    const oldUid = (await pod(member)).metadata!.uid;
-    await env.kubectl('delete', 'pvc', `data-${member}`, '-n', ns, '--wait=false');
-    await env.kubectl('delete', 'pod', member, '-n', ns, '--wait=false');
-    await env.waitFor(`a new ${member} pod`, async () => {
-      const p = await pod(member).catch(() => undefined);
-      return p && p.metadata!.uid !== oldUid && !p.metadata!.deletionTimestamp;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-  }
+  const loseVolume = (member: string) => env.loseMembers(ns, [member]);
 
   /** The new pod got its sandbox, and for `forMs` its etcd never runs: the start guard holds it. */
   async function expectHeld(member: string, forMs: number): Promise<void> {
@@ -93,6 +84,25 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     }, { timeoutMs: 120_000, intervalMs: 250 });
     await env.waitConverged(ns, name, 3);
     console.log(`unpaused -> lost-2 replaced and converged: ${Date.now() - started} ms`);
+  });
+
+  it('replaces a member that has no volume record (its ConfigMap deleted too, the operator down): the start guard\'s hold is the proof', async () => {
+    const member = `${name}-0`;
+    const before = (await memberId(member))!;
+    await env.operator().process.stop();
+    // The records of which member ran on which volume go with the membership ConfigMap, as they
+    // would for a voter lost between its bootstrap and the first pass that recorded it.
+    await env.kubectl('delete', 'configmap', `${name}-membership`, '-n', ns);
+    await loseVolume(member);
+    const started = Date.now();
+    await env.startOperator();
+    await env.waitFor(`a new member for ${member}`, async () => {
+      const id = await memberId(member);
+      return id !== undefined && id !== before;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.waitConverged(ns, name, 3);
+    console.log(`operator back -> ${member} (no record) replaced and converged: ${Date.now() - started} ms`);
+    expect((await etcdMembers()).map((m) => m.id)).not.toContain(before);
   });
 
   it('lost no acknowledged write and served no stale read', async () => {

@@ -31,13 +31,7 @@ describe('membership faults next to the tested paths', () => {
   async function loseVolume(m: string): Promise<void> {
     const id = (await statusIds())[m];
     if (id) lostIds.add(id);
-    const oldUid = (await pod(m)).metadata!.uid;
-    await env.kubectl('delete', 'pvc', `data-${m}`, '-n', ns, '--wait=false');
-    await env.kubectl('delete', 'pod', m, '-n', ns, '--wait=false');
-    await env.waitFor(`a new ${m} pod`, async () => {
-      const p = await pod(m).catch(() => undefined);
-      return p && p.metadata!.uid !== oldUid && !p.metadata!.deletionTimestamp;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.loseMembers(ns, [m]);
   }
 
   /** Converged at `voters`, and etcd lists no ID whose volume was lost. */
