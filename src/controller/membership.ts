@@ -75,6 +75,12 @@ export interface ObservedMember {
   held?: boolean;
 }
 
+/** A member pod on an outdated template that cannot run etcd by itself (pod-state.ts says why). */
+export interface StuckPod {
+  ordinal: number;
+  why: string;
+}
+
 export interface ObservedVolume {
   ordinal: number;
   /** The member recorded as having run on this very volume (by its UID); undefined if none. */
@@ -118,6 +124,8 @@ export interface MembershipObservation {
   now: number;
   /** spec.version: members reporting another version are being upgraded (or downgraded in patch). */
   targetVersion?: string;
+  /** Member pods on an outdated template that cannot run etcd by themselves. */
+  stuckPods?: StuckPod[];
 }
 
 /** A learner a wait is about: which member, since when, and when its deadline falls. */
@@ -139,6 +147,8 @@ export type MembershipStep =
   | { kind: 'removeLearner'; memberId: string; ordinal: number | undefined; reason: 'scaleDown' | 'timedOut'; retry?: LearnerRetry }
   | { kind: 'deleteVolume'; ordinal: number; reason: 'stale' | 'reclaimed' }
   | { kind: 'restartMember'; memberId: string; ordinal: number; toVersion?: string }
+  /** The pod of a member that is down anyway, made again from the current template. */
+  | { kind: 'restartStuckPod'; ordinal: number; why: string }
   /** `detail` says what exactly the wait is for, when the reason alone does not. */
   | { kind: 'wait'; reason: WaitReason; learner?: LearnerDeadline; retry?: LearnerRetry; detail?: string }
   /** Nothing changes until the user decides (see decisions.ts). */
@@ -177,6 +187,8 @@ export function planMembership(o: MembershipObservation): MembershipStep {
       ? { kind: 'createStatefulSet', replicas: o.knownMembers, bootstrap: false }
       : { kind: 'createStatefulSet', replicas: o.desired, bootstrap: true };
   }
+  const stuckPod = restartStuckPod(o);
+  if (stuckPod) return stuckPod;
   if (!o.members) return { kind: 'wait', reason: 'etcdUnreachable' };
   // The gate comes after recreating a missing StatefulSet only because that brings back the
   // existing members on their own volumes, the one way quorum returns by itself.
@@ -192,6 +204,23 @@ export function planMembership(o: MembershipObservation): MembershipStep {
     planRoll(o.members, o.targetVersion) ??
     (o.templatePending ? { kind: 'wait', reason: 'templatePending' } : { kind: 'none' })
   );
+}
+
+/**
+ * A member pod on an outdated template that cannot run etcd (an image that cannot be pulled,
+ * options etcd refuses, requests no node can hold) is made again from the current template.
+ * The roll restarts members only while all are healthy, so without this a bad template rolled
+ * to one member could never be undone by fixing the spec: that member stays down and blocks
+ * the very restart that would bring it back. Its etcd does not run, so restarting it takes
+ * nothing away, with or without a quorum (no membership or volume changes; it starts on its own
+ * data). Not while the StatefulSet has yet to record a template change (its new pod would get
+ * the old template), and never a member that answers healthy. Highest ordinal first.
+ */
+function restartStuckPod(o: MembershipObservation): MembershipStep | undefined {
+  if (o.templatePending) return undefined;
+  const healthy = new Set((o.members ?? []).filter((m) => m.healthy).map((m) => m.ordinal));
+  const pod = (o.stuckPods ?? []).filter((p) => !healthy.has(p.ordinal)).sort((a, b) => b.ordinal - a.ordinal)[0];
+  return pod ? { kind: 'restartStuckPod', ordinal: pod.ordinal, why: pod.why } : undefined;
 }
 
 function volumeOf(o: MembershipObservation, ordinal: number | undefined): ObservedVolume | undefined {

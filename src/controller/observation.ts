@@ -7,6 +7,7 @@ import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { KubeView } from './observe-kube.js';
 import { type EtcdView, caughtUp } from './observe-etcd.js';
 import { heldByGuard } from './start-guard.js';
+import { podCannotRun } from './pod-state.js';
 
 /**
  * Records which member ran on which volume: a healthy started member is recorded on the volume
@@ -101,6 +102,10 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
     learnerTimeoutMs: pass.learnerTimeoutMs,
     now: pass.now.getTime(),
     targetVersion: cluster.spec.version,
+    stuckPods: [...kube.pods].flatMap(([ordinal, pod]) => {
+      const why = podOutdated(kube, ordinal) ? podCannotRun(pod, pass.now) : undefined;
+      return why ? [{ ordinal, why }] : [];
+    }),
   };
 }
 

@@ -37,6 +37,7 @@ import { type EtcdView, observeEtcd } from './observe-etcd.js';
 import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
 import { availability, quorumLossEvent } from './quorum-report.js';
 import { guardImage, withStartGuardProblems } from './start-guard.js';
+import { podNotices } from './pod-state.js';
 import { computeStatus } from './status.js';
 import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
 import { optionsRefusal } from '../versions/options-gate.js';
@@ -206,7 +207,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : [])], now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...podNotices(kube.pods, now)], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
     return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, cluster.status?.lastRevision, trusted, cluster.spec.replicas))) };

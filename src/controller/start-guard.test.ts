@@ -32,6 +32,13 @@ describe('start guard in the status', () => {
     expect(problems[2]).toMatch(/the volume is empty/);
   });
 
+  it('says why a member is down when its pod cannot run etcd at all', () => {
+    const etcd: EtcdView = { clusterId: '1', leaderId: '0', quorumConfirmed: true, members: [member(0, true), member(1, false)] };
+    const pulling: V1Pod = { status: { containerStatuses: [{ name: 'etcd', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'no such image' } } }] } };
+    const kube = { pods: new Map([[0, pulling], [1, pulling]]) } as unknown as KubeView;
+    expect(withStartGuardProblems(etcd, kube, now)!.members.map((m) => m.problem)).toEqual([undefined, 'its pod cannot run etcd: container etcd: ImagePullBackOff: no such image']);
+  });
+
   it('counts a pod as held (its volume found empty) only once its guard ran past the grace', () => {
     expect(heldByGuard(guarded(true, new Date(now.getTime() - 2_000)), now)).toBe(false);
     expect(heldByGuard(guarded(true, new Date(now.getTime() - 20_000)), now)).toBe(true);

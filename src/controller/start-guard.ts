@@ -1,6 +1,7 @@
 import type { V1Container, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { memberInitContainer } from '../resources/pod-template.js';
 import type { KubeView } from './observe-kube.js';
+import { podCannotRun } from './pod-state.js';
 import { isSubset } from './subset.js';
 import type { EtcdView } from './observe-etcd.js';
 
@@ -27,13 +28,19 @@ export function heldByGuard(pod: V1Pod | undefined, now: Date): boolean {
 /**
  * Says why a member does not answer when its pod waits in the start guard: a guard running for
  * less than guardGraceMs is a member starting; longer, the volume is empty (or the guard cannot
- * read its certificates) and the member must be replaced. Pure; the view is copied, not changed.
+ * read its certificates) and the member must be replaced. A pod that cannot run etcd at all (an
+ * image it cannot pull, etcd crash-looping, unschedulable) says that instead of a bare "no answer".
+ * Pure; the view is copied, not changed.
  */
 export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeView, now: Date): EtcdView | undefined {
   if (!etcd) return etcd;
-  const problem = (pod: V1Pod | undefined): string | undefined => {
+  const problem = (pod: V1Pod | undefined, started: boolean): string | undefined => {
     const running = pod?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
-    if (!running) return undefined;
+    if (!running) {
+      const why = podCannotRun(pod, now);
+      return why ? `its pod cannot run etcd: ${why}` : undefined;
+    }
+    if (!started) return undefined;
     const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
     return now.getTime() - since < guardGraceMs
       ? `starting: its pod's start guard (${memberInitContainer}) is checking the volume`
@@ -42,7 +49,7 @@ export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeVie
   return {
     ...etcd,
     members: etcd.members.map((m) => {
-      const held = !m.healthy && m.started && m.ordinal !== undefined ? problem(kube.pods.get(m.ordinal)) : undefined;
+      const held = !m.healthy && m.ordinal !== undefined ? problem(kube.pods.get(m.ordinal), m.started) : undefined;
       return held ? { ...m, problem: held } : m;
     }),
   };

@@ -178,6 +178,12 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       await event(ctx, 'MemberRestarted', `restarted ${names.member(ref, step.ordinal)} (${hexId(step.memberId)}) to run ${what}`);
       return 'acted';
     }
+    case 'restartStuckPod': {
+      const pod = names.member(ref, step.ordinal);
+      await ctx.writer.delete('Pod', 'v1', ref.namespace, pod);
+      await event(ctx, 'StuckMemberRestarted', `restarted ${pod} on the current template: its pod could not run etcd on an outdated one (${step.why})`);
+      return 'acted';
+    }
     case 'wait':
     case 'awaitDecision':
     case 'none':
