@@ -199,7 +199,10 @@ export class EtcdClusterReconciler implements Reconciler {
 
     if (refusal) refused.push(refusal);
     const schedule = scheduleProblem(cluster.spec.backup, now);
-    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : [])];
+    // With members answering, a pod that cannot run etcd shows as that member's problem; with none
+    // (a cluster bootstrapping on an image it cannot pull, say) Degraded names the pods.
+    const pods = podNotices(kube.pods, now);
+    const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...(etcd ? [] : pods)];
     // A refused option holds every step: Progressing says so instead of the step it holds.
     const shownStep = refusal ? undefined : blocked ? planned : step;
     const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? downgrade?.progress ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now), recovery: recovery.status });
@@ -207,7 +210,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...podNotices(kube.pods, now)], now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...pods], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
     return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, cluster.status?.lastRevision, trusted, cluster.spec.replicas))) };

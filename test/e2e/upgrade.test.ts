@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { type Checker, expectNoLoss } from './checker.js';
@@ -151,6 +154,26 @@ describe('upgrade 3.5 -> 3.6', () => {
     await env.waitConverged(ns, name, 3);
     console.log(`image set back -> converged: ${Date.now() - started} ms`);
     expect(await env.eventReasons(ns)).toEqual(expect.arrayContaining(['MemberPodFailing', 'StuckMemberRestarted']));
+  });
+
+  it('a new cluster on an image that cannot be pulled says so, and starts once the image is set back', async () => {
+    const one = 'pull';
+    const manifest = join(mkdtempSync(join(tmpdir(), 'e2e-pull-')), 'pull.json');
+    writeFileSync(manifest, JSON.stringify({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdCluster', metadata: { name: one, namespace: ns }, spec: { replicas: 1, version: to, image: `registry.invalid/etcd:v${to}` } }));
+    await env.kubectl('apply', '-f', manifest);
+    // No member answers, so the pods themselves are named in Degraded, with a Warning.
+    const degraded = await env.waitFor('Degraded to name the pod that cannot run etcd', async () => {
+      const c = (await env.cluster(ns, one)).status?.conditions?.find((x) => x.type === 'Degraded');
+      return c?.status === 'True' && c.message?.includes(`${one}-0 cannot run etcd: container etcd: `) ? c : undefined;
+    }, { timeoutMs: 60_000 });
+    console.log(`bootstrapping on a bad image: Degraded ${degraded.reason}: ${degraded.message}`);
+    const warned = await env.kubectl('get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${one},reason=MemberPodFailing`, '-o', 'name');
+    expect(warned.trim()).not.toBe('');
+    const started = Date.now();
+    await env.kubectl('patch', 'etcdcluster', one, '-n', ns, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/image' }]));
+    await env.waitConverged(ns, one, 1, 120_000);
+    console.log(`image set back -> 1-member cluster converged: ${Date.now() - started} ms`);
+    await env.kubectl('delete', 'etcdcluster', one, '-n', ns, '--wait=false');
   });
 
   it('lost no acknowledged write and served no stale read', async () => {
