@@ -34,7 +34,7 @@
  *   from the peer URLs and cluster token, which stay, so it is in practice the old one.
  */
 import type { EtcdClusterRecoveryConsent, EtcdClusterRecoveryRecord, EtcdClusterSpentConsent } from '../api/types.generated.js';
-import { type RestorePodView, type SourceResolution, versionProblem } from '../restore/plan.js';
+import { type RestorePodView, type SourceResolution, blockedMessage, versionProblem } from '../restore/plan.js';
 
 export interface Survivor {
   ordinal: number;
@@ -116,6 +116,8 @@ export type RecoveryStep =
   | { kind: 'deleteRestorePods'; names: string[] }
   | { kind: 'complete'; record: EtcdClusterRecoveryRecord }
   | { kind: 'fail'; message: string }
+  /** Restore pods cannot start (a Secret gone, an image): wait, saying why in Degraded. */
+  | { kind: 'blocked'; message: string }
   | { kind: 'wait'; message: string };
 
 /** Steps after which the rest of the pass (membership, upkeep) must not run. */
@@ -245,6 +247,8 @@ function continueFromBackup(o: RecoveryObservation, r: EtcdClusterRecoveryRecord
     const missingPods = range(o.replicas).filter((i) => !podded.has(i));
     if (missingPods.length > 0) return { kind: 'createRestorePods', ordinals: missingPods };
     const done = o.restorePods.filter((p) => p.phase === 'Succeeded').length;
+    const blocked = o.restorePods.filter((p) => p.blocked && p.phase !== 'Succeeded').sort((a, b) => a.ordinal - b.ordinal);
+    if (blocked.length > 0) return { kind: 'blocked', message: blockedMessage(blocked, 'the recovery goes on by itself once that is fixed') };
     if (done < o.replicas) return { kind: 'wait', message: `restoring EtcdBackup ${name}: ${done}/${o.replicas} member volumes done` };
     return { kind: 'recordPhase', record: { ...r, phase: 'Rejoining', message: `every member volume holds EtcdBackup ${name}; the members start from it` } };
   }

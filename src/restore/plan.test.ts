@@ -42,6 +42,10 @@ const cases: [string, Partial<RestoreObservation>, RestoreStep | { kind: string 
   ['the operator deleted the pod to retry it: the next is that retry', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 2, retryPending: true }], pods: pods('Running', 0, 2) }, { kind: 'createPods', ordinals: [1], retries: [2], reset: [] }],
   // The user deleted the failed pod after the retries ran out: a fresh count, said in an event.
   ['a user deleted the failed pod: the count starts again', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 4 }], pods: pods('Running', 0, 2) }, { kind: 'createPods', ordinals: [1], retries: [0], reset: [1] }],
+  // A pod that cannot start (its credentials Secret deleted) is no verdict: wait, and say why.
+  ['pods that cannot start: blocked, the shared reason once', { claims: claims(0, 1, 2), pods: [pod(0, 'Succeeded'), ...[1, 2].map((o) => ({ ...pod(o, 'Pending'), blocked: 'step fetch waits with CreateContainerConfigError: secret "s3" not found' }))] }, { kind: 'blocked', message: 'restore pods x-restore-1, x-restore-2 cannot start: step fetch waits with CreateContainerConfigError: secret "s3" not found. Nothing was started; the restore goes on by itself once that is fixed' }],
+  ['a blocked pod beside a missing one: the missing pod is made first', { claims: claims(0, 1, 2), pods: [{ ...pod(0, 'Pending'), blocked: 'x' }] }, { kind: 'createPods', ordinals: [1, 2], retries: [0, 0], reset: [] }],
+  ['a verdict beside a blocked pod: the restore stops', { claims: claims(0, 1, 2), pods: [{ ...pod(0, 'Pending'), blocked: 'x' }, pod(1, 'Failed', 'step fetch exited 1: SnapshotNotFound: x'), pod(2, 'Running')] }, { kind: 'fail' }],
   ['a verdict beside a transient failure: the restore stops', { claims: claims(0, 1, 2), pods: [transient(0, 0), pod(1, 'Failed', 'step fetch exited 1: SnapshotCorrupt: x')] }, { kind: 'fail' }],
 ];
 

@@ -21,6 +21,9 @@
  *   etcd cannot run a data directory from a later minor release. Checked before anything is made.
  * - Volumes are created by the operator for this cluster object (marked with its UID). A claim of
  *   the same name that is not ours holds someone's data: the restore stops rather than use it.
+ * - A restore pod that cannot start (its credentials Secret deleted, its image not pulled) is not a
+ *   verdict: the kubelet keeps trying, so the restore waits, but says why in Degraded, since only a
+ *   person can fix it; without that, a deleted Secret would read as "Restoring" for ever.
  * - Claims first, then the restore pods, then wait until every pod Succeeded. All pods succeeded
  *   means done: the membership planner takes over. Pods are deleted only after the StatefulSet
  *   exists, so a stale view can never run a restore again on a volume etcd already uses.
@@ -60,6 +63,8 @@ export interface RestorePodView {
   failedAtMs?: number;
   /** Which retry the pod is (its annotation); absent on pods of operators before it was recorded. */
   retries?: number;
+  /** Why it cannot start, when a step waits on something only a person can fix (a missing Secret, an image). */
+  blocked?: string;
 }
 
 export interface RestoreObservation {
@@ -89,6 +94,8 @@ export type RestoreStep =
   | { kind: 'createPods'; ordinals: number[]; retries: number[]; reset: number[] }
   /** Record the retry on each volume, then delete its failed pod: the next pass makes it again. */
   | { kind: 'retryPods'; pods: { ordinal: number; name: string; retries: number; failure: string }[] }
+  /** Every pod exists, some cannot start: wait, and say why in Degraded (it goes on once fixed). */
+  | { kind: 'blocked'; message: string }
   | { kind: 'done' };
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -156,5 +163,15 @@ export function planRestore(o: RestoreObservation): RestoreStep {
     const reset = missingPods.filter((i) => !claim(i)?.retryPending && (claim(i)?.retries ?? 0) > 0);
     return { kind: 'createPods', ordinals: missingPods, retries: next, reset };
   }
+  const blocked = o.pods.filter((p) => p.blocked && p.phase !== 'Succeeded').sort((a, b) => a.ordinal - b.ordinal);
+  if (blocked.length > 0) return { kind: 'blocked', message: blockedMessage(blocked, 'the restore goes on by itself once that is fixed') };
   return { kind: 'wait', message: `restoring ${o.source.source.description} onto ${o.replicas} member volumes: ${succeeded.size}/${o.replicas} done` };
+}
+
+/** Restore pods that cannot start, the reason once for pods that share it. */
+export function blockedMessage(pods: RestorePodView[], after: string): string {
+  const byReason = new Map<string, string[]>();
+  for (const p of pods) byReason.set(p.blocked!, [...(byReason.get(p.blocked!) ?? []), p.name]);
+  const why = [...byReason].map(([reason, names]) => `restore pod${names.length > 1 ? 's' : ''} ${names.join(', ')} cannot start: ${reason}`).join('; ');
+  return `${why}. Nothing was started; ${after}`;
 }

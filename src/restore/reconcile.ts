@@ -60,6 +60,20 @@ function failedStep(pod: V1Pod): { transient: boolean; failedAtMs?: number } {
   return { transient: t?.exitCode === transientExitCode, ...(Number.isNaN(at) ? {} : { failedAtMs: at }) };
 }
 
+/** kubelet waiting reasons that only a change of the world ends (a Secret created, an image fixed). */
+const stuckReasons: ReadonlySet<string> = new Set(['CreateContainerConfigError', 'CreateContainerError', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+
+/** Why a restore (or recovery) pod cannot start: a step stuck waiting, or no node to run it on. */
+export function podBlocked(pod: V1Pod): string | undefined {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    const w = s.state?.waiting;
+    if (w?.reason && stuckReasons.has(w.reason)) return `step ${s.name} waits with ${w.reason}${w.message ? `: ${w.message.trim()}` : ''}`;
+  }
+  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  return unschedulable ? `no node can run it (${unschedulable.message ?? 'Unschedulable'})` : undefined;
+}
+
 function observePods(ctx: RestoreContext): RestorePodView[] {
   const pattern = new RegExp(`^${ctx.ref.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-restore-(0|[1-9]\\d*)$`);
   return (ctx.cache.list('Pod', ctx.ref.namespace, restorePodLabels(ctx.ref)) as V1Pod[]).flatMap((pod) => {
@@ -67,7 +81,8 @@ function observePods(ctx: RestoreContext): RestorePodView[] {
     if (!m) return [];
     const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
     const retries = pod.metadata?.annotations?.[annotationKeys.restoreRetries];
-    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(retries !== undefined ? { retries: Number(retries) || 0 } : {}), ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}) }];
+    const blocked = phase === 'Pending' ? podBlocked(pod) : undefined;
+    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(retries !== undefined ? { retries: Number(retries) || 0 } : {}), ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}), ...(blocked ? { blocked } : {}) }];
   });
 }
 
@@ -112,6 +127,8 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
       return { holds: true, step, problem: { reason: R.restoreFailed, message: `restore stopped: ${step.message}` }, progress: { reason: R.restoreFailed, message: 'the restore stopped; see Degraded' }, requeueAfterMs: 15_000 };
     case 'wait':
       return { holds: true, step, progress: { reason: R.restoring, message: step.message }, requeueAfterMs: 2_000 };
+    case 'blocked':
+      return { holds: true, step, problem: { reason: R.restoreBlocked, message: step.message }, progress: { reason: R.restoring, message: 'the restore waits for its pods to start; see Degraded' }, requeueAfterMs: 5_000 };
     case 'createClaims':
       for (const ordinal of step.ordinals) await writer.apply(buildRestoreClaim(cluster, ordinal), signal);
       log.info('restore: member volumes created', { ordinals: step.ordinals });
