@@ -78,7 +78,7 @@ export interface RecoveryOutcome {
   step: RecoveryStep;
   status: RecoveryStatus;
   progress?: { reason: string; message: string };
-  problem?: { reason: string; message: string };
+  problem?: { reason: string; message: string; key?: string };
   requeueAfterMs: number;
   /** The status may latch the cluster ID members answer with: only as a backup recovery ends. */
   latchClusterId: boolean;
@@ -191,7 +191,7 @@ export async function reconcileRecovery(ctx: RecoveryContext): Promise<RecoveryO
   const outcome: RecoveryOutcome = { holds, step, status, latchClusterId, requeueAfterMs: holds ? (step.kind === 'wait' ? 1_000 : step.kind === 'blocked' ? 5_000 : 250) : Infinity };
   if (step.kind === 'refuse') outcome.problem = { reason: R.recoveryRefused, message: step.message };
   if (step.kind === 'fail') outcome.problem = { reason: R.recoveryFailed, message: `recovery stopped: ${step.message}` };
-  if (step.kind === 'blocked') outcome.problem = { reason: R.restoreBlocked, message: step.message };
+  if (step.kind === 'blocked') outcome.problem = { reason: R.restoreBlocked, message: step.message, key: 'restore-blocked' };
   if (holds) outcome.progress = { reason: R.recovering, message: step.kind === 'fail' ? 'the recovery stopped; see Degraded' : describe(step) };
   if (step.kind === 'fail') outcome.requeueAfterMs = 10_000;
   return outcome;

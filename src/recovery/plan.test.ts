@@ -58,7 +58,7 @@ const destination = { endpoint: 'https://s3.local', bucket: 'b', region: 'us-eas
 const readyBackup = { resolution: { state: 'ready' as const, source: { description: 'EtcdBackup nightly', etcdVersion: '3.6.16', fetch: { destination, key: 'k.db' } } }, revision: 60n, ofThisCluster: true };
 const fromBackup = { clusterUID: uid, fromBackup: { backupName: 'nightly' } };
 const byBackup = (phase: EtcdClusterRecoveryRecord['phase']): EtcdClusterRecoveryRecord => ({ consent: fromBackup, phase, revision: 60, lostRevisions: 30, startedAt: now });
-const restorePods = (phase: 'Running' | 'Succeeded' | 'Failed', ...ordinals: number[]) => ordinals.map((ordinal) => ({ ordinal, name: `c-restore-${ordinal}`, phase }));
+const restorePods = (phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed', ...ordinals: number[]) => ordinals.map((ordinal) => ({ ordinal, name: `c-restore-${ordinal}`, phase }));
 const emptied: Partial<RecoveryObservation> = { statefulSetExists: false, memberPods: [], claims: [], claimsPresent: 0, backup: readyBackup };
 
 const backupCases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind: string; [k: string]: unknown }][] = [

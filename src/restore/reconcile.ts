@@ -37,8 +37,8 @@ export interface RestoreOutcome {
   holds: boolean;
   step: RestoreStep;
   progress?: { reason: string; message: string };
-  /** For Degraded and a Warning event. */
-  problem?: { reason: string; message: string };
+  /** For Degraded and a Warning event (one per lasting state named by `key`, whatever its message). */
+  problem?: { reason: string; message: string; key?: string };
   requeueAfterMs: number;
 }
 
@@ -128,7 +128,7 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
     case 'wait':
       return { holds: true, step, progress: { reason: R.restoring, message: step.message }, requeueAfterMs: 2_000 };
     case 'blocked':
-      return { holds: true, step, problem: { reason: R.restoreBlocked, message: step.message }, progress: { reason: R.restoring, message: 'the restore waits for its pods to start; see Degraded' }, requeueAfterMs: 5_000 };
+      return { holds: true, step, problem: { reason: R.restoreBlocked, message: step.message, key: 'restore-blocked' }, progress: { reason: R.restoring, message: 'the restore waits for its pods to start; see Degraded' }, requeueAfterMs: 5_000 };
     case 'createClaims':
       for (const ordinal of step.ordinals) await writer.apply(buildRestoreClaim(cluster, ordinal), signal);
       log.info('restore: member volumes created', { ordinals: step.ordinals });
