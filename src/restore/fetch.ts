@@ -135,7 +135,8 @@ export async function fetchSnapshot(o: FetchOptions): Promise<{ sizeBytes: numbe
     if (o.sha256 && objectSha !== o.sha256) throw new RestoreStepError(`SnapshotCorrupt: object ${o.key} has SHA-256 ${objectSha}, expected ${o.sha256}: refusing to restore it`);
     if (o.snapshotSha256 && dbSha !== o.snapshotSha256) throw new RestoreStepError(`SnapshotCorrupt: the database in ${o.key} has SHA-256 ${dbSha}, expected ${o.snapshotSha256}: refusing to restore it`);
     // Without a recorded digest (a restore by key), only the database's own shape can tell an
-    // object cut short: etcdutl restores a bbolt file missing its last pages without a word.
+    // object cut short: etcdutl 3.6.16 restored a small bbolt file missing its last page without a
+    // word, and on a larger one crashed with a Go stack trace for its message.
     const short = tree.incomplete();
     if (short) throw new RestoreStepError(`SnapshotCorrupt: the database in ${o.key} is not a whole bbolt file (${short}): refusing to restore it`);
     const revision = revisionOf(tree);

@@ -144,6 +144,11 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   const succeeded = new Set(o.pods.filter((p) => p.phase === 'Succeeded').map((p) => p.ordinal));
   if (wanted.every((i) => succeeded.has(i))) return { kind: 'done' };
   if (o.paused) return { kind: 'wait', message: `spec.paused is true: the restore waits (${succeeded.size}/${o.replicas} members restored)` };
+  const podded = new Set(o.pods.map((p) => p.ordinal));
+  // Every restore pod made: each carries what it fetches and checks, so the source only gates
+  // making things. An EtcdBackup deleted now (its object stays) must not read as a stopped
+  // restore while the pods go on and the cluster then starts.
+  if (wanted.every((i) => podded.has(i))) return running(o, succeeded.size);
   if (!o.source) return { kind: 'wait', message: 'looking up the snapshot to restore' };
   if (o.source.state === 'invalid') return { kind: 'fail', message: `${o.source.message}. Nothing was started` };
   if (o.source.state === 'waiting') return { kind: 'wait', message: o.source.message };
@@ -156,16 +161,18 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   const claimed = new Set(o.claims.map((c) => c.ordinal));
   const missingClaims = wanted.filter((i) => !claimed.has(i));
   if (missingClaims.length > 0) return { kind: 'createClaims', ordinals: missingClaims };
-  const podded = new Set(o.pods.map((p) => p.ordinal));
   const missingPods = wanted.filter((i) => !podded.has(i));
-  if (missingPods.length > 0) {
-    const next = missingPods.map((i) => (claim(i)?.retryPending ? (claim(i)?.retries ?? 0) : 0));
-    const reset = missingPods.filter((i) => !claim(i)?.retryPending && (claim(i)?.retries ?? 0) > 0);
-    return { kind: 'createPods', ordinals: missingPods, retries: next, reset };
-  }
+  const next = missingPods.map((i) => (claim(i)?.retryPending ? (claim(i)?.retries ?? 0) : 0));
+  const reset = missingPods.filter((i) => !claim(i)?.retryPending && (claim(i)?.retries ?? 0) > 0);
+  return { kind: 'createPods', ordinals: missingPods, retries: next, reset };
+}
+
+/** Every restore pod exists and none failed: wait for them, or say which cannot start. */
+function running(o: RestoreObservation, done: number): RestoreStep {
   const blocked = o.pods.filter((p) => p.blocked && p.phase !== 'Succeeded').sort((a, b) => a.ordinal - b.ordinal);
   if (blocked.length > 0) return { kind: 'blocked', message: blockedMessage(blocked, 'the restore goes on by itself once that is fixed') };
-  return { kind: 'wait', message: `restoring ${o.source.source.description} onto ${o.replicas} member volumes: ${succeeded.size}/${o.replicas} done` };
+  const what = o.source?.state === 'ready' ? o.source.source.description : 'the snapshot';
+  return { kind: 'wait', message: `restoring ${what} onto ${o.replicas} member volumes: ${done}/${o.replicas} done` };
 }
 
 /** Restore pods that cannot start, the reason once for pods that share it. */

@@ -13,6 +13,8 @@ import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 //   "Restoring" for ever); once the Secret is back the restore converges with every key;
 // - a snapshot cut short at a page boundary, restored by bucket/key without a sha256: etcdutl
 //   accepts such a file, so the fetch step must refuse it (nothing started, a reason shown);
+// - an EtcdBackup deleted while its restore pods run (its object stays): the pods go on, and the
+//   status must not say the restore stopped while the cluster then starts;
 // - a downgrade 3.6 -> 3.5 with the operator killed after its first member restarted: it
 //   converges on 3.5 once the operator is back, 0 acknowledged writes lost.
 describe('the operator away at the wrong moment', () => {
@@ -120,6 +122,26 @@ describe('the operator away at the wrong moment', () => {
     const pods = JSON.parse(await env.kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=cut,app.kubernetes.io/component=member', '-o', 'json')) as { items: unknown[] };
     expect(pods.items).toEqual([]);
   }, 300_000);
+
+  it('an EtcdBackup deleted while its restore pods run: the restore goes on, and never reads as stopped', async () => {
+    await apply({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdBackup', metadata: { name: 'snap-gone', namespace: ns }, spec: { clusterName: 'source', destination: destination() } });
+    await env.waitFor('backup snap-gone to succeed', async () => (JSON.parse(await env.kubectl('get', 'etcdbackup', 'snap-gone', '-n', ns, '-o', 'json')) as EtcdBackup).status?.phase === 'Succeeded', { timeoutMs: 180_000, intervalMs: 250, process: env.operator().process });
+    await apply(restoredCluster('gone', { backupName: 'snap-gone' }));
+    await env.waitFor('the restore pods of gone', async () => (JSON.parse(await env.kubectl('get', 'pods', '-n', ns, '-l', 'app.kubernetes.io/instance=gone,app.kubernetes.io/component=restore', '-o', 'json')) as { items: unknown[] }).items.length === 3, { timeoutMs: 60_000, intervalMs: 100 });
+    // The object stays (an EtcdBackup has no finalizer): what the pods fetch is still there.
+    await env.kubectl('delete', 'etcdbackup', 'snap-gone', '-n', ns);
+    const seen = new Set<string>();
+    await env.waitFor('gone Available', async () => {
+      const c = await env.cluster(ns, 'gone');
+      const d = condition(c, 'Degraded');
+      if (d?.status === 'True') seen.add(`${d.reason}: ${d.message}`);
+      return condition(c, 'Available')?.status === 'True';
+    }, { timeoutMs: 300_000, intervalMs: 250, process: env.operator().process });
+    await env.waitConverged(ns, 'gone', 3);
+    // (MemberUnhealthy while the restored members start is the usual bootstrap, not this.)
+    expect([...seen].filter((d) => d.startsWith('RestoreFailed'))).toEqual([]);
+    expect((await events('gone')).filter((e) => e.startsWith('Warning/RestoreFailed'))).toEqual([]);
+  }, 600_000);
 
   it('a downgrade with the operator killed after its first member restarted converges on 3.5, no write lost', async () => {
     await env.operator().process.stop();
