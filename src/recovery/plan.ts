@@ -242,9 +242,11 @@ function continueFromBackup(o: RecoveryObservation, r: EtcdClusterRecoveryRecord
     if (failed.length > 0) return { kind: 'fail', message: `restore pod${failed.length > 1 ? 's' : ''} ${failed.map((p) => `${p.name} failed: ${p.failure ?? 'no reason given'}`).join('; ')}. Fix the cause, then delete the failed restore pods to try again` };
     const missingClaims = range(o.replicas).filter((i) => !o.claims.includes(i));
     if (missingClaims.length > 0) return o.claimsPresent > o.claims.length ? { kind: 'wait', message: 'waiting for old member volumes to be deleted' } : { kind: 'createRestoreClaims', ordinals: missingClaims };
-    if (o.backup?.resolution.state !== 'ready') return { kind: 'fail', message: `EtcdBackup ${name} is no longer usable (${o.backup?.resolution.message ?? 'not found'}): the member volumes are empty; restore it or another backup into a new EtcdCluster` };
     const podded = new Set(o.restorePods.map((p) => p.ordinal));
     const missingPods = range(o.replicas).filter((i) => !podded.has(i));
+    // The EtcdBackup gates only making restore pods: each carries what it fetches and checks, so
+    // one deleted after that must not stop a recovery whose volumes are (being) restored.
+    if (missingPods.length > 0 && o.backup?.resolution.state !== 'ready') return { kind: 'fail', message: `EtcdBackup ${name} is no longer usable (${o.backup?.resolution.message ?? 'not found'}): the member volumes are empty; restore it or another backup into a new EtcdCluster` };
     if (missingPods.length > 0) return { kind: 'createRestorePods', ordinals: missingPods };
     const done = o.restorePods.filter((p) => p.phase === 'Succeeded').length;
     const blocked = o.restorePods.filter((p) => p.blocked && p.phase !== 'Succeeded').sort((a, b) => a.ordinal - b.ordinal);
