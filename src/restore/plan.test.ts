@@ -97,4 +97,13 @@ describe('sources', () => {
   it('destination and key: ready, checked by the fetch step', () => {
     expect(sourceFromObject(destination, 'k.db', undefined)).toMatchObject({ state: 'ready', source: { description: 'b/k.db', fetch: { key: 'k.db' } } });
   });
+  it('destination and key without a sha256: the digests an EtcdBackup recorded for that very object', () => {
+    const recorded = backup({ phase: 'Succeeded', key: 'k.db', sha256: 'a'.repeat(64), snapshotSha256: 'b'.repeat(64), etcdVersion: '3.6.16', compression: 'gzip' });
+    expect(sourceFromObject(destination, 'k.db', undefined, [recorded])).toMatchObject({ state: 'ready', source: { etcdVersion: '3.6.16', fetch: { key: 'k.db', sha256: 'a'.repeat(64), snapshotSha256: 'b'.repeat(64), compression: 'gzip' } } });
+    // The user's own sha256 wins; another key, bucket or endpoint, or a backup not Succeeded, lends nothing.
+    expect(sourceFromObject(destination, 'k.db', 'c'.repeat(64), [recorded])).toMatchObject({ source: { description: 'b/k.db', fetch: { sha256: 'c'.repeat(64) } } });
+    for (const other of [sourceFromObject(destination, 'other.db', undefined, [recorded]), sourceFromObject({ ...destination, bucket: 'b2' }, 'k.db', undefined, [recorded]), sourceFromObject({ ...destination, endpoint: 'https://elsewhere' }, 'k.db', undefined, [recorded]), sourceFromObject(destination, 'k.db', undefined, [backup({ phase: 'Running', key: 'k.db', sha256: 'a'.repeat(64) })])]) {
+      expect(other.state === 'ready' ? other.source.fetch.sha256 : 'not ready').toBeUndefined();
+    }
+  });
 });

@@ -6,6 +6,7 @@
 import type { KubeConfig, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { conditionReasons as R } from '../api/conditions.js';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { KubeWriter } from '../controller/kube-writer.js';
 import type { ClusterCache } from '../runtime/cache.js';
@@ -30,6 +31,8 @@ export interface RestoreContext {
   log: Logger;
   signal: AbortSignal;
   now: Date;
+  /** The namespace's EtcdBackups: a restore by key without a sha256 takes the digests one recorded. */
+  backups?: readonly EtcdBackup[];
 }
 
 export interface RestoreOutcome {
@@ -100,7 +103,7 @@ async function observe(ctx: RestoreContext): Promise<RestoreObservation> {
     formed,
     statefulSetExists,
     paused: cluster.spec.paused === true,
-    source: running ? await resolveSource(ctx.kc, cluster, ctx.signal) : undefined,
+    source: running ? await resolveSource(ctx.kc, cluster, ctx.signal, ctx.backups) : undefined,
     claims: [...ctx.claims].map(([ordinal, c]) => {
       const a = c.metadata?.annotations ?? {};
       return { ordinal, ours: a[annotationKeys.restoreFor] === cluster.metadata.uid, retries: Number(a[annotationKeys.restoreRetries] ?? 0) || 0, retryPending: a[annotationKeys.restoreRetryPending] === 'true' };
