@@ -66,15 +66,17 @@ function failedStep(pod: V1Pod): { transient: boolean; failedAtMs?: number } {
 /** kubelet waiting reasons that only a change of the world ends (a Secret created, an image fixed). */
 const stuckReasons: ReadonlySet<string> = new Set(['CreateContainerConfigError', 'CreateContainerError', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 
-/** Why a restore (or recovery) pod cannot start: a step stuck waiting, or no node to run it on. */
+/**
+ * Why a restore (or recovery) pod cannot start: a step stuck waiting. Not an unscheduled pod: one
+ * reads Unschedulable for a moment while its volume binds, which would be a false alarm.
+ */
 export function podBlocked(pod: V1Pod): string | undefined {
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const s of statuses) {
     const w = s.state?.waiting;
     if (w?.reason && stuckReasons.has(w.reason)) return `step ${s.name} waits with ${w.reason}${w.message ? `: ${w.message.trim()}` : ''}`;
   }
-  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
-  return unschedulable ? `no node can run it (${unschedulable.message ?? 'Unschedulable'})` : undefined;
+  return undefined;
 }
 
 function observePods(ctx: RestoreContext): RestorePodView[] {
