@@ -85,6 +85,8 @@ export const conditionReasons = {
   learnerTimedOut: 'LearnerTimedOut',
   /** spec.restore stopped: the snapshot is missing, corrupt, too new, or a volume is in the way; nothing started. */
   restoreFailed: 'RestoreFailed',
+  /** A restore pod cannot start (a Secret it reads is missing, its image cannot be pulled): it goes on once that is fixed. */
+  restoreBlocked: 'RestoreBlocked',
   /** spec.recovery cannot be acted on (another cluster's UID, no such survivor, ...): nothing was done. */
   recoveryRefused: 'RecoveryRefused',
   /** A consented recovery stopped and needs a person (its --force-new-cluster pod failed, its volume is gone). */

@@ -134,4 +134,19 @@ describe('BoltRevisionScanner', () => {
     missing.fill(0, 3 * pageSize, 4 * pageSize);
     expect(() => scan(missing).revision()).toThrow(/page 3 of the snapshot is not a page of its tree/);
   });
+
+  it('tells a file cut short from a whole one without walking the tree (what a restore refuses on)', () => {
+    const db = database([], stale);
+    expect(scan(db).incomplete()).toBeUndefined();
+    // A trailing digest (etcd's snapshot file) is a partial page, not a missing one.
+    expect(scan(Buffer.concat([db, Buffer.alloc(32, 7)])).incomplete()).toBeUndefined();
+    expect(scan(db.subarray(0, db.length - pageSize)).incomplete()).toBe('the snapshot ended at page 7 of 8');
+    expect(scan(db.subarray(0, db.length - 100)).incomplete()).toBe('the snapshot ended at page 7 of 8');
+    expect(scan(Buffer.alloc(4096)).incomplete()).toMatch(/not a bbolt database/);
+    expect(scan(db.subarray(0, 40)).incomplete()).toBe('the snapshot ended before its meta page');
+    // A page zeroed in the middle is the tree's business (revision() says so), not a short count.
+    const missing = Buffer.from(db);
+    missing.fill(0, 3 * pageSize, 4 * pageSize);
+    expect(scan(missing).incomplete()).toBeUndefined();
+  });
 });

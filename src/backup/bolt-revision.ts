@@ -86,6 +86,17 @@ export class BoltRevisionScanner {
     }
   }
 
+  /**
+   * Why the bytes are not a whole bbolt file, without walking its tree: no meta page, no magic,
+   * or fewer pages than the meta page counts (a file cut short); undefined when whole. A restore
+   * refuses on this alone (etcdutl restores a file missing its last pages without a word).
+   */
+  incomplete(): string | undefined {
+    if (this.pageSize === 0) return this.error?.message ?? 'the snapshot ended before its meta page';
+    if (this.error) return undefined; // a page did not parse: the count is unknown, not short
+    return this.pgid < this.pageCount ? `the snapshot ended at page ${this.pgid} of ${this.pageCount}` : undefined;
+  }
+
   /** The snapshot's revision, or why it could not be read. */
   revision(): number {
     if (this.error) throw this.error;
@@ -242,6 +253,10 @@ export class SnapshotRevisionReader extends Transform {
 
   revision(): number {
     return this.scanner.revision();
+  }
+
+  incomplete(): string | undefined {
+    return this.scanner.incomplete();
   }
 }
 

@@ -135,7 +135,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!paused) await this.applyIfChanged([buildPeerService(cluster), buildClientService(cluster)], ctx.signal);
 
     // A new cluster restored from a snapshot: nothing of etcd starts until every volume holds it.
-    const restore = await reconcileRestore({ cluster, ref, cache: this.deps.cache, statefulSet: kube.statefulSet, claims: kube.claims, kc: this.deps.kc, writer: this.deps.writer, domain: this.deps.clusterDomain, operatorImage: this.memberInitImage, log: ctx.log, signal: ctx.signal, now });
+    const restore = await reconcileRestore({ cluster, ref, cache: this.deps.cache, statefulSet: kube.statefulSet, claims: kube.claims, kc: this.deps.kc, writer: this.deps.writer, domain: this.deps.clusterDomain, operatorImage: this.memberInitImage, log: ctx.log, signal: ctx.signal, now, backups: this.deps.backups?.(ref.namespace) });
     if (restore.holds) return this.holdForRestore(key, cluster, certs, restore, ctx, now);
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);

@@ -20,7 +20,7 @@ import { type ClusterRef, labelKeys, memberHost, memberSelector, names, ports, r
 import { buildStatefulSet } from '../resources/statefulset.js';
 import type { RestorePodView } from '../restore/plan.js';
 import { buildRestoreClaim, buildRestorePod } from '../restore/pods.js';
-import { podFailure } from '../restore/reconcile.js';
+import { podBlocked, podFailure } from '../restore/reconcile.js';
 import { sourceFromBackup } from '../restore/source.js';
 import { buildForcePod } from './force-pod.js';
 import { type ForcePodView, type RecoveryObservation, type RecoveryStep, holdsPass, planRecovery, recoveryActive } from './plan.js';
@@ -78,7 +78,7 @@ export interface RecoveryOutcome {
   step: RecoveryStep;
   status: RecoveryStatus;
   progress?: { reason: string; message: string };
-  problem?: { reason: string; message: string };
+  problem?: { reason: string; message: string; key?: string };
   requeueAfterMs: number;
   /** The status may latch the cluster ID members answer with: only as a backup recovery ends. */
   latchClusterId: boolean;
@@ -118,7 +118,8 @@ function restorePods(ctx: RecoveryContext): RestorePodView[] {
     const m = pattern.exec(pod.metadata?.name ?? '');
     if (!m || pod.metadata?.name !== names.restorePod(ctx.ref, Number(m[1]))) return [];
     const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
-    return [{ ordinal: Number(m[1]), name: pod.metadata.name, phase, failure: phase === 'Failed' ? podFailure(pod) : undefined }];
+    const blocked = phase === 'Pending' ? podBlocked(pod) : undefined;
+    return [{ ordinal: Number(m[1]), name: pod.metadata.name, phase, failure: phase === 'Failed' ? podFailure(pod) : undefined, ...(blocked ? { blocked } : {}) }];
   });
 }
 
@@ -187,9 +188,10 @@ export async function reconcileRecovery(ctx: RecoveryContext): Promise<RecoveryO
   const status: RecoveryStatus = { lastRevision, quorumRecovery: report, recovery: record };
   const holds = holdsPass(step);
   const latchClusterId = step.kind === 'complete' && !!step.record.consent?.fromBackup;
-  const outcome: RecoveryOutcome = { holds, step, status, latchClusterId, requeueAfterMs: holds ? (step.kind === 'wait' ? 1_000 : 250) : Infinity };
+  const outcome: RecoveryOutcome = { holds, step, status, latchClusterId, requeueAfterMs: holds ? (step.kind === 'wait' ? 1_000 : step.kind === 'blocked' ? 5_000 : 250) : Infinity };
   if (step.kind === 'refuse') outcome.problem = { reason: R.recoveryRefused, message: step.message };
   if (step.kind === 'fail') outcome.problem = { reason: R.recoveryFailed, message: `recovery stopped: ${step.message}` };
+  if (step.kind === 'blocked') outcome.problem = { reason: R.restoreBlocked, message: step.message, key: 'restore-blocked' };
   if (holds) outcome.progress = { reason: R.recovering, message: step.kind === 'fail' ? 'the recovery stopped; see Degraded' : describe(step) };
   if (step.kind === 'fail') outcome.requeueAfterMs = 10_000;
   return outcome;
@@ -200,6 +202,7 @@ function describe(step: RecoveryStep): string {
     case 'wait':
     case 'refuse':
     case 'fail':
+    case 'blocked':
       return step.message;
     case 'begin':
     case 'ignore':
@@ -245,6 +248,7 @@ async function act(ctx: RecoveryContext, step: RecoveryStep): Promise<EtcdCluste
     case 'refuse':
     case 'wait':
     case 'fail':
+    case 'blocked':
       return record;
     case 'forget': {
       // The history stays; only the consent goes, so the same consent may be given again.

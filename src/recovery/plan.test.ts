@@ -58,7 +58,7 @@ const destination = { endpoint: 'https://s3.local', bucket: 'b', region: 'us-eas
 const readyBackup = { resolution: { state: 'ready' as const, source: { description: 'EtcdBackup nightly', etcdVersion: '3.6.16', fetch: { destination, key: 'k.db' } } }, revision: 60n, ofThisCluster: true };
 const fromBackup = { clusterUID: uid, fromBackup: { backupName: 'nightly' } };
 const byBackup = (phase: EtcdClusterRecoveryRecord['phase']): EtcdClusterRecoveryRecord => ({ consent: fromBackup, phase, revision: 60, lostRevisions: 30, startedAt: now });
-const restorePods = (phase: 'Running' | 'Succeeded' | 'Failed', ...ordinals: number[]) => ordinals.map((ordinal) => ({ ordinal, name: `c-restore-${ordinal}`, phase }));
+const restorePods = (phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed', ...ordinals: number[]) => ordinals.map((ordinal) => ({ ordinal, name: `c-restore-${ordinal}`, phase }));
 const emptied: Partial<RecoveryObservation> = { statefulSetExists: false, memberPods: [], claims: [], claimsPresent: 0, backup: readyBackup };
 
 const backupCases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind: string; [k: string]: unknown }][] = [
@@ -72,6 +72,9 @@ const backupCases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind:
   ['restoring: new claims', { ...emptied, record: byBackup('Restoring') }, { kind: 'createRestoreClaims', ordinals: [0, 1, 2] }],
   ['restoring: one restore pod per member', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3 }, { kind: 'createRestorePods', ordinals: [0, 1, 2] }],
   ['restoring: a failed restore pod stops it', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, restorePods: [...restorePods('Failed', 0), ...restorePods('Running', 1, 2)] }, { kind: 'fail' }],
+  ['restoring: a restore pod that cannot start (its Secret gone): blocked, says why', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, restorePods: [...restorePods('Succeeded', 0, 1), ...restorePods('Pending', 2).map((p) => ({ ...p, blocked: 'step fetch waits with CreateContainerConfigError' }))] }, { kind: 'blocked' }],
+  ['restoring: the EtcdBackup deleted once every restore pod runs: no stop, and Rejoining once done', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, backup: undefined, restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'recordPhase', record: { phase: 'Rejoining' } }],
+  ['restoring: the EtcdBackup gone before a restore pod was made: stops', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, backup: undefined, restorePods: restorePods('Running', 0, 1) }, { kind: 'fail' }],
   ['restoring: all done, Rejoining recorded', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'recordPhase', record: { phase: 'Rejoining' } }],
   ['rejoining: the StatefulSet at spec.replicas', { ...emptied, record: byBackup('Rejoining'), claims: [0, 1, 2], restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'createStatefulSet', replicas: 3 }],
   ['rejoining: then the restore pods go', { ...emptied, record: byBackup('Rejoining'), statefulSetExists: true, restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'deleteRestorePods' }],

@@ -34,7 +34,7 @@
  *   from the peer URLs and cluster token, which stay, so it is in practice the old one.
  */
 import type { EtcdClusterRecoveryConsent, EtcdClusterRecoveryRecord, EtcdClusterSpentConsent } from '../api/types.generated.js';
-import { type RestorePodView, type SourceResolution, versionProblem } from '../restore/plan.js';
+import { type RestorePodView, type SourceResolution, blockedMessage, versionProblem } from '../restore/plan.js';
 
 export interface Survivor {
   ordinal: number;
@@ -116,6 +116,8 @@ export type RecoveryStep =
   | { kind: 'deleteRestorePods'; names: string[] }
   | { kind: 'complete'; record: EtcdClusterRecoveryRecord }
   | { kind: 'fail'; message: string }
+  /** Restore pods cannot start (a Secret gone, an image): wait, saying why in Degraded. */
+  | { kind: 'blocked'; message: string }
   | { kind: 'wait'; message: string };
 
 /** Steps after which the rest of the pass (membership, upkeep) must not run. */
@@ -240,11 +242,15 @@ function continueFromBackup(o: RecoveryObservation, r: EtcdClusterRecoveryRecord
     if (failed.length > 0) return { kind: 'fail', message: `restore pod${failed.length > 1 ? 's' : ''} ${failed.map((p) => `${p.name} failed: ${p.failure ?? 'no reason given'}`).join('; ')}. Fix the cause, then delete the failed restore pods to try again` };
     const missingClaims = range(o.replicas).filter((i) => !o.claims.includes(i));
     if (missingClaims.length > 0) return o.claimsPresent > o.claims.length ? { kind: 'wait', message: 'waiting for old member volumes to be deleted' } : { kind: 'createRestoreClaims', ordinals: missingClaims };
-    if (o.backup?.resolution.state !== 'ready') return { kind: 'fail', message: `EtcdBackup ${name} is no longer usable (${o.backup?.resolution.message ?? 'not found'}): the member volumes are empty; restore it or another backup into a new EtcdCluster` };
     const podded = new Set(o.restorePods.map((p) => p.ordinal));
     const missingPods = range(o.replicas).filter((i) => !podded.has(i));
+    // The EtcdBackup gates only making restore pods: each carries what it fetches and checks, so
+    // one deleted after that must not stop a recovery whose volumes are (being) restored.
+    if (missingPods.length > 0 && o.backup?.resolution.state !== 'ready') return { kind: 'fail', message: `EtcdBackup ${name} is no longer usable (${o.backup?.resolution.message ?? 'not found'}): the member volumes are empty; restore it or another backup into a new EtcdCluster` };
     if (missingPods.length > 0) return { kind: 'createRestorePods', ordinals: missingPods };
     const done = o.restorePods.filter((p) => p.phase === 'Succeeded').length;
+    const blocked = o.restorePods.filter((p) => p.blocked && p.phase !== 'Succeeded').sort((a, b) => a.ordinal - b.ordinal);
+    if (blocked.length > 0) return { kind: 'blocked', message: blockedMessage(blocked, 'the recovery goes on by itself once that is fixed') };
     if (done < o.replicas) return { kind: 'wait', message: `restoring EtcdBackup ${name}: ${done}/${o.replicas} member volumes done` };
     return { kind: 'recordPhase', record: { ...r, phase: 'Rejoining', message: `every member volume holds EtcdBackup ${name}; the members start from it` } };
   }

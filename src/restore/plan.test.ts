@@ -42,6 +42,12 @@ const cases: [string, Partial<RestoreObservation>, RestoreStep | { kind: string 
   ['the operator deleted the pod to retry it: the next is that retry', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 2, retryPending: true }], pods: pods('Running', 0, 2) }, { kind: 'createPods', ordinals: [1], retries: [2], reset: [] }],
   // The user deleted the failed pod after the retries ran out: a fresh count, said in an event.
   ['a user deleted the failed pod: the count starts again', { claims: [...claims(0, 2), { ordinal: 1, ours: true, retries: 4 }], pods: pods('Running', 0, 2) }, { kind: 'createPods', ordinals: [1], retries: [0], reset: [1] }],
+  // A pod that cannot start (its credentials Secret deleted) is no verdict: wait, and say why.
+  ['pods that cannot start: blocked, the shared reason once', { claims: claims(0, 1, 2), pods: [pod(0, 'Succeeded'), ...[1, 2].map((o) => ({ ...pod(o, 'Pending'), blocked: 'step fetch waits with CreateContainerConfigError: secret "s3" not found' }))] }, { kind: 'blocked', message: 'restore pods x-restore-1, x-restore-2 cannot start: step fetch waits with CreateContainerConfigError: secret "s3" not found. Nothing was started; the restore goes on by itself once that is fixed' }],
+  ['a blocked pod beside a missing one: the missing pod is made first', { claims: claims(0, 1, 2), pods: [{ ...pod(0, 'Pending'), blocked: 'x' }] }, { kind: 'createPods', ordinals: [1, 2], retries: [0, 0], reset: [] }],
+  ['every pod made, the EtcdBackup deleted meanwhile: the pods go on, no false stop', { claims: claims(0, 1, 2), pods: [...pods('Succeeded', 0), ...pods('Running', 1, 2)], source: { state: 'invalid', message: 'spec.restore.backupName names EtcdBackup b, which does not exist' } }, { kind: 'wait', message: 'restoring the snapshot onto 3 member volumes: 1/3 done' }],
+  ['a pod still to make and the EtcdBackup gone: refused', { claims: claims(0, 1, 2), pods: pods('Running', 0, 1), source: { state: 'invalid', message: 'gone' } }, { kind: 'fail' }],
+  ['a verdict beside a blocked pod: the restore stops', { claims: claims(0, 1, 2), pods: [{ ...pod(0, 'Pending'), blocked: 'x' }, pod(1, 'Failed', 'step fetch exited 1: SnapshotNotFound: x'), pod(2, 'Running')] }, { kind: 'fail' }],
   ['a verdict beside a transient failure: the restore stops', { claims: claims(0, 1, 2), pods: [transient(0, 0), pod(1, 'Failed', 'step fetch exited 1: SnapshotCorrupt: x')] }, { kind: 'fail' }],
 ];
 
@@ -90,5 +96,14 @@ describe('sources', () => {
   });
   it('destination and key: ready, checked by the fetch step', () => {
     expect(sourceFromObject(destination, 'k.db', undefined)).toMatchObject({ state: 'ready', source: { description: 'b/k.db', fetch: { key: 'k.db' } } });
+  });
+  it('destination and key without a sha256: the digests an EtcdBackup recorded for that very object', () => {
+    const recorded = backup({ phase: 'Succeeded', key: 'k.db', sha256: 'a'.repeat(64), snapshotSha256: 'b'.repeat(64), etcdVersion: '3.6.16', compression: 'gzip' });
+    expect(sourceFromObject(destination, 'k.db', undefined, [recorded])).toMatchObject({ state: 'ready', source: { etcdVersion: '3.6.16', fetch: { key: 'k.db', sha256: 'a'.repeat(64), snapshotSha256: 'b'.repeat(64), compression: 'gzip' } } });
+    // The user's own sha256 wins; another key, bucket or endpoint, or a backup not Succeeded, lends nothing.
+    expect(sourceFromObject(destination, 'k.db', 'c'.repeat(64), [recorded])).toMatchObject({ source: { description: 'b/k.db', fetch: { sha256: 'c'.repeat(64) } } });
+    for (const other of [sourceFromObject(destination, 'other.db', undefined, [recorded]), sourceFromObject({ ...destination, bucket: 'b2' }, 'k.db', undefined, [recorded]), sourceFromObject({ ...destination, endpoint: 'https://elsewhere' }, 'k.db', undefined, [recorded]), sourceFromObject(destination, 'k.db', undefined, [backup({ phase: 'Running', key: 'k.db', sha256: 'a'.repeat(64) })])]) {
+      expect(other.state === 'ready' ? other.source.fetch.sha256 : 'not ready').toBeUndefined();
+    }
   });
 });

@@ -21,6 +21,9 @@
  *   etcd cannot run a data directory from a later minor release. Checked before anything is made.
  * - Volumes are created by the operator for this cluster object (marked with its UID). A claim of
  *   the same name that is not ours holds someone's data: the restore stops rather than use it.
+ * - A restore pod that cannot start (its credentials Secret deleted, its image not pulled) is not a
+ *   verdict: the kubelet keeps trying, so the restore waits, but says why in Degraded, since only a
+ *   person can fix it; without that, a deleted Secret would read as "Restoring" for ever.
  * - Claims first, then the restore pods, then wait until every pod Succeeded. All pods succeeded
  *   means done: the membership planner takes over. Pods are deleted only after the StatefulSet
  *   exists, so a stale view can never run a restore again on a volume etcd already uses.
@@ -60,6 +63,8 @@ export interface RestorePodView {
   failedAtMs?: number;
   /** Which retry the pod is (its annotation); absent on pods of operators before it was recorded. */
   retries?: number;
+  /** Why it cannot start, when a step waits on something only a person can fix (a missing Secret, an image). */
+  blocked?: string;
 }
 
 export interface RestoreObservation {
@@ -89,6 +94,8 @@ export type RestoreStep =
   | { kind: 'createPods'; ordinals: number[]; retries: number[]; reset: number[] }
   /** Record the retry on each volume, then delete its failed pod: the next pass makes it again. */
   | { kind: 'retryPods'; pods: { ordinal: number; name: string; retries: number; failure: string }[] }
+  /** Every pod exists, some cannot start: wait, and say why in Degraded (it goes on once fixed). */
+  | { kind: 'blocked'; message: string }
   | { kind: 'done' };
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -137,6 +144,11 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   const succeeded = new Set(o.pods.filter((p) => p.phase === 'Succeeded').map((p) => p.ordinal));
   if (wanted.every((i) => succeeded.has(i))) return { kind: 'done' };
   if (o.paused) return { kind: 'wait', message: `spec.paused is true: the restore waits (${succeeded.size}/${o.replicas} members restored)` };
+  const podded = new Set(o.pods.map((p) => p.ordinal));
+  // Every restore pod made: each carries what it fetches and checks, so the source only gates
+  // making things. An EtcdBackup deleted now (its object stays) must not read as a stopped
+  // restore while the pods go on and the cluster then starts.
+  if (wanted.every((i) => podded.has(i))) return running(o, succeeded.size);
   if (!o.source) return { kind: 'wait', message: 'looking up the snapshot to restore' };
   if (o.source.state === 'invalid') return { kind: 'fail', message: `${o.source.message}. Nothing was started` };
   if (o.source.state === 'waiting') return { kind: 'wait', message: o.source.message };
@@ -149,12 +161,24 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   const claimed = new Set(o.claims.map((c) => c.ordinal));
   const missingClaims = wanted.filter((i) => !claimed.has(i));
   if (missingClaims.length > 0) return { kind: 'createClaims', ordinals: missingClaims };
-  const podded = new Set(o.pods.map((p) => p.ordinal));
   const missingPods = wanted.filter((i) => !podded.has(i));
-  if (missingPods.length > 0) {
-    const next = missingPods.map((i) => (claim(i)?.retryPending ? (claim(i)?.retries ?? 0) : 0));
-    const reset = missingPods.filter((i) => !claim(i)?.retryPending && (claim(i)?.retries ?? 0) > 0);
-    return { kind: 'createPods', ordinals: missingPods, retries: next, reset };
-  }
-  return { kind: 'wait', message: `restoring ${o.source.source.description} onto ${o.replicas} member volumes: ${succeeded.size}/${o.replicas} done` };
+  const next = missingPods.map((i) => (claim(i)?.retryPending ? (claim(i)?.retries ?? 0) : 0));
+  const reset = missingPods.filter((i) => !claim(i)?.retryPending && (claim(i)?.retries ?? 0) > 0);
+  return { kind: 'createPods', ordinals: missingPods, retries: next, reset };
+}
+
+/** Every restore pod exists and none failed: wait for them, or say which cannot start. */
+function running(o: RestoreObservation, done: number): RestoreStep {
+  const blocked = o.pods.filter((p) => p.blocked && p.phase !== 'Succeeded').sort((a, b) => a.ordinal - b.ordinal);
+  if (blocked.length > 0) return { kind: 'blocked', message: blockedMessage(blocked, 'the restore goes on by itself once that is fixed') };
+  const what = o.source?.state === 'ready' ? o.source.source.description : 'the snapshot';
+  return { kind: 'wait', message: `restoring ${what} onto ${o.replicas} member volumes: ${done}/${o.replicas} done` };
+}
+
+/** Restore pods that cannot start, the reason once for pods that share it. */
+export function blockedMessage(pods: RestorePodView[], after: string): string {
+  const byReason = new Map<string, string[]>();
+  for (const p of pods) byReason.set(p.blocked!, [...(byReason.get(p.blocked!) ?? []), p.name]);
+  const why = [...byReason].map(([reason, names]) => `restore pod${names.length > 1 ? 's' : ''} ${names.join(', ')} cannot start: ${reason}`).join('; ');
+  return `${why}. Nothing was started; ${after}`;
 }

@@ -6,6 +6,7 @@
 import type { KubeConfig, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { conditionReasons as R } from '../api/conditions.js';
+import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { KubeWriter } from '../controller/kube-writer.js';
 import type { ClusterCache } from '../runtime/cache.js';
@@ -30,6 +31,8 @@ export interface RestoreContext {
   log: Logger;
   signal: AbortSignal;
   now: Date;
+  /** The namespace's EtcdBackups: a restore by key without a sha256 takes the digests one recorded. */
+  backups?: readonly EtcdBackup[];
 }
 
 export interface RestoreOutcome {
@@ -37,8 +40,8 @@ export interface RestoreOutcome {
   holds: boolean;
   step: RestoreStep;
   progress?: { reason: string; message: string };
-  /** For Degraded and a Warning event. */
-  problem?: { reason: string; message: string };
+  /** For Degraded and a Warning event (one per lasting state named by `key`, whatever its message). */
+  problem?: { reason: string; message: string; key?: string };
   requeueAfterMs: number;
 }
 
@@ -60,6 +63,22 @@ function failedStep(pod: V1Pod): { transient: boolean; failedAtMs?: number } {
   return { transient: t?.exitCode === transientExitCode, ...(Number.isNaN(at) ? {} : { failedAtMs: at }) };
 }
 
+/** kubelet waiting reasons that only a change of the world ends (a Secret created, an image fixed). */
+const stuckReasons: ReadonlySet<string> = new Set(['CreateContainerConfigError', 'CreateContainerError', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+
+/**
+ * Why a restore (or recovery) pod cannot start: a step stuck waiting. Not an unscheduled pod: one
+ * reads Unschedulable for a moment while its volume binds, which would be a false alarm.
+ */
+export function podBlocked(pod: V1Pod): string | undefined {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    const w = s.state?.waiting;
+    if (w?.reason && stuckReasons.has(w.reason)) return `step ${s.name} waits with ${w.reason}${w.message ? `: ${w.message.trim()}` : ''}`;
+  }
+  return undefined;
+}
+
 function observePods(ctx: RestoreContext): RestorePodView[] {
   const pattern = new RegExp(`^${ctx.ref.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-restore-(0|[1-9]\\d*)$`);
   return (ctx.cache.list('Pod', ctx.ref.namespace, restorePodLabels(ctx.ref)) as V1Pod[]).flatMap((pod) => {
@@ -67,7 +86,8 @@ function observePods(ctx: RestoreContext): RestorePodView[] {
     if (!m) return [];
     const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
     const retries = pod.metadata?.annotations?.[annotationKeys.restoreRetries];
-    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(retries !== undefined ? { retries: Number(retries) || 0 } : {}), ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}) }];
+    const blocked = phase === 'Pending' ? podBlocked(pod) : undefined;
+    return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(retries !== undefined ? { retries: Number(retries) || 0 } : {}), ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}), ...(blocked ? { blocked } : {}) }];
   });
 }
 
@@ -85,7 +105,7 @@ async function observe(ctx: RestoreContext): Promise<RestoreObservation> {
     formed,
     statefulSetExists,
     paused: cluster.spec.paused === true,
-    source: running ? await resolveSource(ctx.kc, cluster, ctx.signal) : undefined,
+    source: running ? await resolveSource(ctx.kc, cluster, ctx.signal, ctx.backups) : undefined,
     claims: [...ctx.claims].map(([ordinal, c]) => {
       const a = c.metadata?.annotations ?? {};
       return { ordinal, ours: a[annotationKeys.restoreFor] === cluster.metadata.uid, retries: Number(a[annotationKeys.restoreRetries] ?? 0) || 0, retryPending: a[annotationKeys.restoreRetryPending] === 'true' };
@@ -112,6 +132,8 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
       return { holds: true, step, problem: { reason: R.restoreFailed, message: `restore stopped: ${step.message}` }, progress: { reason: R.restoreFailed, message: 'the restore stopped; see Degraded' }, requeueAfterMs: 15_000 };
     case 'wait':
       return { holds: true, step, progress: { reason: R.restoring, message: step.message }, requeueAfterMs: 2_000 };
+    case 'blocked':
+      return { holds: true, step, problem: { reason: R.restoreBlocked, message: step.message, key: 'restore-blocked' }, progress: { reason: R.restoring, message: 'the restore waits for its pods to start; see Degraded' }, requeueAfterMs: 5_000 };
     case 'createClaims':
       for (const ordinal of step.ordinals) await writer.apply(buildRestoreClaim(cluster, ordinal), signal);
       log.info('restore: member volumes created', { ordinals: step.ordinals });

@@ -35,9 +35,20 @@ export function sourceFromBackup(name: string, namespace: string, backup: EtcdBa
   };
 }
 
-/** The source of a restore by destination and key: always ready; the fetch step checks the rest. */
-export function sourceFromObject(destination: BackupDestination, key: string, sha256: string | undefined): SourceResolution {
-  return { state: 'ready', source: { description: `${destination.bucket}/${key}`, fetch: { destination, key, sha256 } } };
+/**
+ * The source of a restore by destination and key: always ready; the fetch step checks the rest.
+ * Without a sha256 of the user's, a Succeeded EtcdBackup of the namespace that recorded this very
+ * object (endpoint, bucket, key) lends its digests, compression and etcd version: the object's
+ * own shape then is not the only check between a damaged object and a restored cluster. A
+ * sha256 given wins (the user vouches for an object replaced on purpose).
+ */
+export function sourceFromObject(destination: BackupDestination, key: string, sha256: string | undefined, backups: readonly EtcdBackup[] = []): SourceResolution {
+  const description = `${destination.bucket}/${key}`;
+  const recorded = sha256 ? undefined : backups.find((b) => b.status?.phase === 'Succeeded' && b.status.key === key && !!b.status.sha256 && b.spec.destination.endpoint === destination.endpoint && b.spec.destination.bucket === destination.bucket);
+  if (!recorded) return { state: 'ready', source: { description, fetch: { destination, key, sha256 } } };
+  const s = recorded.status!;
+  const fetch: FetchSpec = { destination, key, sha256: s.sha256, snapshotSha256: s.snapshotSha256, compression: s.compression };
+  return { state: 'ready', source: { description: `${description} (digests recorded by EtcdBackup ${recorded.metadata?.name ?? '?'}; give spec.restore.sha256 for an object replaced on purpose)`, etcdVersion: s.etcdVersion, fetch } };
 }
 
 async function readBackup(kc: KubeConfig, namespace: string, name: string, signal: AbortSignal): Promise<EtcdBackup | undefined> {
@@ -49,9 +60,10 @@ async function readBackup(kc: KubeConfig, namespace: string, name: string, signa
   }
 }
 
-export async function resolveSource(kc: KubeConfig, cluster: EtcdCluster, signal: AbortSignal): Promise<SourceResolution> {
+/** `backups`: the namespace's EtcdBackups (the backup controller's cache), for a restore by key. */
+export async function resolveSource(kc: KubeConfig, cluster: EtcdCluster, signal: AbortSignal, backups: readonly EtcdBackup[] = []): Promise<SourceResolution> {
   const restore = cluster.spec.restore!;
   const namespace = cluster.metadata.namespace!;
   if (restore.backupName) return sourceFromBackup(restore.backupName, namespace, await readBackup(kc, namespace, restore.backupName, signal));
-  return sourceFromObject(restore.destination!, restore.key!, restore.sha256);
+  return sourceFromObject(restore.destination!, restore.key!, restore.sha256, backups);
 }
