@@ -1,20 +1,23 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 /**
- * Pod states that do not end by themselves: the kubelet retries them with a growing backoff, but
- * without a change to the pod (a new image, new options, smaller requests) the member stays down.
- * A container still being created, pulling, or a start guard holding is not here: those move on.
+ * Waiting reasons that only a change of the world ends (an image fixed, a Secret or ConfigMap
+ * created): the kubelet retries them with a growing backoff, and nothing moves by itself. A
+ * container still being created or pulling is not here: those move on.
  */
-const stuck: ReadonlySet<string> = new Set([
-  'ErrImagePull',
-  'ImagePullBackOff',
-  'InvalidImageName',
-  'ErrImageNeverPull',
-  'CrashLoopBackOff',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'RunContainerError',
-]);
+export const needsAChange: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError']);
+
+/** For a member pod, also a container that keeps exiting (etcd refusing its options, say). */
+const memberStuck: ReadonlySet<string> = new Set([...needsAChange, 'CrashLoopBackOff', 'RunContainerError']);
+
+/** The first container (init containers first) waiting for one of `reasons`, with the kubelet's words. */
+export function stuckContainer(pod: V1Pod, reasons: ReadonlySet<string>): { name: string; reason: string; message: string | undefined } | undefined {
+  for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const waiting = c.state?.waiting;
+    if (waiting?.reason && reasons.has(waiting.reason)) return { name: c.name, reason: waiting.reason, message: waiting.message?.trim() || undefined };
+  }
+  return undefined;
+}
 
 const brief = (text: string | undefined): string => {
   const t = (text ?? '').trim();
@@ -37,11 +40,8 @@ export function podCannotRun(pod: V1Pod | undefined, now: Date): string | undefi
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   const since = scheduled?.lastTransitionTime ? new Date(scheduled.lastTransitionTime).getTime() : Number.NEGATIVE_INFINITY;
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' && now.getTime() - since >= unschedulableGraceMs) return `Unschedulable: ${brief(scheduled.message)}`;
-  for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
-    const waiting = c.state?.waiting;
-    if (waiting?.reason && stuck.has(waiting.reason)) return `container ${c.name}: ${waiting.reason}${waiting.message ? `: ${brief(waiting.message)}` : ''}`;
-  }
-  return undefined;
+  const c = stuckContainer(pod, memberStuck);
+  return c ? `container ${c.name}: ${c.reason}${c.message ? `: ${brief(c.message)}` : ''}` : undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { KubeWriter } from '../controller/kube-writer.js';
+import { needsAChange, stuckContainer } from '../controller/pod-state.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { crashpoint } from '../runtime/crashpoints.js';
 import { type ClusterRef, annotationKeys, names, restorePodLabels } from '../resources/names.js';
@@ -63,20 +64,13 @@ function failedStep(pod: V1Pod): { transient: boolean; failedAtMs?: number } {
   return { transient: t?.exitCode === transientExitCode, ...(Number.isNaN(at) ? {} : { failedAtMs: at }) };
 }
 
-/** kubelet waiting reasons that only a change of the world ends (a Secret created, an image fixed). */
-const stuckReasons: ReadonlySet<string> = new Set(['CreateContainerConfigError', 'CreateContainerError', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
-
 /**
  * Why a restore (or recovery) pod cannot start: a step stuck waiting. Not an unscheduled pod: one
  * reads Unschedulable for a moment while its volume binds, which would be a false alarm.
  */
 export function podBlocked(pod: V1Pod): string | undefined {
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  for (const s of statuses) {
-    const w = s.state?.waiting;
-    if (w?.reason && stuckReasons.has(w.reason)) return `step ${s.name} waits with ${w.reason}${w.message ? `: ${w.message.trim()}` : ''}`;
-  }
-  return undefined;
+  const s = stuckContainer(pod, needsAChange);
+  return s ? `step ${s.name} waits with ${s.reason}${s.message ? `: ${s.message}` : ''}` : undefined;
 }
 
 function observePods(ctx: RestoreContext): RestorePodView[] {
