@@ -181,6 +181,7 @@ async function restore(s: Session, command: Extract<Command, { verb: 'restore' }
     return 0;
   }
   const deadline = Date.now() + command.timeoutSeconds * 1000;
+  let told = '';
   for (;;) {
     const cluster = await getCluster(s, command.name);
     const conditions = cluster.status?.conditions ?? [];
@@ -190,7 +191,13 @@ async function restore(s: Session, command: Extract<Command, { verb: 'restore' }
       s.io.out(`${plural}.${group}/${command.name} restored from ${command.fromBackup} (revision ${source.status.revision ?? '-'}) and Available\n`);
       return 0;
     }
-    if (Date.now() > deadline) throw new PluginError(`${command.name} is not Available after ${command.timeoutSeconds}s: see kubectl etcd status ${command.name}`);
+    // A restore waiting on something a person must fix (RestoreBlocked: a Secret, an image) is not
+    // a failure, but whoever waits should hear of it now, not at the timeout.
+    const degraded = conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
+    const news = degraded ? `${degraded.reason}: ${degraded.message}` : '';
+    if (news && news !== told) s.io.err(`${command.name} is Degraded, still waiting: ${news}\n`);
+    told = news;
+    if (Date.now() > deadline) throw new PluginError(`${command.name} is not Available after ${command.timeoutSeconds}s${news ? ` (${news})` : ''}: see kubectl etcd status ${command.name}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

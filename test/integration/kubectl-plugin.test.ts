@@ -142,4 +142,19 @@ describe('kubectl etcd (plugin)', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('replicas must be one of 1, 3, 5, 7, 9');
   });
+
+  it('restore --wait says at once when the restore waits on a person (RestoreBlocked), and again at its timeout', async () => {
+    const waiting = plugin('restore', 'stuck', '-n', ns, '--from-backup', 'by-hand', '--wait', '--timeout', '6');
+    // As the operator would write it while a restore pod cannot start.
+    const blocked = { status: { conditions: [{ type: 'Degraded', status: 'True', reason: 'RestoreBlocked', message: 'restore pod stuck-restore-0 cannot start: secret "s3" not found', lastTransitionTime: new Date().toISOString(), observedGeneration: 1 }] } };
+    for (let i = 0; i < 40; i++) {
+      const res = await cp.kubectl(['patch', 'etcdcluster', 'stuck', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(blocked)]);
+      if (res.code === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const res = await waiting;
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('stuck is Degraded, still waiting: RestoreBlocked: restore pod stuck-restore-0 cannot start');
+    expect(res.stderr).toContain('is not Available after 6s (RestoreBlocked: ');
+  });
 });
