@@ -24,6 +24,9 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
+# Two malloc arenas instead of glibc's eight per core: V8's and libuv's threads each took one,
+# and every arena keeps what it once held (bench/RESULTS.md, many clusters, round five).
+ENV MALLOC_ARENA_MAX=2
 # package.json carries "type": "module", which Node needs to load dist/*.js as ES modules.
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
@@ -35,4 +38,6 @@ EXPOSE 8080 8081
 # at 4 MiB a semi-space (V8's default grows it to 32 MiB on a large node): the operator's garbage
 # is short-lived pass data, and the default's reserve was about 60 MiB of resident memory that a
 # smaller limit does not need (bench/RESULTS.md, many clusters: RSS and where it goes).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--enable-source-maps", "dist/main.js"]
+# --expose-gc lets src/etcd/native-garbage.ts ask for a full collection after every 100 etcd
+# clients closed: their native memory (TLS, HTTP/2) goes only with their objects (round five).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--expose-gc", "--enable-source-maps", "dist/main.js"]
