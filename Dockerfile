@@ -24,9 +24,6 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
-# Two malloc arenas instead of glibc's eight per core: V8's and libuv's threads each took one,
-# and every arena keeps what it once held (bench/RESULTS.md, many clusters, round five).
-ENV MALLOC_ARENA_MAX=2
 # package.json carries "type": "module", which Node needs to load dist/*.js as ES modules.
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
