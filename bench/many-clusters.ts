@@ -31,6 +31,7 @@ const windowMs = 60_000;
 /** Extra operator flags for every operator of the section, e.g. `BENCH_MANY_OPERATOR_ARGS=--workers=8`. */
 const operatorArgs = (process.env.BENCH_MANY_OPERATOR_ARGS ?? '').split(' ').filter((a) => a !== '');
 /** Flags for node itself, e.g. `BENCH_MANY_NODE_ARGS=--cpu-prof` (the shipped image passes none but its ENTRYPOINT's). */
+const nodeArgs = (process.env.BENCH_MANY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 /**
  * Environment over the image's ENV for the section's operators, e.g.
  * `BENCH_MANY_OPERATOR_ENV="MALLOC_ARENA_MAX= MALLOC_TRIM_THRESHOLD_=131072"` (empty: unset); several
@@ -43,7 +44,6 @@ function nextLaunch() {
   const env = operatorEnvs[operatorsStarted++ % operatorEnvs.length]!;
   return { entry: 'dist' as const, nodeArgs, env };
 }
-const nodeArgs = (process.env.BENCH_MANY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 export interface ManyOptions {
   /** Counts of one-member clusters for the cost table; the largest is the fleet's. */

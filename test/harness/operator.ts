@@ -39,7 +39,8 @@ export function shippedNodeArgs(): string[] {
 
 /**
  * The environment the image sets (the Dockerfile's `ENV KEY=VALUE` lines after its last FROM), so
- * the compiled operator runs here with it too: glibc's allocator reads some of it at start.
+ * the compiled operator runs here with it too (a setting such as glibc's MALLOC_ARENA_MAX would
+ * change its memory).
  */
 export function shippedEnv(): Record<string, string> {
   const lines = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').split('\n');
