@@ -11,6 +11,7 @@ import { freemem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EtcdCluster } from '../src/api/types.generated.js';
 import { waitFor } from '../test/harness/wait.js';
+import { shippedEnv } from '../test/harness/operator.js';
 import { type AuditEvent, breakdown, micros, writeVerbs } from '../test/harness/audit.js';
 import { type BenchEnvironment, group, isConverged, operatorUser, startBenchEnvironment } from './env.js';
 import { deleteClusters, ensureNamespace, waitQuiet } from './kube.js';
@@ -30,7 +31,19 @@ const windowMs = 60_000;
 /** Extra operator flags for every operator of the section, e.g. `BENCH_MANY_OPERATOR_ARGS=--workers=8`. */
 const operatorArgs = (process.env.BENCH_MANY_OPERATOR_ARGS ?? '').split(' ').filter((a) => a !== '');
 /** Flags for node itself, e.g. `BENCH_MANY_NODE_ARGS=--cpu-prof` (the shipped image passes none but its ENTRYPOINT's). */
-const launch = { entry: 'dist' as const, nodeArgs: (process.env.BENCH_MANY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '') };
+const nodeArgs = (process.env.BENCH_MANY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/**
+ * Environment over the image's ENV for the section's operators, e.g.
+ * `BENCH_MANY_OPERATOR_ENV="MALLOC_ARENA_MAX= MALLOC_TRIM_THRESHOLD_=131072"` (empty: unset); several
+ * separated by `|` take turns, operator by operator (the fleet's first), to compare them on one fleet.
+ */
+const operatorEnvs = (process.env.BENCH_MANY_OPERATOR_ENV ?? '').split('|').map((one) => Object.fromEntries(one.split(' ').filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])));
+let operatorsStarted = 0;
+/** The next operator's launch, and its environment over the image's. */
+function nextLaunch() {
+  const env = operatorEnvs[operatorsStarted++ % operatorEnvs.length]!;
+  return { entry: 'dist' as const, nodeArgs, env };
+}
 
 export interface ManyOptions {
   /** Counts of one-member clusters for the cost table; the largest is the fleet's. */
@@ -181,6 +194,8 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
 async function restartOperator(env: BenchEnvironment, clusters: number): Promise<number> {
   await env.stopOperator();
   const t0 = performance.now();
+  const launch = nextLaunch();
+  console.log(`[bench] many: fresh operator at ${clusters} clusters, environment ${JSON.stringify({ ...shippedEnv(), ...launch.env })}`);
   await env.startOperator(operatorArgs, launch);
   // Every cluster is queued when the caches sync; wait for its first pass, then for writes to stop.
   await waitFor(`first pass of ${clusters} clusters`, async () => (await env.operator().metric('controller_runtime_reconcile_total', { controller: 'etcdcluster' })) >= clusters, { timeoutMs: 300_000, intervalMs: 500 });
@@ -216,6 +231,7 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
   try {
     // Debug logs for the churn's breakdown (an 'event' line per watch event and a 'pass finished'
     // line per pass: a few lines a second when quiet); the cost table's operators log at info.
+    const launch = nextLaunch();
     await env.startOperator(['--log-level=debug', ...operatorArgs], launch);
     await ensureNamespace(env, ns);
     await sleep(5_000);
@@ -242,7 +258,7 @@ export async function manyClusters(results: Results, options: ManyOptions): Prom
     });
     const fleet = `${top} one-member + ${threes} three-member clusters`;
     if (available) results.add({ id: 'many.ready', section, label: `${fleet} created at once -> all Available (target <= 3 min)`, unit: 'ms' }, performance.now() - t0);
-    results.details['many.fleet'] = { operatorArgs, clusters, members: top + 3 * threes, createRequestsMs: Math.round(createdMs), loadBefore, loadAfter: loadAverage(), progress, operatorCpuSeconds: cpuSeconds(env.operator().process.pid) };
+    results.details['many.fleet'] = { operatorArgs, operatorEnv: { ...shippedEnv(), ...launch.env }, clusters, members: top + 3 * threes, createRequestsMs: Math.round(createdMs), loadBefore, loadAfter: loadAverage(), progress, operatorCpuSeconds: cpuSeconds(env.operator().process.pid) };
     console.log(`[bench] many: ${clusters} clusters Available (load ${loadAverage().join(' ')})`);
 
     await settle(env, results, 'after the fleet');

@@ -44,4 +44,19 @@ describe('AdminPool', () => {
     expect(made).toHaveLength(2);
     expect(made[1]!.memory).not.toBe(made[0]!.memory);
   });
+
+  it('counts every close for the full collection and keeps no closed client', () => {
+    let closes = 0;
+    const admins = new AdminPool(() => ({ close: () => undefined }) as unknown as EtcdAdmin, { closed: () => closes++ });
+    admins.get('ns/a', endpoints, tls);
+    admins.release('ns/a');
+    admins.release('ns/a');
+    admins.get('ns/a', endpoints, tls);
+    admins.get('ns/a', [{ url: 'https://b:2379', serverName: 'b' }], tls);
+    expect(closes).toBe(2);
+    admins.release('ns/a');
+    // What a released cluster keeps: its endpoint memory only, so V8 can collect the closed client.
+    const kept = (admins as unknown as { clients: Map<string, object> }).clients.get('ns/a');
+    expect(Object.keys(kept!).sort()).toEqual(['memory', 'signature']);
+  });
 });

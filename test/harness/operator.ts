@@ -20,6 +20,11 @@ export interface OperatorProcess {
 export interface OperatorLaunch {
   entry?: 'source' | 'dist';
   nodeArgs?: string[];
+  /**
+   * Environment over the image's (dist only), e.g. to measure a glibc setting; an empty value
+   * removes the variable, so the process runs with the library's default.
+   */
+  env?: Record<string, string>;
 }
 
 /**
@@ -32,12 +37,33 @@ export function shippedNodeArgs(): string[] {
   return entrypoint.slice(1, entrypoint.indexOf('dist/main.js'));
 }
 
+/**
+ * The environment the image sets (the Dockerfile's `ENV KEY=VALUE` lines after its last FROM), so
+ * the compiled operator runs here with it too (a setting such as glibc's MALLOC_ARENA_MAX would
+ * change its memory).
+ */
+export function shippedEnv(): Record<string, string> {
+  const lines = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').split('\n');
+  const env: Record<string, string> = {};
+  for (const line of lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')))) {
+    if (!line.startsWith('ENV ')) continue;
+    for (const pair of line.slice('ENV '.length).trim().split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`Dockerfile: write ENV as KEY=VALUE pairs without quotes, not ${JSON.stringify(line)}`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
 export async function startOperator(name: string, dir: string, kubeconfig: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, launch: OperatorLaunch = {}): Promise<OperatorProcess> {
   // `node --import tsx` rather than the tsx CLI: the CLI runs the program in a child process, and
   // a SIGKILL to the CLI would leave the real operator running.
   const program = launch.entry === 'dist' ? [...shippedNodeArgs(), join(repoRoot, 'dist', 'main.js')] : ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')];
   const args = [...(launch.nodeArgs ?? []), ...program, `--kubeconfig=${kubeconfig}`, '--metrics-bind-address=127.0.0.1:0', '--health-probe-bind-address=127.0.0.1:0', ...extraArgs];
-  const process = startProcess(name, globalThis.process.execPath, args, { logDir: dir, env: { ...globalThis.process.env, ...env } });
+  const merged: NodeJS.ProcessEnv = { ...globalThis.process.env, ...(launch.entry === 'dist' ? { ...shippedEnv(), ...launch.env } : {}), ...env };
+  for (const [key, value] of Object.entries(merged)) if (value === '') delete merged[key];
+  const process = startProcess(name, globalThis.process.execPath, args, { logDir: dir, env: merged });
   const bound = (server: string) =>
     waitFor(`${name} ${server} address`, () => {
       for (const line of readFileSync(process.logPath, 'utf8').split('\n')) {
