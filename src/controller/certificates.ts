@@ -57,6 +57,7 @@ const conditionReasons: Record<PkiProblemReason, string> = {
   CAChanged: R.caChanged,
   CAExpiringSoon: R.caExpiringSoon,
   CARotationBlocked: R.caRotationBlocked,
+  CARotationOverdue: R.caRotationOverdue,
   SecretNotOwned: R.secretNotOwned,
   InvalidTLSPolicy: R.invalidTLSPolicy,
 };

@@ -19,6 +19,7 @@ import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspe
 import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
+import { oldCaDeadline } from './rotation-deadline.js';
 import { type OperatorRotationSource, operatorRotationSource } from './rotation-sources.js';
 
 export interface PkiInputs {
@@ -56,7 +57,7 @@ export interface RotationPlan {
   token?: string;
 }
 
-export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'CARotationBlocked' | 'SecretNotOwned' | 'InvalidTLSPolicy';
+export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'CARotationBlocked' | 'CARotationOverdue' | 'SecretNotOwned' | 'InvalidTLSPolicy';
 
 export interface CaDecision {
   source: 'user' | 'operator';
@@ -204,23 +205,33 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
   const ca = { source: operatorCa ? 'operator' : 'user', secretName: caSecretName } as const;
   const source = operatorCa ? operatorRotationSource(observed, c, inputs.ownerUid, now) : userRotationSource(observed, inputs, now);
   if (source.kind === 'none') return undefined;
-  if (source.kind === 'blocked') return { ca: { ...ca, action: 'blocked' }, issue: [], problems: [source.problem] };
+  const leaves = ourLeafFacts(observed, inputs.ownerUid);
+  if (source.kind === 'blocked') {
+    const late = oldCaDeadline(pemBlocks(bundle)[0] ?? '', '', leaves, 'blocked', inputs.policy, now);
+    return { ca: { ...ca, action: 'blocked' }, issue: [], problems: [source.problem, ...(late ? [late] : [])] };
+  }
   const { next, signer, promoted } = source;
   const nextKey = splitBundle(next.certPem)[0];
   const others = pemBlocks(bundle).filter((b) => splitBundle(b)[0] !== nextKey);
   const oldPem = operatorCa && !promoted && observed.ca ? secretText(observed.ca, secretKeys.cert)! : (others[0] ?? next.certPem);
-  const leaves: Partial<Record<LeafKind, LeafFacts>> = {};
-  for (const [kind, secret] of Object.entries(observed.leaves) as [LeafKind, V1Secret][]) {
-    const facts = ownedBy(secret, inputs.ownerUid) ? inspectLeaf(secret) : undefined;
-    if (facts) leaves[kind] = facts;
-  }
   // Without a next-CA Secret (gone after the promotion) there is nothing to delete at the end.
   const finishes = operatorCa && source.nextSecret;
   const step = (operatorCa ? undefined : switchedMidRotation(bundle, next.certPem, `${c.namespace}/${caSecretName}`)) ?? planRotation({ oldPem, nextPem: next.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa: finishes, promoted });
   const plan: CertificatePlan = { ca: { ...ca, action: 'keep' }, issue: [], problems: [] };
   if (step.kind === 'blocked') plan.problems.push(step.problem);
   if (step.kind === 'done') return undefined;
+  const late = oldCaDeadline(oldPem, next.certPem, leaves, step.kind, inputs.policy, now);
+  if (late) plan.problems.push(late);
   return { ...plan, rotation: { step, oldPem, nextPem: next.certPem, token: recordedToken(signer) } };
+}
+
+function ourLeafFacts(observed: ObservedPki, ownerUid: string): Partial<Record<LeafKind, LeafFacts>> {
+  const leaves: Partial<Record<LeafKind, LeafFacts>> = {};
+  for (const [kind, secret] of Object.entries(observed.leaves) as [LeafKind, V1Secret][]) {
+    const facts = ownedBy(secret, ownerUid) ? inspectLeaf(secret) : undefined;
+    if (facts) leaves[kind] = facts;
+  }
+  return leaves;
 }
 
 /**
@@ -274,7 +285,11 @@ export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: 
 
   const soon = ca !== undefined && expiringSoon(ca, inputs.policy, now);
   const start = ca && decision.action === 'keep' ? rotationStart(observed, inputs, ca, soon) : undefined;
-  if (start) return { ...plan, rotation: start };
+  if (start && ca) {
+    // An operator away past half the margin starts late: said at once.
+    const late = oldCaDeadline(ca.certPem, '', ourLeafFacts(observed, inputs.ownerUid), 'start', inputs.policy, now);
+    return { ...plan, problems: late ? [late] : [], rotation: start };
+  }
   if (soon) {
     const message = `the CA expires at ${ca.notAfter.toISOString()}, within renewBefore: replace it (leaf renewal is paused)`;
     plan.problems.push({ reason: 'CAExpiringSoon', message });

@@ -15,6 +15,9 @@
  *   narrowing                      | carry on: promote again            | narrowed by the plan's reissue
  *   both lost                      | blocked: CASecretMissing (plan.ts) |
  *
+ * A CA Secret of ours whose CA expired mid-rotation counts as lost once a bundle holds next (the
+ * promotion replaces it); before that the plan reports the expired CA, as without a rotation.
+ *
  * "Carry on from next" rests on a bundle of ours holding the next CA: only the widening step
  * writes it there, so the operator already chose it and the members trust it or are rolling to
  * it. Before that, the next CA is vouched for by its Secret alone, and no member trusts it: the
@@ -71,6 +74,11 @@ function promotedState(observed: Observed, ownerUid: string, caPem: string): boo
   return bundles.size === 1 && leaves.every((l) => issuedBy(l, caPem) && pemBlocks(l.caPem).length === 2 && splitBundle(l.caPem)[1] === ca);
 }
 
+function problemOf(secret: V1Secret, now: Date): string | undefined {
+  const found = inspectCa(secret, now);
+  return 'problem' in found ? found.problem.reason : undefined;
+}
+
 export function operatorRotationSource(observed: Observed, cluster: PkiCluster, ownerUid: string, now: Date): OperatorRotationSource {
   const usable = (s: V1Secret | undefined) => {
     if (!s || !ownedBy(s, ownerUid)) return undefined;
@@ -82,9 +90,12 @@ export function operatorRotationSource(observed: Observed, cluster: PkiCluster, 
   if (observed.next) {
     if (!next) return { kind: 'none' };
     if (current) return { kind: 'rotate', next, signer: observed.next, promoted: splitBundle(current.certPem)[0] === splitBundle(next.certPem)[0], nextSecret: true };
-    // A CA Secret present but not usable is the plan's to report (decideCa).
-    if (observed.ca) return { kind: 'none' };
+    // A CA Secret present but not usable is the plan's to report (decideCa). One of ours that
+    // expired mid-rotation is as good as gone: its key signs nothing more, and none is needed.
+    const expired = observed.ca && ownedBy(observed.ca, ownerUid) && problemOf(observed.ca, now) === 'CAExpired';
+    if (observed.ca && !expired) return { kind: 'none' };
     if (widenedTo(observed, ownerUid, next.certPem)) return { kind: 'rotate', next, signer: observed.next, promoted: false, nextSecret: true };
+    if (expired) return { kind: 'none' };
     const message =
       `Secret ${cluster.namespace}/${names.caSecret(cluster)} is gone while a CA rotation is under way, and no member trusts the next CA (Secret ${cluster.namespace}/${names.caNextSecret(cluster)}) yet: ` +
       'no certificate bundle holds it, and the operator does not make members trust a CA while the one they trust is gone. ' +

@@ -270,6 +270,54 @@ describe('a CA Secret deleted while a rotation of the operator CA is under way',
   });
 });
 
+describe('the old CA nearing its end while a rotation is stuck', { timeout: 60_000 }, () => {
+  // Short durations: the CA lives 180 s and is rotated from 90 s before its end. The members never
+  // restart, so the rotation waits at the widened roll while the clock runs toward the old CA's end.
+  it('says so (CARotationOverdue, with the time left) past half of renewBefore, until no leaf comes from the old CA', async () => {
+    const s = 1000;
+    const short = { validityMs: 120 * s, renewBeforeMs: 90 * s, caValidityMs: 180 * s };
+    const world = new World();
+    await world.pass({ ...base, policy: short });
+    world.start();
+    const oldEnd = new Date(new X509Certificate(text(world.get('db-ca'), secretKeys.cert)).validTo).getTime();
+    const inputs = inUse({ policy: short });
+    const seen: string[] = [];
+    const rolls = world.roll.bind(world);
+    world.roll = () => undefined; // the members never restart
+    for (const left of [90, 80, 50, 44, 30, 10, -5]) {
+      world.at = new Date(oldEnd - left * s);
+      const plan = await world.pass(inputs);
+      const late = plan.problems.find((p) => p.reason === 'CARotationOverdue');
+      seen.push(`${left}s left: ${plan.rotation?.step.kind ?? 'none'}${late ? ` [${/(expire[sd] at \S+, (in )?[^;]+)/.exec(late.message)?.[1]}]` : ''}`);
+    }
+    console.log(seen.join('\n'));
+    const iso = (left: number) => new Date(oldEnd).toISOString() + (left > 0 ? `, in ${left}s` : `, ${-left}s ago`).replace('expire', '');
+    expect(seen).toEqual([
+      '90s left: start',
+      '80s left: widen',
+      '50s left: awaitRoll',
+      `44s left: awaitRoll [expires at ${iso(44)}]`,
+      `30s left: awaitRoll [expires at ${iso(30)}]`,
+      `10s left: awaitRoll [expires at ${iso(10)}]`,
+      // Past its end the CA Secret signs nothing more, and the rotation needs nothing from it.
+      `-5s left: awaitRoll [expired at ${iso(-5)}]`,
+    ]);
+    // The members restart at last: once every leaf comes from the new CA, the warning goes.
+    world.roll = rolls;
+    world.roll();
+    const reissue = await world.pass(inputs);
+    expect(reissue.rotation?.step.kind).toBe('reissue');
+    expect(reissue.problems.map((p) => p.reason)).toEqual(['CARotationOverdue']);
+    expect(reissue.problems[0]!.message).toContain('the server, peer, operatorClient, userClient certificate(s) it signed end with it');
+    expect(reissue.problems[0]!.message).toContain('The rotation is reissuing certificates from the new CA');
+    const after = await world.pass(inputs);
+    expect(after.rotation?.step.kind).toBe('promote');
+    expect(after.problems).toEqual([]);
+    await world.converge(inputs);
+    expect(world.steps.slice(-4)).toEqual(['promote', 'narrow', 'finish', 'none']);
+  });
+});
+
 describe('CA rotation of a user CA changed in place', { timeout: 60_000 }, () => {
   let replacement: { certPem: string; keyPem: string };
   beforeAll(async () => {
