@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdCluster } from '../../../src/api/types.generated.js';
@@ -241,5 +242,26 @@ describe('alarms', { timeout: 60_000 }, () => {
     expect(w.condition('Degraded')).toMatchObject({ status: 'True', reason: 'DataInconsistent' });
     expect(w.condition('Degraded')?.message).toContain(`CORRUPT alarm (member ${BigInt(corrupt.id).toString(16)})`);
     expect(w.writer.events('Warning')).toEqual(['DataInconsistent']);
+  });
+});
+
+describe('certificates expired while the operator was away', { timeout: 60_000 }, () => {
+  // The operator comes back past every leaf's notAfter (the CA still valid): the pass reissues
+  // them, and asks etcd with the client certificate it just issued, not the expired one etcd
+  // refuses (a pass that could not ask would see no member and report a lost quorum).
+  it('reissues every leaf and uses the new client certificate in the same pass', async () => {
+    const w = await formed();
+    const secretPem = (name: string) => Buffer.from(((w.cache.get('Secret', 'db', name) as { data: Record<string, string> }).data)['tls.crt']!, 'base64').toString();
+    const before = secretPem(names.operatorClientSecret(ref));
+    const expiry = new Date(new X509Certificate(before).validTo).getTime();
+    w.clock.advance(expiry - w.clock.now() + 3600_000);
+    const p = await w.pass();
+    expect(p.error).toBeUndefined();
+    const leafSecrets = [names.serverSecret(ref), names.peerSecret(ref), names.operatorClientSecret(ref), names.userClientSecret(ref)];
+    expect(writes(p).filter((x) => x.startsWith('apply Secret/'))).toEqual(leafSecrets.map((n) => `apply Secret/${n}`));
+    const after = secretPem(names.operatorClientSecret(ref));
+    expect(new Date(new X509Certificate(after).validTo).getTime()).toBeGreaterThan(w.clock.now());
+    expect(w.admins.tls?.certPem, 'the pass asked etcd with the expired client certificate').toBe(after);
+    expect(w.condition('Available')).toMatchObject({ status: 'True', reason: 'QuorumHealthy' });
   });
 });
