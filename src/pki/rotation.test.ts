@@ -26,8 +26,9 @@ function trusts(bundle: string, certPem: string): boolean {
 }
 
 interface Member {
-  /** The bundle etcd read at its start. */
+  /** The bundles etcd read at its start: --trusted-ca-file (server Secret), --peer-trusted-ca-file (peer Secret). */
   trust: string;
+  peerTrust: string;
   /** Every leaf it may serve: the kubelet refreshes mounted Secrets with a lag, so any written since its start. */
   serves: Set<string>;
 }
@@ -64,17 +65,19 @@ class World {
     return ['db-server-tls', 'db-peer-tls'].map((n) => text(this.get(n), secretKeys.cert));
   }
   start(): void {
-    this.members = [0, 1, 2].map(() => ({ trust: text(this.get('db-server-tls'), secretKeys.ca), serves: new Set(this.leafCerts()) }));
+    this.members = [0, 1, 2].map(() => ({ trust: text(this.get('db-server-tls'), secretKeys.ca), peerTrust: text(this.get('db-peer-tls'), secretKeys.ca), serves: new Set(this.leafCerts()) }));
     this.operatorVersions = [this.get('db-operator-client-tls')!];
     this.rolledFor = this.trustText();
   }
 
-  async pass(inputs: PkiInputs): Promise<CertificatePlan> {
+  /** `crashAfter`: the operator is killed after that many of the pass's writes (the delete last). */
+  async pass(inputs: PkiInputs, crashAfter = Infinity): Promise<CertificatePlan> {
     const observed = this.observed();
     const plan = planCertificates(observed, { ...inputs, membersRolled: this.rolledFor === this.trustText() }, this.at);
     this.steps.push(plan.rotation?.step.kind ?? (plan.issue.length > 0 ? 'issue' : 'none'));
-    for (const s of await executeCertificatePlan(plan, observed, inputs, owner, this.at)) this.secrets.set(s.metadata!.name!, s);
-    if (plan.rotation?.step.kind === 'finish') this.secrets.delete('db-ca-next');
+    const writes = await executeCertificatePlan(plan, observed, inputs, owner, this.at);
+    for (const s of writes.slice(0, crashAfter)) this.secrets.set(s.metadata!.name!, s);
+    if (plan.rotation?.step.kind === 'finish' && crashAfter > writes.length) this.secrets.delete('db-ca-next');
     for (const m of this.members) for (const c of this.leafCerts()) m.serves.add(c);
     const op = this.get('db-operator-client-tls')!;
     if (op !== this.operatorVersions.at(-1)) this.operatorVersions = [this.operatorVersions.at(-1)!, op];
@@ -86,6 +89,7 @@ class World {
   roll(): void {
     for (const m of this.members) {
       m.trust = text(this.get('db-server-tls'), secretKeys.ca);
+      m.peerTrust = text(this.get('db-peer-tls'), secretKeys.ca);
       m.serves = new Set(this.leafCerts());
       this.restarts++;
       this.check();
@@ -97,7 +101,7 @@ class World {
 
   check(): void {
     for (const m of this.members) {
-      for (const n of this.members) for (const leaf of n.serves) expect(trusts(m.trust, leaf), 'a member rejects a peer').toBe(true);
+      for (const n of this.members) for (const leaf of n.serves) expect(trusts(m.trust, leaf) && trusts(m.peerTrust, leaf), 'a member rejects a peer').toBe(true);
       for (const op of this.operatorVersions) {
         expect(trusts(m.trust, text(op, secretKeys.cert)), 'a member rejects the operator').toBe(true);
         for (const leaf of m.serves) expect(trusts(text(op, secretKeys.ca), leaf), 'the operator rejects a member').toBe(true);
@@ -215,15 +219,47 @@ describe('CA rotation of the operator CA', { timeout: 60_000 }, () => {
     const world = await runningCluster();
     const inputs = inUse({ rotateToken: 't1' });
     await world.pass(inputs); // start
-    // Widen wrote only the server Secret before the crash.
+    // Widen wrote only its first Secret before the crash (the peer's: the server's comes last).
     const observed = world.observed();
     const plan = planCertificates(observed, { ...inputs, membersRolled: true }, now);
-    const [server] = await executeCertificatePlan(plan, observed, inputs, owner, now);
-    world.secrets.set(server!.metadata!.name!, server!);
-    expect(planCertificates(world.observed(), { ...inputs, membersRolled: true }, now).rotation?.step).toEqual({ kind: 'widen', leaves: ['peer', 'operatorClient', 'userClient'] });
+    const [first] = await executeCertificatePlan(plan, observed, inputs, owner, now);
+    expect(first!.metadata!.name).toBe('db-peer-tls');
+    world.secrets.set(first!.metadata!.name!, first!);
+    expect(planCertificates(world.observed(), { ...inputs, membersRolled: true }, now).rotation?.step).toEqual({ kind: 'widen', leaves: ['server', 'operatorClient', 'userClient'] });
     world.rolledFor = ''; // what the pods run is no longer known: they roll
     await world.converge(inputs);
     expect(world.get('db-ca-next')).toBeUndefined();
+  });
+});
+
+describe('the operator killed (SIGKILL) in the middle of each rotation step', { timeout: 300_000 }, () => {
+  // Every step, and every point between its writes (a step writes up to four Secrets, then the
+  // finish deletes the next CA's): the process dies there, a new one starts and passes go on. No
+  // state in between may refuse a call (World.check), and the rotation must end as without the crash.
+  it('resumes from what the Secrets hold, whatever write it died after', async () => {
+    const outcomes: string[] = [];
+    const sizes = [1, 4, 4, 1, 4, 1]; // start, widen, reissue, promote, narrow; finish deletes (1 = before the delete)
+    for (let step = 0; step < sizes.length; step++) {
+      for (let kept = 0; kept < sizes[step]!; kept++) {
+        const world = await runningCluster();
+        const inputs = inUse({ rotateToken: 't1' });
+        for (let i = 0; i < step; i++) await world.pass(inputs);
+        const killedIn = (await world.pass(inputs, kept)).rotation?.step.kind;
+        world.steps = [];
+        const problems = new Set<string>();
+        for (let i = 0; i < 10; i++) for (const p of (await world.pass(inputs)).problems) problems.add(p.reason);
+        const ca = text(world.get('db-ca'), secretKeys.cert);
+        const finished = !world.get('db-ca-next') && leafKinds.every((kind) => {
+          const sec = world.get(leafProfile(cluster, kind).secretName);
+          return text(sec, secretKeys.ca) === ca && trusts(ca, text(sec, secretKeys.cert));
+        });
+        outcomes.push(`killed in ${killedIn} after ${kept} write(s): ${world.steps.filter((x) => x !== 'none').join(' ')}${problems.size ? ` [${[...problems].join(', ')}]` : ''}${finished ? '' : ' NOT FINISHED'}`);
+        expect(problems, outcomes.at(-1)).toEqual(new Set());
+        expect(finished, outcomes.at(-1)).toBe(true);
+      }
+    }
+    console.log(outcomes.join('\n'));
+    expect(outcomes).toHaveLength(15);
   });
 });
 
