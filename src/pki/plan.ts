@@ -19,7 +19,7 @@ import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspe
 import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
-import { oldCaDeadline } from './rotation-deadline.js';
+import { rotationDeadline } from './rotation-deadline.js';
 import { type OperatorRotationSource, operatorRotationSource } from './rotation-sources.js';
 
 export interface PkiInputs {
@@ -207,7 +207,7 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
   if (source.kind === 'none') return undefined;
   const leaves = ourLeafFacts(observed, inputs.ownerUid);
   if (source.kind === 'blocked') {
-    const late = oldCaDeadline(pemBlocks(bundle)[0] ?? '', '', leaves, 'blocked', inputs.policy, now);
+    const late = rotationDeadline(pemBlocks(bundle)[0] ?? '', '', leaves, 'blocked', inputs.policy, now);
     return { ca: { ...ca, action: 'blocked' }, issue: [], problems: [source.problem, ...(late ? [late] : [])] };
   }
   const { next, signer, promoted } = source;
@@ -220,7 +220,7 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
   const plan: CertificatePlan = { ca: { ...ca, action: 'keep' }, issue: [], problems: [] };
   if (step.kind === 'blocked') plan.problems.push(step.problem);
   if (step.kind === 'done') return undefined;
-  const late = oldCaDeadline(oldPem, next.certPem, leaves, step.kind, inputs.policy, now);
+  const late = rotationDeadline(oldPem, next.certPem, leaves, step.kind, inputs.policy, now);
   if (late) plan.problems.push(late);
   return { ...plan, rotation: { step, oldPem, nextPem: next.certPem, token: recordedToken(signer) } };
 }
@@ -287,7 +287,7 @@ export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: 
   const start = ca && decision.action === 'keep' ? rotationStart(observed, inputs, ca, soon) : undefined;
   if (start && ca) {
     // An operator away past half the margin starts late: said at once.
-    const late = oldCaDeadline(ca.certPem, '', ourLeafFacts(observed, inputs.ownerUid), 'start', inputs.policy, now);
+    const late = rotationDeadline(ca.certPem, '', ourLeafFacts(observed, inputs.ownerUid), 'start', inputs.policy, now);
     return { ...plan, problems: late ? [late] : [], rotation: start };
   }
   if (soon) {

@@ -1,9 +1,10 @@
 /**
- * The old CA's remaining life while a rotation is under way. Pure. A rotation started for the
- * CA's expiry begins `renewBefore` ahead of it; one stuck (a member that never becomes Ready, a
- * Secret to restore) or slow eats that margin, and the leaves the old CA signed end with it
- * (capped at its expiry): members still serving them then lose their peers and clients. Past half
- * the margin, with a leaf still signed by the old CA, a person is told, with the time left.
+ * What ends first while a rotation is under way. Pure. A rotation started for the CA's expiry
+ * begins `renewBefore` ahead of it; one stuck (a member that never becomes Ready, a Secret to
+ * restore) or slow eats that margin. Leaves the old CA signed end with it (capped at its expiry),
+ * and no leaf is renewed while a rotation is under way (its steps write the leaves): members still
+ * serving a certificate past its end lose their peers and clients. Past half the margin before
+ * the first such end, a person is told, with the time left.
  */
 import { type LeafFacts, type Problem, issuedBy, parseCertificate } from './inspect.js';
 import type { TlsPolicy } from './policy.js';
@@ -30,8 +31,11 @@ const where: Record<RotationStep['kind'] | 'start', string> = {
   blocked: 'blocked (see CARotationBlocked)',
 };
 
-/** Degraded when the old CA ends within half of renewBefore and some leaf still comes from it. */
-export function oldCaDeadline(
+/**
+ * Degraded when a leaf in use ends within half of renewBefore: by its own end or, signed by the
+ * old CA, by the old CA's. The old CA's own end counts only while a leaf still comes from it.
+ */
+export function rotationDeadline(
   oldPem: string,
   nextPem: string,
   leaves: Partial<Record<LeafKind, LeafFacts>>,
@@ -40,15 +44,22 @@ export function oldCaDeadline(
   now: Date,
 ): Problem<'CARotationOverdue'> | undefined {
   const old = parseCertificate(oldPem);
-  if (!old || oldPem.trim() === nextPem.trim()) return undefined;
-  const notAfter = new Date(old.validTo);
-  if (now.getTime() < notAfter.getTime() - policy.renewBeforeMs / 2) return undefined;
-  const byOld = (Object.entries(leaves) as [LeafKind, LeafFacts][]).filter(([, leaf]) => !issuedBy(leaf, nextPem) && issuedBy(leaf, oldPem)).map(([kind]) => kind);
-  if (byOld.length === 0) return undefined;
-  const left = notAfter.getTime() - now.getTime();
-  const when = left > 0 ? `expires at ${notAfter.toISOString()}, in ${formatDuration(left)}` : `expired at ${notAfter.toISOString()}, ${formatDuration(-left)} ago`;
+  const oldEnd = old && oldPem.trim() !== nextPem.trim() ? new Date(old.validTo).getTime() : Infinity;
+  const ends = (Object.entries(leaves) as [LeafKind, LeafFacts][]).map(([kind, leaf]) => {
+    const byOld = oldEnd !== Infinity && !issuedBy(leaf, nextPem) && issuedBy(leaf, oldPem);
+    return { kind, end: Math.min(leaf.notAfter.getTime(), byOld ? oldEnd : Infinity), withOld: byOld && oldEnd <= leaf.notAfter.getTime() };
+  });
+  const first = Math.min(...ends.map((e) => e.end));
+  if (!Number.isFinite(first) || now.getTime() < first - policy.renewBeforeMs / 2) return undefined;
+  const ending = ends.filter((e) => e.end - policy.renewBeforeMs / 2 <= now.getTime());
+  const left = first - now.getTime();
+  const at = new Date(first).toISOString();
+  const when = left > 0 ? `end at ${at}, in ${formatDuration(left)}` : `ended at ${at}, ${formatDuration(-left)} ago`;
+  const why = ending.some((e) => e.withOld)
+    ? `with the old CA (${old!.subject.replaceAll('\n', ', ')}) that signed them`
+    : 'certificates are not renewed while a rotation is under way';
   const message =
-    `a CA rotation is under way and the old CA (${old.subject.replaceAll('\n', ', ')}) ${when}; the ${byOld.join(', ')} certificate(s) it signed end with it, ` +
-    `and members still serving them then lose their peers and clients. The rotation is ${where[step]}: help it finish before then`;
+    `a CA rotation is under way and the ${ending.map((e) => e.kind).join(', ')} certificate(s) ${when} (${why}); ` +
+    `members still serving them then lose their peers and clients. The rotation is ${where[step]}: help it finish before then`;
   return { reason: 'CARotationOverdue', message };
 }

@@ -171,7 +171,8 @@ describe('CA rotation of the operator CA', { timeout: 60_000 }, () => {
     const soon = { ...inUse(), policy: { ...policy } };
     const plan = planCertificates(world.observed(), soon, new Date(now.getTime() + (3650 - 20) * day));
     expect(plan.rotation?.step).toEqual({ kind: 'start', reason: 'CAExpiring', expiresAt: new Date(now.getTime() + 3650 * day) });
-    expect(plan.problems).toEqual([]);
+    // Not CAExpiringSoon. (This world's leaves, never renewed, ended years ago: that is said.)
+    expect(plan.problems.map((p) => p.reason)).toEqual(['CARotationOverdue']);
   });
 
   it('with short durations: renews leaves in place without a restart, then rotates the CA through the overlap once it is within renewBefore', async () => {
@@ -306,37 +307,47 @@ describe('a CA Secret deleted while a rotation of the operator CA is under way',
   });
 });
 
-describe('the old CA nearing its end while a rotation is stuck', { timeout: 60_000 }, () => {
-  // Short durations: the CA lives 180 s and is rotated from 90 s before its end. The members never
-  // restart, so the rotation waits at the widened roll while the clock runs toward the old CA's end.
+describe('certificates nearing their end while a rotation is stuck', { timeout: 60_000 }, () => {
+  // Short durations: the CA lives 180 s and is rotated from 90 s before its end; leaves live 120 s
+  // and are renewed 90 s before theirs. The members never restart, so the rotation waits at the
+  // widened roll while the clock runs toward the end of the old CA and of the leaves it signed.
+  const s = 1000;
+  const short = { validityMs: 120 * s, renewBeforeMs: 90 * s, caValidityMs: 180 * s };
+  const overdue = (plan: CertificatePlan) => {
+    const late = plan.problems.find((p) => p.reason === 'CARotationOverdue');
+    return late ? ` [${/(end(?:ed)? at \S+, [^(]+?) \(/.exec(late.message)?.[1]}]` : '';
+  };
+
   it('says so (CARotationOverdue, with the time left) past half of renewBefore, until no leaf comes from the old CA', async () => {
-    const s = 1000;
-    const short = { validityMs: 120 * s, renewBeforeMs: 90 * s, caValidityMs: 180 * s };
     const world = new World();
     await world.pass({ ...base, policy: short });
     world.start();
     const oldEnd = new Date(new X509Certificate(text(world.get('db-ca'), secretKeys.cert)).validTo).getTime();
     const inputs = inUse({ policy: short });
+    // The leaves' renewals (the requeue brings those passes): they end with the CA from then on.
+    for (const left of [150, 120]) {
+      world.at = new Date(oldEnd - left * s);
+      expect((await world.pass(inputs)).issue).toHaveLength(4);
+    }
     const seen: string[] = [];
     const rolls = world.roll.bind(world);
     world.roll = () => undefined; // the members never restart
     for (const left of [90, 80, 50, 44, 30, 10, -5]) {
       world.at = new Date(oldEnd - left * s);
       const plan = await world.pass(inputs);
-      const late = plan.problems.find((p) => p.reason === 'CARotationOverdue');
-      seen.push(`${left}s left: ${plan.rotation?.step.kind ?? 'none'}${late ? ` [${/(expire[sd] at \S+, (in )?[^;]+)/.exec(late.message)?.[1]}]` : ''}`);
+      seen.push(`${left}s left: ${plan.rotation?.step.kind ?? 'none'}${overdue(plan)}`);
     }
     console.log(seen.join('\n'));
-    const iso = (left: number) => new Date(oldEnd).toISOString() + (left > 0 ? `, in ${left}s` : `, ${-left}s ago`).replace('expire', '');
+    const iso = (left: number) => new Date(oldEnd).toISOString() + (left > 0 ? `, in ${left}s` : `, ${-left}s ago`);
     expect(seen).toEqual([
       '90s left: start',
       '80s left: widen',
       '50s left: awaitRoll',
-      `44s left: awaitRoll [expires at ${iso(44)}]`,
-      `30s left: awaitRoll [expires at ${iso(30)}]`,
-      `10s left: awaitRoll [expires at ${iso(10)}]`,
+      `44s left: awaitRoll [end at ${iso(44)}]`,
+      `30s left: awaitRoll [end at ${iso(30)}]`,
+      `10s left: awaitRoll [end at ${iso(10)}]`,
       // Past its end the CA Secret signs nothing more, and the rotation needs nothing from it.
-      `-5s left: awaitRoll [expired at ${iso(-5)}]`,
+      `-5s left: awaitRoll [ended at ${iso(-5)}]`,
     ]);
     // The members restart at last: once every leaf comes from the new CA, the warning goes.
     world.roll = rolls;
@@ -344,13 +355,34 @@ describe('the old CA nearing its end while a rotation is stuck', { timeout: 60_0
     const reissue = await world.pass(inputs);
     expect(reissue.rotation?.step.kind).toBe('reissue');
     expect(reissue.problems.map((p) => p.reason)).toEqual(['CARotationOverdue']);
-    expect(reissue.problems[0]!.message).toContain('the server, peer, operatorClient, userClient certificate(s) it signed end with it');
+    expect(reissue.problems[0]!.message).toContain('the server, peer, operatorClient, userClient certificate(s) ended at');
+    expect(reissue.problems[0]!.message).toContain('with the old CA (');
     expect(reissue.problems[0]!.message).toContain('The rotation is reissuing certificates from the new CA');
     const after = await world.pass(inputs);
     expect(after.rotation?.step.kind).toBe('promote');
     expect(after.problems).toEqual([]);
     await world.converge(inputs);
     expect(world.steps.slice(-4)).toEqual(['promote', 'narrow', 'finish', 'none']);
+  });
+
+  it('leaves from the new CA are not renewed while the roll after the reissue waits: said before they end', async () => {
+    const world = new World();
+    await world.pass({ ...base, policy: short });
+    world.start();
+    const inputs = inUse({ policy: short, rotateToken: 't1' });
+    for (let i = 0; i < 2; i++) await world.pass(inputs); // start, widen (and its roll)
+    world.roll = () => undefined; // the roll after the reissue never ends
+    expect((await world.pass(inputs)).rotation?.step.kind).toBe('reissue');
+    const reissuedEnd = new Date(new X509Certificate(text(world.get('db-server-tls'), secretKeys.cert)).validTo).getTime();
+    world.at = new Date(reissuedEnd - 50 * s);
+    const early = await world.pass(inputs);
+    expect(early.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'reissued' });
+    expect(early.problems).toEqual([]);
+    world.at = new Date(reissuedEnd - 40 * s);
+    const waiting = await world.pass(inputs);
+    expect(waiting.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'reissued' });
+    expect(waiting.problems.map((p) => p.reason)).toEqual(['CARotationOverdue']);
+    expect(waiting.problems[0]!.message).toContain(`certificate(s) end at ${new Date(reissuedEnd).toISOString()}, in 40s (certificates are not renewed while a rotation is under way)`);
   });
 });
 
