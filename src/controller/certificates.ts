@@ -15,7 +15,7 @@ import type { KubeWriter } from './kube-writer.js';
 import { tlsPolicyOf } from './tls-policy.js';
 
 export interface CertificateOutcome {
-  problems: { reason: string; message: string }[];
+  problems: { reason: string; message: string; key?: string }[];
   caSecretName: string;
   /** The operator's client credentials, once its Secret exists. */
   operatorTls: EtcdTls | undefined;
@@ -186,7 +186,7 @@ export async function reconcileCertificates(
   return {
     trustBundleHash: trustHash ?? (material ? hashOf(material.caPem) : ''),
     ...(rotation.progress ? { progress: rotation.progress } : {}),
-    problems: plan.problems.map((p) => ({ reason: conditionReasons[p.reason], message: p.message })),
+    problems: plan.problems.map((p) => ({ reason: conditionReasons[p.reason], message: p.message, ...(p.key ? { key: p.key } : {}) })),
     caSecretName,
     operatorTls: material ? { caPem: material.caPem, certPem: material.certPem, keyPem: material.keyPem } : undefined,
     written,

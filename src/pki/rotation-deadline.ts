@@ -61,5 +61,6 @@ export function rotationDeadline(
   const message =
     `a CA rotation is under way and the ${ending.map((e) => e.kind).join(', ')} certificate(s) ${when} (${why}); ` +
     `members still serving them then lose their peers and clients. The rotation is ${where[step]}: help it finish before then`;
-  return { reason: 'CARotationOverdue', message };
+  // The time left moves every pass; the state is which certificates end when.
+  return { reason: 'CARotationOverdue', message, key: `${ending.map((e) => e.kind).join(',')}@${at}` };
 }
