@@ -274,7 +274,7 @@ describe('a CA rotation stuck while its certificates near their end', { timeout:
   it('Degraded CARotationOverdue with the time left; its Warning event not sent again for the countdown', async () => {
     const w = await formed();
     const c = w.cluster();
-    w.cache.put({ ...c, metadata: { ...c.metadata, annotations: { 'etcd.operator.dev/rotate-ca': 't1' } } } as KubernetesObject);
+    w.cache.put({ ...c, metadata: { ...c.metadata, annotations: { 'etcd.operator.dev/rotate-ca': 't1' } } });
     const steps: (string | undefined)[] = [];
     for (let i = 0; i < 3; i++) {
       await w.pass();
