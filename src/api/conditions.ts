@@ -71,6 +71,8 @@ export const conditionReasons = {
   caExpiringSoon: 'CAExpiringSoon',
   /** A CA rotation cannot go on: a certificate Secret it needs is missing or unexpected. */
   caRotationBlocked: 'CARotationBlocked',
+  /** A rotation under way while the old CA, which still signs some leaf, nears its expiry. */
+  caRotationOverdue: 'CARotationOverdue',
   secretNotOwned: 'SecretNotOwned',
   invalidTLSPolicy: 'InvalidTLSPolicy',
   certificateInvalid: 'CertificateInvalid',

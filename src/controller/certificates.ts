@@ -2,7 +2,7 @@ import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster } from '../api/types.generated.js';
 import type { EtcdTls } from '../etcd/types.js';
-import { inspectLeaf, tlsMaterial } from '../pki/inspect.js';
+import { type LeafFacts, inspectLeaf, tlsMaterial } from '../pki/inspect.js';
 import { executeCertificatePlan } from '../pki/issue.js';
 import { type CertificatePlan, type ObservedPki, type PkiInputs, type PkiProblemReason, planCertificates, planIsEmpty } from '../pki/plan.js';
 import type { LeafKind } from '../pki/profiles.js';
@@ -15,7 +15,7 @@ import type { KubeWriter } from './kube-writer.js';
 import { tlsPolicyOf } from './tls-policy.js';
 
 export interface CertificateOutcome {
-  problems: { reason: string; message: string }[];
+  problems: { reason: string; message: string; key?: string }[];
   caSecretName: string;
   /** The operator's client credentials, once its Secret exists. */
   operatorTls: EtcdTls | undefined;
@@ -57,9 +57,15 @@ const conditionReasons: Record<PkiProblemReason, string> = {
   CAChanged: R.caChanged,
   CAExpiringSoon: R.caExpiringSoon,
   CARotationBlocked: R.caRotationBlocked,
+  CARotationOverdue: R.caRotationOverdue,
   SecretNotOwned: R.secretNotOwned,
   InvalidTLSPolicy: R.invalidTLSPolicy,
 };
+
+/** A leaf etcd would accept now: it parses and `now` falls within its validity. */
+function validAt(leaf: LeafFacts | undefined, now: Date): boolean {
+  return leaf !== undefined && now < leaf.notAfter && now >= new Date(leaf.cert.validFrom);
+}
 
 type PkiDeps = { cache: ClusterCache; kc: KubeConfig; writer: KubeWriter };
 
@@ -172,14 +178,15 @@ export async function reconcileCertificates(
   // accepted (a renewal from the same CA, or a rotation step), and a pass without them would see
   // no member and report a lost quorum. Observed gone or unusable on a cluster whose members may
   // run, the ones just reissued from the CA they trust (outside a rotation) are used at once, for
-  // that same reason; a new cluster still starts its members on the next pass.
+  // that same reason; a new cluster still starts its members on the next pass. Expired (the
+  // operator away past its notAfter) is unusable too: etcd refuses it.
   const operatorSecret = observed.leaves.operatorClient;
-  const usable = operatorSecret && (!written.includes(names.operatorClientSecret(ref)) || inspectLeaf(operatorSecret) !== undefined);
+  const usable = operatorSecret && (!written.includes(names.operatorClientSecret(ref)) || validAt(inspectLeaf(operatorSecret), now));
   const material = usable ? tlsMaterial(operatorSecret) : writtenOperator ? tlsMaterial(writtenOperator) : undefined;
   return {
     trustBundleHash: trustHash ?? (material ? hashOf(material.caPem) : ''),
     ...(rotation.progress ? { progress: rotation.progress } : {}),
-    problems: plan.problems.map((p) => ({ reason: conditionReasons[p.reason], message: p.message })),
+    problems: plan.problems.map((p) => ({ reason: conditionReasons[p.reason], message: p.message, ...(p.key ? { key: p.key } : {}) })),
     caSecretName,
     operatorTls: material ? { caPem: material.caPem, certPem: material.certPem, keyPem: material.keyPem } : undefined,
     written,

@@ -23,6 +23,8 @@ export type CaProblemReason =
 export interface Problem<R extends string = string> {
   reason: R;
   message: string;
+  /** One lasting state whose message moves (a countdown): its Warning event is not sent again per pass. */
+  key?: string;
 }
 
 /** A usable signing CA, without its key (the plan never carries key material). */

@@ -82,12 +82,21 @@ function materialOf(secret: V1Secret | undefined): CertificateAndKey {
 }
 
 /**
+ * The server Secret is written last: members restart for what it holds (memberTrustText), and a
+ * crash after it but before the peer Secret would roll them with a peer trust (or peer leaf) of
+ * the phase before, and no later write of the peer Secret rolls them again.
+ */
+function serverLast(kinds: readonly LeafKind[]): LeafKind[] {
+  return [...kinds.filter((k) => k !== 'server'), ...kinds.filter((k) => k === 'server')];
+}
+
+/**
  * One step of a CA rotation (see rotation.ts): the Secrets to apply. A `finish` step applies
  * nothing: the caller deletes the next-CA Secret.
  */
 async function executeRotation(r: RotationPlan, observed: ObservedPki, inputs: PkiInputs, owner: V1OwnerReference, now: Date): Promise<V1Secret[]> {
   const c = inputs.cluster;
-  const step = r.step;
+  const step = 'leaves' in r.step ? { ...r.step, leaves: serverLast(r.step.leaves) } : r.step;
   const rewrite = (kinds: readonly LeafKind[], bundle: string) =>
     kinds.map((kind) => buildTlsSecret(c, leafProfile(c, kind).secretName, materialOf(observed.leaves[kind]), bundle, owner));
   switch (step.kind) {

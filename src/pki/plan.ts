@@ -15,10 +15,12 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { annotationKeys, names } from '../resources/names.js';
-import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, issuedBy, ownedBy, parseCertificate } from './inspect.js';
+import { type CaFacts, type CaProblemReason, type LeafFacts, type Problem, inspectCa, inspectLeaf, issuedBy, ownedBy, parseCertificate, secretKeys, secretText } from './inspect.js';
 import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewalTime } from './policy.js';
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
+import { rotationDeadline } from './rotation-deadline.js';
+import { type OperatorRotationSource, operatorRotationSource } from './rotation-sources.js';
 
 export interface PkiInputs {
   cluster: PkiCluster;
@@ -55,7 +57,7 @@ export interface RotationPlan {
   token?: string;
 }
 
-export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'CARotationBlocked' | 'SecretNotOwned' | 'InvalidTLSPolicy';
+export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'CARotationBlocked' | 'CARotationOverdue' | 'SecretNotOwned' | 'InvalidTLSPolicy';
 
 export interface CaDecision {
   source: 'user' | 'operator';
@@ -197,33 +199,53 @@ export function recordedToken(secret: V1Secret | undefined): string | undefined 
 function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): CertificatePlan | undefined {
   if (!inputs.trustInUse) return undefined;
   const c = inputs.cluster;
-  const bundle = observed.leaves.server ? inspectLeaf(observed.leaves.server)?.caPem : undefined;
+  const bundle = [observed.leaves.server, observed.leaves.peer].map((s) => (s ? inspectLeaf(s)?.caPem : undefined)).find((b) => b !== undefined);
   const operatorCa = !inputs.caSecretRef;
-  const signer = operatorCa ? observed.next : observed.ca;
-  if (!signer || !observed.ca) return undefined;
   const caSecretName = operatorCa ? names.caSecret(c) : inputs.caSecretRef!.name;
-  if (operatorCa && !(ownedBy(signer, inputs.ownerUid) && ownedBy(observed.ca, inputs.ownerUid))) return undefined;
-  const next = inspectCa(signer, now);
-  const current = inspectCa(observed.ca, now);
-  if ('problem' in next || 'problem' in current) return undefined;
-  const nextKey = splitBundle(next.ca.certPem)[0];
-  const promoted = splitBundle(current.ca.certPem)[0] === nextKey;
-  // The user's CA is mid-rotation exactly while the bundles hold another CA than it; not when a
-  // leaf already trusts it alone while a bundle lacks it: no rotation narrows before it widens,
-  // so that bundle was edited (guardTrust then reissues it).
-  if (!operatorCa && (!trustChanges(observed, next.ca.certPem) || (vouchedFor(observed, inputs.ownerUid, next.ca.certPem) && !allTrust(observed, next.ca.certPem)))) return undefined;
-  const others = pemBlocks(bundle).filter((b) => splitBundle(b)[0] !== nextKey);
-  const oldPem = operatorCa && !promoted ? current.ca.certPem : (others[0] ?? next.ca.certPem);
-  const leaves: Partial<Record<LeafKind, LeafFacts>> = {};
-  for (const [kind, secret] of Object.entries(observed.leaves) as [LeafKind, V1Secret][]) {
-    const facts = ownedBy(secret, inputs.ownerUid) ? inspectLeaf(secret) : undefined;
-    if (facts) leaves[kind] = facts;
+  const ca = { source: operatorCa ? 'operator' : 'user', secretName: caSecretName } as const;
+  const source = operatorCa ? operatorRotationSource(observed, c, inputs.ownerUid, now) : userRotationSource(observed, inputs, now);
+  if (source.kind === 'none') return undefined;
+  const leaves = ourLeafFacts(observed, inputs.ownerUid);
+  if (source.kind === 'blocked') {
+    const late = rotationDeadline(pemBlocks(bundle)[0] ?? '', '', leaves, 'blocked', inputs.policy, now);
+    return { ca: { ...ca, action: 'blocked' }, issue: [], problems: [source.problem, ...(late ? [late] : [])] };
   }
-  const step = (operatorCa ? undefined : switchedMidRotation(bundle, next.ca.certPem, `${c.namespace}/${caSecretName}`)) ?? planRotation({ oldPem, nextPem: next.ca.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa, promoted });
-  const plan: CertificatePlan = { ca: { source: operatorCa ? 'operator' : 'user', secretName: caSecretName, action: 'keep' }, issue: [], problems: [] };
+  const { next, signer, promoted } = source;
+  const nextKey = splitBundle(next.certPem)[0];
+  const others = pemBlocks(bundle).filter((b) => splitBundle(b)[0] !== nextKey);
+  const oldPem = operatorCa && !promoted && observed.ca ? secretText(observed.ca, secretKeys.cert)! : (others[0] ?? next.certPem);
+  // Without a next-CA Secret (gone after the promotion) there is nothing to delete at the end.
+  const finishes = operatorCa && source.nextSecret;
+  const step = (operatorCa ? undefined : switchedMidRotation(bundle, next.certPem, `${c.namespace}/${caSecretName}`)) ?? planRotation({ oldPem, nextPem: next.certPem, leaves, rolled: inputs.membersRolled === true, operatorCa: finishes, promoted });
+  const plan: CertificatePlan = { ca: { ...ca, action: 'keep' }, issue: [], problems: [] };
   if (step.kind === 'blocked') plan.problems.push(step.problem);
   if (step.kind === 'done') return undefined;
-  return { ...plan, rotation: { step, oldPem, nextPem: next.ca.certPem, token: recordedToken(signer) } };
+  const late = rotationDeadline(oldPem, next.certPem, leaves, step.kind, inputs.policy, now);
+  if (late) plan.problems.push(late);
+  return { ...plan, rotation: { step, oldPem, nextPem: next.certPem, token: recordedToken(signer) } };
+}
+
+function ourLeafFacts(observed: ObservedPki, ownerUid: string): Partial<Record<LeafKind, LeafFacts>> {
+  const leaves: Partial<Record<LeafKind, LeafFacts>> = {};
+  for (const [kind, secret] of Object.entries(observed.leaves) as [LeafKind, V1Secret][]) {
+    const facts = ownedBy(secret, ownerUid) ? inspectLeaf(secret) : undefined;
+    if (facts) leaves[kind] = facts;
+  }
+  return leaves;
+}
+
+/**
+ * A user CA that members do not trust yet replaced the one they do: the rotation signs with it.
+ * Mid-rotation exactly while the bundles hold another CA than it; not when a leaf already trusts
+ * it alone while a bundle lacks it: no rotation narrows before it widens, so that bundle was
+ * edited (guardTrust then reissues it).
+ */
+function userRotationSource(observed: ObservedPki, inputs: PkiInputs, now: Date): OperatorRotationSource {
+  const found = observed.ca && inspectCa(observed.ca, now);
+  if (!found || 'problem' in found) return { kind: 'none' };
+  const next = found.ca;
+  if (!trustChanges(observed, next.certPem) || (vouchedFor(observed, inputs.ownerUid, next.certPem) && !allTrust(observed, next.certPem))) return { kind: 'none' };
+  return { kind: 'rotate', next, signer: observed.ca!, promoted: true, nextSecret: false };
 }
 
 /**
@@ -263,7 +285,11 @@ export function planCertificates(observed: ObservedPki, inputs: PkiInputs, now: 
 
   const soon = ca !== undefined && expiringSoon(ca, inputs.policy, now);
   const start = ca && decision.action === 'keep' ? rotationStart(observed, inputs, ca, soon) : undefined;
-  if (start) return { ...plan, rotation: start };
+  if (start && ca) {
+    // An operator away past half the margin starts late: said at once.
+    const late = rotationDeadline(ca.certPem, '', ourLeafFacts(observed, inputs.ownerUid), 'start', inputs.policy, now);
+    return { ...plan, problems: late ? [late] : [], rotation: start };
+  }
   if (soon) {
     const message = `the CA expires at ${ca.notAfter.toISOString()}, within renewBefore: replace it (leaf renewal is paused)`;
     plan.problems.push({ reason: 'CAExpiringSoon', message });

@@ -76,7 +76,11 @@ export function planRotation(v: RotationView): RotationStep {
   const narrowed = leaves.filter((f) => bundleIs(f.leaf, [nextC]));
   const kinds = (xs: { kind: LeafKind }[]) => xs.map((x) => x.kind);
 
-  if (byNext.length === leaves.length && narrowed.length === leaves.length) return v.operatorCa ? { kind: 'finish' } : { kind: 'done' };
+  if (byNext.length === leaves.length && narrowed.length === leaves.length) {
+    // The CA Secret lost after the narrowing: it gets next back before the next-CA Secret goes.
+    if (v.operatorCa && !v.promoted) return { kind: 'promote' };
+    return v.operatorCa ? { kind: 'finish' } : { kind: 'done' };
+  }
   // Past the reissue roll (some bundle already narrowed, or the CA promoted): carry on narrowing.
   if (byNext.length === leaves.length && (narrowed.length > 0 || v.promoted)) {
     if (v.operatorCa && !v.promoted) return { kind: 'promote' };

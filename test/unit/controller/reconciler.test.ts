@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdCluster } from '../../../src/api/types.generated.js';
@@ -241,5 +242,66 @@ describe('alarms', { timeout: 60_000 }, () => {
     expect(w.condition('Degraded')).toMatchObject({ status: 'True', reason: 'DataInconsistent' });
     expect(w.condition('Degraded')?.message).toContain(`CORRUPT alarm (member ${BigInt(corrupt.id).toString(16)})`);
     expect(w.writer.events('Warning')).toEqual(['DataInconsistent']);
+  });
+});
+
+describe('certificates expired while the operator was away', { timeout: 60_000 }, () => {
+  // The operator comes back past every leaf's notAfter (the CA still valid): the pass reissues
+  // them, and asks etcd with the client certificate it just issued, not the expired one etcd
+  // refuses (a pass that could not ask would see no member and report a lost quorum).
+  it('reissues every leaf and uses the new client certificate in the same pass', async () => {
+    const w = await formed();
+    const secretPem = (name: string) => Buffer.from(((w.cache.get('Secret', 'db', name) as { data: Record<string, string> }).data)['tls.crt']!, 'base64').toString();
+    const before = secretPem(names.operatorClientSecret(ref));
+    const expiry = new Date(new X509Certificate(before).validTo).getTime();
+    w.clock.advance(expiry - w.clock.now() + 3600_000);
+    const p = await w.pass();
+    expect(p.error).toBeUndefined();
+    const leafSecrets = [names.serverSecret(ref), names.peerSecret(ref), names.operatorClientSecret(ref), names.userClientSecret(ref)];
+    expect(writes(p).filter((x) => x.startsWith('apply Secret/'))).toEqual(leafSecrets.map((n) => `apply Secret/${n}`));
+    const after = secretPem(names.operatorClientSecret(ref));
+    expect(new Date(new X509Certificate(after).validTo).getTime()).toBeGreaterThan(w.clock.now());
+    expect(w.admins.tls?.certPem, 'the pass asked etcd with the expired client certificate').toBe(after);
+    expect(w.condition('Available')).toMatchObject({ status: 'True', reason: 'QuorumHealthy' });
+  });
+});
+
+describe('a CA rotation stuck while its certificates near their end', { timeout: 60_000 }, () => {
+  // The members never restart for the widened bundles: the rotation waits, no leaf is renewed
+  // meanwhile, and past half of renewBefore before the leaves end (90 days, renewed 30 days ahead)
+  // the status says so with the time left, and a Warning event tells it (the countdown in the
+  // message does not send another each pass).
+  it('Degraded CARotationOverdue with the time left; its Warning event not sent again for the countdown', async () => {
+    const w = await formed();
+    const c = w.cluster();
+    w.cache.put({ ...c, metadata: { ...c.metadata, annotations: { 'etcd.operator.dev/rotate-ca': 't1' } } });
+    const steps: (string | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      await w.pass();
+      steps.push(w.condition('Progressing')?.reason);
+    }
+    // Then the roll (RestartingMember), which never ends here.
+    expect(steps).toEqual(['CARotationStarted', 'CARotationWidening', 'RestartingMember']);
+    const pem = Buffer.from((w.cache.get('Secret', 'db', names.serverSecret(ref)) as { data: Record<string, string> }).data['tls.crt']!, 'base64').toString();
+    const end = new Date(new X509Certificate(pem).validTo).getTime();
+    w.clock.advance(end - 16 * 24 * 3600_000 - w.clock.now());
+    await w.pass();
+    expect(w.condition('Degraded')).toMatchObject({ status: 'False' });
+    w.clock.advance(2 * 24 * 3600_000);
+    await w.pass();
+    const degraded = w.condition('Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'CARotationOverdue' });
+    expect(degraded?.message).toMatch(/certificate\(s\) end at \S+, in 13d 23h/);
+    expect(degraded?.message).toContain('waiting for the members to restart');
+    // Hours left: the message counts down by the minute; one lasting state, one event (repeated
+    // only after NoticeMemo's 30 minutes, as every lasting state is).
+    w.clock.advance(end - 20 * 3600_000 - w.clock.now());
+    await w.pass();
+    expect(w.condition('Degraded')?.message).toMatch(/in 19h 59m/);
+    expect(w.writer.events('Warning')).toEqual(['CARotationOverdue', 'CARotationOverdue']);
+    w.clock.advance(5 * 60_000);
+    await w.pass();
+    expect(w.condition('Degraded')?.message).toMatch(/in 19h 54m/);
+    expect(w.writer.events('Warning')).toEqual(['CARotationOverdue', 'CARotationOverdue']);
   });
 });
