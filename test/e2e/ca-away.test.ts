@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientServiceHosts, memberSelector, selectorString } from '../../src/resources/names.js';
-import { Checker } from './checker.js';
+import { memberSelector, selectorString } from '../../src/resources/names.js';
+import type { Checker } from './checker.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 
 // The operator is killed (SIGKILL) and stays away past the end of every leaf certificate (valid
@@ -33,16 +33,7 @@ describe('every leaf certificate expired while the operator was away', () => {
     await env.waitConverged(ns, name, 3);
     await env.waitFor('every pod Ready', async () => ((await pods()).filter(ready).length === 3 ? true : undefined), { timeoutMs: 60_000 });
     // A client that reloads its certificate Secret, as an application with a mounted Secret does.
-    const tlsSource = async () => {
-      const s = await secret(`${name}-client-tls`);
-      return { caPem: pem(s, 'ca.crt'), certPem: pem(s, 'tls.crt'), keyPem: pem(s, 'tls.key') };
-    };
-    checker = new Checker({
-      tls: await tlsSource(),
-      tlsSource,
-      serverName: clientServiceHosts({ name, namespace: ns }).at(-1)!,
-      endpoints: async () => (await pods()).filter((p) => p.status?.podIP && ready(p)).map((p) => `https://${p.status!.podIP}:2379`),
-    });
+    checker = await env.checker(ns, name, { reloadTls: true });
     checker.start();
   });
   afterAll(async () => env?.stop());

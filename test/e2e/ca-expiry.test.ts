@@ -2,8 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientServiceHosts, memberSelector, selectorString } from '../../src/resources/names.js';
-import { Checker } from './checker.js';
+import { memberSelector, selectorString } from '../../src/resources/names.js';
+import type { Checker } from './checker.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 
 // The operator's own CA, valid 3 minutes, comes within renewBefore (90 s) of its expiry with no
@@ -70,16 +70,7 @@ describe('the operator CA nearing expiry, with short durations', () => {
     await env.waitFor('every pod Ready', async () => ((await pods()).filter(ready).length === 3 ? true : undefined), { timeoutMs: 60_000 });
     await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { tls: { caValidity: '1h' } } }));
     // A client that reloads its certificate Secret, as an application with a mounted Secret does.
-    const tlsSource = async () => {
-      const s = await secret(`${name}-client-tls`);
-      return { caPem: pem(s, 'ca.crt'), certPem: pem(s, 'tls.crt'), keyPem: pem(s, 'tls.key') };
-    };
-    checker = new Checker({
-      tls: await tlsSource(),
-      tlsSource,
-      serverName: clientServiceHosts({ name, namespace: ns }).at(-1)!,
-      endpoints: async () => (await pods()).filter((p) => p.status?.podIP && ready(p)).map((p) => `https://${p.status!.podIP}:2379`),
-    });
+    checker = await env.checker(ns, name, { reloadTls: true });
     checker.start();
   });
   afterAll(async () => {

@@ -3,9 +3,9 @@ import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCa } from '../../src/pki/issue.js';
 import { buildCaSecret } from '../../src/pki/secrets.js';
-import { clientServiceHosts, memberSelector, selectorString } from '../../src/resources/names.js';
+import { memberSelector, selectorString } from '../../src/resources/names.js';
 import { ownerReference } from '../../src/resources/owner.js';
-import { Checker } from './checker.js';
+import type { Checker } from './checker.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 
 // The operator's CA Secret is deleted while a CA rotation is under way. The rotation never needs
@@ -56,16 +56,7 @@ describe('the CA Secret lost in the middle of a CA rotation', () => {
     await env.createCluster(ns, name);
     await env.waitFor('every pod Ready', async () => ((await pods()).filter(ready).length === 3 ? true : undefined), { timeoutMs: 60_000 });
     // A client that reloads its certificate Secret, as an application with a mounted Secret does.
-    const tlsSource = async () => {
-      const s = await secret(`${name}-client-tls`);
-      return { caPem: pem(s, 'ca.crt'), certPem: pem(s, 'tls.crt'), keyPem: pem(s, 'tls.key') };
-    };
-    checker = new Checker({
-      tls: await tlsSource(),
-      tlsSource,
-      serverName: clientServiceHosts({ name, namespace: ns }).at(-1)!,
-      endpoints: async () => (await pods()).filter((p) => p.status?.podIP && ready(p)).map((p) => `https://${p.status!.podIP}:2379`),
-    });
+    checker = await env.checker(ns, name, { reloadTls: true });
     checker.start();
   });
   afterAll(async () => env?.stop());

@@ -39,7 +39,7 @@ export interface E2eEnvironment {
    */
   etcdctl(namespace: string, name: string, args: string[], endpoints?: string[]): Promise<string>;
   /** A write/read checker against the cluster's Ready members, with the user certificate. */
-  checker(namespace: string, name: string): Promise<Checker>;
+  checker(namespace: string, name: string, options?: { reloadTls?: boolean }): Promise<Checker>;
   stop(): Promise<void>;
 }
 
@@ -126,12 +126,17 @@ export async function startE2eEnvironment(label: string, options: ControlPlaneOp
         execFile(argv[0]!, argv.slice(1), { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`etcdctl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
       });
     },
-    async checker(namespace, name) {
-      const secret = JSON.parse(await kubectl('get', 'secret', `${name}-client-tls`, '-n', namespace, '-o', 'json')) as V1Secret;
-      const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64').toString('utf8');
+    async checker(namespace, name, options = {}) {
+      const tlsSource = async () => {
+        const secret = JSON.parse(await kubectl('get', 'secret', `${name}-client-tls`, '-n', namespace, '-o', 'json')) as V1Secret;
+        const pem = (k: string) => Buffer.from(secret.data![k]!, 'base64').toString('utf8');
+        return { caPem: pem('ca.crt'), certPem: pem('tls.crt'), keyPem: pem('tls.key') };
+      };
       const selector = selectorString(memberSelector({ name, namespace }));
       return new Checker({
-        tls: { caPem: pem('ca.crt'), certPem: pem('tls.crt'), keyPem: pem('tls.key') },
+        tls: await tlsSource(),
+        // Reloads the client Secret, as an application with the Secret mounted does.
+        ...(options.reloadTls ? { tlsSource } : {}),
         serverName: clientServiceHosts({ name, namespace }).at(-1)!,
         endpoints: async () => {
           const pods = JSON.parse(await kubectl('get', 'pods', '-n', namespace, '-l', selector, '-o', 'json')) as { items: V1Pod[] };
