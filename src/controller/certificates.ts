@@ -7,6 +7,7 @@ import { executeCertificatePlan } from '../pki/issue.js';
 import { type CertificatePlan, type ObservedPki, type PkiInputs, type PkiProblemReason, planCertificates, planIsEmpty } from '../pki/plan.js';
 import type { LeafKind } from '../pki/profiles.js';
 import type { ClusterCache } from '../runtime/cache.js';
+import { crashpoint } from '../runtime/crashpoints.js';
 import { kubeRequest, statusCodeOf } from '../runtime/kube-http.js';
 import { type ClusterRef, annotationKeys, names } from '../resources/names.js';
 import { ownerReference } from '../resources/owner.js';
@@ -165,6 +166,7 @@ export async function reconcileCertificates(
     for (const s of await executeCertificatePlan(plan, observed, inputs, ownerReference(cluster), now)) {
       await deps.writer.apply({ ...s, apiVersion: 'v1', kind: 'Secret' });
       written.push(s.metadata!.name!);
+      if (plan.rotation && written.length === 1) crashpoint(`after-ca-${plan.rotation.step.kind}`);
       // A server Secret found edited (another CA's bundle) is put back in this pass: members are
       // not rolled onto the trust it held for a moment. A rotation rolls from what it observed.
       if (s.metadata!.name === names.serverSecret(ref) && !plan.rotation) trustHash = memberTrustHash(s) ?? trustHash;
@@ -172,6 +174,7 @@ export async function reconcileCertificates(
     }
     // Last, so that a crash before it leaves the next CA to find again: the rotation resumes.
     if (plan.rotation?.step.kind === 'finish') await deps.writer.delete('Secret', 'v1', ref.namespace, names.caNextSecret(ref));
+    if (plan.rotation && written.length === 0) crashpoint(`after-ca-${plan.rotation.step.kind}`);
     if (rotation.event) await deps.writer.event(cluster, 'Normal', rotation.event.reason, rotation.event.message, now);
   }
   // The credentials as observed, even when this pass rewrote them: every rewrite keeps the old ones

@@ -38,7 +38,13 @@ export type Crashpoint =
   /** spec.restore: the restore pods exist. */
   | 'after-restore-pods'
   /** Consented recovery (src/recovery): after each of its steps, named `recovery-<step>`. */
-  | `recovery-${string}`;
+  | `recovery-${string}`
+  /**
+   * A CA rotation step (src/pki/rotation.ts), named `after-ca-<step>`: after the step's first
+   * Secret write, when a step writing several has written one (or after the next-CA Secret's
+   * delete, for a step that writes none).
+   */
+  | `after-ca-${string}`;
 
 export function crashpoint(name: Crashpoint): void {
   const action = armed.get(name);

@@ -53,14 +53,16 @@ describe('every leaf certificate expired while the operator was away', () => {
     const back = Date.now();
     await env.startOperator();
     const seen: string[] = [];
-    const recovered = await env.waitFor('every leaf valid, Available, every pod Ready', async () => {
+    const recovered = await env.waitFor('every leaf valid and served, Available, every pod Ready', async () => {
       const c = await env.cluster(ns, name);
       const a = c.status?.conditions?.find((x) => x.type === 'Available');
       const state = `${a?.status}/${a?.reason}`;
       if (seen.at(-1) !== state) seen.push(state);
       const ends = await Promise.all(leaves.map(notAfter));
       const list = await pods();
-      return ends.every((t) => t > Date.now()) && a?.status === 'True' && list.length === 3 && list.every(ready) ? true : undefined;
+      // readyReplicas: the operator's own health check reached every member over TLS, so each
+      // serves a certificate that is valid now (its refreshed volume has reached etcd).
+      return ends.every((t) => t > Date.now()) && a?.status === 'True' && c.status?.readyReplicas === 3 && list.length === 3 && list.every(ready) ? true : undefined;
     }, { timeoutMs: 180_000, intervalMs: 100 });
     expect(recovered).toBe(true);
     const restarted = (await pods()).filter((p) => uids.get(p.metadata!.name!) !== p.metadata!.uid).map((p) => p.metadata!.name);
