@@ -6,7 +6,7 @@ import type { Checker } from './checker.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 
 // The operator is killed (SIGKILL) and stays away past the end of every leaf certificate (valid
-// 2 minutes here; the CA lives on). When it comes back, its own client certificate has expired
+// 1 minute here; the CA lives on). When it comes back, its own client certificate has expired
 // too: the first pass must reissue every leaf from the CA, ask etcd with the client certificate it
 // just issued, and the members must serve the new certificates (etcd reads them on each new
 // connection, the kubelet refreshes the Secret volumes) without a restart.
@@ -15,7 +15,7 @@ describe('every leaf certificate expired while the operator was away', () => {
   let checker: Checker;
   const ns = 'default';
   const name = 'caaway';
-  const tls = { certificateValidity: '2m', renewBefore: '60s', caValidity: '1h' };
+  const tls = { certificateValidity: '1m', renewBefore: '30s', caValidity: '1h' };
   const leaves = ['server-tls', 'peer-tls', 'operator-client-tls', 'client-tls'].map((s) => `${name}-${s}`);
 
   const secret = async (secretName: string) => JSON.parse(await env.kubectl('get', 'secret', secretName, '-n', ns, '-o', 'json')) as V1Secret;
