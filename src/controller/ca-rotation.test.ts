@@ -42,4 +42,14 @@ describe('describeRotation', () => {
     expect(r({ kind: 'finish' }).event?.reason).toBe('CARotationFinished');
     expect(describeRotation(undefined, 'db-ca')).toEqual({});
   });
+
+  it('says the rotation goes back, and why, when its next CA was lost', () => {
+    const back = describeRotation({ step: { kind: 'narrow', leaves: ['server'] }, oldPem: '', nextPem: '', back: true }, 'db-ca');
+    expect(back.event?.reason).toBe('CARotationNarrowing');
+    expect(back.event?.message).toMatch(/^CA rotation going back to the CA in Secret db-ca \(the next CA's Secret is gone/);
+    expect(back.progress?.message).toBe(back.event?.message);
+    const waiting = describeRotation({ step: { kind: 'awaitRoll', phase: 'reissued' }, oldPem: '', nextPem: '', back: true }, 'db-ca');
+    expect(waiting.event).toBeUndefined();
+    expect(waiting.progress?.message).toMatch(/going back/);
+  });
 });

@@ -55,6 +55,20 @@ export interface RotationReport {
 export function describeRotation(r: RotationPlan | undefined, caSecretName: string): RotationReport {
   const step = r?.step;
   if (!step || step.kind === 'blocked' || step.kind === 'done') return {};
+  if (r?.back) {
+    // The next CA's Secret was lost mid-rotation: its key signs nothing more, so the rotation goes
+    // back; a rotate-ca token it has not answered then starts a new one.
+    const forward = describeForward(step, caSecretName);
+    const back = (t: string) => `CA rotation going back to the CA in Secret ${caSecretName} (the next CA's Secret is gone, and its key with it; a pending rotate-ca request then starts anew): ${t}`;
+    return {
+      ...(forward.progress ? { progress: { reason: forward.progress.reason, message: back(forward.progress.message) } } : {}),
+      ...(forward.event ? { event: { reason: forward.event.reason, message: back(forward.event.message) } } : {}),
+    };
+  }
+  return describeForward(step, caSecretName);
+}
+
+function describeForward(step: Exclude<RotationPlan['step'], { kind: 'blocked' } | { kind: 'done' }>, caSecretName: string): RotationReport {
   switch (step.kind) {
     case 'start': {
       const why = step.reason === 'Requested' ? 'requested by annotation' : `the CA expires at ${step.expiresAt.toISOString()}, within renewBefore`;

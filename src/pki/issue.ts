@@ -9,7 +9,7 @@ import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { parseCertificate, secretKeys, secretText } from './inspect.js';
 import { annotationKeys, names } from '../resources/names.js';
 import type { CertificatePlan, ObservedPki, PkiInputs, RotationPlan } from './plan.js';
-import { overlapBundle } from './rotation.js';
+import { overlapBundle, splitBundle } from './rotation.js';
 import { type TlsPolicy, caValidity, leafValidity } from './policy.js';
 import { type LeafKind, type LeafProfile, type PkiCluster, caCommonName, leafProfile, organization } from './profiles.js';
 import { buildCaSecret, buildTlsSecret } from './secrets.js';
@@ -107,7 +107,11 @@ async function executeRotation(r: RotationPlan, observed: ObservedPki, inputs: P
     case 'widen':
       return rewrite(step.leaves, overlapBundle(r.oldPem, r.nextPem));
     case 'reissue': {
-      const signer = materialOf(inputs.caSecretRef ? observed.ca : observed.next);
+      // The Secret holding the CA the rotation goes to: the next-CA Secret, or the CA Secret when
+      // it already holds it (a user CA, a promoted one, or the old one gone back to).
+      const target = splitBundle(r.nextPem)[0];
+      const holder = [observed.next, observed.ca].find((s) => s !== undefined && splitBundle(secretText(s, secretKeys.cert))[0] === target);
+      const signer = materialOf(holder);
       const notAfter = caNotAfterOf(signer);
       const issued = await Promise.all(step.leaves.map((kind) => issueLeaf(leafProfile(c, kind), signer, notAfter, inputs.policy, now)));
       return step.leaves.map((kind, i) => buildTlsSecret(c, leafProfile(c, kind).secretName, issued[i]!, overlapBundle(r.oldPem, r.nextPem), owner));

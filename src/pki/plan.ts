@@ -55,6 +55,8 @@ export interface RotationPlan {
   nextPem: string;
   /** The rotate-ca token to record on the next CA. */
   token?: string;
+  /** Going back to the CA Secret's CA: the next CA was lost before the promotion (rotation-sources.ts). */
+  back?: true;
 }
 
 export type PkiProblemReason = CaProblemReason | 'CAChanged' | 'CAExpiringSoon' | 'CARotationBlocked' | 'CARotationOverdue' | 'SecretNotOwned' | 'InvalidTLSPolicy';
@@ -222,7 +224,7 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
   if (step.kind === 'done') return undefined;
   const late = rotationDeadline(oldPem, next.certPem, leaves, step.kind, inputs.policy, now);
   if (late) plan.problems.push(late);
-  return { ...plan, rotation: { step, oldPem, nextPem: next.certPem, token: recordedToken(signer) } };
+  return { ...plan, rotation: { step, oldPem, nextPem: next.certPem, token: recordedToken(signer), ...(source.back ? { back: true as const } : {}) } };
 }
 
 function ourLeafFacts(observed: ObservedPki, ownerUid: string): Partial<Record<LeafKind, LeafFacts>> {
@@ -268,6 +270,10 @@ function rotationStart(observed: ObservedPki, inputs: PkiInputs, ca: CaFacts, so
   if (inputs.caSecretRef || !inputs.trustInUse) return undefined;
   const requested = inputs.rotateToken !== undefined && inputs.rotateToken !== recordedToken(observed.ca);
   if (!requested && !soon) return undefined;
+  // A bundle of ours that holds more than this CA (a widening whose next CA was lost before it
+  // ended) is put back to it by this pass's reissue (IssuerChanged) first: a rotation started
+  // now would find that bundle trusting neither its old CA alone nor the overlap, and block.
+  if (Object.values(observed.leaves).some((s) => s && ownedBy(s, inputs.ownerUid) && inspectLeaf(s)?.caPem?.trim() !== ca.certPem.trim())) return undefined;
   const token = requested ? inputs.rotateToken : recordedToken(observed.ca);
   const step = requested ? ({ kind: 'start', reason: 'Requested' } as const) : ({ kind: 'start', reason: 'CAExpiring', expiresAt: ca.notAfter } as const);
   return { step, oldPem: ca.certPem, nextPem: '', token };

@@ -9,8 +9,9 @@
  *   phase                          | CA Secret lost                     | next-CA Secret lost
  *   -------------------------------+------------------------------------+---------------------------------
  *   started (no bundle holds next) | blocked: restore the CA Secret     | no rotation seen (nothing trusts next)
- *   widening/widened               | carry on from next                 | blocked (guardTrust, plan.ts)
- *   reissuing/reissued             | carry on from next                 | blocked (guardTrust, plan.ts)
+ *   widening                       | carry on from next                 | bundles reissued back (plan.ts)
+ *   widened                        | carry on from next                 | go back to the CA Secret's CA
+ *   reissuing/reissued             | carry on from next                 | go back to the CA Secret's CA
  *   promoted (CA Secret = next)    | carry on: promote again            | carry on from the CA Secret
  *   narrowing                      | carry on: promote again            | narrowed by the plan's reissue
  *   both lost                      | blocked: CASecretMissing (plan.ts) |
@@ -31,8 +32,11 @@ import { pemBlocks, splitBundle } from './rotation.js';
 
 export type OperatorRotationSource =
   | { kind: 'none' }
-  /** `signer`: the Secret holding next; `promoted`: the CA Secret holds it; `nextSecret`: `-ca-next` exists. */
-  | { kind: 'rotate'; next: CaFacts; signer: V1Secret; promoted: boolean; nextSecret: boolean }
+  /**
+   * `signer`: the Secret holding next; `promoted`: the CA Secret holds it; `nextSecret`: `-ca-next`
+   * exists; `back`: the rotation goes back to the CA Secret's CA, its next CA lost (goingBack).
+   */
+  | { kind: 'rotate'; next: CaFacts; signer: V1Secret; promoted: boolean; nextSecret: boolean; back?: boolean }
   | { kind: 'blocked'; problem: Problem<'CARotationBlocked'> };
 
 interface Observed {
@@ -63,7 +67,7 @@ function widenedTo(observed: Observed, ownerUid: string, caPem: string): boolean
 /**
  * After the promotion, with no narrowing yet: every leaf of ours issued by the CA Secret's CA, and
  * every bundle the same two CAs, that one second (overlapBundle writes old, then next). Widened
- * but not promoted, the CA Secret's CA comes first: its next CA is lost, and that stays blocked.
+ * but not promoted, the CA Secret's CA comes first: its next CA is lost (goingBack, below).
  * An edit of one Secret never looks like this.
  */
 function promotedState(observed: Observed, ownerUid: string, caPem: string): boolean {
@@ -72,6 +76,23 @@ function promotedState(observed: Observed, ownerUid: string, caPem: string): boo
   const bundles = new Set(leaves.map((l) => splitBundle(l.caPem).join('\n')));
   const ca = splitBundle(caPem)[0];
   return bundles.size === 1 && leaves.every((l) => issuedBy(l, caPem) && pemBlocks(l.caPem).length === 2 && splitBundle(l.caPem)[1] === ca);
+}
+
+/**
+ * Widened (or reissuing) when the next-CA Secret was lost: every bundle of ours is the CA Secret's
+ * CA and one other, every leaf issued by one of the two. The other CA's key is gone, so the
+ * rotation cannot go on to it; it goes back instead, as a rotation to the CA Secret's CA: leaves
+ * the lost CA signed are reissued from the CA Secret's (the bundles still trust both), members
+ * roll, then the bundles narrow to it alone. Members trust both CAs all along, so no call is
+ * refused, and the old CA's key signs everything that is issued. An unanswered rotate-ca token
+ * then starts a new rotation, with a new next CA. A single edited Secret never looks like this.
+ */
+function goingBack(observed: Observed, ownerUid: string, caPem: string): boolean {
+  const leaves = ourLeaves(observed, ownerUid);
+  if (!leaves) return false;
+  const bundles = new Set(leaves.map((l) => [...splitBundle(l.caPem)].sort().join('\n')));
+  const pair = pemBlocks(leaves[0]!.caPem);
+  return bundles.size === 1 && pair.length === 2 && holds(leaves[0]!.caPem, caPem) && leaves.every((l) => pair.some((ca) => issuedBy(l, ca)));
 }
 
 function problemOf(secret: V1Secret, now: Date): string | undefined {
@@ -103,5 +124,7 @@ export function operatorRotationSource(observed: Observed, cluster: PkiCluster, 
     return { kind: 'blocked', problem: { reason: 'CARotationBlocked', message } };
   }
   if (current && promotedState(observed, ownerUid, current.certPem)) return { kind: 'rotate', next: current, signer: observed.ca!, promoted: true, nextSecret: false };
+  // Past a reissue back, the state is the promoted one above (and is carried on the same way).
+  if (current && goingBack(observed, ownerUid, current.certPem)) return { kind: 'rotate', next: current, signer: observed.ca!, promoted: true, nextSecret: false, back: true };
   return { kind: 'none' };
 }

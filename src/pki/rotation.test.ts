@@ -273,9 +273,11 @@ describe('a CA Secret deleted while a rotation of the operator CA is under way',
     // Now only the start, when no bundle holds the next CA yet, waits for it.
     { gone: ['db-ca'], reasons: ['CARotationBlocked', '', '', '', ''], finished: [false, true, true, true, true] },
     // Before: after the promotion (the CA Secret holds next) CARotationBlocked; nothing is missing then.
-    // After the start it is a new rotation (the token is still unanswered); after widen or reissue
-    // the next CA's key is gone and members may serve leaves it signed: blocked.
-    { gone: ['db-ca-next'], reasons: ['', 'CARotationBlocked', 'CARotationBlocked', '', ''], finished: [true, false, false, true, true] },
+    // After the start it is a new rotation (the token is still unanswered). After widen or reissue
+    // the next CA's key is gone and members may serve leaves it signed: before, blocked for good
+    // (no leaf renewed again); now the rotation goes back to the CA Secret's CA (reissuing what
+    // the lost one signed, then narrowing), and the unanswered token starts a new one.
+    { gone: ['db-ca-next'], reasons: ['', '', '', '', ''], finished: [true, true, true, true, true] },
     { gone: ['db-ca', 'db-ca-next'], reasons: Array<string>(5).fill('CASecretMissing'), finished: Array<boolean>(5).fill(false) },
   ];
   it.each(table)('$gone deleted after any phase: no call refused, nothing signed by a CA members do not trust', async ({ gone, reasons, finished }) => {
@@ -288,7 +290,7 @@ describe('a CA Secret deleted while a rotation of the operator CA is under way',
       for (const g of gone) world.secrets.delete(g);
       world.steps = [];
       const problems = new Set<string>();
-      for (let i = 0; i < 8; i++) for (const p of (await world.pass(inputs)).problems) problems.add(p.reason);
+      for (let i = 0; i < 16; i++) for (const p of (await world.pass(inputs)).problems) problems.add(p.reason);
       for (const kind of leafKinds) {
         const leaf = text(world.get(leafProfile(cluster, kind).secretName), secretKeys.cert);
         expect(world.members.every((m) => trusts(m.trust, leaf)), `${kind} after phase ${phase}`).toBe(true);
@@ -304,6 +306,47 @@ describe('a CA Secret deleted while a rotation of the operator CA is under way',
     console.log(`${gone.join(' and ')} deleted after each phase:\n${outcomes.join('\n')}`);
     expect(outcomes.map((o) => /\[(.*)\]/.exec(o)?.[1] ?? '')).toEqual(reasons);
     expect(done).toEqual(finished);
+  });
+});
+
+describe('the next-CA Secret deleted in the middle of a step', { timeout: 120_000 }, () => {
+  // Between the writes of widen and of reissue (a step writes up to four Secrets): the bundles
+  // then differ, or hold the same two CAs with leaves from both. No call is refused on the way
+  // back, and the unanswered token ends in a finished rotation to a new CA.
+  it.each([
+    { step: 1, kept: [1, 2, 3] }, // widen
+    { step: 2, kept: [1, 2, 3] }, // reissue
+  ])('step $step: back, then a new rotation that finishes', async ({ step, kept }) => {
+    for (const k of kept) {
+      const world = await runningCluster();
+      const inputs = inUse({ rotateToken: 't1' });
+      for (let i = 0; i < step; i++) await world.pass(inputs);
+      await world.pass(inputs, k);
+      const lost = text(world.get('db-ca-next'), secretKeys.cert);
+      world.secrets.delete('db-ca-next');
+      world.steps = [];
+      // The first step back says so (for status and the event), unless a bundle must be put back first.
+      const first = planCertificates(world.observed(), { ...inputs, membersRolled: true }, now);
+      if (first.rotation) expect(first.rotation.back, `step ${step}, ${k} kept`).toBe(true);
+      const problems = new Set<string>();
+      for (let i = 0; i < 16; i++) {
+        try {
+          for (const p of (await world.pass(inputs)).problems) problems.add(p.reason);
+        } catch (e) {
+          throw new Error(`step ${step}, ${k} write(s) kept: ${world.steps.join(' ')}: ${String(e)}`);
+        }
+      }
+      const ca = text(world.get('db-ca'), secretKeys.cert);
+      const outcome = `step ${step}, ${k} write(s) kept: ${world.steps.filter((x) => x !== 'none').join(' ')}`;
+      expect(problems, outcome).toEqual(new Set());
+      expect(ca, outcome).not.toBe(lost);
+      for (const kind of leafKinds) {
+        const sec = world.get(leafProfile(cluster, kind).secretName);
+        expect(text(sec, secretKeys.ca), `${kind}: ${outcome}`).toBe(ca);
+        expect(trusts(ca, text(sec, secretKeys.cert)), `${kind}: ${outcome}`).toBe(true);
+      }
+      expect(world.get('db-ca-next'), outcome).toBeUndefined();
+    }
   });
 });
 

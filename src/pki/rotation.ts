@@ -84,6 +84,9 @@ export function planRotation(v: RotationView): RotationStep {
   // Past the reissue roll (some bundle already narrowed, or the CA promoted): carry on narrowing.
   if (byNext.length === leaves.length && (narrowed.length > 0 || v.promoted)) {
     if (v.operatorCa && !v.promoted) return { kind: 'promote' };
+    // Nothing narrowed yet: the members must run the reissued leaves first (a rotation going back
+    // to the CA Secret's CA reissues with it already there, so the promotion did not wait).
+    if (narrowed.length === 0 && !v.rolled) return { kind: 'awaitRoll', phase: 'reissued' };
     return { kind: 'narrow', leaves: kinds(leaves.filter((f) => !bundleIs(f.leaf, [nextC]))) };
   }
   const widened = leaves.filter((f) => bundleIs(f.leaf, overlap));
@@ -97,7 +100,10 @@ export function planRotation(v: RotationView): RotationStep {
   }
   // Every bundle is old + next. A reissue that started continues without waiting: it began rolled.
   if (byNext.length === 0) return v.rolled ? { kind: 'reissue', leaves: kinds(leaves) } : { kind: 'awaitRoll', phase: 'widened' };
-  if (byNext.length < leaves.length) return { kind: 'reissue', leaves: kinds(leaves.filter((f) => !issuedBy(f.leaf, v.nextPem))) };
+  // The server leaf always among them: the members restart for what the server Secret holds
+  // (memberTrustText), and only a restart makes sure no member still serves a leaf the CA being
+  // left signed. Going forward it is the last one reissued anyway; going back it may not be.
+  if (byNext.length < leaves.length) return { kind: 'reissue', leaves: kinds(leaves.filter((f) => f.kind === 'server' || !issuedBy(f.leaf, v.nextPem))) };
   if (!v.rolled) return { kind: 'awaitRoll', phase: 'reissued' };
   return v.operatorCa && !v.promoted ? { kind: 'promote' } : { kind: 'narrow', leaves: kinds(leaves) };
 }

@@ -134,6 +134,44 @@ describe('the CA Secret lost in the middle of a CA rotation', () => {
     await env.waitFor('Degraded=False', async () => ((await condition('Degraded'))?.status === 'False' ? true : undefined), { timeoutMs: 60_000 });
   });
 
+  it('the next-CA Secret deleted once a leaf comes from it: the rotation goes back, then a new one finishes', { timeout: 900_000 }, async () => {
+    // The rotation of the test above carries on; the operator is killed right after the reissue's
+    // first write (a leaf signed by the next CA, members trusting both), and the next-CA Secret,
+    // with the only copy of its key, is deleted while it is away. Before: CARotationBlocked for
+    // good, no leaf renewed again until a person restored that Secret from a backup.
+    await env.operator().process.stop();
+    const crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: 'after-ca-reissue' });
+    await env.waitFor('the operator to die after the first reissued leaf', () => !crashing.process.running(), { timeoutMs: 240_000, intervalMs: 100 });
+    const caBefore = pem(await secret(caName), 'tls.crt').trim();
+    const lost = pem(await secret(nextName), 'tls.crt').trim();
+    await env.kubectl('delete', 'secret', nextName, '-n', ns);
+    const deleted = Date.now();
+    await env.startOperator();
+    const progress = new Set<string>();
+    let maxDown = 0;
+    const done = await env.waitFor('back, then a new rotation to its end', async () => {
+      await look();
+      const list = await pods();
+      maxDown = Math.max(maxDown, 3 - list.filter((p) => !p.metadata?.deletionTimestamp).length);
+      const p = await condition('Progressing');
+      if (p?.status === 'True') progress.add(`${p.reason}${p.message?.includes('going back') ? ' (back)' : ''}`);
+      if (await exists(nextName)) return undefined;
+      const ca = pem(await secret(caName), 'tls.crt').trim();
+      return ca !== caBefore && p?.status === 'False' && list.length === 3 && list.every(ready) ? ca : undefined;
+    }, { timeoutMs: 600_000, intervalMs: 300 });
+    console.log(`next-CA Secret deleted -> back and rotated anew: ${Date.now() - deleted} ms; Progressing seen: ${[...progress].join(', ')}; max pods down at once: ${maxDown}`);
+    expect([...progress].some((p) => p.endsWith('(back)'))).toBe(true);
+    expect(done).not.toBe(lost);
+    const issuer = new X509Certificate(done);
+    for (const l of leaves) {
+      const s = await secret(l);
+      expect(new X509Certificate(pem(s, 'tls.crt')).verify(issuer.publicKey), `${l} signed by the new CA`).toBe(true);
+      expect(blocks(pem(s, 'ca.crt')), `${l} trusts the new CA alone`).toEqual([done]);
+    }
+    expect(maxDown).toBeLessThanOrEqual(1);
+    expect([...seenAvailable]).toEqual(['True/QuorumHealthy']);
+  });
+
   it('lost no acknowledged write and served no stale read throughout', async () => {
     await expectNoLoss(checker, 100);
   });
