@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BackupDestination } from '../api/backup-types.generated.js';
+import { crashpoint } from '../runtime/crashpoints.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
 import { SnapshotIntegrityError } from './stream.js';
 
@@ -99,6 +100,7 @@ export async function upload(client: S3Client, target: UploadTarget, body: Reada
     queueSize: partsInFlight,
     leavePartsOnError: false,
   });
+  job.on('httpUploadProgress', () => crashpoint('backup-upload-progress'));
   const onAbort = () => void job.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
