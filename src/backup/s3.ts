@@ -76,9 +76,22 @@ async function claimKey(client: S3Client, target: UploadTarget, signal: AbortSig
     const writer = head.Metadata?.[writerMetadata];
     if (!mine || writer !== mine) throw new ObjectTakenError(target.key, writer);
   } catch (err) {
-    // HEAD answers a bare 404 for a missing key and a missing bucket alike; the upload tells them apart.
-    if ((err as SdkError).$metadata?.httpStatusCode !== 404) throw err;
+    // HEAD answers a bare 404 for a missing key and a missing bucket alike; the upload tells them
+    // apart. A 403 may be credentials allowed to write only: then nobody can look, so the upload
+    // goes on (and says so itself if the credentials are wrong).
+    const status = (err as SdkError).$metadata?.httpStatusCode;
+    if (status === 403) return;
+    if (status !== 404) throw err;
   }
+  try {
+    await abortUploadsOf(client, target, signal);
+  } catch (err) {
+    // Not allowed to list or abort uploads: what is left stays for the bucket's lifecycle rule.
+    if ((err as SdkError).$metadata?.httpStatusCode !== 403) throw err;
+  }
+}
+
+async function abortUploadsOf(client: S3Client, target: UploadTarget, signal: AbortSignal): Promise<void> {
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   do {
