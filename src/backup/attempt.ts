@@ -14,7 +14,7 @@ import { BackupInputError, readCa, readCredentials } from './kube.js';
 import type { BackupResult } from './plan.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type UploadTarget, classifyUploadError, s3Client, upload } from './s3.js';
+import { type UploadTarget, classifyUploadError, s3Client, upload, writerMetadata } from './s3.js';
 import { SnapshotRevisionReader } from './bolt-revision.js';
 import { type MemberEndpoint, openSnapshot } from './snapshot.js';
 import { Meter, SnapshotVerifier } from './stream.js';
@@ -66,7 +66,7 @@ export async function runAttempt(input: AttemptInput, signal: AbortSignal): Prom
     'etcd-version': snapshot.etcdVersion,
     'etcd-cluster': `${ref.namespace}/${ref.name}`,
     'etcd-backup': backup.metadata.name!,
-    'etcd-backup-uid': backup.metadata.uid ?? '',
+    [writerMetadata]: backup.metadata.uid ?? '',
     compression,
   };
   let moved: Transferred;

@@ -21,6 +21,8 @@ const cases: Case[] = [
   ['a new backup of a healthy cluster starts attempt 1', fresh, 'start', { attempt: 1 }],
   ['pending with quorum starts', o({ phase: 'Pending' }), 'start', { attempt: 1 }],
   ['no such cluster: wait for it', o({ cluster: 'missing', quorum: 'unknown' }), 'wait', { reason: 'ClusterNotFound' }],
+  ['the cluster deleted after an attempt began (operator away): fails, not Running for ever', o({ phase: 'Running', attempts: 1, cluster: 'missing', quorum: 'unknown' }), 'fail', { failure: expect.objectContaining({ reason: 'ClusterNotFound', retryable: false }) }],
+  ['the cluster deleted during a failed attempt\'s pause: fails once the pause is over', o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: { reason: 'SnapshotFailed', message: 'x', retryable: true }, atMs: 0 }, cluster: 'missing', quorum: 'unknown' }), 'fail', { failure: expect.objectContaining({ reason: 'ClusterNotFound' }) }],
   ['cluster without members yet: wait', o({ cluster: 'forming', quorum: 'unknown' }), 'wait', { reason: 'ClusterNotReady' }],
   ['no member answered: wait, do not fail', o({ quorum: 'unknown' }), 'wait', { reason: 'ClusterNotReady' }],
   ['quorum lost: refused with a reason', o({ quorum: 'lost' }), 'fail', { failure: expect.objectContaining({ reason: 'QuorumLost', retryable: false }) }],

@@ -8,7 +8,10 @@
  *   4. No attempt here although status says Running: the process that ran it is gone (restart,
  *      leadership moved); its multipart upload was never completed, so start again (a new attempt).
  *   5. Before starting: the cluster must exist and have formed; with quorum lost a snapshot could
- *      not be consistent and a user must know, so the backup fails with QuorumLost.
+ *      not be consistent and a user must know, so the backup fails with QuorumLost. A backup not
+ *      begun waits for a missing cluster (it may be created next); one that began fails: its
+ *      cluster was deleted (or replaced by another of the name, which it never asked about), and
+ *      waiting would leave it Running for ever.
  *   6. One backup at a time per cluster: wait while another of the same cluster runs.
  */
 import { type BackupFailure, backupReasons } from './reasons.js';
@@ -78,6 +81,9 @@ export function planBackup(o: BackupObservation): BackupStep {
   if (o.attempt?.state === 'running') return { kind: 'wait', reason: backupReasons.uploading, message: 'streaming the snapshot to the bucket', afterMs: 0 };
   if (o.phase === 'Running' && o.attempts >= maxAttempts) {
     return { kind: 'fail', failure: { reason: backupReasons.interrupted, message: `the operator stopped during each of ${o.attempts} attempts`, retryable: false } };
+  }
+  if (o.cluster === 'missing' && o.attempts > 0) {
+    return { kind: 'fail', failure: { reason: backupReasons.clusterNotFound, message: `the EtcdCluster was deleted after attempt ${o.attempts} began, before a snapshot was uploaded: there is nothing left to back up (no object was recorded)`, retryable: false } };
   }
   if (o.cluster === 'missing') return { kind: 'wait', reason: backupReasons.clusterNotFound, message: 'no EtcdCluster of that name in this namespace', afterMs: 10_000 };
   if (o.cluster === 'forming') return { kind: 'wait', reason: backupReasons.clusterNotReady, message: 'the cluster has no member to take a snapshot from yet', afterMs: 5_000 };

@@ -25,6 +25,8 @@ export const backupReasons = {
   bucketNotFound: 'BucketNotFound',
   endpointUnreachable: 'EndpointUnreachable',
   endpointNotTrusted: 'EndpointNotTrusted',
+  /** The object key holds an object another EtcdBackup (or something else) wrote. */
+  objectExists: 'ObjectExists',
   quorumLost: 'QuorumLost',
   // Failures after retries ran out
   snapshotCorrupt: 'SnapshotCorrupt',

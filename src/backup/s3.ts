@@ -7,9 +7,10 @@
  */
 import { Agent } from 'node:https';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BackupDestination } from '../api/backup-types.generated.js';
+import { crashpoint } from '../runtime/crashpoints.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
 import { SnapshotIntegrityError } from './stream.js';
 
@@ -50,8 +51,61 @@ export interface UploadTarget {
   metadata: Record<string, string>;
 }
 
+/** The metadata naming the EtcdBackup that wrote an object: who may write over it (a retry). */
+export const writerMetadata = 'etcd-backup-uid';
+
+/** An object at the key that another writer made: never written over. */
+export class ObjectTakenError extends Error {
+  constructor(readonly key: string, readonly writer: string | undefined) {
+    super(`s3 object ${key} exists and was written by ${writer ? `another EtcdBackup (uid ${writer})` : 'something other than an EtcdBackup'}`);
+    this.name = 'ObjectTakenError';
+  }
+}
+
+/**
+ * Before an attempt writes its key: refuse when the object there is not this backup's (keys
+ * collide when two Kubernetes clusters share a bucket and folder, or an EtcdBackup is deleted and
+ * made again under its name, its object kept), and abort the multipart uploads of this exact key
+ * that an earlier attempt left (an operator killed mid-upload never sent its abort; a store down
+ * when it did refused it). Only this key's: others may be another backup's, in flight.
+ */
+async function claimKey(client: S3Client, target: UploadTarget, signal: AbortSignal): Promise<void> {
+  const mine = target.metadata[writerMetadata];
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }), { abortSignal: signal });
+    const writer = head.Metadata?.[writerMetadata];
+    if (!mine || writer !== mine) throw new ObjectTakenError(target.key, writer);
+  } catch (err) {
+    // HEAD answers a bare 404 for a missing key and a missing bucket alike; the upload tells them
+    // apart. A 403 may be credentials allowed to write only: then nobody can look, so the upload
+    // goes on (and says so itself if the credentials are wrong).
+    const status = (err as SdkError).$metadata?.httpStatusCode;
+    if (status === 403) return;
+    if (status !== 404) throw err;
+  }
+  try {
+    await abortUploadsOf(client, target, signal);
+  } catch (err) {
+    // Not allowed to list or abort uploads: what is left stays for the bucket's lifecycle rule.
+    if ((err as SdkError).$metadata?.httpStatusCode !== 403) throw err;
+  }
+}
+
+async function abortUploadsOf(client: S3Client, target: UploadTarget, signal: AbortSignal): Promise<void> {
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  do {
+    const page = await client.send(new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: target.key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: signal });
+    for (const u of page.Uploads ?? []) {
+      if (u.Key === target.key && u.UploadId) await client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: u.Key, UploadId: u.UploadId }), { abortSignal: signal });
+    }
+    [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
+  } while (keyMarker !== undefined || uploadIdMarker !== undefined);
+}
+
 /** Uploads `body` to completion, or aborts the multipart upload and rethrows. */
 export async function upload(client: S3Client, target: UploadTarget, body: Readable, signal: AbortSignal): Promise<void> {
+  await claimKey(client, target, signal);
   const job = new Upload({
     client,
     params: { Bucket: target.bucket, Key: target.key, Body: body, ContentType: target.contentType, Metadata: target.metadata },
@@ -59,6 +113,7 @@ export async function upload(client: S3Client, target: UploadTarget, body: Reada
     queueSize: partsInFlight,
     leavePartsOnError: false,
   });
+  job.on('httpUploadProgress', () => crashpoint('backup-upload-progress'));
   const onAbort = () => void job.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -88,6 +143,9 @@ function codeOf(err: SdkError): string {
  */
 export function classifyUploadError(err: unknown, endpoint: string, bucket: string): BackupFailure {
   if (err instanceof SnapshotIntegrityError) return { reason: backupReasons.snapshotCorrupt, message: err.message, retryable: true };
+  if (err instanceof ObjectTakenError) {
+    return { reason: backupReasons.objectExists, message: `${err.message}: it is never written over. Keep it or delete it, or give this backup another name or destination.prefix, then create a new EtcdBackup`, retryable: false };
+  }
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
   const detail = err instanceof Error ? `${e.name ?? 'Error'}: ${err.message}` : String(err);

@@ -19,7 +19,7 @@ import { type Cron, latestFire, longestIntervalMs, nextFire, parseCron } from '.
 import { BackupInputError, backupEvent, createBackup, deleteBackup, patchBackupStatus, readCa, readCredentials } from './kube.js';
 import { type BackupMetrics, newestOutcomes } from './metrics.js';
 import { type RetainedBackup, planRetention } from './retention.js';
-import type { BackupFailure } from './reasons.js';
+import { type BackupFailure, backupReasons } from './reasons.js';
 import { classifyUploadError, deleteObject, s3Client } from './s3.js';
 
 export interface SchedulePlan {
@@ -151,17 +151,20 @@ export class ScheduleReconciler implements Reconciler {
   private async remove(backup: EtcdBackup, ctx: PassContext): Promise<BackupFailure | undefined> {
     const { bucket, key } = backup.status ?? {};
     if (bucket && key) {
+      // The store's own client gives up on a silent connection only after 2 x 120 s: this pass
+      // holds the one schedule worker that every cluster's slots wait on, so it has its own deadline.
+      const deadline = AbortSignal.timeout(retentionCallTimeoutMs);
       try {
         const [credentials, ca] = await Promise.all([readCredentials(this.deps.kc, backup, ctx.signal), readCa(this.deps.kc, backup, ctx.signal)]);
         const client = s3Client(backup.spec.destination, credentials, ca);
         try {
-          await deleteObject(client, bucket, key, ctx.signal);
+          await deleteObject(client, bucket, key, AbortSignal.any([ctx.signal, deadline]));
         } finally {
           client.destroy();
         }
       } catch (err) {
         if (ctx.signal.aborted) throw err;
-        return retentionFailure(err, backup);
+        return retentionFailure(deadline.aborted ? new RetentionTimeout(backup.spec.destination.endpoint) : err, backup);
       }
     }
     await deleteBackup(this.deps.kc, backup, ctx.signal);
@@ -203,6 +206,17 @@ export function backupsInUse(clusters: EtcdCluster[]): Set<string> {
 /** Condition on a scheduled backup that retention would delete and cannot: why it is still here. */
 export const retentionBlocked = 'RetentionBlocked';
 
+/** How long retention waits for the store to delete one object. */
+export const retentionCallTimeoutMs = 20_000;
+
+/** The store accepted the connection but did not answer in time (a stopped process, a hung disk). */
+class RetentionTimeout extends Error {
+  constructor(endpoint: string) {
+    super(`${endpoint} did not answer within ${retentionCallTimeoutMs / 1000} s`);
+    this.name = 'RetentionTimeout';
+  }
+}
+
 /** Pause before retention tries again: the store or a Secret may be back by then. */
 export const retentionRetryMs = 60_000;
 
@@ -210,7 +224,7 @@ export const retentionRetryMs = 60_000;
 export function retentionFailure(err: unknown, backup: EtcdBackup): BackupFailure {
   const { endpoint } = backup.spec.destination;
   const bucket = backup.status?.bucket ?? backup.spec.destination.bucket;
-  const cause = err instanceof BackupInputError ? err.failure : classifyUploadError(err, endpoint, bucket);
+  const cause = err instanceof BackupInputError ? err.failure : err instanceof RetentionTimeout ? { reason: backupReasons.endpointUnreachable, message: err.message, retryable: true } : classifyUploadError(err, endpoint, bucket);
   // The causes' advice ends with creating a new EtcdBackup; retention needs only the cause fixed.
   const advice = cause.message.replace(/, then create a new EtcdBackup$/, '');
   const message = `retention could not delete s3://${bucket}/${backup.status?.key ?? ''}: ${advice}. The backup and its object are kept; retention tries again every ${retentionRetryMs / 1000} s`;

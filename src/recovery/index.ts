@@ -16,11 +16,10 @@ import type { KubeView } from '../controller/observe-kube.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import { crashpoint } from '../runtime/crashpoints.js';
 import { buildMembershipConfig } from '../resources/membership-config.js';
-import { type ClusterRef, labelKeys, memberHost, memberSelector, names, ports, restorePodLabels } from '../resources/names.js';
+import { type ClusterRef, labelKeys, memberHost, memberSelector, names, ports } from '../resources/names.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
-import type { RestorePodView } from '../restore/plan.js';
-import { buildRestoreClaim, buildRestorePod } from '../restore/pods.js';
-import { podBlocked, podFailure } from '../restore/reconcile.js';
+import { buildRestoreClaim } from '../restore/pods.js';
+import { type RestorePodActs, createRestorePods, observeRestorePods, podFailure, restoreClaimViews, retryRestorePods } from '../restore/reconcile.js';
 import { sourceFromBackup } from '../restore/source.js';
 import { buildForcePod } from './force-pod.js';
 import { type ForcePodView, type RecoveryObservation, type RecoveryStep, holdsPass, planRecovery, recoveryActive } from './plan.js';
@@ -112,17 +111,6 @@ function ordinalOfRecord(r: EtcdClusterRecoveryRecord | undefined): number | und
   return m ? Number(m[1]) : undefined;
 }
 
-function restorePods(ctx: RecoveryContext): RestorePodView[] {
-  const pattern = /-restore-(\d+)$/;
-  return (ctx.cache.list('Pod', ctx.ref.namespace, restorePodLabels(ctx.ref)) as V1Pod[]).flatMap((pod) => {
-    const m = pattern.exec(pod.metadata?.name ?? '');
-    if (!m || pod.metadata?.name !== names.restorePod(ctx.ref, Number(m[1]))) return [];
-    const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
-    const blocked = phase === 'Pending' ? podBlocked(pod) : undefined;
-    return [{ ordinal: Number(m[1]), name: pod.metadata.name, phase, failure: phase === 'Failed' ? podFailure(pod) : undefined, ...(blocked ? { blocked } : {}) }];
-  });
-}
-
 /** The EtcdBackup a consent (or the recovery under way) names, resolved as spec.restore would. */
 function backupOf(ctx: RecoveryContext, name: string | undefined): RecoveryObservation['backup'] {
   if (!name) return undefined;
@@ -169,7 +157,8 @@ async function observe(ctx: RecoveryContext, lastRevision: EtcdClusterLastRevisi
     targetVersion: cluster.spec.version,
     backup: backupOf(ctx, backupName),
     claimsPresent,
-    restorePods: active ? restorePods(ctx) : [],
+    restorePods: active ? observeRestorePods(ctx.cache, ref) : [],
+    restoreClaims: restoreClaimViews(kube.claims, cluster.metadata.uid),
     quorumAnswers: !!ctx.anyEtcd?.quorumConfirmed && ctx.anyEtcd.leaderId !== undefined,
   };
 }
@@ -227,6 +216,8 @@ function describe(step: RecoveryStep): string {
       return step.record.message ?? step.record.phase;
     case 'createRestoreClaims':
       return `creating new volumes for ordinals ${step.ordinals.join(', ')}`;
+    case 'retryRestorePods':
+      return `running restore pods ${step.pods.map((p) => p.name).join(', ')} again after a failure that may clear by itself`;
     case 'createRestorePods':
       return `restoring the snapshot onto the volumes of ordinals ${step.ordinals.join(', ')}`;
     case 'deleteRestorePods':
@@ -236,6 +227,8 @@ function describe(step: RecoveryStep): string {
       return step.kind;
   }
 }
+
+const restoreActs = (ctx: RecoveryContext): RestorePodActs => ({ cluster: ctx.cluster, writer: ctx.writer, signal: ctx.signal, log: ctx.log, now: ctx.now, domain: ctx.domain, operatorImage: ctx.memberInitImage });
 
 /** Carries out one step; returns status.recovery as it must read after it. */
 async function act(ctx: RecoveryContext, step: RecoveryStep): Promise<EtcdClusterRecoveryRecord | undefined> {
@@ -310,11 +303,14 @@ async function act(ctx: RecoveryContext, step: RecoveryStep): Promise<EtcdCluste
     case 'createRestorePods': {
       const backup = backupOf(ctx, record?.consent?.fromBackup?.backupName);
       if (backup?.resolution.state !== 'ready') throw new Error('restore pods planned without a ready backup');
-      for (const o of step.ordinals) await writer.apply(buildRestorePod({ cluster, ordinal: o, fetch: backup.resolution.source.fetch, domain: ctx.domain, operatorImage: ctx.memberInitImage }), signal);
+      await createRestorePods(restoreActs(ctx), backup.resolution.source, step, restoreClaimViews(ctx.kube.claims, cluster.metadata.uid));
       await event('Normal', 'RestoreStarted', `restoring ${backup.resolution.source.description} onto the volumes of ordinals ${step.ordinals.join(', ')}`);
       crashpoint('recovery-createRestorePods');
       return record;
     }
+    case 'retryRestorePods':
+      await retryRestorePods(restoreActs(ctx), step.pods);
+      return record;
     case 'deleteRestorePods':
       for (const n of step.names) await writer.delete('Pod', 'v1', ref.namespace, n, signal);
       return record;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EtcdClusterRecoveryRecord } from '../api/types.generated.js';
+import type { RestorePodView } from '../restore/plan.js';
 import { type RecoveryObservation, type RecoveryStep, consentKey, holdsPass, planRecovery } from './plan.js';
 
 const uid = '0b6e1d2c-1111-4222-8333-444455556666';
@@ -12,7 +13,7 @@ const lost: RecoveryObservation = {
   uid, consent, record: undefined, formed: true, quorumHealthy: false, electing: false, survivors: [s2, s0], persistentStorage: true, referenceRevision: 90n,
   statefulSetExists: true, memberPods: [0, 1, 2].map((ordinal) => ({ ordinal, terminating: false })), claims: [0, 1, 2],
   forcePod: undefined, forcedAnswered: false, membershipIsSurvivorOnly: false, survivorHealthy: false, now,
-  replicas: 3, targetVersion: '3.6.16', backup: undefined, claimsPresent: 3, restorePods: [], quorumAnswers: false,
+  replicas: 3, targetVersion: '3.6.16', backup: undefined, claimsPresent: 3, restorePods: [], restoreClaims: [], quorumAnswers: false,
 };
 const started: EtcdClusterRecoveryRecord = { consent, phase: 'Stopping', member: 'c-2', memberID: '1000', revision: 80, lostRevisions: 10, startedAt: now };
 /** Stopping, with everything stopped and deleted that must be. */
@@ -60,6 +61,8 @@ const fromBackup = { clusterUID: uid, fromBackup: { backupName: 'nightly' } };
 const byBackup = (phase: EtcdClusterRecoveryRecord['phase']): EtcdClusterRecoveryRecord => ({ consent: fromBackup, phase, revision: 60, lostRevisions: 30, startedAt: now });
 const restorePods = (phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed', ...ordinals: number[]) => ordinals.map((ordinal) => ({ ordinal, name: `c-restore-${ordinal}`, phase }));
 const emptied: Partial<RecoveryObservation> = { statefulSetExists: false, memberPods: [], claims: [], claimsPresent: 0, backup: readyBackup };
+const restoring: Partial<RecoveryObservation> = { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, now: new Date(1_000_000).toISOString() };
+const transientPod = (ordinal: number, failedAtMs: number): RestorePodView => ({ ordinal, name: `c-restore-${ordinal}`, phase: 'Failed', failure: 'step fetch exited 75: Error: connect ECONNREFUSED', transient: true, failedAtMs });
 
 const backupCases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind: string; [k: string]: unknown }][] = [
   ['from a backup: begins, recording what is lost', { consent: fromBackup, backup: readyBackup }, { kind: 'begin', record: { phase: 'Stopping', revision: 60, lostRevisions: 30 } }],
@@ -70,8 +73,15 @@ const backupCases: [string, Partial<RecoveryObservation>, RecoveryStep | { kind:
   ['stopping: waits for the claims to be gone', { ...emptied, record: byBackup('Stopping'), claimsPresent: 2 }, { kind: 'wait' }],
   ['stopping: all gone, Restoring recorded', { ...emptied, record: byBackup('Stopping') }, { kind: 'recordPhase', record: { phase: 'Restoring' } }],
   ['restoring: new claims', { ...emptied, record: byBackup('Restoring') }, { kind: 'createRestoreClaims', ordinals: [0, 1, 2] }],
-  ['restoring: one restore pod per member', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3 }, { kind: 'createRestorePods', ordinals: [0, 1, 2] }],
+  ['restoring: one restore pod per member', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3 }, { kind: 'createRestorePods', ordinals: [0, 1, 2], retries: [0, 0, 0], reset: [] }],
   ['restoring: a failed restore pod stops it', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, restorePods: [...restorePods('Failed', 0), ...restorePods('Running', 1, 2)] }, { kind: 'fail' }],
+  // The object store down for a while: retried as spec.restore retries (src/restore/retries.ts).
+  ['restoring: a transient fetch failure waits out its pause', { ...restoring, restorePods: [transientPod(0, 995_000), ...restorePods('Running', 1, 2)] }, { kind: 'wait', message: 'restore pod c-restore-0 failed, which may clear by itself: step fetch exited 75: Error: connect ECONNREFUSED; running it again in 5 s (retry 1 of 4)' }],
+  ['restoring: pause over, the retry is counted and the pod deleted', { ...restoring, restorePods: [transientPod(0, 990_000), ...restorePods('Running', 1, 2)] }, { kind: 'retryRestorePods', pods: [{ ordinal: 0, name: 'c-restore-0', retries: 1, failure: 'step fetch exited 75: Error: connect ECONNREFUSED' }] }],
+  ['restoring: retries used up: the recovery stops', { ...restoring, restorePods: [{ ...transientPod(0, 0), retries: 4 }, ...restorePods('Running', 1, 2)] }, { kind: 'fail' }],
+  ['restoring: a retried pod is made again as that retry', { ...restoring, restoreClaims: [{ ordinal: 0, ours: true, retries: 2, retryPending: true }], restorePods: restorePods('Running', 1, 2) }, { kind: 'createRestorePods', ordinals: [0], retries: [2], reset: [] }],
+  ['restoring: a user deleted the failed pod: the count starts again', { ...restoring, restoreClaims: [{ ordinal: 0, ours: true, retries: 4 }], restorePods: restorePods('Running', 1, 2) }, { kind: 'createRestorePods', ordinals: [0], retries: [0], reset: [0] }],
+  ['restoring: a verdict beside a transient failure: stops at once', { ...restoring, restorePods: [transientPod(0, 990_000), { ...restorePods('Failed', 1)[0]!, failure: 'step fetch exited 1: SnapshotCorrupt' }] }, { kind: 'fail' }],
   ['restoring: a restore pod that cannot start (its Secret gone): blocked, says why', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, restorePods: [...restorePods('Succeeded', 0, 1), ...restorePods('Pending', 2).map((p) => ({ ...p, blocked: 'step fetch waits with CreateContainerConfigError' }))] }, { kind: 'blocked' }],
   ['restoring: the EtcdBackup deleted once every restore pod runs: no stop, and Rejoining once done', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, backup: undefined, restorePods: restorePods('Succeeded', 0, 1, 2) }, { kind: 'recordPhase', record: { phase: 'Rejoining' } }],
   ['restoring: the EtcdBackup gone before a restore pod was made: stops', { ...emptied, record: byBackup('Restoring'), claims: [0, 1, 2], claimsPresent: 3, backup: undefined, restorePods: restorePods('Running', 0, 1) }, { kind: 'fail' }],

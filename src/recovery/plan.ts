@@ -27,14 +27,17 @@
  * - From a backup (a Succeeded EtcdBackup of this cluster, not newer than spec.version): delete
  *   the StatefulSet, the member pods and every member volume, and wait until the claims are gone;
  *   record Restoring; then the restore machinery of spec.restore (src/restore) lays the snapshot
- *   on new claims, one restore pod per member; once all succeeded record Rejoining, create the
+ *   on new claims, one restore pod per member, a failed one judged as spec.restore judges it
+ *   (an object store that may come back is waited for, up to 4 times; a verdict stops the
+ *   recovery); once all succeeded record Rejoining, create the
  *   StatefulSet at spec.replicas, delete the restore pods, and when the restored members answer
  *   with a quorum the recovery Succeeded. The latch in status takes the cluster ID the restored
  *   members answer with only in that last step (no other pass ever moves it); etcd derives it
  *   from the peer URLs and cluster token, which stay, so it is in practice the old one.
  */
 import type { EtcdClusterRecoveryConsent, EtcdClusterRecoveryRecord, EtcdClusterSpentConsent } from '../api/types.generated.js';
-import { type RestorePodView, type SourceResolution, blockedMessage, versionProblem } from '../restore/plan.js';
+import { type ClaimView, type RestorePodView, type SourceResolution, blockedMessage, versionProblem } from '../restore/plan.js';
+import { type PodRetry, judgeFailedPods, nextPodRetries } from '../restore/retries.js';
 
 export interface Survivor {
   ordinal: number;
@@ -92,6 +95,8 @@ export interface RecoveryObservation {
   /** Claims that still exist, terminating ones included (a new claim of that name must wait). */
   claimsPresent: number;
   restorePods: RestorePodView[];
+  /** The member claims with their restore marks and retry counts (src/restore/retries.ts). */
+  restoreClaims: ClaimView[];
   /** Members answer with a quorum and a leader (any cluster ID: a restore makes a new one). */
   quorumAnswers: boolean;
 }
@@ -112,7 +117,10 @@ export type RecoveryStep =
   | { kind: 'createStatefulSet'; replicas: number }
   | { kind: 'recordPhase'; record: EtcdClusterRecoveryRecord }
   | { kind: 'createRestoreClaims'; ordinals: number[] }
-  | { kind: 'createRestorePods'; ordinals: number[] }
+  /** `retries[i]` is the retry the pod of `ordinals[i]` is; `reset` are those whose failed pod a user deleted. */
+  | { kind: 'createRestorePods'; ordinals: number[]; retries: number[]; reset: number[] }
+  /** Record the retry on each volume, then delete its failed pod: the next pass makes it again. */
+  | { kind: 'retryRestorePods'; pods: PodRetry[] }
   | { kind: 'deleteRestorePods'; names: string[] }
   | { kind: 'complete'; record: EtcdClusterRecoveryRecord }
   | { kind: 'fail'; message: string }
@@ -238,8 +246,11 @@ function continueFromBackup(o: RecoveryObservation, r: EtcdClusterRecoveryRecord
     return { kind: 'recordPhase', record: { ...r, phase: 'Restoring', message: `restoring EtcdBackup ${name} onto ${o.replicas} new member volumes` } };
   }
   if (r.phase === 'Restoring') {
-    const failed = o.restorePods.filter((p) => p.phase === 'Failed');
-    if (failed.length > 0) return { kind: 'fail', message: `restore pod${failed.length > 1 ? 's' : ''} ${failed.map((p) => `${p.name} failed: ${p.failure ?? 'no reason given'}`).join('; ')}. Fix the cause, then delete the failed restore pods to try again` };
+    // Failed restore pods are judged as spec.restore judges them: an object store that may come
+    // back is waited for, a verdict stops the recovery (src/restore/retries.ts).
+    const failed = judgeFailedPods(o.restorePods, o.restoreClaims, Date.parse(o.now));
+    if (failed?.kind === 'stop') return { kind: 'fail', message: `${failed.why}. Fix the cause, then delete the failed restore pods to try again, with the retry count back at 0` };
+    if (failed) return failed.kind === 'wait' ? failed : { kind: 'retryRestorePods', pods: failed.pods };
     const missingClaims = range(o.replicas).filter((i) => !o.claims.includes(i));
     if (missingClaims.length > 0) return o.claimsPresent > o.claims.length ? { kind: 'wait', message: 'waiting for old member volumes to be deleted' } : { kind: 'createRestoreClaims', ordinals: missingClaims };
     const podded = new Set(o.restorePods.map((p) => p.ordinal));
@@ -247,7 +258,7 @@ function continueFromBackup(o: RecoveryObservation, r: EtcdClusterRecoveryRecord
     // The EtcdBackup gates only making restore pods: each carries what it fetches and checks, so
     // one deleted after that must not stop a recovery whose volumes are (being) restored.
     if (missingPods.length > 0 && o.backup?.resolution.state !== 'ready') return { kind: 'fail', message: `EtcdBackup ${name} is no longer usable (${o.backup?.resolution.message ?? 'not found'}): the member volumes are empty; restore it or another backup into a new EtcdCluster` };
-    if (missingPods.length > 0) return { kind: 'createRestorePods', ordinals: missingPods };
+    if (missingPods.length > 0) return { kind: 'createRestorePods', ordinals: missingPods, ...nextPodRetries(missingPods, o.restoreClaims) };
     const done = o.restorePods.filter((p) => p.phase === 'Succeeded').length;
     const blocked = o.restorePods.filter((p) => p.blocked && p.phase !== 'Succeeded').sort((a, b) => a.ordinal - b.ordinal);
     if (blocked.length > 0) return { kind: 'blocked', message: blockedMessage(blocked, 'the recovery goes on by itself once that is fixed') };

@@ -8,15 +8,9 @@
  *
  * - Restore only ever applies to a cluster that never ran: no StatefulSet and no cluster ID.
  *   Once the StatefulSet exists the restore is over; its leftover pods are deleted.
- * - A restore pod whose fetch failed transiently (the object store unreachable or answering 5xx:
- *   exit 75) is run again, up to maxRestoreRetries times per volume, after a pause that doubles.
- * - Any other failed restore pod (a verdict: object or bucket missing, credentials rejected,
- *   digest mismatch, snapshot too new; or the retries used up) stops everything, with its own
- *   words. It is kept as the record of why; deleting it asks for another try, with the retry
- *   count back at 0: the user fixed the cause (an endpoint, credentials), so the limit on a cause
- *   that may clear by itself starts again. The count lives on the pod (which retry it is); the
- *   claim carries it only across the gap between the operator deleting a pod to retry it and
- *   making the next, marked pending: a pod made without that mark is a first run.
+ * - A failed restore pod is run again when its fetch failed in a way that may clear by itself, up
+ *   to maxRestoreRetries times; any other failure stops everything with its own words, the
+ *   failed pod kept as the record of why (retries.ts, shared with a recovery from a backup).
  * - The source must be ready (an EtcdBackup that Succeeded) and not newer than spec.version:
  *   etcd cannot run a data directory from a later minor release. Checked before anything is made.
  * - Volumes are created by the operator for this cluster object (marked with its UID). A claim of
@@ -29,6 +23,7 @@
  *   exists, so a stale view can never run a restore again on a volume etcd already uses.
  */
 import { parseVersion } from '../api/version.js';
+import { type PodRetry, judgeFailedPods, nextPodRetries } from './retries.js';
 import type { FetchSpec } from './source.js';
 
 export interface RestoreSource {
@@ -93,16 +88,14 @@ export type RestoreStep =
   /** `retries[i]` is the retry the pod of `ordinals[i]` is; `reset` are those whose failed pod a user deleted. */
   | { kind: 'createPods'; ordinals: number[]; retries: number[]; reset: number[] }
   /** Record the retry on each volume, then delete its failed pod: the next pass makes it again. */
-  | { kind: 'retryPods'; pods: { ordinal: number; name: string; retries: number; failure: string }[] }
+  | { kind: 'retryPods'; pods: PodRetry[] }
   /** Every pod exists, some cannot start: wait, and say why in Degraded (it goes on once fixed). */
   | { kind: 'blocked'; message: string }
   | { kind: 'done' };
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-export const maxRestoreRetries = 4;
-/** Pause before running a restore pod again: 10 s, 20 s, 40 s, 80 s. */
-export const restoreRetryDelayMs = (retries: number) => 10_000 * 2 ** retries;
+export { maxRestoreRetries, restoreRetryDelayMs } from './retries.js';
 
 /** A snapshot from a later minor release than the target cannot be run by the target's etcd. */
 export function versionProblem(snapshot: string | undefined, target: string): string | undefined {
@@ -115,31 +108,12 @@ export function versionProblem(snapshot: string | undefined, target: string): st
   return undefined;
 }
 
-/** Transient failures only: run the pods whose pause is over again, or wait for the first to be. */
-function retryFailed(o: RestoreObservation, failed: RestorePodView[], retries: (ordinal: number) => number): RestoreStep {
-  const dueAt = (p: RestorePodView) => (p.failedAtMs ?? 0) + restoreRetryDelayMs(retries(p.ordinal));
-  const due = failed.filter((p) => dueAt(p) <= o.nowMs);
-  if (due.length > 0) return { kind: 'retryPods', pods: due.map((p) => ({ ordinal: p.ordinal, name: p.name, retries: retries(p.ordinal) + 1, failure: p.failure ?? 'no reason given' })) };
-  const next = failed.reduce((a, b) => (dueAt(b) < dueAt(a) ? b : a));
-  const inS = Math.max(1, Math.ceil((dueAt(next) - o.nowMs) / 1000));
-  return { kind: 'wait', message: `restore pod ${next.name} failed, which may clear by itself: ${next.failure ?? 'no reason given'}; running it again in ${inS} s (retry ${retries(next.ordinal) + 1} of ${maxRestoreRetries})` };
-}
-
 export function planRestore(o: RestoreObservation): RestoreStep {
   if (!o.requested) return { kind: 'inactive' };
   if (o.statefulSetExists || o.formed) return o.pods.length > 0 ? { kind: 'deletePods', names: o.pods.map((p) => p.name).sort() } : { kind: 'inactive' };
-  const failed = o.pods.filter((p) => p.phase === 'Failed').sort((a, b) => a.ordinal - b.ordinal);
-  const claim = (ordinal: number) => o.claims.find((c) => c.ordinal === ordinal);
-  const retries = (ordinal: number) => o.pods.find((p) => p.ordinal === ordinal)?.retries ?? claim(ordinal)?.retries ?? 0;
-  if (failed.length > 0 && failed.every((p) => p.transient && retries(p.ordinal) < maxRestoreRetries)) return retryFailed(o, failed, retries);
-  if (failed.length > 0) {
-    // Pods that failed for the same reason (the same object) are named together, the reason once.
-    const byReason = new Map<string, string[]>();
-    const reasonOf = (p: RestorePodView) => `${p.failure ?? 'no reason given'}${p.transient ? ` (run ${retries(p.ordinal) + 1} times)` : ''}`;
-    for (const p of failed) byReason.set(reasonOf(p), [...(byReason.get(reasonOf(p)) ?? []), p.name]);
-    const why = [...byReason].map(([reason, pods]) => `restore pod${pods.length > 1 ? 's' : ''} ${pods.join(', ')} failed: ${reason}`).join('; ');
-    return { kind: 'fail', message: `${why}. Nothing was started; fix the cause, then delete the failed restore pods to try again, with the retry count back at 0 (or delete this EtcdCluster)` };
-  }
+  const failed = judgeFailedPods(o.pods, o.claims, o.nowMs);
+  if (failed?.kind === 'stop') return { kind: 'fail', message: `${failed.why}. Nothing was started; fix the cause, then delete the failed restore pods to try again, with the retry count back at 0 (or delete this EtcdCluster)` };
+  if (failed) return failed;
   const wanted = range(o.replicas);
   const succeeded = new Set(o.pods.filter((p) => p.phase === 'Succeeded').map((p) => p.ordinal));
   if (wanted.every((i) => succeeded.has(i))) return { kind: 'done' };
@@ -162,9 +136,7 @@ export function planRestore(o: RestoreObservation): RestoreStep {
   const missingClaims = wanted.filter((i) => !claimed.has(i));
   if (missingClaims.length > 0) return { kind: 'createClaims', ordinals: missingClaims };
   const missingPods = wanted.filter((i) => !podded.has(i));
-  const next = missingPods.map((i) => (claim(i)?.retryPending ? (claim(i)?.retries ?? 0) : 0));
-  const reset = missingPods.filter((i) => !claim(i)?.retryPending && (claim(i)?.retries ?? 0) > 0);
-  return { kind: 'createPods', ordinals: missingPods, retries: next, reset };
+  return { kind: 'createPods', ordinals: missingPods, ...nextPodRetries(missingPods, o.claims) };
 }
 
 /** Every restore pod exists and none failed: wait for them, or say which cannot start. */

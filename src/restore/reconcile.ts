@@ -14,8 +14,10 @@ import type { ClusterCache } from '../runtime/cache.js';
 import { crashpoint } from '../runtime/crashpoints.js';
 import { type ClusterRef, annotationKeys, names, restorePodLabels } from '../resources/names.js';
 import { transientExitCode } from './fetch.js';
-import { type RestoreObservation, type RestorePodView, type RestoreStep, maxRestoreRetries, planRestore } from './plan.js';
+import { type ClaimView, type RestoreObservation, type RestorePodView, type RestoreSource, type RestoreStep, maxRestoreRetries, planRestore } from './plan.js';
+import type { PodRetry } from './retries.js';
 import { buildRestoreClaim, buildRestorePod } from './pods.js';
+import { clusterRef } from '../resources/owner.js';
 import { resolveSource } from './source.js';
 import { recoveryActive } from '../recovery/plan.js';
 
@@ -73,15 +75,24 @@ export function podBlocked(pod: V1Pod): string | undefined {
   return s ? `step ${s.name} waits with ${s.reason}${s.message ? `: ${s.message}` : ''}` : undefined;
 }
 
-function observePods(ctx: RestoreContext): RestorePodView[] {
-  const pattern = new RegExp(`^${ctx.ref.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-restore-(0|[1-9]\\d*)$`);
-  return (ctx.cache.list('Pod', ctx.ref.namespace, restorePodLabels(ctx.ref)) as V1Pod[]).flatMap((pod) => {
+/** The cluster's restore pods as the planners see them (spec.restore's and a recovery's alike). */
+export function observeRestorePods(cache: ClusterCache, ref: ClusterRef): RestorePodView[] {
+  const pattern = new RegExp(`^${ref.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-restore-(0|[1-9]\\d*)$`);
+  return (cache.list('Pod', ref.namespace, restorePodLabels(ref)) as V1Pod[]).flatMap((pod) => {
     const m = pattern.exec(pod.metadata?.name ?? '');
     if (!m) return [];
     const phase = (pod.status?.phase ?? 'Pending') as RestorePodView['phase'];
     const retries = pod.metadata?.annotations?.[annotationKeys.restoreRetries];
     const blocked = phase === 'Pending' ? podBlocked(pod) : undefined;
     return [{ ordinal: Number(m[1]), name: pod.metadata!.name!, phase, ...(retries !== undefined ? { retries: Number(retries) || 0 } : {}), ...(phase === 'Failed' ? { failure: podFailure(pod), ...failedStep(pod) } : {}), ...(blocked ? { blocked } : {}) }];
+  });
+}
+
+/** The member claims with this cluster object's restore mark and retry count. */
+export function restoreClaimViews(claims: Map<number, V1PersistentVolumeClaim>, uid: string | undefined): ClaimView[] {
+  return [...claims].map(([ordinal, c]) => {
+    const a = c.metadata?.annotations ?? {};
+    return { ordinal, ours: a[annotationKeys.restoreFor] === uid, retries: Number(a[annotationKeys.restoreRetries] ?? 0) || 0, retryPending: a[annotationKeys.restoreRetryPending] === 'true' };
   });
 }
 
@@ -100,11 +111,8 @@ async function observe(ctx: RestoreContext): Promise<RestoreObservation> {
     statefulSetExists,
     paused: cluster.spec.paused === true,
     source: running ? await resolveSource(ctx.kc, cluster, ctx.signal, ctx.backups) : undefined,
-    claims: [...ctx.claims].map(([ordinal, c]) => {
-      const a = c.metadata?.annotations ?? {};
-      return { ordinal, ours: a[annotationKeys.restoreFor] === cluster.metadata.uid, retries: Number(a[annotationKeys.restoreRetries] ?? 0) || 0, retryPending: a[annotationKeys.restoreRetryPending] === 'true' };
-    }),
-    pods: requested ? observePods(ctx) : [],
+    claims: restoreClaimViews(ctx.claims, cluster.metadata.uid),
+    pods: requested ? observeRestorePods(ctx.cache, ctx.ref) : [],
     nowMs: ctx.now.getTime(),
   };
 }
@@ -136,32 +144,55 @@ export async function reconcileRestore(ctx: RestoreContext): Promise<RestoreOutc
     case 'createPods': {
       const source = o.source?.state === 'ready' ? o.source.source : undefined;
       if (!source) throw new Error('restore pods planned without a ready source');
-      for (const [n, ordinal] of step.ordinals.entries()) {
-        const retries = step.retries[n] ?? 0;
-        await writer.apply(buildRestorePod({ cluster, ordinal, fetch: source.fetch, domain: ctx.domain, operatorImage: ctx.operatorImage, retries }), signal);
-        // The pod first, then the claim: a crash in between leaves the pending mark, which only
-        // keeps a count; the other order could grant fresh retries nobody asked for.
-        const c = o.claims.find((x) => x.ordinal === ordinal);
-        if (c && (c.retryPending || (c.retries ?? 0) !== retries)) await writer.apply(buildRestoreClaim(cluster, ordinal, retries), signal);
-      }
       const reset = step.reset.length > 0 ? ` (ordinals ${step.reset.join(', ')}: their failed restore pods were deleted, so the retry count starts again)` : '';
       const message = `restoring ${source.description} onto the volumes of ordinals ${step.ordinals.join(', ')}${reset}`;
-      log.info('restore: restore pods created', { ordinals: step.ordinals, source: source.description, reset: step.reset });
-      for (const ordinal of step.reset) {
-        const pod = names.restorePod(ref, ordinal);
-        await event('Normal', 'RestoreRetriesReset', `restore pod ${pod} was deleted after it failed: running it again with the retry count back at 0 (up to ${maxRestoreRetries} retries for a fetch that may clear by itself)`);
-      }
+      await createRestorePods({ cluster, writer, signal, log, now: ctx.now, domain: ctx.domain, operatorImage: ctx.operatorImage }, source, step, o.claims);
       await event('Normal', 'RestoreStarted', message);
       crashpoint('after-restore-pods');
       return { holds: true, step, progress: { reason: R.restoring, message }, requeueAfterMs: 1_000 };
     }
     case 'retryPods':
-      for (const p of step.pods) {
-        // The count first: a retry is never run without being counted against the limit.
-        await writer.apply(buildRestoreClaim(cluster, p.ordinal, p.retries, true), signal);
-        await writer.delete('Pod', 'v1', ref.namespace, p.name, signal);
-        await event('Warning', 'RestoreRetried', `restore pod ${p.name} failed, which may clear by itself (${p.failure}): running it again (retry ${p.retries} of ${maxRestoreRetries})`);
-      }
+      await retryRestorePods({ cluster, writer, signal, log, now: ctx.now, domain: ctx.domain, operatorImage: ctx.operatorImage }, step.pods);
       return { holds: true, step, progress: { reason: R.restoring, message: `running restore pods ${step.pods.map((p) => p.name).join(', ')} again after a transient failure` }, requeueAfterMs: 1_000 };
+  }
+}
+
+/** What making or retrying restore pods needs; spec.restore and a recovery from a backup alike. */
+export interface RestorePodActs {
+  cluster: EtcdCluster;
+  writer: KubeWriter;
+  signal: AbortSignal;
+  log: Logger;
+  now: Date;
+  domain: string;
+  operatorImage: string;
+}
+
+/** Makes the restore pods of `ordinals`, each counted as the retry it is. */
+export async function createRestorePods(a: RestorePodActs, source: RestoreSource, plan: { ordinals: number[]; retries: number[]; reset: number[] }, claims: readonly ClaimView[]): Promise<void> {
+  const { cluster, writer, signal } = a;
+  for (const [n, ordinal] of plan.ordinals.entries()) {
+    const retries = plan.retries[n] ?? 0;
+    await writer.apply(buildRestorePod({ cluster, ordinal, fetch: source.fetch, domain: a.domain, operatorImage: a.operatorImage, retries }), signal);
+    // The pod first, then the claim: a crash in between leaves the pending mark, which only
+    // keeps a count; the other order could grant fresh retries nobody asked for.
+    const c = claims.find((x) => x.ordinal === ordinal);
+    if (c && (c.retryPending || (c.retries ?? 0) !== retries)) await writer.apply(buildRestoreClaim(cluster, ordinal, retries), signal);
+  }
+  a.log.info('restore pods created', { ordinals: plan.ordinals, source: source.description, reset: plan.reset });
+  for (const ordinal of plan.reset) {
+    const pod = names.restorePod(clusterRef(cluster), ordinal);
+    await writer.event(cluster, 'Normal', 'RestoreRetriesReset', `restore pod ${pod} was deleted after it failed: running it again with the retry count back at 0 (up to ${maxRestoreRetries} retries for a fetch that may clear by itself)`, a.now);
+  }
+}
+
+/** Records each retry on its volume, then deletes the failed pod: the next pass makes it again. */
+export async function retryRestorePods(a: RestorePodActs, pods: readonly PodRetry[]): Promise<void> {
+  const { cluster, writer, signal } = a;
+  for (const p of pods) {
+    // The count first: a retry is never run without being counted against the limit.
+    await writer.apply(buildRestoreClaim(cluster, p.ordinal, p.retries, true), signal);
+    await writer.delete('Pod', 'v1', cluster.metadata.namespace!, p.name, signal);
+    await writer.event(cluster, 'Warning', 'RestoreRetried', `restore pod ${p.name} failed, which may clear by itself (${p.failure}): running it again (retry ${p.retries} of ${maxRestoreRetries})`, a.now);
   }
 }

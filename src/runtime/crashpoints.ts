@@ -37,6 +37,8 @@ export type Crashpoint =
   | 'after-restore-claims'
   /** spec.restore: the restore pods exist. */
   | 'after-restore-pods'
+  /** An EtcdBackup's upload accepted its first part (the whole object when it fits in one), not yet recorded. */
+  | 'backup-upload-progress'
   /** Consented recovery (src/recovery): after each of its steps, named `recovery-<step>`. */
   | `recovery-${string}`
   /**

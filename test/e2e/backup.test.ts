@@ -230,6 +230,29 @@ describe('EtcdBackup end to end', () => {
     expect(await env.kubectl('get', 'etcdcluster', name, '-n', ns)).toMatch(/LAST BACKUP\s+AGE\n.*\s\d+[smhd]\S*\s+\S+\n?$/);
   });
 
+  // The operator killed outright (SIGKILL at a crash point) once the store accepted the upload's
+  // first part, before anything was recorded: the EtcdBackup reads Running with nobody running
+  // it. The next process takes it up: a new attempt, Succeeded with an object whose SHA-256 is
+  // the recorded one, and no multipart upload left behind.
+  it('an operator killed mid-upload: the next process finishes the backup, nothing partial recorded or left', async () => {
+    await env.operator().process.stop();
+    const crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: 'backup-upload-progress' });
+    const started = Date.now();
+    await apply(backupObject('crashed'));
+    await env.waitFor('the operator to crash mid-upload', () => !crashing.process.running(), { timeoutMs: 120_000 });
+    const left = await getBackup('crashed');
+    console.log(`left by the killed operator: ${JSON.stringify({ phase: left.status?.phase, attempts: left.status?.attempts, conditions: left.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`) })}`);
+    expect(left.status).toMatchObject({ phase: 'Running', attempts: 1 });
+    await env.startOperator();
+    const b = await finished('crashed');
+    console.log(`crashed: ${b.status?.phase} after ${b.status?.attempts} attempts, ${Date.now() - started} ms after the request`);
+    expect(b.status, JSON.stringify(b.status?.conditions)).toMatchObject({ phase: 'Succeeded', attempts: 2 });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await s3.read(bucket, b.status!.key!)) chunks.push(chunk as Buffer);
+    expect(createHash('sha256').update(Buffer.concat(chunks)).digest('hex')).toBe(b.status!.sha256);
+    expect(await s3.pendingUploads(bucket)).toBe(0);
+  });
+
   // Last: the cluster does not get its quorum back.
   it('a backup requested while quorum is lost fails at once with QuorumLost, and nothing is uploaded', async () => {
     await env.kubectl('taint', 'node', env.agent.nodeName, 'etcd-operator.dev/e2e=backup:NoSchedule');

@@ -78,4 +78,27 @@ describe('consented recovery from a backup', () => {
     // The restore pods are gone, and the cluster takes writes.
     await put(31, 31);
   });
+
+  // The object store down when the recovery's restore pods fetch: they are run again, as
+  // spec.restore's are (RestoreRetried, a Warning), not a stop; the store back, the recovery ends.
+  it('a second loss, recovered from the backup while the object store is down for a while', async () => {
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/recovery' }]));
+    await env.waitFor('the spent consent forgotten', async () => ((await cluster()).status?.recovery?.consent === undefined ? true : undefined), { timeoutMs: 60_000, intervalMs: 250 });
+    await env.loseMembers(ns, [`${name}-1`, `${name}-2`]);
+    await env.waitFor('status.quorumRecovery', async () => (await cluster()).status?.quorumRecovery, { timeoutMs: 60_000, intervalMs: 250 });
+    await s3.stop();
+    const started = Date.now();
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { recovery: { clusterUID: uid, fromBackup: { backupName: 'snap' } } } }));
+    await env.waitFor('a restore pod run again', async () => (await env.eventReasons(ns)).includes('RestoreRetried'), { timeoutMs: 120_000, intervalMs: 500, process: env.operator().process });
+    const degraded = (await cluster()).status?.conditions?.find((c) => c.type === 'Degraded');
+    console.log(`store down: RestoreRetried after ${Date.now() - started} ms; Degraded ${degraded?.status}/${degraded?.reason}`);
+    expect(degraded?.reason).not.toBe('RecoveryFailed');
+    await s3.start();
+    const c = await env.waitConverged(ns, name, 3, 300_000);
+    console.log(`consent -> 3/3 voters with the store down at first: ${Date.now() - started} ms; recovery: ${JSON.stringify(c.status?.recovery)}`);
+    expect(c.status!.recovery).toMatchObject({ phase: 'Succeeded' });
+    const got = JSON.parse(await env.etcdctl(ns, name, ['get', '--prefix', 'k/', '-w', 'json'])) as { kvs?: { key: string }[] };
+    expect((got.kvs ?? []).map((kv) => Buffer.from(kv.key, 'base64').toString())).toEqual(Array.from({ length: 20 }, (_, i) => `k/${String(i + 1).padStart(3, '0')}`));
+    expect(await env.eventReasons(ns)).not.toContain('RecoveryFailed');
+  }, 420_000);
 });

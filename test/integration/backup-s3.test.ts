@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupDestination } from '../../src/api/backup-types.generated.js';
 import { AttemptError, transfer } from '../../src/backup/attempt.js';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { partSizeBytes, s3Client } from '../../src/backup/s3.js';
 import { freePort } from '../harness/ports.js';
 import { makeHarnessDir, removeHarnessDir } from '../harness/process.js';
@@ -157,6 +158,42 @@ describe('backup upload to a real S3 server (MinIO, TLS)', () => {
     console.log(`no CA bundle: ${(err as AttemptError).failure?.reason}: ${(err as AttemptError).failure?.message}`);
     expect((err as AttemptError).failure).toMatchObject({ reason: 'EndpointNotTrusted', retryable: false });
     expect(await s3.head(bucket, 'untrusted')).toBeUndefined();
+  });
+
+  // An operator killed mid-upload (SIGKILL: no abort sent) leaves an incomplete multipart upload
+  // of its key: storage the user pays for and never sees. The next attempt aborts it first.
+  it('the next attempt at a key aborts the multipart upload an operator killed mid-upload left behind', async () => {
+    const client = s3Client(destination(), goodKeys(), s3.caPem);
+    const key = 'ns/db/leftover.db';
+    const mine = { ...target(key), metadata: { 'etcd-backup-uid': 'uid-1' } };
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: randomBytes(partSizeBytes) }));
+    // Another key's upload is none of this attempt's business.
+    const other = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${key}.other` }));
+    expect(await s3.pendingUploads(bucket)).toBe(2);
+    await transfer(snapshotStream(randomBytes(1000)), client, mine, 'none', new AbortController().signal, s3.endpoint);
+    const left = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    console.log(`multipart uploads left after the next attempt: ${JSON.stringify(left.Uploads?.map((u) => u.Key) ?? [])}`);
+    expect(left.Uploads?.map((u) => u.Key)).toEqual([`${key}.other`]);
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: `${key}.other`, UploadId: other.UploadId }));
+    client.destroy();
+  });
+
+  // Keys collide when two writers share a bucket and a folder (another Kubernetes cluster, an
+  // EtcdBackup deleted and made again under its name): an object is never written over by
+  // another EtcdBackup than the one that wrote it; an attempt of the same one may (a retry).
+  it('never writes over an object another EtcdBackup wrote; a retry of the same one may', async () => {
+    const client = s3Client(destination(), goodKeys(), s3.caPem);
+    const key = 'ns/db/taken.db';
+    const first = await transfer(snapshotStream(randomBytes(1000)), client, { ...target(key), metadata: { 'etcd-backup-uid': 'uid-a' } }, 'none', new AbortController().signal, s3.endpoint);
+    const err = await transfer(snapshotStream(randomBytes(2000)), client, { ...target(key), metadata: { 'etcd-backup-uid': 'uid-b' } }, 'none', new AbortController().signal, s3.endpoint).catch((e: unknown) => e);
+    console.log(`another EtcdBackup at the same key: ${String(err)}`);
+    expect((err as AttemptError).failure, String(err)).toMatchObject({ reason: 'ObjectExists', retryable: false });
+    expect((await s3.head(bucket, key))?.size).toBe(first.meter.sizeBytes);
+    expect(await s3.pendingUploads(bucket)).toBe(0);
+    const again = await transfer(snapshotStream(randomBytes(3000)), client, { ...target(key), metadata: { 'etcd-backup-uid': 'uid-a' } }, 'none', new AbortController().signal, s3.endpoint);
+    expect((await s3.head(bucket, key))?.size).toBe(again.meter.sizeBytes);
+    client.destroy();
   });
 
   // Last: it kills the server. The killed attempt cannot abort its multipart upload while the store

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { EtcdBackup } from '../../src/api/backup-types.generated.js';
+import type { EtcdCluster } from '../../src/api/types.generated.js';
+import { BackupController } from '../../src/backup/controller.js';
+import { ScheduleReconciler, retentionBlocked } from '../../src/backup/schedule.js';
+import { backupSlotAnnotation, scheduledBackupLabels, scheduledBackupName } from '../../src/resources/names.js';
+import type { Store } from '../../src/runtime/store.js';
+import { realClock } from '../../src/runtime/clock.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { repoRoot } from '../harness/binaries.js';
+import { startS3Server } from '../harness/s3.js';
+import { waitFor } from '../harness/wait.js';
+import { ReconcilerBench } from './reconciler-bench.js';
+
+// The EtcdBackup controller as main runs it (informers, queue, schedule), against a real API
+// server, after the operator was away at the wrong moment. No etcd runs: these are the faults
+// decided before a snapshot is taken.
+describe('EtcdBackup controller after the operator was away', () => {
+  let bench: ReconcilerBench;
+  let controller: BackupController;
+  /** How far the controller's clock runs ahead of the real one (the time it was away). */
+  let aheadMs = 0;
+  const destination = { endpoint: 'https://127.0.0.1:1', bucket: 'backups', region: 'us-east-1', forcePathStyle: true, credentialsSecretRef: { name: 's3' } };
+  const getBackup = async (name: string) => JSON.parse(await bench.kubectl('get', 'etcdbackup', name, '-n', bench.ns, '-o', 'json')) as EtcdBackup;
+  const warnings = async (name: string) => (await bench.kubectl('get', 'events', '-n', bench.ns, '--field-selector', `involvedObject.kind=EtcdBackup,involvedObject.name=${name},type=Warning`, '-o', 'jsonpath={range .items[*]}{.reason}{"\\n"}{end}')).trim().split('\n').filter(Boolean);
+  const apply = async (obj: unknown) => {
+    const res = await bench.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
+    expect(res.code, res.stderr).toBe(0);
+  };
+  const backupObject = (name: string, clusterName: string) => ({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdBackup', metadata: { name, namespace: bench.ns }, spec: { clusterName, destination } });
+
+  beforeAll(async () => {
+    bench = await ReconcilerBench.start('backup-controller-faults');
+    // Left by the process before: a backup whose attempt ran when the operator stopped, of a
+    // cluster deleted while it was away; and one that never started, of a cluster not made yet.
+    await apply(backupObject('orphaned', 'deleted'));
+    await bench.kubectl('patch', 'etcdbackup', 'orphaned', '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', attempts: 1, startTime: new Date().toISOString() } }));
+    await apply(backupObject('early', 'later'));
+    const clock = { now: () => realClock.now() + aheadMs, schedule: (ms: number, fn: () => void) => realClock.schedule(ms, fn) };
+    controller = new BackupController({ kc: bench.cp.kubeConfig(), cache: bench.cache, namespaces: [], log: createLogger('error'), clock });
+    controller.startInformers();
+    await controller.waitForSync();
+    controller.start();
+  });
+  afterAll(async () => {
+    await controller?.stop(1_000).catch(() => undefined);
+    await controller?.stopInformers();
+    await bench?.stop();
+  });
+
+  it('a backup that was running when its cluster was deleted fails with ClusterNotFound, not Running for ever', async () => {
+    const b = await waitFor('orphaned to finish', async () => {
+      const got = await getBackup('orphaned');
+      return got.status?.phase === 'Failed' ? got : undefined;
+    }, { timeoutMs: 30_000 }).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; status: ${JSON.stringify((await getBackup('orphaned')).status)}`);
+    });
+    const failed = b.status?.conditions?.find((c) => c.type === 'Failed');
+    console.log(`orphaned: ${b.status?.phase}, ${failed?.reason}: ${failed?.message}`);
+    expect(failed).toMatchObject({ status: 'True', reason: 'ClusterNotFound', observedGeneration: b.metadata.generation });
+    expect(await warnings('orphaned')).toContain('ClusterNotFound');
+    // A backup that never started waits for its cluster: it may well be created next.
+    const early = await getBackup('early');
+    expect(early.status?.phase).toBe('Pending');
+    expect(early.status?.conditions?.find((c) => c.type === 'Complete')).toMatchObject({ status: 'False', reason: 'ClusterNotFound' });
+  });
+
+  it('a schedule whose slots were missed while the operator was away creates one catch-up backup, not one per slot', async () => {
+    aheadMs = 30 * 60_000;
+    const sample = parse(readFileSync(join(repoRoot, 'deploy', 'samples', 'etcdcluster.yaml'), 'utf8')) as EtcdCluster;
+    await apply({ ...sample, metadata: { name: 'sched', namespace: bench.ns }, spec: { ...sample.spec, backup: { schedule: '* * * * *', destination, retention: { keepLast: 2 } } } });
+    const list = async () => (JSON.parse(await bench.kubectl('get', 'etcdbackups', '-n', bench.ns, '-l', 'app.kubernetes.io/component=scheduled-backup', '-o', 'json')) as { items: EtcdBackup[] }).items;
+    await waitFor('a scheduled backup', async () => (await list()).length > 0, { timeoutMs: 30_000 });
+    // Passes come on every change of the cluster or its backups: give them time to make more.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const made = (await list()).map((b) => b.metadata.name);
+    console.log(`30 slots missed: scheduled backups made ${JSON.stringify(made)}`);
+    expect(made).toHaveLength(1);
+  });
+
+  // Last: it stops the controller. A store that accepts connections and then answers nothing (a
+  // stopped process, a hung disk) must not hold the one schedule worker, which every cluster's
+  // slots wait on, for the client's inactivity timeouts (2 x 120 s): retention gives up after its
+  // own deadline, keeps the backup and says why, and the schedule stays on time.
+  it('retention against a store that stopped answering gives up at its deadline, keeps the backup and says why', async () => {
+    await controller.stop(1_000);
+    aheadMs = 0;
+    const s3 = await startS3Server(bench.cp.dir);
+    try {
+      await s3.createBucket('backups');
+      await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-minio', namespace: bench.ns }, stringData: { accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey } });
+      const stalled = { ...destination, endpoint: s3.endpoint, credentialsSecretRef: { name: 's3-minio' } };
+      const name = 'pruned';
+      const ref = { namespace: bench.ns, name };
+      await bench.create(name, { backup: { schedule: '* * * * *', suspend: false, destination: stalled, compression: 'none', retention: { keepLast: 1 } } });
+      const minute = Math.floor(Date.now() / 60_000) * 60_000;
+      const slots = [3, 2].map((m) => new Date(minute - m * 60_000));
+      for (const slot of slots) {
+        const backupName = scheduledBackupName(ref, slot);
+        await apply({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdBackup', metadata: { name: backupName, namespace: bench.ns, labels: scheduledBackupLabels(ref), annotations: { [backupSlotAnnotation]: slot.toISOString() } }, spec: { clusterName: name, compression: 'none', destination: stalled } });
+        const status = { phase: 'Succeeded', completionTime: slot.toISOString(), bucket: 'backups', key: `default/pruned/${backupName}.db`, sha256: 'a'.repeat(64) };
+        await bench.kubectl('patch', 'etcdbackup', backupName, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
+      }
+      const listed = async () => (JSON.parse(await bench.kubectl('get', 'etcdbackups', '-n', bench.ns, '-o', 'json')) as { items: EtcdBackup[] }).items.filter((b) => b.spec.clusterName === name);
+      const items = await listed();
+      const store = { list: () => items, get: (_: string, n: string) => items.find((b) => b.metadata.name === n) } as unknown as Store<EtcdBackup>;
+      const schedule = new ScheduleReconciler({ kc: bench.cp.kubeConfig(), cache: bench.cache, backups: () => store, clock: realClock });
+      process.kill(s3.process.pid, 'SIGSTOP');
+      const started = Date.now();
+      const result = await schedule.reconcile(`${bench.ns}/${name}`, { log: createLogger('error'), passId: 'test', signal: new AbortController().signal });
+      const tookMs = Date.now() - started;
+      process.kill(s3.process.pid, 'SIGCONT');
+      const kept = (await listed()).find((b) => b.metadata.name === scheduledBackupName(ref, slots[0]!))!;
+      const condition = kept.status?.conditions?.find((c) => c.type === retentionBlocked);
+      console.log(`retention against a stopped store: the pass took ${tookMs} ms; ${condition?.reason}: ${condition?.message}`);
+      expect(tookMs).toBeLessThan(60_000);
+      expect(result.requeueAfterMs).toBeLessThanOrEqual(60_000);
+      expect(condition).toMatchObject({ status: 'True', reason: 'EndpointUnreachable', observedGeneration: kept.metadata.generation });
+      expect(condition!.message).toContain('did not answer within');
+      expect(kept.status?.phase).toBe('Succeeded');
+      expect(await warnings(kept.metadata.name!)).toEqual(['EndpointUnreachable']);
+    } finally {
+      process.kill(s3.process.pid, 'SIGCONT');
+      await s3.process.stop();
+    }
+  }, 120_000);
+});
