@@ -35,6 +35,9 @@ EXPOSE 8080 8081
 # at 4 MiB a semi-space (V8's default grows it to 32 MiB on a large node): the operator's garbage
 # is short-lived pass data, and the default's reserve was about 60 MiB of resident memory that a
 # smaller limit does not need (bench/RESULTS.md, many clusters: RSS and where it goes).
-# --expose-gc lets src/etcd/native-garbage.ts ask for a full collection after every 100 etcd
-# clients closed: their native memory (TLS, HTTP/2) goes only with their objects (round five).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--expose-gc", "--enable-source-maps", "dist/main.js"]
+# --heap-growing-percent=10: V8 collects the old generation once it has grown 10 % past what the
+# last collection left (by default it may let it grow up to fourfold first). Every etcd client
+# closed leaves native memory (TLS, HTTP/2) that goes only with its objects and that V8 does not
+# count; its own collections are incremental, pauses of a few ms, where the full ones gc() asked
+# for until round six held the event loop 100 to 400 ms (bench/RESULTS.md, many clusters).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--heap-growing-percent=10", "--enable-source-maps", "dist/main.js"]

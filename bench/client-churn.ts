@@ -5,6 +5,7 @@
 // memory the closed clients hold until V8 collects them.
 // hack/node.sh node --max-semi-space-size=4 [--expose-gc] --import tsx bench/client-churn.ts [N] [rounds] [gc]
 import { readFileSync } from 'node:fs';
+import { type PerformanceEntry, PerformanceObserver, constants } from 'node:perf_hooks';
 import { createEtcdAdmin } from '../src/etcd/client.js';
 import { startEtcdCluster } from '../test/harness/etcd-cluster.js';
 
@@ -16,6 +17,25 @@ const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/se
 const memory = (label: string) => {
   const m = process.memoryUsage();
   console.log(`${label}: rss ${rss()} MiB, heapTotal ${Math.round(m.heapTotal / MiB)}, external ${Math.round(m.external / MiB)}`);
+};
+
+// Each full collection's pause (the main thread held), V8's own apart from those asked for with gc().
+const majors: { forced: boolean; ms: number }[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const detail = (e as PerformanceEntry & { detail: { kind: number; flags: number } }).detail;
+    if (detail.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+    majors.push({ forced: (detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0, ms: e.duration });
+  }
+}).observe({ entryTypes: ['gc'] });
+const pauses = () => {
+  const line = (forced: boolean) => {
+    const ms = majors.filter((m) => m.forced === forced).map((m) => Math.round(m.ms));
+    return `${ms.length} (${ms.join(', ')} ms)`;
+  };
+  const text = `full collections: V8's own ${line(false)}, asked for ${line(true)}`;
+  majors.length = 0;
+  return text;
 };
 
 const cluster = await startEtcdCluster({ size: 1, label: 'client-churn' });
@@ -40,8 +60,9 @@ try {
         await pass();
       }
     }));
-    memory(`round ${r + 1}, ${(r + 1) * n} dials`);
     collect?.();
+    memory(`round ${r + 1}, ${(r + 1) * n} dials${collect ? ', then gc()' : ''}`);
+    console.log(`  ${pauses()}`);
   }
   await new Promise((resolve) => setTimeout(resolve, 12_000));
   memory('12 s later');

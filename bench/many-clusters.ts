@@ -147,7 +147,7 @@ function firstWriteFor(events: AuditEvent[], change: AuditEvent): number | undef
  * 720h and 721h, a spec change (new generation) whose only effect is the status write that
  * records observedGeneration. Returns the event -> first write latencies.
  */
-async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number; breakdown: ChurnBreakdown & { operatorEventLoopLagMs: { max: number; p99: number } } }> {
+async function churn(env: BenchEnvironment, names: string[], seconds: number): Promise<{ latencies: number[]; changes: number; missed: number; breakdown: ChurnBreakdown & { operatorEventLoopLagMs: { max: number; p99: number }; operatorMajorGc: { count: number; totalMs: number; over10ms: number; over100ms: number } } }> {
   const perSecond = Math.max(1, Math.round(names.length / 100));
   // The API server's part of the delivery: when a watcher of our own (not the operator) sees each change.
   const seen: { name: string; at: number }[] = [];
@@ -157,6 +157,7 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
   }, stopWatch.signal).catch(() => undefined);
   // The operator's event loop delay over the churn: its histogram restarts at every scrape.
   await env.operator().metric('nodejs_eventloop_lag_max_seconds');
+  const gcBefore = await majorCollections(env);
   const mark = env.audit.mark();
   let n = 0;
   for (let s = 0; s < seconds; s++) {
@@ -172,6 +173,8 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
   await sleep(5_000);
   const lagMaxMs = Math.round((await env.operator().metric('nodejs_eventloop_lag_max_seconds')) * 1000);
   const lagP99Ms = Math.round((await env.operator().metric('nodejs_eventloop_lag_p99_seconds')) * 1000);
+  const gcAfter = await majorCollections(env);
+  const majorGc = { count: gcAfter.count - gcBefore.count, totalMs: Math.round(gcAfter.totalMs - gcBefore.totalMs), over10ms: gcAfter.over10ms - gcBefore.over10ms, over100ms: gcAfter.over100ms - gcBefore.over100ms };
   stopWatch.abort();
   await watching;
   const events = env.audit.since(mark);
@@ -188,7 +191,19 @@ async function churn(env: BenchEnvironment, names: string[], seconds: number): P
       return [{ key: `${ns}/${name}`, committedMs, latencyMs: t.latencyMs, ...(benchSawMs !== undefined ? { benchSawMs } : {}) }];
     }),
   );
-  return { latencies, changes: changes.length, missed: changes.length - latencies.length, breakdown: { ...breakdown, operatorEventLoopLagMs: { max: lagMaxMs, p99: lagP99Ms } } };
+  return { latencies, changes: changes.length, missed: changes.length - latencies.length, breakdown: { ...breakdown, operatorEventLoopLagMs: { max: lagMaxMs, p99: lagP99Ms }, operatorMajorGc: majorGc } };
+}
+
+/**
+ * The operator's full collections so far, from prom-client's histogram of GC pauses (each the
+ * main thread held; an incremental collection's steps between are not in it): an event that
+ * arrives during one waits for it.
+ */
+async function majorCollections(env: BenchEnvironment): Promise<{ count: number; totalMs: number; over10ms: number; over100ms: number }> {
+  const op = env.operator();
+  const count = await op.metric('nodejs_gc_duration_seconds_count', { kind: 'major' });
+  const bucket = (le: string) => op.metric('nodejs_gc_duration_seconds_bucket', { kind: 'major', le });
+  return { count, totalMs: (await op.metric('nodejs_gc_duration_seconds_sum', { kind: 'major' })) * 1000, over10ms: count - (await bucket('0.01')), over100ms: count - (await bucket('0.1')) };
 }
 
 async function restartOperator(env: BenchEnvironment, clusters: number): Promise<number> {

@@ -1,5 +1,4 @@
 import { EndpointMemory } from '../etcd/endpoint-memory.js';
-import { type NativeGarbage, nativeGarbage } from '../etcd/native-garbage.js';
 import type { EtcdAdmin, EtcdTls } from '../etcd/types.js';
 import type { MemberEndpoint } from './observe-kube.js';
 
@@ -15,16 +14,13 @@ export class AdminPool {
   /** A released cluster keeps its memory but not its closed client, so V8 can collect that. */
   private readonly clients = new Map<string, { signature: string; admin?: EtcdAdmin; memory: EndpointMemory }>();
 
-  constructor(
-    private readonly factory: AdminFactory,
-    private readonly garbage: Pick<NativeGarbage, 'closed'> = nativeGarbage,
-  ) {}
+  constructor(private readonly factory: AdminFactory) {}
 
   get(key: string, endpoints: MemberEndpoint[], tls: EtcdTls): EtcdAdmin {
     const signature = JSON.stringify([endpoints, tls.certPem, tls.caPem]);
     const existing = this.clients.get(key);
     if (existing?.admin && existing.signature === signature) return existing.admin;
-    if (existing?.admin) this.close(existing.admin);
+    existing?.admin?.close();
     const memory = existing?.memory ?? new EndpointMemory();
     memory.retain(endpoints.map((e) => e.url));
     const admin = this.factory(endpoints, tls, memory);
@@ -39,18 +35,13 @@ export class AdminPool {
   release(key: string): void {
     const existing = this.clients.get(key);
     if (!existing?.admin) return;
-    this.close(existing.admin);
+    existing.admin.close();
     this.clients.set(key, { signature: '', memory: existing.memory });
   }
 
   drop(key: string): void {
     this.release(key);
     this.clients.delete(key);
-  }
-
-  private close(admin: EtcdAdmin): void {
-    admin.close();
-    this.garbage.closed();
   }
 
   closeAll(): void {

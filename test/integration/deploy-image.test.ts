@@ -86,7 +86,7 @@ describe('Dockerfile', () => {
     expect(runtime.find((i) => i.op === 'USER')?.args).toBe('65532:65532');
     expect(runtime.filter((i) => i.op === 'RUN')).toEqual([]);
     const entrypoint = JSON.parse(runtime.find((i) => i.op === 'ENTRYPOINT')!.args) as string[];
-    expect(entrypoint).toEqual(['/nodejs/bin/node', '--max-semi-space-size=4', '--expose-gc', '--enable-source-maps', 'dist/main.js']);
+    expect(entrypoint).toEqual(['/nodejs/bin/node', '--max-semi-space-size=4', '--heap-growing-percent=10', '--enable-source-maps', 'dist/main.js']);
     for (const copy of runtime.filter((i) => i.op === 'COPY')) expect(copy.args).toMatch(/^--from=(build|deps) /);
   });
 
