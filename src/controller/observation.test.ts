@@ -133,3 +133,36 @@ describe('lagBehind', () => {
     [undefined, at(10_000n, 10_000n), undefined],
   ])('%#', (member, leader, expected) => expect(lagBehind(member, leader)).toBe(expected));
 });
+
+describe('membershipObservation: a pod made before the learner at its ordinal', () => {
+  // The learner added at 12:00 for ordinal 1, which has not started; the pod there, by case.
+  const learner = { memberId: '77', ordinal: 1, addedAt: '2026-01-01T12:00:00Z' };
+  const pod = (created: string, etcd: 'crashing' | 'never' | 'guard') => ({
+    metadata: { name: 'main-1', creationTimestamp: created as unknown as Date },
+    status: {
+      initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, ...(etcd === 'guard' ? { state: { running: { startedAt: created as unknown as Date } } } : { state: { terminated: { exitCode: 0 } } }) }],
+      containerStatuses: [{ name: 'etcd', image: 'e', imageID: '', ready: false, restartCount: etcd === 'crashing' ? 4 : 0, state: etcd === 'crashing' ? { waiting: { reason: 'CrashLoopBackOff' } } : { waiting: { reason: 'PodInitializing' } } }],
+    },
+  });
+  const kube = (p: ReturnType<typeof pod>): KubeView => ({
+    statefulSet: undefined,
+    pods: new Map([[1, p]]),
+    volumes: new Map(),
+    claims: new Map(),
+    membership: { ordinals: [0, 1, 2], learner } as unknown as MembershipConfig,
+  });
+  const etcd = view(m('10', 0), { ...m('77', 1, false), isLearner: true, started: false, name: '' }, m('12', 2));
+  const pass = { now: new Date('2026-01-01T12:01:00Z'), learnerTimeoutMs: 300_000 };
+
+  it.each<[string, ReturnType<typeof pod>, boolean]>([
+    // Before: nothing; the pod crash-looped as the removed member until the learner's deadline, again and again.
+    ['made before the add, etcd crash-looping: made again', pod('2026-01-01T11:59:00Z', 'crashing'), true],
+    ['made before the add, still in its start guard: a learner starting', pod('2026-01-01T11:59:00Z', 'guard'), false],
+    ['made after the add: a learner starting', pod('2026-01-01T12:00:05Z', 'crashing'), false],
+    ['made before the add, etcd never ran in it', pod('2026-01-01T11:59:00Z', 'never'), false],
+  ])('%s', (_, p, restarted) => {
+    const o = membershipObservation(sampleCluster(), kube(p), etcd, {}, pass);
+    expect(o.stuckPods?.map((s) => s.ordinal)).toEqual(restarted ? [1] : []);
+    if (restarted) expect(o.stuckPods?.[0]?.why).toMatch(/made before learner 77 was added/);
+  });
+});

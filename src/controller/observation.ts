@@ -3,10 +3,11 @@ import type { EtcdCluster } from '../api/types.generated.js';
 import { type VoterHealth, voterHealth } from '../etcd/quorum.js';
 import type { EndpointStatus } from '../etcd/types.js';
 import { annotationKeys } from '../resources/names.js';
+import { etcdContainerName } from '../resources/pod-template.js';
 import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { KubeView } from './observe-kube.js';
 import { type EtcdView, caughtUp } from './observe-etcd.js';
-import { heldByGuard } from './start-guard.js';
+import { heldByGuard, inStartGuard } from './start-guard.js';
 import { podCannotRun } from './pod-state.js';
 
 /**
@@ -103,10 +104,33 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
     now: pass.now.getTime(),
     targetVersion: cluster.spec.version,
     stuckPods: [...kube.pods].flatMap(([ordinal, pod]) => {
-      const why = podOutdated(kube, ordinal) ? podCannotRun(pod, pass.now) : undefined;
+      const cannot = podOutdated(kube, ordinal) ? podCannotRun(pod, pass.now) : undefined;
+      const why = cannot ? `it could not run etcd on an outdated template (${cannot})` : predatesItsLearner(kube, etcd, ordinal);
       return why ? [{ ordinal, why }] : [];
     }),
   };
+}
+
+/**
+ * The pod at the ordinal of a learner that has not started was made before that learner was added,
+ * and its start guard let etcd start: it runs (or crash-loops on) the volume of the member the
+ * cluster removed there. A container restart does not run the guard again, so the learner would
+ * never start; made again, the pod's guard decides for the new member (it discards the removed
+ * member's log once every member gives the peer URL to the learner). A pod in its guard, or made
+ * after the add, is left alone: that is a learner starting.
+ */
+function predatesItsLearner(kube: KubeView, etcd: EtcdView | undefined, ordinal: number): string | undefined {
+  const learner = kube.membership?.learner;
+  if (!learner || learner.ordinal !== ordinal) return undefined;
+  const member = etcd?.members.find((m) => m.id === learner.memberId);
+  const pod = kube.pods.get(ordinal);
+  if (!member || member.started || !pod || pod.metadata?.deletionTimestamp || inStartGuard(pod)) return undefined;
+  const created = new Date(pod.metadata?.creationTimestamp ?? NaN).getTime();
+  if (!(created < new Date(learner.addedAt).getTime())) return undefined;
+  const etcdContainer = pod.status?.containerStatuses?.find((c) => c.name === etcdContainerName);
+  const ran = etcdContainer && (etcdContainer.state?.running || etcdContainer.state?.terminated || etcdContainer.lastState?.terminated || (etcdContainer.restartCount ?? 0) > 0);
+  if (!ran) return undefined;
+  return `it was made before learner ${learner.memberId} was added at its ordinal, and runs etcd on the volume of the member removed there: made again, its start guard decides for the new member`;
 }
 
 /** Entries between the leader's log and what a member applied (a difference: a number is safe). */

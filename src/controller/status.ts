@@ -92,7 +92,7 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
         ? { reason: R.upgrading, message: `restarting member ${step.ordinal} to run etcd ${step.toVersion}` }
         : { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template` };
     case 'restartStuckPod':
-      return { reason: R.restartingMember, message: `restarting member ${step.ordinal} on the current template: its pod cannot run etcd on the old one (${step.why})` };
+      return { reason: R.restartingMember, message: `restarting the pod of member ${step.ordinal}: ${step.why}` };
     case 'wait': {
       const waiting = learnerWait(ref, step) ?? waitReason(step.reason, formed);
       return step.detail ? { ...waiting, message: `${waiting.message}: ${step.detail}` } : waiting;

@@ -181,7 +181,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
     case 'restartStuckPod': {
       const pod = names.member(ref, step.ordinal);
       await ctx.writer.delete('Pod', 'v1', ref.namespace, pod);
-      await event(ctx, 'StuckMemberRestarted', `restarted ${pod} on the current template: its pod could not run etcd on an outdated one (${step.why})`);
+      await event(ctx, 'StuckMemberRestarted', `restarted ${pod}: ${step.why}`);
       return 'acted';
     }
     case 'wait':

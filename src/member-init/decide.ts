@@ -14,7 +14,8 @@
  *   out, on a retained volume): etcd would start as the removed member, be refused by its peers
  *   and exit, again on every restart, while the new member never starts. A removed member can
  *   never come back (etcd never reuses an ID) and its log holds nothing the cluster lacks, so the
- *   guard discards it and looks again as for an empty volume.
+ *   guard discards it and looks again as for an empty volume. Removed and not yet added again
+ *   everywhere, the guard waits: started, etcd would only be refused and exit.
  * - Empty, joining an existing cluster: start only when every member that answers lists this
  *   peer URL as a member that never ran: the operator's fresh learner for this volume, or an
  *   initial member that never came up (it published nothing, so the cluster has no trace of it
@@ -64,10 +65,26 @@ function removedMembersLog(input: GuardInput): string | undefined {
   return `the volume holds the log of member ${wal}, which the cluster removed, and ${input.peerURL} now belongs to new member ${owners[0]!.id} (per ${input.views.length} member(s)): etcd would start as the removed member and be refused, so the old log is discarded`;
 }
 
+/**
+ * The log is a removed member's and not every view gives this peer URL to a new member yet (the
+ * operator has not added it again, or a view lags behind the add): etcd would start as the removed
+ * member, be refused by its peers and exit, on every restart (a container restart does not run
+ * the guard again). Waiting here instead lets removedMembersLog discard it once the operator has
+ * added this volume as a new member.
+ */
+function removedAwaitingReadd(input: GuardInput): string | undefined {
+  const wal = input.walMemberId;
+  if (wal === undefined || input.views.length === 0) return undefined;
+  if (input.views.some((v) => v.members.some((m) => m.id === wal || (m.peerURLs.includes(input.peerURL) && hasRun(m))))) return undefined;
+  return `the volume holds the log of member ${wal}, which the cluster removed, and not every member answering (${input.views.length}) gives ${input.peerURL} to a new member yet: etcd would be refused as the removed member, so the guard waits for the operator to add this volume as a new member`;
+}
+
 export function decide(input: GuardInput): Verdict {
   if (input.hasData) {
     const removed = removedMembersLog(input);
     if (removed) return { start: false, discard: true, reason: removed };
+    const waiting = removedAwaitingReadd(input);
+    if (waiting) return { start: false, reason: waiting };
     return { start: true, reason: 'the volume holds a data directory' };
   }
   const mine = input.views.map((v) => ({ by: v.reportedBy, member: v.members.find((m) => m.peerURLs.includes(input.peerURL)) }));

@@ -57,6 +57,8 @@ const restrictedContainer: V1SecurityContext = {
 
 /** Name of the init container that guards the member's identity; status and tests find it by name. */
 export const memberInitContainer = 'member-init';
+/** The member pod's etcd container. */
+export const etcdContainerName = 'etcd';
 
 /**
  * The start guard (src/member-init): before etcd runs, it checks the volume against the
@@ -80,7 +82,10 @@ function memberInit(ref: ClusterRef, domain: string, image: string): V1Container
     resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     securityContext: restrictedContainer,
     volumeMounts: [
-      { name: 'data', mountPath: paths.data, readOnly: true },
+      // Writable: the guard discards a removed member's log (src/member-init/decide.ts) and
+      // writes nothing else. Read-only before, the discard failed ("Read-only file system") and
+      // the pod never started.
+      { name: 'data', mountPath: paths.data },
       { name: 'peer-tls', mountPath: paths.peerTls, readOnly: true },
     ],
   };
@@ -113,7 +118,7 @@ export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: 
       initContainers: [memberInit(ref, domain, initImage)],
       containers: [
         {
-          name: 'etcd',
+          name: etcdContainerName,
           image: etcdImage(cluster),
           imagePullPolicy: 'IfNotPresent',
           command: ['etcd'],

@@ -130,6 +130,29 @@ describe('membership faults next to the tested paths', () => {
     await converged(3, `${m} removed out of band`, started);
   });
 
+  it('a member removed out of band before its volume was recorded: its pod, crash-looping as the removed member, is made again for the learner', async () => {
+    // The shape of a false loss proof (a bootstrap member removed while it started, seen in the
+    // 100-cluster benchmark): the volume holds the removed member's log and no record says whose
+    // it is, so the learner is added on it. Before: the pod, made before the add, crash-looped as
+    // the removed member (a container restart does not run the start guard again) and the
+    // learner never started, removed at its deadline and added again, for ever.
+    const m = member(0);
+    const before = (await statusIds())[m]!;
+    await env.operator().process.stop();
+    const started = Date.now();
+    await env.waitFor(`etcd to remove ${before}`, () => env.etcdctl(ns, name, ['member', 'remove', before]), { timeoutMs: 60_000, intervalMs: 1_000 });
+    lostIds.add(before);
+    const cm = JSON.parse(await env.kubectl('get', 'configmap', `${name}-membership`, '-n', ns, '-o', 'json')) as { data: Record<string, string> };
+    const records = JSON.parse(cm.data['member-volumes'] ?? '{}') as Record<string, string>;
+    const kept = Object.fromEntries(Object.entries(records).filter(([, id]) => BigInt(id) !== BigInt(`0x${before}`)));
+    expect(Object.keys(kept)).toHaveLength(Object.keys(records).length - 1);
+    await env.kubectl('patch', 'configmap', `${name}-membership`, '-n', ns, '--type=merge', '-p', JSON.stringify({ data: { 'member-volumes': JSON.stringify(kept) } }));
+    await env.waitFor(`${m} to crash-loop as the removed member`, async () => ((await pod(m)).status?.containerStatuses?.find((c) => c.name === 'etcd')?.restartCount ?? 0) > 0 || undefined, { timeoutMs: 60_000 });
+    await env.startOperator();
+    await newIdFor(m, before);
+    await converged(3, `${m} removed before its volume was recorded`, started);
+  });
+
   it('the operator dies right after removing a lost member, and the next one finishes the replacement', async () => {
     const m = member(2);
     const before = (await statusIds())[m];
