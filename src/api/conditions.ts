@@ -23,6 +23,12 @@ export const conditionReasons = {
    * reach each other. Not yet a lost quorum (see src/controller/quorum-report.ts, leaderlessGraceMs).
    */
   noLeader: 'NoLeader',
+  /**
+   * Available=Unknown: members whose certificates the operator refuses, or that refuse its own,
+   * are enough to make up a quorum, so it cannot tell whether one stands. Not a lost quorum: no
+   * QuorumLost Warning, no recovery offer; every change waits (see src/controller/quorum-report.ts).
+   */
+  certificatesRefused: 'CertificatesRefused',
   // Progressing
   bootstrapping: 'Bootstrapping',
   scalingUp: 'ScalingUp',
@@ -63,6 +69,8 @@ export const conditionReasons = {
   recoveringSpace: 'RecoveringSpace',
   // Degraded
   memberUnhealthy: 'MemberUnhealthy',
+  /** A member serves a certificate the operator refuses (expired, another CA, ...) or refuses the operator's. */
+  memberCertificateRefused: 'MemberCertificateRefused',
   caSecretMissing: 'CASecretMissing',
   caSecretInvalid: 'CASecretInvalid',
   caKeyMismatch: 'CAKeyMismatch',

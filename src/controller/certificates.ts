@@ -170,7 +170,8 @@ export async function reconcileCertificates(
       // A server Secret found edited (another CA's bundle) is put back in this pass: members are
       // not rolled onto the trust it held for a moment. A rotation rolls from what it observed.
       if (s.metadata!.name === names.serverSecret(ref) && !plan.rotation) trustHash = memberTrustHash(s) ?? trustHash;
-      if (s.metadata!.name === names.operatorClientSecret(ref) && !plan.rotation && trustInUse) writtenOperator = s;
+      // A renewal while a rotation waits keeps issuer and bundle, so members accept it as well.
+      if (s.metadata!.name === names.operatorClientSecret(ref) && (!plan.rotation || plan.renew !== undefined) && trustInUse) writtenOperator = s;
     }
     // Last, so that a crash before it leaves the next CA to find again: the rotation resumes.
     if (plan.rotation?.step.kind === 'finish') await deps.writer.delete('Secret', 'v1', ref.namespace, names.caNextSecret(ref));

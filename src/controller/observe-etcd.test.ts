@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EndpointProbe, EndpointStatus, EtcdAdmin, EtcdMember } from '../etcd/types.js';
-import { observeEtcd } from './observe-etcd.js';
+import { type CertificateFault, EtcdAdminError } from '../etcd/errors.js';
+import { NoMemberAnswered, observeEtcd } from './observe-etcd.js';
 
 const ref = { name: 'main', namespace: 'db' };
 const peer = (n: number) => `https://main-${n}.main-peer.db.svc.cluster.local:2380`;
@@ -98,5 +99,50 @@ describe('observeEtcd and alarms', () => {
   it('a CORRUPT alarm still makes members unhealthy: etcd serves nothing then', async () => {
     const view = await observeEtcd(admin(members, [0, 1, 2].map((n) => status(n, { errors: ['memberID:1001 alarm:CORRUPT '] }))), ref);
     expect(view.members.map((m) => m.problem)).toEqual(['memberID:1001 alarm:CORRUPT ', 'memberID:1001 alarm:CORRUPT ', 'memberID:1001 alarm:CORRUPT ']);
+  });
+});
+
+describe('observeEtcd and refused certificates', () => {
+  const members = [member(0), member(1), member(2)];
+  const refusal = (n: number, fault: CertificateFault, words = 'w'): EndpointProbe => ({
+    endpoint: `https://10.0.0.${n}:2379`,
+    error: new EtcdAdminError({ kind: 'CertificateRefused', op: 'status', endpoint: `https://10.0.0.${n}:2379`, certificate: { fault, words } }),
+  });
+  const withProbes = async (fake: EtcdAdmin & { asked: string[] }, extra: EndpointProbe[]) => {
+    const own = await fake.statusAll();
+    return Object.assign(fake, { statusAll: () => Promise.resolve([...own, ...extra]) });
+  };
+
+  it.each<[CertificateFault, string, string]>([
+    ['expired', 'certificate has expired', 'serves a certificate that has expired: its health cannot be checked'],
+    ['notYetValid', 'certificate is not yet valid', 'serves a certificate that is not valid yet: its health cannot be checked'],
+    ['untrusted', 'unable to verify the first certificate', "serves a certificate that was not signed by the cluster's CA (unable to verify the first certificate): its health cannot be checked"],
+    ['wrongName', "Hostname/IP does not match certificate's altnames", "serves a certificate that does not name the member's address: its health cannot be checked"],
+    ['unusable', 'unsuitable certificate purpose', 'serves a certificate the operator cannot accept (unsuitable certificate purpose): its health cannot be checked'],
+    ['clientRefused', 'unknown ca', "refused the operator's client certificate (TLS alert: unknown ca): its health cannot be checked"],
+  ])('a member refused on %s (%s) says so, and is marked unverified', async (fault, words, problem) => {
+    const view = await observeEtcd(await withProbes(admin(members, [status(0), status(1)]), [refusal(2, fault, words)]), ref);
+    expect(view.members[2]).toMatchObject({ healthy: false, problem, certificate: { fault, words } });
+    expect(view.quorumConfirmed).toBe(true);
+  });
+
+  it('two of three refused: the one that answers is asked for a linearizable read, which confirms the quorum', async () => {
+    const fake = await withProbes(admin(members, [status(0)]), [refusal(1, 'untrusted'), refusal(2, 'untrusted')]);
+    const view = await observeEtcd(fake, ref);
+    expect(fake.asked).toEqual([status(0).endpoint, `linearizable ${status(0).endpoint}`]);
+    expect(view.quorumConfirmed).toBe(true);
+    expect(view.leaderId).toBe('1000');
+    expect(view.members.map((m) => m.certificate?.fault)).toEqual([undefined, 'untrusted', 'untrusted']);
+  });
+
+  it('none answers: the error names the endpoints refused on certificates, by the host they must carry', async () => {
+    const fake = await withProbes(admin(members, []), [refusal(0, 'expired'), refusal(1, 'expired'), { endpoint: 'https://10.0.0.2:2379', error: new EtcdAdminError({ kind: 'Unavailable', op: 'status' }) }]);
+    const endpoints = [0, 1, 2].map((n) => ({ url: `https://10.0.0.${n}:2379`, serverName: `main-${n}.main-peer.db.svc.cluster.local` }));
+    const err = await observeEtcd(fake, ref, endpoints).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoMemberAnswered);
+    expect((err as NoMemberAnswered).refused.map((r) => [r.host, r.certificate.fault])).toEqual([
+      ['main-0.main-peer.db.svc.cluster.local', 'expired'],
+      ['main-1.main-peer.db.svc.cluster.local', 'expired'],
+    ]);
   });
 });

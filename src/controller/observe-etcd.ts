@@ -1,5 +1,5 @@
 import type { EtcdAdmin } from '../etcd/types.js';
-import type { EtcdAdminError } from '../etcd/errors.js';
+import type { CertificateRefusal, EtcdAdminError } from '../etcd/errors.js';
 import type { EndpointProbe, EndpointStatus, EtcdMember, MemberList } from '../etcd/types.js';
 import { quorumLost, voterHealth } from '../etcd/quorum.js';
 import { type ClusterRef, memberOrdinal } from '../resources/names.js';
@@ -20,6 +20,11 @@ export interface MemberView {
   isLeader: boolean;
   /** Why the member counts as unhealthy, for status and logs. */
   problem: string | undefined;
+  /**
+   * The handshake with the member failed on a certificate (its own, or the operator's that it
+   * refused): unhealthy for every change, but not known to be down (see quorum-report.ts).
+   */
+  certificate?: CertificateRefusal;
 }
 
 export interface EtcdView {
@@ -92,8 +97,28 @@ export function answersForItself(m: Pick<MemberView, 'status'>): boolean {
   return !!m.status && m.status.errors.every((e) => noSpaceAlarm.test(e));
 }
 
+/** What a refused handshake says about a member, in the words status uses ("main-1: serves ..."). */
+export function describeRefusal(c: CertificateRefusal): string {
+  const unknown = 'its health cannot be checked';
+  switch (c.fault) {
+    case 'expired':
+      return `serves a certificate that has expired: ${unknown}`;
+    case 'notYetValid':
+      return `serves a certificate that is not valid yet: ${unknown}`;
+    case 'untrusted':
+      return `serves a certificate that was not signed by the cluster's CA (${c.words}): ${unknown}`;
+    case 'wrongName':
+      return `serves a certificate that does not name the member's address: ${unknown}`;
+    case 'unusable':
+      return `serves a certificate the operator cannot accept (${c.words}): ${unknown}`;
+    case 'clientRefused':
+      return `refused the operator's client certificate (TLS alert: ${c.words}): ${unknown}`;
+  }
+}
+
 function problemOf(m: EtcdMember, status: EndpointStatus | undefined, quorumConfirmed: boolean, error?: EtcdAdminError): string | undefined {
   if (!m.name) return 'not started';
+  if (!status && error?.certificate) return describeRefusal(error.certificate);
   // The kind only: the message carries timings and addresses that would change the status every pass.
   if (!status) return error ? `not answering (${error.kind})` : 'not answering';
   const errors = status.errors.filter((e) => !noSpaceAlarm.test(e));
@@ -113,11 +138,14 @@ function errorOf(m: EtcdMember, probes: EndpointProbe[], endpoints: MemberEndpoi
   return probe && 'error' in probe ? probe.error : undefined;
 }
 
-/** The member list, and whether a quorum served it (see observeEtcd). */
-async function readMemberList(admin: EtcdAdmin, statuses: Map<string, EndpointStatus>): Promise<{ list: MemberList; quorumConfirmed: boolean }> {
+/**
+ * The member list, and whether a quorum served it (see observeEtcd). A member whose certificate
+ * was refused may well be healthy: counted so here, a quorum it could complete is asked for.
+ */
+async function readMemberList(admin: EtcdAdmin, statuses: Map<string, EndpointStatus>, refused: (m: EtcdMember) => boolean): Promise<{ list: MemberList; quorumConfirmed: boolean }> {
   const answering = [...statuses.values()];
   const local = await localMemberList(admin, answering);
-  const byStatus = voterHealth(local.members.map((m) => ({ isLearner: m.isLearner, healthy: problemOf(m, statuses.get(m.id), true) === undefined })));
+  const byStatus = voterHealth(local.members.map((m) => ({ isLearner: m.isLearner, healthy: refused(m) || problemOf(m, statuses.get(m.id), true) === undefined })));
   if (quorumLost(byStatus)) return { list: local, quorumConfirmed: false };
   const confirmed = await firstAnswer(answering.map((s) => admin.memberList({ endpoint: s.endpoint })));
   return { list: confirmed ?? local, quorumConfirmed: confirmed !== undefined };
@@ -138,8 +166,9 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: 
   const statuses = new Map<string, EndpointStatus>();
   for (const p of probes) if ('status' in p) statuses.set(p.status.memberId, p.status);
   const answering = [...statuses.values()];
-  if (answering.length === 0) throw new Error(`no member answered Status (${probes.length} endpoints asked)`);
-  const { list, quorumConfirmed } = await readMemberList(admin, statuses);
+  if (answering.length === 0) throw new NoMemberAnswered(probes, endpoints);
+  const refused = (m: EtcdMember) => !statuses.has(m.id) && errorOf(m, probes, endpoints)?.certificate !== undefined;
+  const { list, quorumConfirmed } = await readMemberList(admin, statuses, refused);
   // Members agree on the leader except briefly during an election; take the most reported one.
   // Without quorum a reported leader cannot lead: none is reported.
   const votes = new Map<string, number>();
@@ -147,7 +176,8 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: 
   const leaderId = quorumConfirmed ? [...votes].sort((a, b) => b[1] - a[1])[0]?.[0] : undefined;
   const members = list.members.map((m): MemberView => {
     const status = statuses.get(m.id);
-    const problem = problemOf(m, status, quorumConfirmed, status ? undefined : errorOf(m, probes, endpoints));
+    const error = status ? undefined : errorOf(m, probes, endpoints);
+    const problem = problemOf(m, status, quorumConfirmed, error);
     return {
       id: m.id,
       name: m.name,
@@ -160,8 +190,32 @@ export async function observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: 
       healthy: problem === undefined,
       isLeader: m.id === leaderId,
       problem,
+      ...(m.name && error?.certificate ? { certificate: error.certificate } : {}),
     };
   });
   const endpointClusterIds = Object.fromEntries(probes.flatMap((p) => ('status' in p ? [[p.endpoint, p.status.clusterId]] : [])));
   return { clusterId: list.clusterId, members, leaderId, quorumConfirmed, endpointClusterIds };
+}
+
+/** An endpoint whose handshake failed on a certificate, named by the host its certificate must carry. */
+export interface RefusedEndpoint {
+  endpoint: string;
+  host: string;
+  certificate: CertificateRefusal;
+}
+
+/** No member answered Status; `refused` are those whose handshake failed on a certificate. */
+export class NoMemberAnswered extends Error {
+  readonly refused: RefusedEndpoint[];
+
+  constructor(probes: EndpointProbe[], endpoints: MemberEndpoint[]) {
+    super(`no member answered Status (${probes.length} endpoints asked)`);
+    this.name = 'NoMemberAnswered';
+    const serverName = new Map(endpoints.map((e) => [e.url, e.serverName]));
+    this.refused = probes.flatMap((p) => {
+      const certificate = 'error' in p ? p.error.certificate : undefined;
+      const host = serverName.get(p.endpoint) ?? (URL.canParse(p.endpoint) ? new URL(p.endpoint).hostname : p.endpoint);
+      return certificate ? [{ endpoint: p.endpoint, host, certificate }] : [];
+    });
+  }
 }

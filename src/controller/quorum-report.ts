@@ -1,11 +1,16 @@
 import { conditionReasons as R, conditionTypes as T } from '../api/conditions.js';
 import type { Condition, EtcdMemberStatus } from '../api/types.generated.js';
 import { quorum, quorumLost, voterHealth } from '../etcd/quorum.js';
-import { type EtcdView, type MemberView, answersForItself } from './observe-etcd.js';
+import { type EtcdView, type MemberView, type RefusedEndpoint, answersForItself, describeRefusal } from './observe-etcd.js';
 
 export interface Availability {
   available: boolean;
-  /** QuorumHealthy, QuorumLost, or NoLeader while members that could form a quorum elect a leader. */
+  /** Neither available nor lost as far as the operator can tell (Available=Unknown). */
+  unknown?: boolean;
+  /**
+   * QuorumHealthy, QuorumLost, NoLeader while members that could form a quorum elect a leader,
+   * or CertificatesRefused while members the operator cannot verify could make up the quorum.
+   */
   reason: string;
   message: string;
 }
@@ -42,7 +47,11 @@ function answering(m: MemberView): string {
  * quorum but none leads, that is NoLeader (an election) until Available has been False for
  * leaderlessGraceMs (by `previous`, the conditions last written), then QuorumLost. Pure.
  */
-export function availability(etcd: EtcdView | undefined, lastKnown: readonly EtcdMemberStatus[] | undefined, previous: readonly Condition[] | undefined, now: Date): Availability {
+export function availability(etcd: EtcdView | undefined, lastKnown: readonly EtcdMemberStatus[] | undefined, previous: readonly Condition[] | undefined, now: Date, refused: readonly RefusedEndpoint[] = []): Availability {
+  if (!etcd && refused.length > 0) {
+    const which = refused.map((r) => `${r.host.split('.')[0]}: ${describeRefusal(r.certificate)}`).join('; ');
+    return { available: false, unknown: true, reason: R.certificatesRefused, message: `no member answers the operator over TLS it accepts, so it cannot tell whether a quorum stands (not a lost quorum): ${which}` };
+  }
   if (!etcd) {
     const known = (lastKnown ?? []).map((m) => m.name).join(', ');
     return { available: false, reason: R.quorumLost, message: `no member answers: quorum lost or every member down${known ? `; last known members: ${known}` : ''}` };
@@ -50,6 +59,8 @@ export function availability(etcd: EtcdView | undefined, lastKnown: readonly Etc
   const v = voterHealth(etcd.members);
   const counts = `${v.healthy} of ${v.voters} voting members healthy`;
   if (etcd.leaderId !== undefined && !quorumLost(v)) return { available: true, reason: R.quorumHealthy, message: counts };
+  const uncertain = unverified(etcd, v);
+  if (uncertain) return uncertain;
   const up = etcd.members.filter((m) => !m.isLearner && answersForItself(m)).length;
   if (v.voters > 0 && up >= quorum(v.voters) && now.getTime() - unavailableSince(previous, now) < leaderlessGraceMs) {
     const message = `no leader: ${up} of ${v.voters} voting members answer, enough for a quorum, but none leads one (an election, or members that cannot reach each other); reported as a lost quorum if it lasts ${leaderlessGraceMs / 1000} s`;
@@ -61,6 +72,29 @@ export function availability(etcd: EtcdView | undefined, lastKnown: readonly Etc
   if (live.length > 0) parts.push(`answering: ${live.map(answering).join(', ')}`);
   if (silent.length > 0) parts.push(`not answering: ${silent.join(', ')}`);
   return { available: false, reason: R.quorumLost, message: parts.join('; ') };
+}
+
+/**
+ * Voters whose certificates the operator refuses (or that refuse its own) are not known to be
+ * down. When they could complete a quorum with the healthy ones, the answer is not QuorumLost:
+ * Available when a quorum served this pass's linearizable read anyway, else Unknown. Only a
+ * quorum that those members could not complete even if all were healthy is reported lost.
+ */
+function unverified(etcd: EtcdView, v: { voters: number; healthy: number }): Availability | undefined {
+  const refused = etcd.members.filter((m) => !m.isLearner && m.certificate);
+  if (refused.length === 0 || quorumLost({ voters: v.voters, healthy: v.healthy + refused.length })) return undefined;
+  const which = refused.map((m) => `${m.name}: ${m.problem}`).join('; ');
+  const counts = `${v.healthy} of ${v.voters} voting members healthy, ${quorum(v.voters)} needed, and ${refused.length} more cannot be checked`;
+  if (etcd.quorumConfirmed && etcd.leaderId !== undefined) return { available: true, reason: R.quorumHealthy, message: `a quorum answered a linearizable read; ${counts}: ${which}` };
+  return { available: false, unknown: true, reason: R.certificatesRefused, message: `cannot tell whether a quorum stands (not a lost quorum): ${counts}: ${which}` };
+}
+
+/**
+ * The Available reason as src/recovery reads it. A quorum the operator cannot verify is neither
+ * healthy nor lost, which recovery knows as an election: it waits and offers nothing.
+ */
+export function recoveryQuorum(reason: string): string {
+  return reason === R.certificatesRefused ? R.noLeader : reason;
 }
 
 /**

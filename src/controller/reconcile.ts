@@ -33,9 +33,9 @@ import { type LearnerRecords, defaultLearnerTimeoutMs, learnerProblems, nextLear
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
 import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
-import { type EtcdView, observeEtcd } from './observe-etcd.js';
+import { type EtcdView, NoMemberAnswered, type RefusedEndpoint, observeEtcd } from './observe-etcd.js';
 import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
-import { availability, quorumLossEvent } from './quorum-report.js';
+import { availability, quorumLossEvent, recoveryQuorum } from './quorum-report.js';
 import { guardImage, withStartGuardProblems } from './start-guard.js';
 import { podNotices } from './pod-state.js';
 import { computeStatus } from './status.js';
@@ -77,6 +77,7 @@ function memberOrdinals(etcd: EtcdView | undefined): number[] {
 interface Seen {
   certs?: CertificateOutcome;
   etcd?: EtcdView;
+  refused?: RefusedEndpoint[];
   learners?: LearnerRecords;
   step?: MembershipStep;
 }
@@ -140,14 +141,17 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
-    const etcd = withStartGuardProblems(admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : undefined, kube, now);
+    const observed = admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : { refused: [] };
+    const etcd = withStartGuardProblems(observed.etcd, kube, now);
+    const unverified = observed.refused;
     seen.etcd = etcd;
+    seen.refused = unverified;
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
-    this.recordHealth(cluster, ref, etcd, ctx, now);
+    this.recordHealth(cluster, ref, etcd, unverified, ctx, now);
     const identity = identityOf(cluster, etcd, endpoints);
     const mismatch = clusterIdGate(identity);
     // A recovery the user consented to comes before every planner; while it runs it owns the pass.
-    const recovery = await reconcileRecovery({ key, cluster, ref, kube, etcd: mismatch ? undefined : etcd, anyEtcd: etcd, backups: this.deps.backups?.(ref.namespace) ?? [], quorum: mismatch ? R.clusterIdMismatch : availability(etcd, undefined, cluster.status?.conditions, now).reason, certs, cache: this.deps.cache, admins: this.deps.admins, writer: this.deps.writer, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, backup: this.backupStatus(cluster, now)?.lastSuccessful, log: ctx.log, signal: ctx.signal, now });
+    const recovery = await reconcileRecovery({ key, cluster, ref, kube, etcd: mismatch ? undefined : etcd, anyEtcd: etcd, backups: this.deps.backups?.(ref.namespace) ?? [], quorum: mismatch ? R.clusterIdMismatch : recoveryQuorum(availability(etcd, undefined, cluster.status?.conditions, now, unverified).reason), certs, cache: this.deps.cache, admins: this.deps.admins, writer: this.deps.writer, domain: this.deps.clusterDomain, memberInitImage: this.memberInitImage, backup: this.backupStatus(cluster, now)?.lastSuccessful, log: ctx.log, signal: ctx.signal, now });
     if (recovery.holds) return this.holdForRecovery(key, cluster, certs, etcd, recovery, ctx, now);
     // Members of another cluster are neither recorded on our volumes nor announced to our pods.
     const trusted = mismatch ? undefined : etcd;
@@ -205,7 +209,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const problems = [...certs.problems, ...learnerProblems(ref, learners), ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...(etcd ? [] : pods)];
     // A refused option holds every step: Progressing says so instead of the step it holds.
     const shownStep = refusal ? undefined : blocked ? planned : step;
-    const computed = computeStatus({ cluster, ref, etcd, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? downgrade?.progress ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now), recovery: recovery.status });
+    const computed = computeStatus({ cluster, ref, etcd, refused: unverified, step: shownStep, problems, storage: refused.length ? undefined : storageNote, caSecretName: certs.caSecretName, clusterDomain: this.deps.clusterDomain, now, progress: refusal ?? downgrade?.progress ?? certs.progress ?? upkeep.progress, backup: this.backupStatus(cluster, now), recovery: recovery.status });
     // A refused size is not carried out: observedGeneration stays at the last generation that was.
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
@@ -261,7 +265,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const certProblems = seen.certs?.problems ?? [];
     const problems = [failure, ...certProblems, ...(seen.learners ? learnerProblems(ref, seen.learners) : [])];
     const caSecretName = seen.certs?.caSecretName ?? cluster.status?.caSecretName ?? '';
-    const status = { ...computeStatus({ cluster, ref, etcd: seen.etcd, step: seen.step, problems, caSecretName, clusterDomain: this.deps.clusterDomain, now, backup: this.backupStatus(cluster, now) }), observedGeneration: cluster.status?.observedGeneration };
+    const status = { ...computeStatus({ cluster, ref, etcd: seen.etcd, refused: seen.refused, step: seen.step, problems, caSecretName, clusterDomain: this.deps.clusterDomain, now, backup: this.backupStatus(cluster, now) }), observedGeneration: cluster.status?.observedGeneration };
     try {
       if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
       await this.sendNotices(key, cluster, [failure, ...certProblems], now, true);
@@ -291,9 +295,9 @@ export class EtcdClusterReconciler implements Reconciler {
   }
 
   /** Metrics of what this pass saw, and one log line per member whose health flipped. */
-  private recordHealth(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, ctx: PassContext, now: Date): void {
+  private recordHealth(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, refused: RefusedEndpoint[], ctx: PassContext, now: Date): void {
     const secret = (name: string) => this.deps.cache.get('Secret', ref.namespace, name) as V1Secret | undefined;
-    const transitions = this.deps.metrics?.record(snapshotOf(cluster, ref, etcd, secret, now)) ?? [];
+    const transitions = this.deps.metrics?.record(snapshotOf(cluster, ref, etcd, secret, now, refused)) ?? [];
     for (const t of transitions) ctx.log.info(t.healthy ? 'member became healthy' : 'member became unhealthy', { member: t.member, healthy: t.healthy, problem: t.problem });
   }
 
@@ -309,13 +313,16 @@ export class EtcdClusterReconciler implements Reconciler {
     await this.deps.writer.event(cluster, 'Warning', loss.reason, loss.message, now);
   }
 
-  /** The member list and statuses, or undefined when no member answers (not an error). */
-  private async observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: MemberEndpoint[], ctx: PassContext): Promise<EtcdView | undefined> {
+  /**
+   * The member list and statuses, or none when no member answers (not an error), with the
+   * endpoints whose handshake then failed on a certificate.
+   */
+  private async observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: MemberEndpoint[], ctx: PassContext): Promise<{ etcd?: EtcdView; refused: RefusedEndpoint[] }> {
     try {
-      return await observeEtcd(admin, ref, endpoints);
+      return { etcd: await observeEtcd(admin, ref, endpoints), refused: [] };
     } catch (err) {
       ctx.log.debug('etcd did not answer', { error: err instanceof Error ? err.message : String(err) });
-      return undefined;
+      return { refused: err instanceof NoMemberAnswered ? err.refused : [] };
     }
   }
 

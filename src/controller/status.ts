@@ -6,7 +6,7 @@ import { type ConditionInput, withTransitions } from './conditions.js';
 import { describeTimeout, learnerName } from './learners.js';
 import { describeDecision } from './decisions.js';
 import type { MembershipStep, WaitReason } from './membership.js';
-import type { EtcdView, MemberView } from './observe-etcd.js';
+import { type EtcdView, type MemberView, type RefusedEndpoint, describeRefusal } from './observe-etcd.js';
 import { availability } from './quorum-report.js';
 import { hexId } from '../etcd/convert.js';
 
@@ -15,6 +15,8 @@ export interface StatusInputs {
   ref: ClusterRef;
   /** undefined when no member answered this pass. */
   etcd: EtcdView | undefined;
+  /** With `etcd` undefined: the endpoints whose handshake failed on a certificate. */
+  refused?: RefusedEndpoint[];
   /** The step this pass took (or would take, when blocked). */
   step: MembershipStep | undefined;
   /** Certificate and other problems that need a person, for Degraded. */
@@ -149,10 +151,14 @@ function waitReason(reason: WaitReason, formed: boolean): { reason: string; mess
   }
 }
 
-/** The planner's wait for a quorum, told as what it is while the members elect a leader. */
+/**
+ * The planner's wait for a quorum, told as what it is: members electing a leader, or members whose
+ * certificates the operator cannot verify (the planner counts them unhealthy, so it waits).
+ */
 function electing(progress: { reason: string; message: string } | undefined, availableReason: string): { reason: string; message: string } | undefined {
-  if (progress?.reason !== R.quorumLost || availableReason !== R.noLeader) return progress;
-  return { reason: R.noLeader, message: 'waiting for the members to elect a leader: no membership change, volume deletion or member start until then' };
+  if (progress?.reason !== R.quorumLost || availableReason === R.quorumLost) return progress;
+  if (availableReason === R.noLeader) return { reason: R.noLeader, message: 'waiting for the members to elect a leader: no membership change, volume deletion or member start until then' };
+  return { reason: R.certificatesRefused, message: "waiting until the operator and the members accept each other's certificates: no membership change, volume deletion or member start until then" };
 }
 
 /** Formed: a cluster ID was latched, so its members hold data that a quorum once agreed on. */
@@ -164,7 +170,7 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const members = i.etcd?.members ?? [];
   // Members of another cluster may well have a quorum, but they are not this cluster.
   const mismatch = isClusterIdMismatch(i.step);
-  const quorate = availability(i.etcd, i.cluster.status?.members, i.cluster.status?.conditions, i.now);
+  const quorate = availability(i.etcd, i.cluster.status?.members, i.cluster.status?.conditions, i.now, i.refused);
   // A CORRUPT alarm is every member's Status error, so no member counts as healthy; the quorum
   // itself stands, and "quorum lost" would send a person to the wrong recovery.
   const corrupt = isCorruptAlarm(i.step);
@@ -175,18 +181,22 @@ function conditionsFor(i: StatusInputs): ConditionInput[] {
   const progress = i.cluster.spec.paused
     ? { reason: R.paused, message: 'spec.paused is true: no changes are made' }
     : (decision ?? electing(progressReason(i.step, formed(i), i.ref, i.cluster.spec.replicas), quorate.reason) ?? i.progress ?? i.storage);
-  const unhealthy = members.filter((m) => !m.healthy && m.started);
-  const silent = !i.etcd && formed(i) ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
+  const unhealthy = members.filter((m) => !m.healthy && m.started && !m.certificate);
+  const refusedMembers = members.filter((m) => m.started && m.certificate).map((m) => `${m.name}: ${m.problem}`);
+  const refusedEndpoints = i.etcd ? [] : (i.refused ?? []).map((r) => `${r.host.split('.')[0]}: ${describeRefusal(r.certificate)}`);
+  const refused = [...refusedMembers, ...refusedEndpoints];
+  const silent = !i.etcd && formed(i) && refused.length === 0 ? [{ reason: R.memberUnhealthy, message: 'no member answers' }] : [];
   const degraded = [
     ...(decision ? [decision] : []),
     ...i.problems,
+    ...(refused.length > 0 ? [{ reason: R.memberCertificateRefused, message: refused.join('; ') }] : []),
     ...(unhealthy.length > 0 ? [{ reason: R.memberUnhealthy, message: unhealthy.map((m) => `${m.name}: ${m.problem}`).join('; ') }] : []),
     ...silent,
   ];
   return [
     {
       type: T.available,
-      status: available ? 'True' : 'False',
+      status: available ? 'True' : quorate.unknown && !mismatch && !corrupt ? 'Unknown' : 'False',
       reason: available ? R.quorumHealthy : mismatch ? R.clusterIdMismatch : corrupt ? R.dataInconsistent : quorate.reason,
       message,
     },

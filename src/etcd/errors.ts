@@ -45,7 +45,26 @@ export type EtcdAdminErrorKind =
   | 'Compacted'
   /** The revision asked for is ahead of the member's (HashKV on a member that lags). */
   | 'FutureRevision'
+  /**
+   * The TLS handshake failed on a certificate (see `certificate`): nothing was sent, and nothing
+   * is known of the member's health, only that the operator and it do not trust each other now.
+   */
+  | 'CertificateRefused'
   | 'Unknown';
+
+/**
+ * Why a handshake failed on a certificate. The member's: `expired`, `notYetValid`, `untrusted`
+ * (not signed by a CA the operator trusts), `wrongName` (does not name the address it was
+ * reached at), `unusable` (any other verification failure). The operator's: `clientRefused`,
+ * the member's TLS alert refusing the operator's client certificate.
+ */
+export type CertificateFault = 'expired' | 'notYetValid' | 'untrusted' | 'wrongName' | 'unusable' | 'clientRefused';
+
+export interface CertificateRefusal {
+  fault: CertificateFault;
+  /** The words of OpenSSL's verify error or of the member's TLS alert ("unknown ca"). */
+  words: string;
+}
 
 /**
  * Kinds that clear by themselves: a later pass may send the same request again, and a read may
@@ -59,6 +78,8 @@ const retryableKinds: ReadonlySet<EtcdAdminErrorKind> = new Set<EtcdAdminErrorKi
   'NotSupportedForLearner',
   'Unavailable',
   'DeadlineExceeded',
+  // A renewed certificate, reloaded by etcd or by the operator, ends it.
+  'CertificateRefused',
 ]);
 
 /** Kinds after which a membership change may or may not have been applied. */
@@ -73,6 +94,7 @@ export interface EtcdAdminErrorInit {
   detail?: string;
   mutating?: boolean;
   cause?: unknown;
+  certificate?: CertificateRefusal;
 }
 
 export class EtcdAdminError extends Error {
@@ -88,6 +110,8 @@ export class EtcdAdminError extends Error {
   readonly endpoint: string | undefined;
   readonly grpcCode: number | undefined;
   readonly detail: string | undefined;
+  /** For `CertificateRefused`: which side refused which certificate. */
+  readonly certificate: CertificateRefusal | undefined;
 
   constructor(init: EtcdAdminErrorInit) {
     const where = init.endpoint ? ` at ${init.endpoint}` : '';
@@ -100,6 +124,7 @@ export class EtcdAdminError extends Error {
     this.endpoint = init.endpoint;
     this.grpcCode = init.grpcCode;
     this.detail = init.detail;
+    this.certificate = init.certificate;
   }
 }
 
@@ -167,12 +192,45 @@ export function grpcStatusOf(err: unknown): { code: number; details: string } | 
   return { code, details: parsed?.[2] ?? err.message };
 }
 
+/**
+ * A failed TLS handshake reaches us only as text: grpc-js reports it as UNAVAILABLE "No connection
+ * established. Last error: <the Error's toString()>", dropping Node's code (CERT_HAS_EXPIRED,
+ * ERR_TLS_CERT_ALTNAME_INVALID, ...). What is left to match is fixed text: OpenSSL's verify error
+ * strings (X509_verify_cert_error_string), Node's ERR_TLS_CERT_ALTNAME_INVALID code in the
+ * Error's name, and the TLS alert names OpenSSL prints for an alert the member sent. Seen against
+ * etcd 3.6 with grpc-js 1.14 (test/integration/etcd-certificate-refusal.test.ts).
+ */
+const servedFaults: ReadonlyArray<[RegExp, CertificateFault]> = [
+  [/\b(certificate has expired)\b/, 'expired'],
+  [/\b(certificate is not yet valid)\b/, 'notYetValid'],
+  [/\[ERR_TLS_CERT_ALTNAME_INVALID\]: (Hostname\/IP does not match certificate's altnames)/, 'wrongName'],
+  [/\b(unable to verify the first certificate|unable to get local issuer certificate|unable to get issuer certificate|self[- ]signed certificate(?: in certificate chain)?)\b/, 'untrusted'],
+  [/\b(certificate signature failure|unsuitable certificate purpose|certificate revoked|invalid CA certificate|certificate chain too long|path length constraint exceeded|format error in certificate's notAfter field|format error in certificate's notBefore field)\b/, 'unusable'],
+];
+
+/** The alert a member sends when it refuses the client certificate (OpenSSL prints "tlsv1 alert unknown ca"). */
+const clientAlert = /\b(?:sslv3|tlsv1|tlsv13|ssl\/tls) alert (unknown ca|bad certificate|certificate expired|certificate required|certificate revoked|certificate unknown|unsupported certificate|access denied)\b/;
+
+/** The certificate a failed connection was refused on, if that is why it failed. */
+export function certificateRefusal(code: number, details: string): CertificateRefusal | undefined {
+  if (code !== GrpcCode.Unavailable || !details.startsWith('No connection established')) return undefined;
+  const alert = clientAlert.exec(details);
+  if (alert) return { fault: 'clientRefused', words: alert[1]! };
+  for (const [pattern, fault] of servedFaults) {
+    const m = pattern.exec(details);
+    if (m) return { fault, words: m[1]! };
+  }
+  return undefined;
+}
+
 /** Turns anything a call threw into an `EtcdAdminError`; anything unrecognised becomes `Unknown`. */
 export function classify(err: unknown, context: { op: string; endpoint?: string; mutating?: boolean }): EtcdAdminError {
   if (err instanceof EtcdAdminError) return err;
   const status = grpcStatusOf(err);
   const base = { ...context, cause: err };
   if (!status) return new EtcdAdminError({ ...base, kind: 'Unknown', detail: err instanceof Error ? err.message : String(err) });
+  const certificate = certificateRefusal(status.code, status.details);
+  if (certificate) return new EtcdAdminError({ ...base, kind: 'CertificateRefused', grpcCode: status.code, detail: status.details, certificate });
   const known = etcdServerErrors.find(([code, description]) => code === status.code && description === status.details);
   const kind = known?.[2] ?? kindByCode.get(status.code) ?? 'Unknown';
   return new EtcdAdminError({ ...base, kind, grpcCode: status.code, detail: status.details });

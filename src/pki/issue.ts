@@ -52,7 +52,7 @@ export async function executeCertificatePlan(
   now: Date,
 ): Promise<V1Secret[]> {
   if (plan.ca.action === 'blocked') return [];
-  if (plan.rotation) return executeRotation(plan.rotation, observed, inputs, owner, now);
+  if (plan.rotation) return [...(await executeRotation(plan.rotation, observed, inputs, owner, now)), ...(await renewMidRotation(plan, observed, inputs, owner, now))];
   const c = inputs.cluster;
   const secrets: V1Secret[] = [];
   let ca: CertificateAndKey;
@@ -123,6 +123,30 @@ async function executeRotation(r: RotationPlan, observed: ObservedPki, inputs: P
     default:
       return [];
   }
+}
+
+/**
+ * Leaves renewed while a rotation waits for a roll: from the CA Secret that holds their issuer,
+ * with the bundle they carry now (see rotation-renewal.ts).
+ */
+async function renewMidRotation(plan: CertificatePlan, observed: ObservedPki, inputs: PkiInputs, owner: V1OwnerReference, now: Date): Promise<V1Secret[]> {
+  const r = plan.rotation;
+  if (!r || !plan.renew?.length) return [];
+  const c = inputs.cluster;
+  const holder = (pem: string) => {
+    const want = splitBundle(pem)[0];
+    const secret = [observed.next, observed.ca].find((s) => s && splitBundle(secretText(s, secretKeys.cert))[0] === want);
+    return materialOf(secret);
+  };
+  return Promise.all(
+    plan.renew.map(async ({ kind, signer }) => {
+      const ca = holder(signer === 'next' ? r.nextPem : r.oldPem);
+      const bundle = secretText(observed.leaves[kind]!, secretKeys.ca);
+      if (!bundle) throw new Error(`Secret ${leafProfile(c, kind).secretName} lost its ca.crt since it was observed`);
+      const leaf = await issueLeaf(leafProfile(c, kind), ca, caNotAfterOf(ca), inputs.policy, now);
+      return buildTlsSecret(c, leafProfile(c, kind).secretName, leaf, bundle, owner);
+    }),
+  );
 }
 
 function caNotAfterOf(ca: CertificateAndKey): Date {

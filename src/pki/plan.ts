@@ -20,6 +20,7 @@ import { type RenewalReason, type TlsPolicy, checkPolicy, renewalReason, renewal
 import { type LeafKind, type PkiCluster, leafProfiles } from './profiles.js';
 import { type RotationStep, pemBlocks, planRotation, splitBundle } from './rotation.js';
 import { rotationDeadline } from './rotation-deadline.js';
+import { type LeafRenewal, renewalsMidRotation } from './rotation-renewal.js';
 import { type OperatorRotationSource, operatorRotationSource } from './rotation-sources.js';
 
 export interface PkiInputs {
@@ -91,6 +92,8 @@ export interface CertificatePlan {
   nextRenewalAt?: Date;
   /** A CA rotation under way or starting; `issue` is then empty (the rotation writes the leaves). */
   rotation?: RotationPlan;
+  /** While a rotation waits for a roll: leaves due, renewed from their own CA (rotation-renewal.ts). */
+  renew?: LeafRenewal[];
 }
 
 function decideCa(observed: ObservedPki, inputs: PkiInputs, now: Date): { decision: CaDecision; ca?: CaFacts; problem?: Problem<PkiProblemReason> } {
@@ -222,6 +225,13 @@ function rotationUnderWay(observed: ObservedPki, inputs: PkiInputs, now: Date): 
   const plan: CertificatePlan = { ca: { ...ca, action: 'keep' }, issue: [], problems: [] };
   if (step.kind === 'blocked') plan.problems.push(step.problem);
   if (step.kind === 'done') return undefined;
+  if (step.kind === 'awaitRoll') {
+    const oldKeyHeld = operatorCa && !promoted && observed.ca !== undefined;
+    const { renew, nextRenewalAt } = renewalsMidRotation({ leaves, oldPem, nextPem: next.certPem, oldKeyHeld, policy: inputs.policy, now });
+    if (renew.length > 0) plan.renew = renew;
+    if (nextRenewalAt) plan.nextRenewalAt = nextRenewalAt;
+  }
+  // Judged on the leaves as observed: a renewal this pass makes is seen, and the warning dropped, by the next.
   const late = rotationDeadline(oldPem, next.certPem, leaves, step.kind, inputs.policy, now);
   if (late) plan.problems.push(late);
   return { ...plan, rotation: { step, oldPem, nextPem: next.certPem, token: recordedToken(signer), ...(source.back ? { back: true as const } : {}) } };
@@ -324,5 +334,5 @@ const earliest = (a: Date | undefined, b: Date) => (a === undefined || b < a ? b
 /** True when the plan writes nothing. */
 export function planIsEmpty(plan: CertificatePlan): boolean {
   const rotationWrites = plan.rotation !== undefined && plan.rotation.step.kind !== 'awaitRoll' && plan.rotation.step.kind !== 'blocked';
-  return plan.ca.action !== 'issue' && plan.issue.length === 0 && !rotationWrites;
+  return plan.ca.action !== 'issue' && plan.issue.length === 0 && !rotationWrites && (plan.renew?.length ?? 0) === 0;
 }

@@ -2,8 +2,9 @@
  * What ends first while a rotation is under way. Pure. A rotation started for the CA's expiry
  * begins `renewBefore` ahead of it; one stuck (a member that never becomes Ready, a Secret to
  * restore) or slow eats that margin. Leaves the old CA signed end with it (capped at its expiry),
- * and no leaf is renewed while a rotation is under way (its steps write the leaves): members still
- * serving a certificate past its end lose their peers and clients. Past half the margin before
+ * and while a rotation is under way a leaf is renewed only as it waits for a roll, and only when
+ * its CA outlives renewBefore (rotation-renewal.ts): members still serving a certificate past its
+ * end lose their peers and clients. Past half the margin before
  * the first such end, a person is told, with the time left.
  */
 import { type LeafFacts, type Problem, issuedBy, parseCertificate } from './inspect.js';
@@ -57,7 +58,7 @@ export function rotationDeadline(
   const when = left > 0 ? `end at ${at}, in ${formatDuration(left)}` : `ended at ${at}, ${formatDuration(-left)} ago`;
   const why = ending.some((e) => e.withOld)
     ? `with the old CA (${old!.subject.replaceAll('\n', ', ')}) that signed them`
-    : 'certificates are not renewed while a rotation is under way';
+    : 'during a rotation, certificates are renewed only while it waits for a roll, and only when their CA outlives renewBefore';
   const message =
     `a CA rotation is under way and the ${ending.map((e) => e.kind).join(', ')} certificate(s) ${when} (${why}); ` +
     `members still serving them then lose their peers and clients. The rotation is ${where[step]}: help it finish before then`;

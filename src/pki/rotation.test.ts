@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inspectLeaf, secretKeys, secretText } from './inspect.js';
+import { inspectLeaf, issuedBy, secretKeys, secretText } from './inspect.js';
 import { executeCertificatePlan } from './issue.js';
 import { type CertificatePlan, type ObservedPki, type PkiInputs, planCertificates } from './plan.js';
 import { leafKinds, leafProfile } from './profiles.js';
@@ -408,7 +408,9 @@ describe('certificates nearing their end while a rotation is stuck', { timeout: 
     expect(world.steps.slice(-4)).toEqual(['promote', 'narrow', 'finish', 'none']);
   });
 
-  it('leaves from the new CA are not renewed while the roll after the reissue waits: said before they end', async () => {
+  // A roll that waits (a pod never Ready) no longer lets the leaves run out: each is renewed from
+  // the CA that issued it, with the bundle it holds, so the phase and the members' trust stay put.
+  it('leaves from the new CA reaching renewBefore while the roll after the reissue waits: renewed from the new CA, phase and trust unmoved', async () => {
     const world = new World();
     await world.pass({ ...base, policy: short });
     world.start();
@@ -416,16 +418,61 @@ describe('certificates nearing their end while a rotation is stuck', { timeout: 
     for (let i = 0; i < 2; i++) await world.pass(inputs); // start, widen (and its roll)
     world.roll = () => undefined; // the roll after the reissue never ends
     expect((await world.pass(inputs)).rotation?.step.kind).toBe('reissue');
-    const reissuedEnd = new Date(new X509Certificate(text(world.get('db-server-tls'), secretKeys.cert)).validTo).getTime();
-    world.at = new Date(reissuedEnd - 50 * s);
+    const endOf = (name: string) => new Date(new X509Certificate(text(world.get(name), secretKeys.cert)).validTo).getTime();
+    const reissuedEnd = endOf('db-server-tls');
+    const trust = world.trustText();
+    const bundles = ['db-server-tls', 'db-peer-tls'].map((n) => text(world.get(n), secretKeys.ca));
+    world.at = new Date(reissuedEnd - 100 * s);
     const early = await world.pass(inputs);
     expect(early.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'reissued' });
-    expect(early.problems).toEqual([]);
+    expect(early.renew).toBeUndefined();
+    expect(early.nextRenewalAt?.getTime()).toBe(reissuedEnd - 90 * s);
+    world.at = new Date(reissuedEnd - 50 * s);
+    const due = await world.pass(inputs);
+    expect(due.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'reissued' });
+    expect(due.renew).toEqual(leafKinds.map((kind) => ({ kind, signer: 'next' })));
+    expect(endOf('db-server-tls')).toBeGreaterThan(reissuedEnd);
+    expect(world.trustText()).toBe(trust);
+    expect(['db-server-tls', 'db-peer-tls'].map((n) => text(world.get(n), secretKeys.ca))).toEqual(bundles);
     world.at = new Date(reissuedEnd - 40 * s);
-    const waiting = await world.pass(inputs);
-    expect(waiting.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'reissued' });
-    expect(waiting.problems.map((p) => p.reason)).toEqual(['CARotationOverdue']);
-    expect(waiting.problems[0]!.message).toContain(`certificate(s) end at ${new Date(reissuedEnd).toISOString()}, in 40s (certificates are not renewed while a rotation is under way)`);
+    const after = await world.pass(inputs);
+    expect(after.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'reissued' });
+    expect(after.renew).toBeUndefined();
+    expect(after.problems).toEqual([]);
+    // The roll comes at last: the rotation goes on from where it was.
+    world.roll = World.prototype.roll.bind(world);
+    world.roll();
+    await world.converge(inputs);
+    expect(world.steps.slice(-4)).toEqual(['promote', 'narrow', 'finish', 'none']);
+  });
+
+  it('leaves of the old CA reaching renewBefore while the widening roll waits: renewed from the old CA with the overlap bundle; not once the old CA ends within renewBefore', async () => {
+    const long = { validityMs: 120 * s, renewBeforeMs: 90 * s, caValidityMs: 3600 * s };
+    const world = new World();
+    await world.pass({ ...base, policy: long });
+    world.start();
+    const inputs = inUse({ policy: long, rotateToken: 't1' });
+    await world.pass(inputs); // start
+    world.roll = () => undefined; // the widening roll never ends
+    expect((await world.pass(inputs)).rotation?.step.kind).toBe('widen');
+    const endOf = (name: string) => new Date(new X509Certificate(text(world.get(name), secretKeys.cert)).validTo).getTime();
+    const oldCa = text(world.get('db-ca'), secretKeys.cert);
+    const leafEnd = endOf('db-peer-tls');
+    const trust = world.trustText();
+    world.at = new Date(leafEnd - 60 * s);
+    const due = await world.pass(inputs);
+    expect(due.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'widened' });
+    expect(due.renew).toEqual(leafKinds.map((kind) => ({ kind, signer: 'old' })));
+    expect(endOf('db-peer-tls')).toBeGreaterThan(leafEnd);
+    expect(inspectLeaf(world.get('db-peer-tls')!) && issuedBy(inspectLeaf(world.get('db-peer-tls')!)!, oldCa)).toBe(true);
+    expect(world.trustText()).toBe(trust);
+    // Near the old CA's end a renewal would be due at once: left to the rotation, and said.
+    const caEnd = new Date(new X509Certificate(oldCa).validTo).getTime();
+    world.at = new Date(caEnd - 60 * s);
+    const late = await world.pass(inputs);
+    expect(late.rotation?.step).toEqual({ kind: 'awaitRoll', phase: 'widened' });
+    expect(late.renew).toBeUndefined();
+    expect(late.problems.map((p) => p.reason)).toEqual(['CARotationOverdue']);
   });
 });
 

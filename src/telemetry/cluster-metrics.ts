@@ -6,7 +6,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import client from 'prom-client';
 import type { EtcdCluster } from '../api/types.generated.js';
-import type { EtcdView, MemberView } from '../controller/observe-etcd.js';
+import type { EtcdView, MemberView, RefusedEndpoint } from '../controller/observe-etcd.js';
 import { conditionReasons } from '../api/conditions.js';
 import { availability } from '../controller/quorum-report.js';
 import { quorumMargin, voterHealth } from '../etcd/quorum.js';
@@ -86,10 +86,11 @@ export function certificateExpiries(secret: (name: string) => V1Secret | undefin
   return out;
 }
 
-export function snapshotOf(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, secret: (name: string) => V1Secret | undefined, now: Date = new Date()): ClusterSnapshot {
+export function snapshotOf(cluster: EtcdCluster, ref: ClusterRef, etcd: EtcdView | undefined, secret: (name: string) => V1Secret | undefined, now: Date = new Date(), refused: readonly RefusedEndpoint[] = []): ClusterSnapshot {
   const formed = (cluster.status?.clusterID ?? '') !== '';
-  // The status's own judgement: an election among members that answer is not a lost quorum.
-  const lost = availability(etcd, undefined, cluster.status?.conditions, now).reason === conditionReasons.quorumLost;
+  // The status's own judgement: an election among members that answer, or members whose
+  // certificates cannot be verified, is not a lost quorum.
+  const lost = availability(etcd, undefined, cluster.status?.conditions, now, refused).reason === conditionReasons.quorumLost;
   return { ref, desiredMembers: cluster.spec.replicas, quotaBytes: quotaBytesOf(cluster), etcd, formed, quorumLost: formed && lost, certificates: certificateExpiries(secret, ref) };
 }
 

@@ -28,7 +28,7 @@ describe('etcd admin client with a TLS server name per endpoint', () => {
   it('refuses a member whose certificate does not carry the name', async () => {
     const admin = createEtcdAdmin({ endpoints: [endpoint], tls, callTimeoutMs: 5_000, serverNames: { [endpoint]: 'm9.elsewhere.example' } });
     try {
-      await expect(admin.memberList()).rejects.toMatchObject({ kind: 'Unavailable' });
+      await expect(admin.memberList()).rejects.toMatchObject({ kind: 'CertificateRefused', certificate: { fault: 'wrongName' } });
     } finally {
       admin.close();
     }

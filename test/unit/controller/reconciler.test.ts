@@ -267,12 +267,8 @@ describe('certificates expired while the operator was away', { timeout: 60_000 }
 });
 
 describe('a CA rotation stuck while its certificates near their end', { timeout: 60_000 }, () => {
-  // The members never restart for the widened bundles: the rotation waits, no leaf is renewed
-  // meanwhile, and past half of renewBefore before the leaves end (90 days, renewed 30 days ahead)
-  // the status says so with the time left, and a Warning event tells it (the countdown in the
-  // message does not send another each pass).
-  it('Degraded CARotationOverdue with the time left; its Warning event not sent again for the countdown', async () => {
-    const w = await formed();
+  /** The members never restart for the widened bundles: the rotation waits for them. */
+  async function stuckRotation(w: World): Promise<number> {
     const c = w.cluster();
     w.cache.put({ ...c, metadata: { ...c.metadata, annotations: { 'etcd.operator.dev/rotate-ca': 't1' } } });
     const steps: (string | undefined)[] = [];
@@ -283,9 +279,33 @@ describe('a CA rotation stuck while its certificates near their end', { timeout:
     // Then the roll (RestartingMember), which never ends here.
     expect(steps).toEqual(['CARotationStarted', 'CARotationWidening', 'RestartingMember']);
     const pem = Buffer.from((w.cache.get('Secret', 'db', names.serverSecret(ref)) as { data: Record<string, string> }).data['tls.crt']!, 'base64').toString();
-    const end = new Date(new X509Certificate(pem).validTo).getTime();
+    return new Date(new X509Certificate(pem).validTo).getTime();
+  }
+  const serverEnd = (w: World) => new Date(new X509Certificate(Buffer.from((w.cache.get('Secret', 'db', names.serverSecret(ref)) as { data: Record<string, string> }).data['tls.crt']!, 'base64').toString()).validTo).getTime();
+
+  it('leaves reaching renewBefore while the roll waits are renewed from the CA that issued them: nothing rolls, nothing Degraded', async () => {
+    const w = await formed();
+    const end = await stuckRotation(w);
+    const template = w.writer.writes.filter((x) => x.op === 'apply' && x.what.startsWith('StatefulSet')).length;
     w.clock.advance(end - 16 * 24 * 3600_000 - w.clock.now());
     await w.pass();
+    expect(serverEnd(w)).toBeGreaterThan(end);
+    // The rotation is where it was: waiting for the roll onto the widened bundles.
+    expect(w.condition('Progressing')).toMatchObject({ reason: 'CARotationWidening', message: 'CA rotation: waiting for every member to restart with the widened trust bundle' });
+    expect(w.condition('Degraded')).toMatchObject({ status: 'False' });
+    expect(w.writer.writes.filter((x) => x.op === 'apply' && x.what.startsWith('StatefulSet')).length).toBe(template);
+  });
+
+  // With the old CA ending 10 days after the leaves, a renewal would be due at once: none is made,
+  // and past half of renewBefore before the leaves end the status says so with the time left, and
+  // a Warning event tells it (the countdown in the message does not send another each pass).
+  it('Degraded CARotationOverdue with the time left; its Warning event not sent again for the countdown', async () => {
+    const w = new World(api, { tls: { enabled: true, certificateValidity: '8760h', renewBefore: '720h', caValidity: '9000h' } });
+    await w.settle();
+    const end = await stuckRotation(w);
+    w.clock.advance(end - 16 * 24 * 3600_000 - w.clock.now());
+    await w.pass();
+    expect(serverEnd(w)).toBe(end);
     expect(w.condition('Degraded')).toMatchObject({ status: 'False' });
     w.clock.advance(2 * 24 * 3600_000);
     await w.pass();

@@ -1,5 +1,5 @@
 import { EndpointMemory, probeAll } from '../../../src/etcd/endpoint-memory.js';
-import { EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/errors.js';
+import { type CertificateRefusal, EtcdAdminError, type EtcdAdminErrorKind } from '../../../src/etcd/errors.js';
 import type { DowngradeAction, EndpointProbe, EndpointStatus, EtcdAdmin, EtcdAlarm, EtcdMember, LeaderMove, MemberAdded, MemberHash, MemberList, MemberVersions } from '../../../src/etcd/types.js';
 
 /** A member of the fake cluster plus the process state real etcd would have. */
@@ -50,6 +50,11 @@ export class FakeEtcdAdmin implements EtcdAdmin {
   readonly divergent = new Set<string>();
   /** Members defragmented, in order. */
   readonly defragmented: string[] = [];
+  /**
+   * Members whose handshake with the operator fails on a certificate (theirs, or the operator's
+   * they refuse): they run and vote with their peers, and answer the operator nothing.
+   */
+  readonly refusing = new Map<string, CertificateRefusal>();
 
   /** Starts with running, caught-up voters; the first one leads. */
   constructor(voters: { name: string; peerURL: string; clientURL: string }[], memory = new EndpointMemory()) {
@@ -104,6 +109,7 @@ export class FakeEtcdAdmin implements EtcdAdmin {
   memberList(options: { linearizable?: boolean; endpoint?: string } = {}): Promise<MemberList> {
     return this.run('memberList', async () => {
       if (options.endpoint !== undefined && !this.endpoints.includes(options.endpoint)) throw this.error('memberList', 'Unavailable', options.endpoint);
+      if (options.endpoint !== undefined) this.refuseIfRefusing('memberList', options.endpoint);
       if (options.endpoint !== undefined) await this.hangIfHung('memberList', options.endpoint);
       if (options.linearizable ?? true) this.requireQuorum('memberList');
       return { clusterId: this.clusterId, reportedBy: this.leaderId, members: this.snapshot() };
@@ -146,6 +152,7 @@ export class FakeEtcdAdmin implements EtcdAdmin {
     return this.memory.track(endpoint, () => this.run('status', async () => {
       const m = [...this.members.values()].find((x) => x.running && x.clientURLs.includes(endpoint));
       if (!m) throw this.error('status', 'Unavailable', endpoint);
+      this.refuseIfRefusing('status', endpoint);
       await this.hangIfHung('status', endpoint);
       const applied = m.caughtUp ? this.raftIndex : 1n;
       return {
@@ -281,6 +288,12 @@ export class FakeEtcdAdmin implements EtcdAdmin {
   /** As the real client, a change first asks every member's status to find the leader. */
   private async findLeader(): Promise<void> {
     await this.statusAll();
+  }
+
+  private refuseIfRefusing(op: string, endpoint: string): void {
+    const m = [...this.members.values()].find((x) => x.clientURLs.includes(endpoint));
+    const certificate = m && this.refusing.get(m.id);
+    if (certificate) throw new EtcdAdminError({ kind: 'CertificateRefused', op, endpoint, detail: 'fake handshake', certificate });
   }
 
   /** A hung member answers nothing: the caller waits out the per-member deadline. */
