@@ -1,10 +1,9 @@
-import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdBackup } from '../../src/api/backup-types.generated.js';
-import { annotationKeys } from '../../src/resources/names.js';
 import { maxRestoreRetries } from '../../src/restore/plan.js';
 import { waitFor } from '../harness/wait.js';
 import { ReconcilerBench } from './reconciler-bench.js';
+import { restorePodDriver } from './restore-pod-driver.js';
 
 // A consented recovery from a backup runs restore pods of its own (src/recovery). Their fetch
 // failing for a reason that may clear by itself (the object store unreachable or 5xx: exit 75)
@@ -16,42 +15,13 @@ import { ReconcilerBench } from './reconciler-bench.js';
 describe('a consented recovery from a backup retries its restore pods like spec.restore', () => {
   let bench: ReconcilerBench;
   const name = 'recretry';
-  const podName = `${name}-restore-0`;
-  const claimName = `data-${name}-0`;
   const destination = { endpoint: 'https://127.0.0.1:1', bucket: 'backups', region: 'us-east-1', forcePathStyle: true, credentialsSecretRef: { name: 's3' } };
-
   beforeAll(async () => {
     bench = await ReconcilerBench.start('recovery-retries');
     bench.claimsFromCache = true;
   });
   afterAll(async () => bench?.stop());
-
-  const cachedPod = () => bench.cache.get('Pod', bench.ns, podName) as V1Pod | undefined;
-  const cachedClaim = () => bench.cache.get('PersistentVolumeClaim', bench.ns, claimName) as V1PersistentVolumeClaim | undefined;
-  async function passUntil(what: string, done: () => boolean): Promise<string[]> {
-    const writes: string[] = [];
-    for (let i = 0; i < 8 && !done(); i++) {
-      const [pod, claim] = [cachedPod()?.metadata?.resourceVersion, cachedClaim()?.metadata?.resourceVersion];
-      const made = await bench.pass(name);
-      writes.push(...made);
-      if (made.some((w) => w.endsWith(`Pod/${podName}`))) await waitFor('the cache to see the pod written', () => cachedPod()?.metadata?.resourceVersion !== pod);
-      if (made.includes(`apply PersistentVolumeClaim/${claimName}`)) await waitFor('the cache to see the claim written', () => cachedClaim()?.metadata?.resourceVersion !== claim);
-    }
-    if (!done()) throw new Error(`passes did not reach: ${what}; writes ${JSON.stringify(writes)}`);
-    return writes;
-  }
-  async function fail(exitCode: number, message: string): Promise<string> {
-    const uid = cachedPod()!.metadata!.uid!;
-    const finishedAt = new Date(Date.now() - 3600_000).toISOString();
-    const terminated = { exitCode, reason: 'Error', message, startedAt: finishedAt, finishedAt };
-    const status = { phase: 'Failed', initContainerStatuses: [{ name: 'fetch', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated } }] };
-    await bench.kubectl('patch', 'pod', podName, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
-    await waitFor('the cache to see the failed pod', () => cachedPod()?.status?.phase === 'Failed');
-    return uid;
-  }
-  const failTransiently = () => fail(75, 'Error: connect ECONNREFUSED 127.0.0.1:1');
-  const podRetries = () => cachedPod()?.metadata?.annotations?.[annotationKeys.restoreRetries];
-  const condition = async (type: string) => (await bench.cluster(name)).status?.conditions?.find((c) => c.type === type);
+  const { podName, cachedPod, passUntil, fail, failTransiently, podRetries, condition } = restorePodDriver(() => bench, name);
 
   it('retries a transient fetch failure four times, then stops with the reason; a verdict stops at once', async () => {
     await bench.create(name, { replicas: 1 });
