@@ -133,6 +133,11 @@ function predatesItsLearner(kube: KubeView, etcd: EtcdView | undefined, ordinal:
   return `it was made before learner ${learner.memberId} was added at its ordinal, and runs etcd on the volume of the member removed there: made again, its start guard decides for the new member`;
 }
 
+/** The StatefulSet ordinals of the members etcd lists. */
+export function memberOrdinals(etcd: EtcdView | undefined): number[] {
+  return (etcd?.members ?? []).map((m) => m.ordinal).filter((o): o is number => o !== undefined);
+}
+
 /** Entries between the leader's log and what a member applied (a difference: a number is safe). */
 export function lagBehind(member: EndpointStatus | undefined, leader: EndpointStatus | undefined): number | undefined {
   if (!member || !leader) return undefined;

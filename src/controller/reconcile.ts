@@ -32,7 +32,7 @@ import { requeueAfter, settled } from './requeue.js';
 import { type LearnerRecords, defaultLearnerTimeoutMs, learnerProblems, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo } from './notices.js';
-import { budgetVoters, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
+import { budgetVoters, memberOrdinals, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, NoMemberAnswered, type RefusedEndpoint, observeEtcd } from './observe-etcd.js';
 import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
 import { availability, quorumLossEvent, recoveryQuorum } from './quorum-report.js';
@@ -67,10 +67,6 @@ export interface ReconcilerDeps {
   backups?: (namespace: string) => EtcdBackup[];
   /** Metrics of defragmentation, alarms and the consistency check. */
   upkeepMetrics?: UpkeepMetrics;
-}
-
-function memberOrdinals(etcd: EtcdView | undefined): number[] {
-  return (etcd?.members ?? []).map((m) => m.ordinal).filter((o): o is number => o !== undefined);
 }
 
 /** What a pass observed before it failed, if it failed. */
@@ -143,9 +139,8 @@ export class EtcdClusterReconciler implements Reconciler {
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
     const observed = admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : { refused: [] };
     const etcd = withStartGuardProblems(observed.etcd, kube, now);
-    const unverified = observed.refused;
+    const unverified = (seen.refused = observed.refused);
     seen.etcd = etcd;
-    seen.refused = unverified;
     // Recorded before acting, so a failing step still leaves the health of this pass visible.
     this.recordHealth(cluster, ref, etcd, unverified, ctx, now);
     const identity = identityOf(cluster, etcd, endpoints);
