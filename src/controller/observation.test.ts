@@ -137,11 +137,11 @@ describe('lagBehind', () => {
 describe('membershipObservation: a pod made before the learner at its ordinal', () => {
   // The learner added at 12:00 for ordinal 1, which has not started; the pod there, by case.
   const learner = { memberId: '77', ordinal: 1, addedAt: '2026-01-01T12:00:00Z' };
-  const pod = (created: string, etcd: 'crashing' | 'never' | 'guard') => ({
+  const pod = (created: string, etcd: 'crashing' | 'never' | 'guard' | 'running') => ({
     metadata: { name: 'main-1', creationTimestamp: created as unknown as Date },
     status: {
       initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, ...(etcd === 'guard' ? { state: { running: { startedAt: created as unknown as Date } } } : { state: { terminated: { exitCode: 0 } } }) }],
-      containerStatuses: [{ name: 'etcd', image: 'e', imageID: '', ready: false, restartCount: etcd === 'crashing' ? 4 : 0, state: etcd === 'crashing' ? { waiting: { reason: 'CrashLoopBackOff' } } : { waiting: { reason: 'PodInitializing' } } }],
+      containerStatuses: [{ name: 'etcd', image: 'e', imageID: '', ready: false, restartCount: etcd === 'crashing' ? 4 : 0, state: etcd === 'crashing' ? { waiting: { reason: 'CrashLoopBackOff' } } : etcd === 'running' ? { running: {} } : { waiting: { reason: 'PodInitializing' } } }],
     },
   });
   const kube = (p: ReturnType<typeof pod>): KubeView => ({
@@ -160,6 +160,11 @@ describe('membershipObservation: a pod made before the learner at its ordinal', 
     ['made before the add, still in its start guard: a learner starting', pod('2026-01-01T11:59:00Z', 'guard'), false],
     ['made after the add: a learner starting', pod('2026-01-01T12:00:05Z', 'crashing'), false],
     ['made before the add, etcd never ran in it', pod('2026-01-01T11:59:00Z', 'never'), false],
+    // A volume lost: the pod waited in its guard for the re-add, which has just let etcd start.
+    // Before (CI, membership-faults): such pods were deleted before their learner published.
+    ['made before the add, etcd running for the first time: a learner starting', pod('2026-01-01T11:59:00Z', 'running'), false],
+    // creationTimestamp has whole seconds: a pod made just after the add reads as made before it.
+    ['made in the second of the add, crash-looping: not judged by a timestamp that coarse', pod('2026-01-01T11:59:58Z', 'crashing'), false],
   ])('%s', (_, p, restarted) => {
     const o = membershipObservation(sampleCluster(), kube(p), etcd, {}, pass);
     expect(o.stuckPods?.map((s) => s.ordinal)).toEqual(restarted ? [1] : []);

@@ -113,23 +113,28 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
 
 /**
  * The pod at the ordinal of a learner that has not started was made before that learner was added,
- * and its start guard let etcd start: it runs (or crash-loops on) the volume of the member the
- * cluster removed there. A container restart does not run the guard again, so the learner would
+ * and etcd has exited in it since its guard let it start: it crash-loops on the volume of the
+ * member the cluster removed there. A container restart does not run the guard again, so the learner would
  * never start; made again, the pod's guard decides for the new member (it discards the removed
  * member's log once every member gives the peer URL to the learner). A pod in its guard, or made
  * after the add, is left alone: that is a learner starting.
  */
+const podClockMarginMs = 5_000;
+
 function predatesItsLearner(kube: KubeView, etcd: EtcdView | undefined, ordinal: number): string | undefined {
   const learner = kube.membership?.learner;
   if (!learner || learner.ordinal !== ordinal) return undefined;
   const member = etcd?.members.find((m) => m.id === learner.memberId);
   const pod = kube.pods.get(ordinal);
   if (!member || member.started || !pod || pod.metadata?.deletionTimestamp || inStartGuard(pod)) return undefined;
+  // creationTimestamp has whole seconds, and the API server's clock is not the operator's.
   const created = new Date(pod.metadata?.creationTimestamp ?? NaN).getTime();
-  if (!(created < new Date(learner.addedAt).getTime())) return undefined;
+  if (!(created < new Date(learner.addedAt).getTime() - podClockMarginMs)) return undefined;
+  // etcd exited in it: a learner whose guard has just let it start runs etcd too, but only a
+  // removed member's identity makes etcd exit before it ever published.
   const etcdContainer = pod.status?.containerStatuses?.find((c) => c.name === etcdContainerName);
-  const ran = etcdContainer && (etcdContainer.state?.running || etcdContainer.state?.terminated || etcdContainer.lastState?.terminated || (etcdContainer.restartCount ?? 0) > 0);
-  if (!ran) return undefined;
+  const exited = etcdContainer && (etcdContainer.state?.terminated || etcdContainer.lastState?.terminated || (etcdContainer.restartCount ?? 0) > 0);
+  if (!exited) return undefined;
   return `it was made before learner ${learner.memberId} was added at its ordinal, and runs etcd on the volume of the member removed there: made again, its start guard decides for the new member`;
 }
 
