@@ -135,7 +135,7 @@ function predatesItsLearner(kube: KubeView, etcd: EtcdView | undefined, ordinal:
   const etcdContainer = pod.status?.containerStatuses?.find((c) => c.name === etcdContainerName);
   const exited = etcdContainer && (etcdContainer.state?.terminated || etcdContainer.lastState?.terminated || (etcdContainer.restartCount ?? 0) > 0);
   if (!exited) return undefined;
-  return `it was made before learner ${learner.memberId} was added at its ordinal, and runs etcd on the volume of the member removed there: made again, its start guard decides for the new member`;
+  return `it was made before learner ${learner.memberId} was added at its ordinal, and etcd exited in it (the volume holds the log of the member removed there): made again, its start guard decides for the new member`;
 }
 
 /** The StatefulSet ordinals of the members etcd lists. */
