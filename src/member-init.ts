@@ -8,7 +8,7 @@ const fail = (code: number, err: unknown): never => {
 
 function options(): GuardOptions {
   try {
-    return parseGuardArgs(process.argv.slice(2));
+    return parseGuardArgs(process.argv.slice(2), process.env);
   } catch (err) {
     return fail(2, err);
   }

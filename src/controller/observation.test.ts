@@ -171,3 +171,21 @@ describe('membershipObservation: a pod made before the learner at its ordinal', 
     if (restarted) expect(o.stuckPods?.[0]?.why).toMatch(/made before learner 77 was added/);
   });
 });
+
+describe('membershipObservation: a member held by its start guard', () => {
+  // The pod's status alone (the guard running for minutes) is no longer proof: only the view's
+  // heldByGuard, set once the guard itself named the member lost (start-guard.ts).
+  const longGuard = {
+    metadata: { name: 'main-1' },
+    status: { initContainerStatuses: [{ name: 'member-init', image: 'i', imageID: '', ready: false, restartCount: 0, state: { running: { startedAt: '2026-01-01T11:00:00Z' as unknown as Date } } }] },
+  };
+  const kube: KubeView = { statefulSet: undefined, pods: new Map([[1, longGuard]]), volumes: new Map(), claims: new Map(), membership: undefined };
+  const pass = { now: new Date('2026-01-01T12:01:00Z'), learnerTimeoutMs: 300_000 };
+  it.each([
+    ['the guard confirmed it', true, true],
+    ['only the pod status says so', undefined, false],
+  ])('%s', (_, confirmed, held) => {
+    const etcd = view(m('10', 0), { ...m('11', 1, false), ...(confirmed ? { heldByGuard: confirmed } : {}) }, m('12', 2));
+    expect(membershipObservation(sampleCluster(), kube, etcd, {}, pass).members?.[1]?.held).toBe(held);
+  });
+});

@@ -7,7 +7,7 @@ import { etcdContainerName } from '../resources/pod-template.js';
 import type { MembershipObservation, MembershipStep } from './membership.js';
 import type { KubeView } from './observe-kube.js';
 import { type EtcdView, caughtUp } from './observe-etcd.js';
-import { heldByGuard, inStartGuard } from './start-guard.js';
+import { inStartGuard } from './start-guard.js';
 import { podCannotRun } from './pod-state.js';
 
 /**
@@ -88,7 +88,7 @@ export function membershipObservation(cluster: EtcdCluster, kube: KubeView, etcd
       problem: m.problem,
       version: m.status?.version,
       lag: lagBehind(m.status, leaderStatus),
-      held: m.started && !m.healthy && m.ordinal !== undefined && heldByGuard(kube.pods.get(m.ordinal), pass.now),
+      held: m.heldByGuard === true,
     })),
     volumes: [...kube.volumes].map(([ordinal, uid]) => {
       const claim = kube.claims.get(ordinal);

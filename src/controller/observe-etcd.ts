@@ -25,6 +25,11 @@ export interface MemberView {
    * refused): unhealthy for every change, but not known to be down (see quorum-report.ts).
    */
   certificate?: CertificateRefusal;
+  /**
+   * Its pod's start guard holds it and said so itself (start-guard.ts): the volume is empty but
+   * this member already ran, so it must be replaced.
+   */
+  heldByGuard?: boolean;
 }
 
 export interface EtcdView {

@@ -36,7 +36,8 @@ import { budgetVoters, memberOrdinals, membersMayTrust, membershipObservation, u
 import { type EtcdView, NoMemberAnswered, type RefusedEndpoint, observeEtcd } from './observe-etcd.js';
 import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
 import { availability, quorumLossEvent, recoveryQuorum } from './quorum-report.js';
-import { guardImage, withStartGuardProblems } from './start-guard.js';
+import { askHeldGuards, guardImage, withStartGuardProblems } from './start-guard.js';
+import { type AskGuard, askGuardOverHttp } from './guard-evidence.js';
 import { podNotices } from './pod-state.js';
 import { computeStatus } from './status.js';
 import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
@@ -67,6 +68,8 @@ export interface ReconcilerDeps {
   backups?: (namespace: string) => EtcdBackup[];
   /** Metrics of defragmentation, alarms and the consistency check. */
   upkeepMetrics?: UpkeepMetrics;
+  /** Asks a pod's start guard why it waits (default: over HTTP, guard-evidence.ts). */
+  askGuard?: AskGuard;
 }
 
 /** What a pass observed before it failed, if it failed. */
@@ -138,7 +141,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
     const observed = admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : { refused: [] };
-    const etcd = withStartGuardProblems(observed.etcd, kube, now);
+    const etcd = withStartGuardProblems(observed.etcd, kube, now, { answers: await askHeldGuards(observed.etcd, kube, now, this.deps.askGuard ?? askGuardOverHttp()), guardImage: this.memberInitImage });
     const unverified = (seen.refused = observed.refused);
     seen.etcd = etcd;
     // Recorded before acting, so a failing step still leaves the health of this pass visible.

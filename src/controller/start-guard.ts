@@ -3,7 +3,8 @@ import { memberInitContainer } from '../resources/pod-template.js';
 import type { KubeView } from './observe-kube.js';
 import { podCannotRun } from './pod-state.js';
 import { isSubset } from './subset.js';
-import type { EtcdView } from './observe-etcd.js';
+import type { EtcdView, MemberView } from './observe-etcd.js';
+import { type AskGuard, type GuardAnswer, guardProof } from './guard-evidence.js';
 
 /** The pod's start guard is running: etcd has not started in it yet. */
 export function inStartGuard(pod: V1Pod | undefined): boolean {
@@ -25,32 +26,62 @@ export function heldByGuard(pod: V1Pod | undefined, now: Date): boolean {
   return now.getTime() - since >= guardGraceMs;
 }
 
+/** A started, unhealthy member whose pod's status shows its guard running past the grace. */
+function guardCandidate(m: MemberView, kube: KubeView, now: Date): V1Pod | undefined {
+  if (!m.started || m.healthy || m.ordinal === undefined) return undefined;
+  const pod = kube.pods.get(m.ordinal);
+  return heldByGuard(pod, now) ? pod : undefined;
+}
+
+/**
+ * Asks the guard of every member its pod's status shows held (guard-evidence.ts), in parallel,
+ * each within the asker's timeout; a pass with no such member asks nothing.
+ */
+export async function askHeldGuards(etcd: EtcdView | undefined, kube: KubeView, now: Date, ask: AskGuard): Promise<Map<number, GuardAnswer>> {
+  const asked = (etcd?.members ?? []).flatMap((m) => {
+    const ip = guardCandidate(m, kube, now)?.status?.podIP;
+    return ip ? [{ ordinal: m.ordinal!, answer: ask(ip) }] : [];
+  });
+  return new Map(await Promise.all(asked.map(async ({ ordinal, answer }) => [ordinal, await answer] as const)));
+}
+
+/** What the guards said, and the guard image this operator runs (a pod with another cannot answer). */
+export interface GuardEvidence {
+  answers: Map<number, GuardAnswer>;
+  guardImage: string;
+}
+
 /**
  * Says why a member does not answer when its pod waits in the start guard: a guard running for
- * less than guardGraceMs is a member starting; longer, the volume is empty (or the guard cannot
- * read its certificates) and the member must be replaced. A pod that cannot run etcd at all (an
- * image it cannot pull, etcd crash-looping, unschedulable) says that instead of a bare "no answer".
- * Pure; the view is copied, not changed.
+ * less than guardGraceMs is a member starting; longer, and the guard itself confirms it holds this
+ * member (guard-evidence.ts), the volume is empty and the member must be replaced (heldByGuard).
+ * Without that confirmation the pod's status is not taken as proof. A pod that cannot run etcd at
+ * all (an image it cannot pull, etcd crash-looping, unschedulable) says that instead of a bare
+ * "no answer". Pure; the view is copied, not changed.
  */
-export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeView, now: Date): EtcdView | undefined {
+export function withStartGuardProblems(etcd: EtcdView | undefined, kube: KubeView, now: Date, evidence: GuardEvidence = { answers: new Map(), guardImage: '' }): EtcdView | undefined {
   if (!etcd) return etcd;
-  const problem = (pod: V1Pod | undefined, started: boolean): string | undefined => {
+  const explain = (m: MemberView): Partial<MemberView> | undefined => {
+    if (m.healthy || m.ordinal === undefined) return undefined;
+    const pod = kube.pods.get(m.ordinal);
     const running = pod?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
     if (!running) {
       const why = podCannotRun(pod, now);
-      return why ? `its pod cannot run etcd: ${why}` : undefined;
+      return why ? { problem: `its pod cannot run etcd: ${why}` } : undefined;
     }
-    if (!started) return undefined;
-    const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
-    return now.getTime() - since < guardGraceMs
-      ? `starting: its pod's start guard (${memberInitContainer}) is checking the volume`
-      : `held by its pod's start guard (${memberInitContainer}): the volume is empty but this member already ran, so it must be replaced by a new member`;
+    if (!m.started) return undefined;
+    if (!guardCandidate(m, kube, now)) return { problem: `starting: its pod's start guard (${memberInitContainer}) is checking the volume` };
+    const image = pod?.spec?.initContainers?.find((c) => c.name === memberInitContainer)?.image;
+    const proof = guardProof(m.id, evidence.answers.get(m.ordinal), image !== undefined && image !== evidence.guardImage);
+    return proof.proven
+      ? { problem: `held by its pod's start guard (${memberInitContainer}): the volume is empty but this member already ran, so it must be replaced by a new member (${proof.reason})`, heldByGuard: true }
+      : { problem: `its pod's status shows the start guard (${memberInitContainer}) running for over ${guardGraceMs / 1000} s, but ${proof.why}: not taken as proof that its volume lost its data` };
   };
   return {
     ...etcd,
     members: etcd.members.map((m) => {
-      const held = !m.healthy && m.ordinal !== undefined ? problem(kube.pods.get(m.ordinal), m.started) : undefined;
-      return held ? { ...m, problem: held } : m;
+      const found = explain(m);
+      return found ? { ...m, ...found } : m;
     }),
   };
 }

@@ -39,5 +39,7 @@ describe('the start guard', () => {
     expect(verdict.start).toBe(start);
     expect(verdict.reason).toContain(reason);
     expect('discard' in verdict && verdict.discard === true).toBe(reason === 'discarded');
+    // Only a volume found empty under a member that ran names a lost member: the operator's proof.
+    expect('lostMember' in verdict ? verdict.lostMember : undefined).toBe(reason === 'already ran' ? '100' : undefined);
   });
 });

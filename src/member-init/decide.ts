@@ -48,7 +48,8 @@ export interface GuardInput {
   views: { reportedBy: string; members: ListedMember[] }[];
 }
 
-export type Verdict = { start: true; reason: string } | { start: false; reason: string; discard?: true };
+/** `lostMember`: the member whose data this volume lost (it ran, the volume is empty): the guard holds it for good. */
+export type Verdict = { start: true; reason: string } | { start: false; reason: string; discard?: true; lostMember?: string };
 
 /** A member publishes its name and client URLs once it runs; a fresh add has neither. */
 export function hasRun(m: ListedMember): boolean {
@@ -92,6 +93,7 @@ export function decide(input: GuardInput): Verdict {
   if (ran) {
     return {
       start: false,
+      lostMember: ran.member!.id,
       reason: `the volume is empty but member ${ran.member!.id} (${ran.member!.name}) already ran with peer URL ${input.peerURL} (per member ${ran.by}): its data is lost, and it may only come back as a new member once the operator removed it and added this volume`,
     };
   }

@@ -11,6 +11,7 @@ import { parseDuration } from '../api/duration.js';
 import { ports } from '../resources/names.js';
 import { type GuardInput, type Verdict, decide } from './decide.js';
 import { type View, askClientPort, askPeerPort } from './member-list.js';
+import { type StatusServer, serveGuardStatus } from './status-server.js';
 import { readWalIdentity } from './wal.js';
 
 export interface GuardOptions {
@@ -23,6 +24,10 @@ export interface GuardOptions {
   tlsDir: string;
   pollMs: number;
   callTimeoutMs: number;
+  /** The pod's IP (env POD_IP): where the guard says why it waits (status-server.ts). */
+  statusHost?: string;
+  /** Default: the metrics port, which etcd takes once the guard lets it start. */
+  statusPort?: number;
 }
 
 /** etcd's own test for existing data: the WAL directory holds a `.wal` file. */
@@ -85,12 +90,18 @@ export function discardLog(dataDir: string): void {
 
 export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines, clientURLOf = clientPortOf): Promise<void> {
   let last = '';
+  // Opened at the first wait only: a guard that lets etcd start at once binds nothing.
+  let status: StatusServer | undefined;
   for (;;) {
     const verdict = await check(options, clientURLOf);
     if (verdict.start) {
+      // etcd binds the metrics port next.
+      await status?.close();
       log('info', 'etcd may start on this volume', { reason: verdict.reason });
       return;
     }
+    status ??= await serveGuardStatus(options.statusHost, options.statusPort ?? ports.metrics, log);
+    status.update(verdict);
     if (verdict.discard) {
       log('warn', 'discarding a removed member\'s log', { reason: verdict.reason });
       discardLog(options.dataDir);
@@ -108,7 +119,7 @@ function durationFlag(text: string): number {
   return ms;
 }
 
-export function parseGuardArgs(argv: string[]): GuardOptions {
+export function parseGuardArgs(argv: string[], env: NodeJS.ProcessEnv = {}): GuardOptions {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -137,5 +148,6 @@ export function parseGuardArgs(argv: string[]): GuardOptions {
     tlsDir: need('tls-dir'),
     pollMs: durationFlag(need('poll-interval')),
     callTimeoutMs: durationFlag(need('call-timeout')),
+    statusHost: env.POD_IP || undefined,
   };
 }

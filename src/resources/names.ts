@@ -5,6 +5,12 @@
 
 export const ports = { client: 2379, peer: 2380, metrics: 2381 } as const;
 
+/**
+ * Where a member pod's start guard says why it waits: plain HTTP on the metrics port, which only
+ * the guard holds while etcd has not started (src/member-init/status-server.ts).
+ */
+export const guardStatusPath = '/member-init';
+
 /** Upper bound on members (the API allows 1, 3, 5, 7 or 9). Certificates name all of them. */
 export const maxMembers = 9;
 
