@@ -31,7 +31,7 @@ import type { KubeWriter } from './kube-writer.js';
 import { requeueAfter, settled } from './requeue.js';
 import { type LearnerRecords, defaultLearnerTimeoutMs, learnerProblems, nextLearnerRecords } from './learners.js';
 import { type MembershipStep, planMembership } from './membership.js';
-import { type Notice, NoticeMemo } from './notices.js';
+import { type Notice, NoticeMemo, refusalNotices } from './notices.js';
 import { budgetVoters, memberOrdinals, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
 import { type EtcdView, NoMemberAnswered, type RefusedEndpoint, observeEtcd } from './observe-etcd.js';
 import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
@@ -212,7 +212,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const status = refused.length ? { ...computed, observedGeneration: cluster.status?.observedGeneration } : computed;
     await this.warnOnQuorumLoss(cluster, status, now, ctx);
     if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...pods], now);
+    await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...pods, ...refusalNotices(etcd, unverified)], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
     return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, cluster.status?.lastRevision, trusted, cluster.spec.replicas))) };
@@ -266,7 +266,7 @@ export class EtcdClusterReconciler implements Reconciler {
     const status = { ...computeStatus({ cluster, ref, etcd: seen.etcd, refused: seen.refused, step: seen.step, problems, caSecretName, clusterDomain: this.deps.clusterDomain, now, backup: this.backupStatus(cluster, now) }), observedGeneration: cluster.status?.observedGeneration };
     try {
       if (!sameJson(status, cluster.status ?? {})) await this.deps.writer.patchStatus(cluster, status, ctx.signal);
-      await this.sendNotices(key, cluster, [failure, ...certProblems], now, true);
+      await this.sendNotices(key, cluster, [failure, ...certProblems, ...refusalNotices(seen.etcd, seen.refused)], now, true);
     } catch (reportErr) {
       ctx.log.warn('could not report the failed pass', { error: String(reportErr) });
     }

@@ -5,6 +5,7 @@ import { createEtcdAdmin } from '../../src/etcd/client.js';
 import type { EtcdAdmin, EtcdTls } from '../../src/etcd/types.js';
 import { NoMemberAnswered, observeEtcd } from '../../src/controller/observe-etcd.js';
 import { availability } from '../../src/controller/quorum-report.js';
+import { NoticeMemo, lastingRefusalMs, refusalNotices } from '../../src/controller/notices.js';
 import { type CertificateAndKey, issue } from '../../src/pki/x509.js';
 import { type EtcdMember, type EtcdTestCluster, generatedTestPki, startEtcdCluster } from '../harness/etcd-cluster.js';
 
@@ -73,6 +74,10 @@ describe('members whose certificates the operator refuses, on real etcd', { time
     expect(a.message).toMatch(/^a quorum answered a linearizable read; 1 of 3 voting members healthy, 2 needed, and 2 more cannot be checked: /);
     expect(a.message).toContain('m1: serves a certificate that has expired: its health cannot be checked');
     expect(a.message).toContain("m2: serves a certificate that was not signed by the cluster's CA");
+    // A Warning per refused member once the refusal lasts (before: status only, no event).
+    const memo = new NoticeMemo();
+    expect(memo.due(ref.name, refusalNotices(view, []), 0)).toEqual([]);
+    expect(memo.due(ref.name, refusalNotices(view, []), lastingRefusalMs).map((n) => [n.type, n.reason, n.message.split(': ')[0]]).sort()).toEqual([['Warning', 'MemberCertificateRefused', 'm1'], ['Warning', 'MemberCertificateRefused', 'm2']]);
   });
 
   it('all three refused: no view, the refusal of each endpoint, and Unknown rather than QuorumLost', async () => {
@@ -82,6 +87,7 @@ describe('members whose certificates the operator refuses, on real etcd', { time
     const refused = (err as NoMemberAnswered).refused;
     expect(refused.map((r) => r.certificate.fault).sort()).toEqual(['expired', 'untrusted', 'untrusted']);
     expect(availability(undefined, undefined, undefined, new Date(), refused)).toMatchObject({ available: false, unknown: true, reason: 'CertificatesRefused' });
+    expect(new Set(refusalNotices(undefined, refused).map((n) => n.key)).size).toBe(3);
     // Healthy all along: etcd's own client, trusting both CAs, reads through the quorum.
     const health = await etcd.etcdctl(['--insecure-skip-tls-verify', 'endpoint', 'health']);
     expect(health.stderr + health.stdout).toMatch(/is healthy/);
