@@ -23,8 +23,9 @@ function backup(name: string, phase: 'Succeeded' | 'Failed' | 'Running', endS?: 
 describe('newestOutcomes', () => {
   it('takes the newest success and the newest final failure of the cluster, by completion time, in any order', () => {
     const list = [backup('s2', 'Succeeded', 20), backup('f3', 'Failed', 30), backup('s1', 'Succeeded', 10), backup('f1', 'Failed', 5), backup('run', 'Running'), backup('other', 'Failed', 99, 'other')];
-    expect(newestOutcomes('db', list)).toEqual({ success: { atMs: 20_000, durationMs: 2_000, sizeBytes: 200 }, failureAtMs: 30_000 });
-    expect(newestOutcomes('db', [])).toEqual({});
+    const db = { metadata: { name: 'db', namespace: 'ns' }, spec: {} } as unknown as EtcdCluster;
+    expect(newestOutcomes(db, list)).toEqual({ success: { atMs: 20_000, durationMs: 2_000, sizeBytes: 200 }, failureAtMs: 30_000 });
+    expect(newestOutcomes(db, [])).toEqual({});
   });
 });
 

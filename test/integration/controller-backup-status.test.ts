@@ -52,6 +52,32 @@ describe('EtcdCluster status.backup', () => {
     expect(await bench.pass('backed')).toEqual([]);
   });
 
+  // Before the fix the new cluster's status named the old one's backup as its last successful
+  // (backups were matched by cluster name alone), and a consented recovery would have taken it
+  // for a backup of this cluster.
+  it('a cluster deleted and created again under its name does not show the old one\'s backups as its own', async () => {
+    const name = 'again';
+    await bench.create(name);
+    const first = (await bench.cluster(name)).metadata.uid!;
+    const of = (b: EtcdBackup, clusterUID: string): EtcdBackup => ({ ...b, spec: { ...b.spec, clusterName: name }, status: { ...b.status, clusterUID } });
+    bench.backups = [of(backup('old-ok', 'Succeeded', '2026-01-01T00:00:00Z'), first), of(backup('old-broken', 'Failed', '2026-01-01T01:00:00Z'), first)];
+    await bench.pass(name);
+    expect((await bench.cluster(name)).status?.backup).toMatchObject({ lastSuccessful: { name: 'old-ok' }, failuresSinceSuccess: 1 });
+
+    await bench.kubectl('delete', 'etcdcluster', name, '-n', bench.ns, '--wait=true');
+    await bench.create(name);
+    await waitFor('the new cluster in the cache', () => bench.cache.get('EtcdCluster', bench.ns, name)?.metadata?.uid !== first);
+    await bench.pass(name);
+    const remade = await bench.cluster(name);
+    console.log(`re-created cluster: status.backup ${JSON.stringify(remade.status?.backup)}`);
+    expect(remade.metadata.uid).not.toBe(first);
+    expect(remade.status?.backup).toBeUndefined();
+    // Its own backups count again.
+    bench.backups.push(of(backup('new-ok', 'Succeeded', '2026-01-01T00:30:00Z'), remade.metadata.uid!));
+    await bench.pass(name);
+    expect((await bench.cluster(name)).status?.backup).toMatchObject({ lastSuccessful: { name: 'new-ok' }, failuresSinceSuccess: 0 });
+  });
+
   it('a schedule for February 30 is Degraded with a Warning event, and fixing it clears both', async () => {
     bench.backups = [];
     await bench.create('never', { backup: { schedule: '0 0 30 2 *', suspend: false, destination, compression: 'none' } });
