@@ -3,7 +3,7 @@
  * plan.test.ts covers every case. In words:
  *   1. Succeeded and Failed are final: nothing to do, ever.
  *   2. An attempt in this process that finished decides: record success, or a failure that is
- *      final (bad input, or attempts used up) or retried after a pause (then as from step 5).
+ *      final (bad input, or attempts used up) or retried after a pause (then as from step 6).
  *      A success stands even if its cluster went since: it is a snapshot of the cluster it began
  *      on, and records that cluster's UID.
  *   3. A backup belongs to the EtcdCluster object (its UID) its first attempt began on. That
@@ -119,7 +119,7 @@ export function planBackup(o: BackupObservation): BackupStep {
 function clusterGone(o: BackupObservation): BackupFailure | undefined {
   if (o.begunOn === undefined || o.begunOn === '' || o.begunOn === o.clusterUID) return undefined;
   const what = `the EtcdCluster this backup began on (uid ${o.begunOn})`;
-  const during = o.attempt?.state === 'running' ? `while attempt ${o.attempts} ran: the attempt was stopped and nothing was uploaded` : `after attempt ${o.attempts} began, before a snapshot was uploaded (no object was recorded)`;
+  const during = o.attempt?.state === 'running' ? `while attempt ${o.attempts} ran: the attempt was stopped and its upload aborted` : `after attempt ${o.attempts} began, before a snapshot was uploaded (no object was recorded)`;
   if (o.cluster === 'missing') return { reason: backupReasons.clusterNotFound, message: `${what} was deleted ${during}`, retryable: false };
   return {
     reason: backupReasons.clusterReplaced,
