@@ -150,8 +150,17 @@ describe('EtcdBackup controller after the operator was away', () => {
       const uid = (JSON.parse(await bench.kubectl('get', 'etcdcluster', name, '-n', bench.ns, '-o', 'json')) as EtcdCluster).metadata.uid!;
       await bench.kubectl('patch', 'etcdcluster', name, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { clusterID: 'abc' } }));
       await waitFor('the cluster, its pod and Secret in the cache', () => (bench.cache.get('EtcdCluster', bench.ns, name)?.status as EtcdCluster['status'])?.clusterID === 'abc' && bench.cache.get('Pod', bench.ns, names.member(ref, 0))?.status?.podIP === podIP && bench.cache.get('Secret', bench.ns, names.operatorClientSecret(ref)) !== undefined);
+      const toS3 = { ...destination, endpoint: s3.endpoint, credentialsSecretRef: { name: 's3-doomed' } };
+      // A backup that finishes records the cluster object it is of, in status and on the object.
+      await apply({ ...backupObject('finished', name), spec: { clusterName: name, destination: toS3 } });
+      const finished = await waitFor('the first backup to succeed', async () => {
+        const got = await getBackup('finished');
+        return got.status?.phase === 'Succeeded' || got.status?.phase === 'Failed' ? got : undefined;
+      }, { timeoutMs: 20_000 });
+      expect(finished.status).toMatchObject({ phase: 'Succeeded', clusterUID: uid });
+      expect((await s3.head('backups', finished.status!.key!))?.metadata['etcd-cluster-uid']).toBe(uid);
       process.kill(s3.process.pid, 'SIGSTOP');
-      await apply({ ...backupObject('interrupted', name), spec: { clusterName: name, destination: { ...destination, endpoint: s3.endpoint, credentialsSecretRef: { name: 's3-doomed' } } } });
+      await apply({ ...backupObject('interrupted', name), spec: { clusterName: name, destination: toS3 } });
       const running = await waitFor('the attempt to start', async () => {
         const got = await getBackup('interrupted');
         return got.status?.phase === 'Running' ? got : undefined;
@@ -176,7 +185,7 @@ describe('EtcdBackup controller after the operator was away', () => {
       process.kill(s3.process.pid, 'SIGCONT');
       await waitFor('no multipart upload left', async () => (await s3.pendingUploads('backups')) === 0, { timeoutMs: 15_000 });
       await new Promise((r) => setTimeout(r, 1_000));
-      expect(await s3.keys('backups')).toEqual([]);
+      expect(await s3.keys('backups')).toEqual([finished.status!.key]);
       expect((await getBackup('interrupted')).status?.phase).toBe('Failed');
     } finally {
       process.kill(s3.process.pid, 'SIGCONT');
