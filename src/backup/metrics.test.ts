@@ -26,6 +26,10 @@ describe('newestOutcomes', () => {
     const db = { metadata: { name: 'db', namespace: 'ns' }, spec: {} } as unknown as EtcdCluster;
     expect(newestOutcomes(db, list)).toEqual({ success: { atMs: 20_000, durationMs: 2_000, sizeBytes: 200 }, failureAtMs: 30_000 });
     expect(newestOutcomes(db, [])).toEqual({});
+    // An earlier cluster of the name's newer outcomes are not this one's.
+    const earlier = (b: EtcdBackup): EtcdBackup => ({ ...b, status: { ...b.status, clusterUID: 'earlier' } });
+    const mine = { ...db, metadata: { ...db.metadata, uid: 'mine' } } as EtcdCluster;
+    expect(newestOutcomes(mine, [...list, earlier(backup('s9', 'Succeeded', 90)), earlier(backup('f9', 'Failed', 95))])).toEqual({ success: { atMs: 20_000, durationMs: 2_000, sizeBytes: 200 }, failureAtMs: 30_000 });
   });
 });
 
