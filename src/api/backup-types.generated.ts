@@ -116,6 +116,10 @@ export interface EtcdBackupStatus {
    */
   clusterID?: string;
   /**
+   * metadata.uid of the EtcdCluster the backup is of, recorded when its first attempt starts (and with the object, as metadata etcd-cluster-uid). An EtcdCluster deleted and created again under the same name is another cluster: this backup is not shown as a backup of it, and an attempt under way when its cluster went is stopped.
+   */
+  clusterUID?: string;
+  /**
    * etcd version of the member the snapshot came from.
    */
   etcdVersion?: string;

@@ -36,6 +36,7 @@ export const backupStatusSchema: Schema = object(
     member: string('The member the snapshot was streamed from.', 253),
     revision: int64('The snapshot\'s own revision, read from its database as etcd reads it when a restored member starts: the snapshot holds every write up to it and none after. Should the database not be readable, the Complete condition says so and this is the member\'s revision just before the snapshot began, a lower bound.', { minimum: 0 }),
     clusterID: hex('Cluster ID in lowercase hexadecimal.', 16),
+    clusterUID: string('metadata.uid of the EtcdCluster the backup is of, recorded when its first attempt starts (and with the object, as metadata etcd-cluster-uid). An EtcdCluster deleted and created again under the same name is another cluster: this backup is not shown as a backup of it, and an attempt under way when its cluster went is stopped.', 36),
     etcdVersion: string('etcd version of the member the snapshot came from.', 64),
     snapshotSizeBytes: int64('Size of the etcd database snapshot, before compression.', { minimum: 0 }),
     snapshotSha256: hex('SHA-256 of the database snapshot before compression, as etcd reported and the operator checked it.', 64),

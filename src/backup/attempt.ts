@@ -22,6 +22,8 @@ import { Meter, SnapshotVerifier } from './stream.js';
 export interface AttemptInput {
   kc: KubeConfig;
   backup: EtcdBackup;
+  /** metadata.uid of the EtcdCluster the snapshot is taken of, recorded with the object. */
+  clusterUID: string;
   /** Healthy voters, followers first; the first is used. */
   member: MemberEndpoint;
   memberName: string;
@@ -65,6 +67,8 @@ export async function runAttempt(input: AttemptInput, signal: AbortSignal): Prom
     'etcd-cluster-id': snapshot.clusterID,
     'etcd-version': snapshot.etcdVersion,
     'etcd-cluster': `${ref.namespace}/${ref.name}`,
+    // The name alone does not tell a cluster from one deleted and made again under it.
+    'etcd-cluster-uid': input.clusterUID,
     'etcd-backup': backup.metadata.name!,
     [writerMetadata]: backup.metadata.uid ?? '',
     compression,
@@ -88,6 +92,7 @@ export async function runAttempt(input: AttemptInput, signal: AbortSignal): Prom
     member: input.memberName,
     ...revision,
     clusterID: snapshot.clusterID,
+    clusterUID: input.clusterUID,
     etcdVersion: snapshot.etcdVersion,
     snapshotSizeBytes: verifier.result!.sizeBytes,
     snapshotSha256: verifier.result!.sha256,

@@ -5,11 +5,13 @@
  */
 import type { AttemptState, BackupResult } from './plan.js';
 import { AttemptError } from './attempt.js';
-import { backupReasons } from './reasons.js';
+import { type BackupFailure, backupReasons } from './reasons.js';
 
 interface Entry {
   uid: string;
   clusterKey: string;
+  /** metadata.uid of the EtcdCluster object the attempt is of. */
+  clusterUID: string;
   state: AttemptState;
   abort: AbortController;
   /** The outcome's Event was sent: a pass that runs before status catches up sends none again. */
@@ -19,7 +21,7 @@ interface Entry {
   startedAtMs: number;
 }
 
-export type ObservedAttempt = AttemptState & { reported: boolean; number: number; startedAtMs: number };
+export type ObservedAttempt = AttemptState & { reported: boolean; number: number; startedAtMs: number; clusterUID: string };
 
 export class Attempts {
   private readonly entries = new Map<string, Entry>();
@@ -29,7 +31,7 @@ export class Attempts {
   /** The attempt of this backup object (same UID: a recreated backup starts afresh). */
   get(backupKey: string, uid: string): ObservedAttempt | undefined {
     const entry = this.entries.get(backupKey);
-    return entry?.uid === uid ? { ...entry.state, reported: entry.reported, number: entry.number, startedAtMs: entry.startedAtMs } : undefined;
+    return entry?.uid === uid ? { ...entry.state, reported: entry.reported, number: entry.number, startedAtMs: entry.startedAtMs, clusterUID: entry.clusterUID } : undefined;
   }
 
   markReported(backupKey: string): void {
@@ -46,19 +48,35 @@ export class Attempts {
   }
 
   /** Runs `task`, replacing an earlier finished attempt of the same backup. */
-  start(backupKey: string, uid: string, clusterKey: string, number: number, task: (signal: AbortSignal) => Promise<BackupResult>, parent: AbortSignal, onDone: () => void): void {
+  start(backupKey: string, uid: string, cluster: { key: string; uid: string }, number: number, task: (signal: AbortSignal) => Promise<BackupResult>, parent: AbortSignal, onDone: () => void): void {
     const abort = new AbortController();
-    const entry: Entry = { uid, clusterKey, state: { state: 'running' }, abort, reported: false, number, startedAtMs: this.now() };
+    const entry: Entry = { uid, clusterKey: cluster.key, clusterUID: cluster.uid, state: { state: 'running' }, abort, reported: false, number, startedAtMs: this.now() };
     this.entries.set(backupKey, entry);
+    // An outcome already decided (stop) is not overwritten by the aborted task's error.
+    const settle = (state: AttemptState) => {
+      if (entry.state.state === 'running') entry.state = state;
+    };
     task(AbortSignal.any([abort.signal, parent]))
       .then(
-        (result) => (entry.state = { state: 'succeeded', result, atMs: this.now() }),
+        (result) => settle({ state: 'succeeded', result, atMs: this.now() }),
         (err: unknown) => {
           const failure = err instanceof AttemptError ? err.failure : { reason: backupReasons.uploadFailed, message: err instanceof Error ? err.message : String(err), retryable: true };
-          entry.state = { state: 'failed', failure, atMs: this.now() };
+          settle({ state: 'failed', failure, atMs: this.now() });
         },
       )
       .finally(onDone);
+  }
+
+  /**
+   * Aborts a running attempt and records `failure` as its outcome at once: a pass that runs
+   * before the aborted task settles (or before status caught up) sees the same final failure,
+   * never a retryable interruption to try again.
+   */
+  stop(backupKey: string, failure: BackupFailure): void {
+    const entry = this.entries.get(backupKey);
+    if (entry?.state.state !== 'running') return;
+    entry.state = { state: 'failed', failure, atMs: this.now() };
+    entry.abort.abort(new Error(failure.message));
   }
 
   /** Stops and forgets the attempt of a backup that is gone. */

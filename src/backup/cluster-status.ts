@@ -2,20 +2,23 @@
  * What an EtcdCluster's status says about its backups, rebuilt every pass from the EtcdBackup
  * objects of the cluster (scheduled and on-demand alike) and from spec.backup. Pure: the backups
  * and the clock are arguments. A failure after the last success is shown beside it, so a status
- * never reads "backed up" alone while every recent backup fails.
+ * never reads "backed up" alone while every recent backup fails. Only backups of this cluster
+ * object count (origin.ts): one of an earlier cluster of the same name is none of its own.
  */
 import type { EtcdBackup } from '../api/backup-types.generated.js';
 import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdCluster, EtcdClusterBackupStatus } from '../api/types.generated.js';
 import { type Cron, nextFire, parseCron } from './cron.js';
+import { backupOfCluster } from './origin.js';
 import { backupConditionTypes } from './reasons.js';
 
 const finishedAt = (b: EtcdBackup): number => Date.parse(b.status?.completionTime ?? '');
 
 /** The backups block of the cluster's status, or undefined when there is nothing to say. */
-export function clusterBackupStatus(clusterName: string, backups: readonly EtcdBackup[], schedule: EtcdCluster['spec']['backup'], now: Date): EtcdClusterBackupStatus | undefined {
+export function clusterBackupStatus(cluster: EtcdCluster, backups: readonly EtcdBackup[], now: Date): EtcdClusterBackupStatus | undefined {
+  const schedule = cluster.spec.backup;
   const finished = backups
-    .filter((b) => b.spec.clusterName === clusterName && !Number.isNaN(finishedAt(b)) && (b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed'))
+    .filter((b) => backupOfCluster(b, cluster) && !Number.isNaN(finishedAt(b)) && (b.status?.phase === 'Succeeded' || b.status?.phase === 'Failed'))
     // Newest first; the name breaks ties so that two passes over the same backups agree.
     .sort((a, b) => finishedAt(b) - finishedAt(a) || (b.metadata.name ?? '').localeCompare(a.metadata.name ?? ''));
   const success = finished.find((b) => b.status?.phase === 'Succeeded');

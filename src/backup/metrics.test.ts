@@ -23,8 +23,13 @@ function backup(name: string, phase: 'Succeeded' | 'Failed' | 'Running', endS?: 
 describe('newestOutcomes', () => {
   it('takes the newest success and the newest final failure of the cluster, by completion time, in any order', () => {
     const list = [backup('s2', 'Succeeded', 20), backup('f3', 'Failed', 30), backup('s1', 'Succeeded', 10), backup('f1', 'Failed', 5), backup('run', 'Running'), backup('other', 'Failed', 99, 'other')];
-    expect(newestOutcomes('db', list)).toEqual({ success: { atMs: 20_000, durationMs: 2_000, sizeBytes: 200 }, failureAtMs: 30_000 });
-    expect(newestOutcomes('db', [])).toEqual({});
+    const db = { metadata: { name: 'db', namespace: 'ns' }, spec: {} } as unknown as EtcdCluster;
+    expect(newestOutcomes(db, list)).toEqual({ success: { atMs: 20_000, durationMs: 2_000, sizeBytes: 200 }, failureAtMs: 30_000 });
+    expect(newestOutcomes(db, [])).toEqual({});
+    // An earlier cluster of the name's newer outcomes are not this one's.
+    const earlier = (b: EtcdBackup): EtcdBackup => ({ ...b, status: { ...b.status, clusterUID: 'earlier' } });
+    const mine = { ...db, metadata: { ...db.metadata, uid: 'mine' } } as EtcdCluster;
+    expect(newestOutcomes(mine, [...list, earlier(backup('s9', 'Succeeded', 90)), earlier(backup('f9', 'Failed', 95))])).toEqual({ success: { atMs: 20_000, durationMs: 2_000, sizeBytes: 200 }, failureAtMs: 30_000 });
   });
 });
 

@@ -11,6 +11,8 @@
  */
 import client from 'prom-client';
 import type { EtcdBackup } from '../api/backup-types.generated.js';
+import type { EtcdCluster } from '../api/types.generated.js';
+import { backupOfCluster } from './origin.js';
 import type { ClusterRef } from '../resources/names.js';
 
 /** A cluster's newest success and newest final failure, as its EtcdBackups record them. */
@@ -22,11 +24,11 @@ export interface BackupOutcomes {
 const finishedAt = (b: EtcdBackup): number => Date.parse(b.status?.completionTime ?? '');
 
 /** Pure: the newest Succeeded and the newest Failed backup of the cluster, by completion time. */
-export function newestOutcomes(clusterName: string, backups: readonly EtcdBackup[]): BackupOutcomes {
+export function newestOutcomes(cluster: EtcdCluster, backups: readonly EtcdBackup[]): BackupOutcomes {
   const out: BackupOutcomes = {};
   for (const b of backups) {
     const at = finishedAt(b);
-    if (b.spec.clusterName !== clusterName || Number.isNaN(at) || b.metadata.deletionTimestamp) continue;
+    if (!backupOfCluster(b, cluster) || Number.isNaN(at) || b.metadata.deletionTimestamp) continue;
     const { phase, startTime, sizeBytes } = b.status ?? {};
     if (phase === 'Succeeded' && sizeBytes !== undefined && at > (out.success?.atMs ?? -Infinity)) {
       out.success = { atMs: at, sizeBytes, durationMs: startTime ? at - Date.parse(startTime) : 0 };

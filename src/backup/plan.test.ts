@@ -3,12 +3,12 @@ import { type BackupObservation, type BackupResult, type BackupStep, maxAttempts
 import type { BackupFailure } from './reasons.js';
 
 const result: BackupResult = {
-  member: 'db-1', revision: 42, clusterID: 'abc', etcdVersion: '3.6.16', snapshotSizeBytes: 100, snapshotSha256: 'aa', sizeBytes: 100, sha256: 'aa', bucket: 'b', key: 'k', durationMs: 5,
+  member: 'db-1', revision: 42, clusterID: 'abc', clusterUID: 'uid-a', etcdVersion: '3.6.16', snapshotSizeBytes: 100, snapshotSha256: 'aa', sizeBytes: 100, sha256: 'aa', bucket: 'b', key: 'k', durationMs: 5,
 };
 const transient: BackupFailure = { reason: 'EndpointUnreachable', message: 'connect ECONNREFUSED', retryable: true };
 const badInput: BackupFailure = { reason: 'CredentialsRejected', message: 'InvalidAccessKeyId', retryable: false };
 
-const fresh: BackupObservation = { phase: undefined, attempts: 0, attempt: undefined, cluster: 'ready', quorum: 'ok', busyWith: undefined, nowMs: 100_000 };
+const fresh: BackupObservation = { phase: undefined, attempts: 0, attempt: undefined, cluster: 'ready', clusterUID: 'uid-a', begunOn: undefined, quorum: 'ok', busyWith: undefined, nowMs: 100_000 };
 const o = (over: Partial<BackupObservation>): BackupObservation => ({ ...fresh, ...over });
 
 type Case = [string, BackupObservation, BackupStep['kind'], Record<string, unknown>?];
@@ -18,9 +18,9 @@ const cases: Case[] = [
   ['succeeded is final', o({ phase: 'Succeeded', quorum: 'lost', cluster: 'missing' }), 'none'],
   ['failed is final, even with a finished attempt', o({ phase: 'Failed', attempt: { state: 'succeeded', result, atMs: 90_000 } }), 'none'],
   // A new backup.
-  ['a new backup of a healthy cluster starts attempt 1', fresh, 'start', { attempt: 1 }],
+  ['a new backup of a healthy cluster starts attempt 1, of this cluster object', fresh, 'start', { attempt: 1, clusterUID: 'uid-a' }],
   ['pending with quorum starts', o({ phase: 'Pending' }), 'start', { attempt: 1 }],
-  ['no such cluster: wait for it', o({ cluster: 'missing', quorum: 'unknown' }), 'wait', { reason: 'ClusterNotFound' }],
+  ['no such cluster: wait for it', o({ cluster: 'missing', clusterUID: undefined, quorum: 'unknown' }), 'wait', { reason: 'ClusterNotFound' }],
   ['the cluster deleted after an attempt began (operator away): fails, not Running for ever', o({ phase: 'Running', attempts: 1, cluster: 'missing', quorum: 'unknown' }), 'fail', { failure: expect.objectContaining({ reason: 'ClusterNotFound', retryable: false }) }],
   ['the cluster deleted during a failed attempt\'s pause: fails once the pause is over', o({ phase: 'Running', attempts: 1, attempt: { state: 'failed', failure: { reason: 'SnapshotFailed', message: 'x', retryable: true }, atMs: 0 }, cluster: 'missing', quorum: 'unknown' }), 'fail', { failure: expect.objectContaining({ reason: 'ClusterNotFound' }) }],
   ['cluster without members yet: wait', o({ cluster: 'forming', quorum: 'unknown' }), 'wait', { reason: 'ClusterNotReady' }],
@@ -40,6 +40,15 @@ const cases: Case[] = [
   ['transient failure, pause over, quorum lost meanwhile: fail', o({ phase: 'Running', attempts: 1, quorum: 'lost', attempt: { state: 'failed', failure: transient, atMs: 0 } }), 'fail', { failure: expect.objectContaining({ reason: 'QuorumLost' }) }],
   ['transient failure, pause over, another backup took the cluster: wait', o({ phase: 'Running', attempts: 1, busyWith: 'other', attempt: { state: 'failed', failure: transient, atMs: 0 } }), 'wait', { reason: 'AnotherBackupRunning' }],
   ['transient failure on the last attempt: fail', o({ phase: 'Running', attempts: maxAttempts, attempt: { state: 'failed', failure: transient, atMs: 0 } }), 'fail', { failure: { ...transient, message: `${transient.message} (gave up after ${maxAttempts} attempts)` } }],
+  // The cluster object the backup began on is gone (deleted, or deleted and made again).
+  ['the cluster deleted while the attempt runs: the attempt is stopped and the backup fails', o({ phase: 'Running', attempts: 1, begunOn: 'uid-a', attempt: { state: 'running' }, cluster: 'missing', clusterUID: undefined, quorum: 'unknown' }), 'fail', { stopAttempt: true, failure: expect.objectContaining({ reason: 'ClusterNotFound', retryable: false, message: expect.stringContaining('the attempt was stopped') as string }) }],
+  ['the cluster replaced while the attempt runs: stopped, fails as replaced', o({ phase: 'Running', attempts: 1, begunOn: 'uid-a', attempt: { state: 'running' }, cluster: 'forming', clusterUID: 'uid-b' }), 'fail', { stopAttempt: true, failure: expect.objectContaining({ reason: 'ClusterReplaced', retryable: false }) }],
+  ['the cluster replaced during a failed attempt\'s pause: fails, never retried against the new one', o({ phase: 'Running', attempts: 1, begunOn: 'uid-a', attempt: { state: 'failed', failure: transient, atMs: 0 }, clusterUID: 'uid-b' }), 'fail', { failure: expect.objectContaining({ reason: 'ClusterReplaced' }) }],
+  ['the cluster replaced while the operator was away (status recorded the UID): fails, no attempt against the new one', o({ phase: 'Running', attempts: 1, begunOn: 'uid-a', clusterUID: 'uid-b' }), 'fail', { failure: expect.objectContaining({ reason: 'ClusterReplaced' }) }],
+  ['an attempt that succeeded before its cluster was replaced is recorded (it is of the old one, by UID)', o({ phase: 'Running', attempts: 1, begunOn: 'uid-a', attempt: { state: 'succeeded', result, atMs: 0 }, clusterUID: 'uid-b' }), 'succeed', { result }],
+  ['a final failure of the attempt keeps its own reason when the cluster went too', o({ phase: 'Running', attempts: 1, begunOn: 'uid-a', attempt: { state: 'failed', failure: badInput, atMs: 0 }, cluster: 'missing', clusterUID: undefined }), 'fail', { failure: badInput }],
+  ['the same cluster object: the attempt runs on', o({ phase: 'Running', attempts: 1, begunOn: 'uid-a', attempt: { state: 'running' } }), 'wait', { reason: 'Uploading' }],
+  ['a backup begun before UIDs were recorded, its cluster there: as before, start again', o({ phase: 'Running', attempts: 1, begunOn: undefined }), 'start', { attempt: 2 }],
   // Running in status, but no attempt in this process: the process that ran it is gone.
   ['running without an attempt here: start again', o({ phase: 'Running', attempts: 1 }), 'start', { attempt: 2 }],
   ['running without an attempt, quorum lost now: fail', o({ phase: 'Running', attempts: 1, quorum: 'lost' }), 'fail'],

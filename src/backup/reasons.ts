@@ -28,6 +28,8 @@ export const backupReasons = {
   /** The object key holds an object another EtcdBackup (or something else) wrote. */
   objectExists: 'ObjectExists',
   quorumLost: 'QuorumLost',
+  /** The EtcdCluster a begun backup is of was deleted and another made under its name. */
+  clusterReplaced: 'ClusterReplaced',
   // Failures after retries ran out
   snapshotCorrupt: 'SnapshotCorrupt',
   snapshotFailed: 'SnapshotFailed',

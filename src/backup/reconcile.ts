@@ -38,6 +38,8 @@ export interface BackupReconcilerDeps {
 
 interface ClusterView {
   state: BackupObservation['cluster'];
+  /** metadata.uid of the EtcdCluster of that name; undefined when missing or being deleted. */
+  uid: string | undefined;
   ref: ClusterRef;
   tls?: EtcdTls;
   endpoints: MemberEndpoint[];
@@ -74,6 +76,8 @@ export class BackupReconciler implements Reconciler {
       cluster: cluster.state,
       quorum: health.quorum,
       busyWith: this.deps.attempts.busyWith(clusterKey, key),
+      clusterUID: cluster.uid,
+      begunOn: attempt?.clusterUID ?? backup.status?.clusterUID,
       nowMs: now,
     });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step });
@@ -82,6 +86,7 @@ export class BackupReconciler implements Reconciler {
     if (attempt && step.kind !== 'none' && step.kind !== 'start') {
       status.attempts = attempts;
       status.startTime ??= new Date(attempt.startedAtMs).toISOString();
+      status.clusterUID ??= attempt.clusterUID;
     }
     if (!sameJson(status, backup.status ?? {})) await patchBackupStatus(this.deps.kc, backup, status, ctx.signal);
     return step.kind === 'wait' || step.kind === 'retry' ? { requeueAfterMs: step.afterMs || 5_000 } : {};
@@ -101,8 +106,9 @@ export class BackupReconciler implements Reconciler {
       case 'start': {
         const member = health.candidates[0]!;
         const memberName = cluster.memberNames.get(member.url) ?? member.url;
-        const input = { kc: this.deps.kc, backup, member, memberName, tls: cluster.tls!, callTimeoutMs: this.deps.callTimeoutMs, now: () => this.deps.clock.now() };
-        this.deps.attempts.start(key, backup.metadata.uid ?? '', `${backup.metadata.namespace}/${backup.spec.clusterName}`, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => {
+        const input = { kc: this.deps.kc, backup, clusterUID: step.clusterUID, member, memberName, tls: cluster.tls!, callTimeoutMs: this.deps.callTimeoutMs, now: () => this.deps.clock.now() };
+        const of = { key: `${backup.metadata.namespace}/${backup.spec.clusterName}`, uid: step.clusterUID };
+        this.deps.attempts.start(key, backup.metadata.uid ?? '', of, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => {
           // Logged when the attempt ends, not when a pass records it: one at a time per cluster is judged by these.
           ctx.log.info('backup attempt ended', { attempt: step.attempt });
           this.deps.enqueue(key);
@@ -113,6 +119,10 @@ export class BackupReconciler implements Reconciler {
       case 'succeed':
         return event('Normal', 'BackupSucceeded', `uploaded ${step.result.sizeBytes} bytes to s3://${step.result.bucket}/${step.result.key}, revision ${step.result.revision}, sha256 ${step.result.sha256}`);
       case 'fail':
+        if (step.stopAttempt) {
+          ctx.log.info('backup attempt stopped', { reason: step.failure.reason });
+          this.deps.attempts.stop(key, step.failure);
+        }
         return event('Warning', step.failure.reason, step.failure.message);
       case 'retry':
         return event('Warning', step.failure.reason, `${step.failure.message}; trying again in ${Math.ceil(step.afterMs / 1000)} s`);
@@ -124,9 +134,10 @@ export class BackupReconciler implements Reconciler {
   /** The cluster as the cache shows it: whether it exists, has formed, and how to reach members. */
   private observeCluster(backup: EtcdBackup): ClusterView {
     const ref = { namespace: backup.metadata.namespace!, name: backup.spec.clusterName };
-    const view: ClusterView = { state: 'missing', ref, endpoints: [], memberNames: new Map() };
+    const view: ClusterView = { state: 'missing', uid: undefined, ref, endpoints: [], memberNames: new Map() };
     const cluster = this.deps.cache.get('EtcdCluster', ref.namespace, ref.name) as EtcdCluster | undefined;
     if (!cluster || cluster.metadata.deletionTimestamp) return view;
+    view.uid = cluster.metadata.uid;
     const secret = this.deps.cache.get('Secret', ref.namespace, names.operatorClientSecret(ref)) as V1Secret | undefined;
     view.tls = secret ? tlsMaterial(secret) : undefined;
     for (const pod of this.deps.cache.list('Pod', ref.namespace, memberSelector(ref)) as V1Pod[]) {

@@ -18,6 +18,7 @@ import { type ClusterRef, backupSlotAnnotation, labelKeys, scheduledBackupLabels
 import { type Cron, latestFire, longestIntervalMs, nextFire, parseCron } from './cron.js';
 import { BackupInputError, backupEvent, createBackup, deleteBackup, patchBackupStatus, readCa, readCredentials } from './kube.js';
 import { type BackupMetrics, newestOutcomes } from './metrics.js';
+import { backupOfCluster } from './origin.js';
 import { type RetainedBackup, planRetention } from './retention.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
 import { classifyUploadError, deleteObject, s3Client } from './s3.js';
@@ -84,7 +85,9 @@ export class ScheduleReconciler implements Reconciler {
       this.invalid.set(key, spec.schedule);
       return {};
     }
-    const ours = this.deps.backups(namespace).list(namespace).filter((b) => b.metadata.labels?.[labelKeys.component] === 'scheduled-backup' && b.metadata.labels?.[labelKeys.instance] === name);
+    // An earlier cluster of this name's scheduled backups are not this schedule's to prune: they
+    // may be the only copy of that cluster's data (origin.ts).
+    const ours = this.deps.backups(namespace).list(namespace).filter((b) => b.metadata.labels?.[labelKeys.component] === 'scheduled-backup' && b.metadata.labels?.[labelKeys.instance] === name && backupOfCluster(b, cluster));
     const slots = ours.map(slotOf).filter((s): s is Date => s !== undefined);
     const since = slots.length > 0 ? new Date(Math.max(...slots.map((s) => s.getTime()))) : new Date(cluster.metadata.creationTimestamp ?? this.deps.clock.now());
     const inUse = backupsInUse(this.deps.cache.list('EtcdCluster', namespace) as EtcdCluster[]);
@@ -126,7 +129,7 @@ export class ScheduleReconciler implements Reconciler {
    */
   private recordMetrics(ref: ClusterRef, cluster: EtcdCluster | undefined, cron: Cron | { error: string } | undefined): void {
     if (!cluster || cluster.metadata.deletionTimestamp) return this.deps.metrics?.forget(ref);
-    this.deps.metrics?.outcomes(ref, newestOutcomes(ref.name, this.deps.backups(ref.namespace).list(ref.namespace)));
+    this.deps.metrics?.outcomes(ref, newestOutcomes(cluster, this.deps.backups(ref.namespace).list(ref.namespace)));
     const now = this.deps.clock.now();
     const active = cron && !('error' in cron) && !cluster.spec.backup?.suspend;
     const intervalMs = active ? longestIntervalMs(cron, new Date(now)) : undefined;

@@ -12,7 +12,7 @@ const backup = (status?: EtcdBackup['status']): EtcdBackup => ({
 });
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:01:00Z');
-const result: BackupResult = { member: 'db-1', revision: 9, clusterID: 'ab', etcdVersion: '3.6.16', snapshotSizeBytes: 200, snapshotSha256: 'aa', sizeBytes: 100, sha256: 'bb', bucket: 'bk', key: 'ns/db/b.db.gz', durationMs: 3 };
+const result: BackupResult = { member: 'db-1', revision: 9, clusterID: 'ab', clusterUID: 'uid-a', etcdVersion: '3.6.16', snapshotSizeBytes: 200, snapshotSha256: 'aa', sizeBytes: 100, sha256: 'bb', bucket: 'bk', key: 'ns/db/b.db.gz', durationMs: 3 };
 const condition = (s: EtcdBackup['status'], type: string) => s?.conditions?.find((c) => c.type === type);
 
 describe('backupStatus', () => {
@@ -24,16 +24,16 @@ describe('backupStatus', () => {
   });
 
   it('start records the attempt and the start time once', () => {
-    const first = backupStatus(backup(), { kind: 'start', attempt: 1 }, t0);
-    expect(first).toMatchObject({ phase: 'Running', attempts: 1, startTime: t0.toISOString(), compression: 'gzip' });
-    const second = backupStatus(backup(first), { kind: 'start', attempt: 2 }, t1);
-    expect(second).toMatchObject({ attempts: 2, startTime: t0.toISOString() });
+    const first = backupStatus(backup(), { kind: 'start', attempt: 1, clusterUID: 'uid-a' }, t0);
+    expect(first).toMatchObject({ phase: 'Running', attempts: 1, startTime: t0.toISOString(), compression: 'gzip', clusterUID: 'uid-a' });
+    const second = backupStatus(backup(first), { kind: 'start', attempt: 2, clusterUID: 'uid-a' }, t1);
+    expect(second).toMatchObject({ attempts: 2, startTime: t0.toISOString(), clusterUID: 'uid-a' });
   });
 
   it('success records the result, without the duration, and completes', () => {
-    const running = backupStatus(backup(), { kind: 'start', attempt: 1 }, t0);
+    const running = backupStatus(backup(), { kind: 'start', attempt: 1, clusterUID: 'uid-a' }, t0);
     const s = backupStatus(backup(running), { kind: 'succeed', result }, t1);
-    expect(s).toMatchObject({ phase: 'Succeeded', completionTime: t1.toISOString(), revision: 9, sha256: 'bb', snapshotSha256: 'aa', key: 'ns/db/b.db.gz', member: 'db-1' });
+    expect(s).toMatchObject({ phase: 'Succeeded', completionTime: t1.toISOString(), revision: 9, sha256: 'bb', snapshotSha256: 'aa', key: 'ns/db/b.db.gz', member: 'db-1', clusterUID: 'uid-a' });
     expect(s).not.toHaveProperty('durationMs');
     expect(condition(s, 'Complete')).toMatchObject({ status: 'True', reason: 'Uploaded', lastTransitionTime: t1.toISOString() });
     expect(condition(s, 'Failed')).toMatchObject({ status: 'False', lastTransitionTime: t0.toISOString() });

@@ -59,11 +59,13 @@ export function backupStatus(backup: EtcdBackup, step: BackupStep, now: Date): E
   if (step.kind === 'start') {
     status.attempts = step.attempt;
     status.startTime ??= at;
+    // The first attempt decides which cluster object the backup is of; later ones keep it.
+    status.clusterUID ??= step.clusterUID || undefined;
   }
   if (step.kind === 'succeed' || step.kind === 'fail') status.completionTime ??= at;
   if (step.kind === 'succeed') {
     const r = step.result;
-    Object.assign(status, { member: r.member, revision: r.revision, clusterID: r.clusterID, etcdVersion: r.etcdVersion, snapshotSizeBytes: r.snapshotSizeBytes, snapshotSha256: r.snapshotSha256, sizeBytes: r.sizeBytes, sha256: r.sha256, bucket: r.bucket, key: r.key });
+    Object.assign(status, { member: r.member, revision: r.revision, clusterID: r.clusterID, clusterUID: r.clusterUID, etcdVersion: r.etcdVersion, snapshotSizeBytes: r.snapshotSizeBytes, snapshotSha256: r.snapshotSha256, sizeBytes: r.sizeBytes, sha256: r.sha256, bucket: r.bucket, key: r.key });
   }
   return status;
 }

@@ -241,7 +241,7 @@ export class EtcdClusterReconciler implements Reconciler {
   /** status.backup, from the cluster's EtcdBackups as the backup controller's cache holds them. */
   private backupStatus(cluster: EtcdCluster, now: Date) {
     const backups = this.deps.backups?.(cluster.metadata.namespace!) ?? [];
-    return clusterBackupStatus(cluster.metadata.name!, backups, cluster.spec.backup, now);
+    return clusterBackupStatus(cluster, backups, now);
   }
 
   /** The next storage step; the classes are read only when a claim must grow. */

@@ -91,7 +91,7 @@ async function certificateExpiries(s: Session, cluster: EtcdCluster): Promise<Ce
 async function status(s: Session, name: string): Promise<number> {
   const cluster = await getCluster(s, name);
   const backups = await kubeRequest<{ items: EtcdBackup[] }>(s.kc, backupPath(s.namespace)).then((l) => l.items, () => [] as EtcdBackup[]);
-  const report = buildReport(cluster, await certificateExpiries(s, cluster), newestBackup(backups, name), s.io.now());
+  const report = buildReport(cluster, await certificateExpiries(s, cluster), newestBackup(backups, cluster), s.io.now());
   s.io.out(s.globals.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, s.io.now()));
   return 0;
 }

@@ -64,8 +64,11 @@ describe('kubectl etcd status report', () => {
 
   it('picks the newest successful backup of this cluster', () => {
     const backups = [backup('old', 'Succeeded', '2026-11-29T00:00:00Z'), backup('new', 'Succeeded', '2026-11-30T11:00:00Z'), backup('failed', 'Failed', '2026-11-30T11:30:00Z')];
-    expect(newestBackup(backups, 'a')?.metadata.name).toBe('new');
-    expect(newestBackup(backups, 'b')).toBeUndefined();
+    expect(newestBackup(backups, cluster)?.metadata.name).toBe('new');
+    expect(newestBackup(backups, { ...cluster, metadata: { ...cluster.metadata, name: 'b' } })).toBeUndefined();
+    // One of an earlier cluster of the same name (another UID recorded) is not this one's.
+    const earlier = { ...backup('newest', 'Succeeded', '2026-11-30T12:00:00Z'), status: { phase: 'Succeeded', completionTime: '2026-11-30T12:00:00Z', clusterUID: 'another-uid' } } as unknown as EtcdBackup;
+    expect(newestBackup([...backups, earlier], cluster)?.metadata.name).toBe('new');
   });
 
   it('says which member is unhealthy, the certificate expiry in days and the last backup age', () => {

@@ -4,6 +4,7 @@
  */
 import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { EtcdCluster } from '../api/types.generated.js';
+import { backupOfCluster } from '../backup/origin.js';
 
 export interface CertificateExpiry {
   secret: string;
@@ -25,9 +26,9 @@ export interface StatusReport {
   lastBackup?: { name: string; completionTime?: string; revision?: number; sizeBytes?: number; key?: string };
 }
 
-/** The newest successful backup of the cluster, by completion time. */
-export function newestBackup(backups: EtcdBackup[], cluster: string): EtcdBackup | undefined {
-  const done = backups.filter((b) => b.spec.clusterName === cluster && b.status?.phase === 'Succeeded');
+/** The newest successful backup of this cluster object (not an earlier one of its name), by completion time. */
+export function newestBackup(backups: EtcdBackup[], cluster: EtcdCluster): EtcdBackup | undefined {
+  const done = backups.filter((b) => backupOfCluster(b, cluster) && b.status?.phase === 'Succeeded');
   return done.sort((a, b) => (b.status?.completionTime ?? '').localeCompare(a.status?.completionTime ?? ''))[0];
 }
 

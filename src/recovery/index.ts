@@ -21,6 +21,7 @@ import { buildStatefulSet } from '../resources/statefulset.js';
 import { buildRestoreClaim } from '../restore/pods.js';
 import { type RestorePodActs, createRestorePods, observeRestorePods, podFailure, restoreClaimViews, retryRestorePods } from '../restore/reconcile.js';
 import { sourceFromBackup } from '../restore/source.js';
+import { backupOfCluster } from '../backup/origin.js';
 import { buildForcePod } from './force-pod.js';
 import { type ForcePodView, type RecoveryObservation, type RecoveryStep, holdsPass, planRecovery, recoveryActive } from './plan.js';
 import { nextLastRevision, quorumRecoveryReport, referenceRevision, survivorsOf } from './report.js';
@@ -116,7 +117,7 @@ function backupOf(ctx: RecoveryContext, name: string | undefined): RecoveryObser
   if (!name) return undefined;
   const backup = ctx.backups.find((b) => b.metadata?.name === name);
   const revision = backup?.status?.revision;
-  return { resolution: sourceFromBackup(name, ctx.ref.namespace, backup), revision: revision === undefined ? undefined : BigInt(revision), ofThisCluster: backup?.spec.clusterName === ctx.ref.name };
+  return { resolution: sourceFromBackup(name, ctx.ref.namespace, backup), revision: revision === undefined ? undefined : BigInt(revision), ofThisCluster: !!backup && backupOfCluster(backup, ctx.cluster) };
 }
 
 async function observe(ctx: RecoveryContext, lastRevision: EtcdClusterLastRevision | undefined): Promise<RecoveryObservation> {

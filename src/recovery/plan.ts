@@ -187,7 +187,7 @@ function considerBackup(o: RecoveryObservation, consent: EtcdClusterRecoveryCons
   const b = o.backup;
   if (!b || b.resolution.state === 'invalid') return { kind: 'refuse', message: `spec.recovery.fromBackup: ${b?.resolution.state === 'invalid' ? b.resolution.message : `EtcdBackup ${name} not found`}. Nothing was done` };
   if (b.resolution.state === 'waiting') return { kind: 'refuse', message: `spec.recovery.fromBackup: ${b.resolution.message}. Nothing was done` };
-  if (!b.ofThisCluster) return { kind: 'refuse', message: `spec.recovery.fromBackup: EtcdBackup ${name} is not a backup of this cluster. Nothing was done` };
+  if (!b.ofThisCluster) return { kind: 'refuse', message: `spec.recovery.fromBackup: EtcdBackup ${name} is not a backup of this cluster (another cluster's, or an earlier EtcdCluster's of the same name: restore it into a new EtcdCluster with spec.restore instead). Nothing was done` };
   const tooNew = versionProblem(b.resolution.source.etcdVersion, o.targetVersion);
   if (tooNew) return { kind: 'refuse', message: `spec.recovery.fromBackup: ${tooNew}. Nothing was done` };
   const lost = loss(o.referenceRevision, b.revision);

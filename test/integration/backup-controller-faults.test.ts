@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type Server, createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -6,18 +8,21 @@ import type { EtcdBackup } from '../../src/api/backup-types.generated.js';
 import type { EtcdCluster } from '../../src/api/types.generated.js';
 import { BackupController } from '../../src/backup/controller.js';
 import { ScheduleReconciler, retentionBlocked } from '../../src/backup/schedule.js';
-import { backupSlotAnnotation, scheduledBackupLabels, scheduledBackupName } from '../../src/resources/names.js';
+import { issue } from '../../src/pki/x509.js';
+import { backupSlotAnnotation, clusterLabels, memberHost, memberSelector, names, ports, scheduledBackupLabels, scheduledBackupName } from '../../src/resources/names.js';
 import type { Store } from '../../src/runtime/store.js';
 import { realClock } from '../../src/runtime/clock.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { repoRoot } from '../harness/binaries.js';
+import { type EtcdTestCluster, generatedTestPki, startEtcdCluster } from '../harness/etcd-cluster.js';
 import { startS3Server } from '../harness/s3.js';
 import { waitFor } from '../harness/wait.js';
 import { ReconcilerBench } from './reconciler-bench.js';
 
 // The EtcdBackup controller as main runs it (informers, queue, schedule), against a real API
-// server, after the operator was away at the wrong moment. No etcd runs: these are the faults
-// decided before a snapshot is taken.
+// server, after the operator was away at the wrong moment, and when the cluster goes while it
+// works. Most cases need no etcd (faults decided before a snapshot is taken); one runs a real
+// member and a real S3 server.
 describe('EtcdBackup controller after the operator was away', () => {
   let bench: ReconcilerBench;
   let controller: BackupController;
@@ -80,6 +85,115 @@ describe('EtcdBackup controller after the operator was away', () => {
     console.log(`30 slots missed: scheduled backups made ${JSON.stringify(made)}`);
     expect(made).toHaveLength(1);
   });
+
+  // A backup belongs to the cluster object its first attempt began on: another made under the
+  // name since is not the cluster it was asked of. Before the fix it waited (ClusterNotReady),
+  // to start its next attempt against the new cluster once that formed.
+  it('a backup begun on a cluster deleted and created again under its name fails with ClusterReplaced', async () => {
+    aheadMs = 0;
+    const sample = parse(readFileSync(join(repoRoot, 'deploy', 'samples', 'etcdcluster.yaml'), 'utf8')) as EtcdCluster;
+    await apply({ ...sample, metadata: { name: 'remade', namespace: bench.ns }, spec: sample.spec });
+    await apply(backupObject('of-the-old', 'remade'));
+    // Left by the process before: attempt 1 began on the cluster of that name then (another UID).
+    await bench.kubectl('patch', 'etcdbackup', 'of-the-old', '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', attempts: 1, startTime: new Date().toISOString(), clusterUID: '00000000-0000-0000-0000-000000000001' } }));
+    const b = await waitFor('of-the-old to fail', async () => {
+      const got = await getBackup('of-the-old');
+      return got.status?.phase === 'Failed' ? got : undefined;
+    }, { timeoutMs: 20_000 }).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; status: ${JSON.stringify((await getBackup('of-the-old')).status)}`);
+    });
+    const failed = b.status?.conditions?.find((c) => c.type === 'Failed');
+    console.log(`begun on a replaced cluster: ${b.status?.phase}, ${failed?.reason}: ${failed?.message}`);
+    expect(failed).toMatchObject({ status: 'True', reason: 'ClusterReplaced' });
+    expect(b.status?.clusterUID).toBe('00000000-0000-0000-0000-000000000001');
+    expect(await warnings('of-the-old')).toContain('ClusterReplaced');
+  });
+
+  // With a real member (behind the pod IP the controller dials) and a real S3 server held still
+  // (SIGSTOP) so the attempt is mid-upload when the EtcdCluster is deleted. Before the fix the
+  // attempt went on: the backup stayed Running (Uploading) and, once the store answered again,
+  // uploaded and Succeeded, a snapshot of a cluster that no longer existed.
+  it('an attempt under way when its EtcdCluster is deleted is stopped: Failed with ClusterNotFound and a Warning event, nothing uploaded', async () => {
+    aheadMs = 0;
+    const name = 'doomed';
+    const ref = { namespace: bench.ns, name };
+    const podIP = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+    const base = await generatedTestPki();
+    const now = Date.now();
+    const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3600_000) };
+    // The member answers to the name the controller dials (its pod's DNS name).
+    const pki = { ...base, async certsFor({ name: member, host }: { name: string; host: string }) {
+      const leaf = () => issue({ commonName: member, dnsNames: ['localhost', memberHost(ref, 0)], ipAddresses: [host, podIP], usages: ['serverAuth', 'clientAuth'], ...validity, serialHex: `1${randomBytes(14).toString('hex')}` }, base.ca);
+      return { server: await leaf(), peer: await leaf() };
+    } };
+    let etcd: EtcdTestCluster | undefined;
+    let proxy: Server | undefined;
+    const s3 = await startS3Server(join(bench.cp.dir, 'doomed'));
+    try {
+      etcd = await startEtcdCluster({ size: 1, pki, label: 'backup-doomed' });
+      const target = new URL(etcd.endpoints()[0]!);
+      // The pod IP at etcd's client port, forwarded to the member's port (bytes only: TLS is end to end).
+      proxy = createServer((socket) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      });
+      await new Promise<void>((resolve, reject) => proxy!.once('error', reject).listen(ports.client, podIP, resolve));
+      await s3.createBucket('backups');
+      await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-doomed', namespace: bench.ns }, stringData: { accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey } });
+      await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: names.operatorClientSecret(ref), namespace: bench.ns, labels: clusterLabels(ref) }, stringData: { 'tls.crt': base.client.certPem, 'tls.key': base.client.keyPem, 'ca.crt': base.trustedCaPem } });
+      await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: names.member(ref, 0), namespace: bench.ns, labels: { ...clusterLabels(ref), ...memberSelector(ref) } }, spec: { containers: [{ name: 'etcd', image: 'etcd' }] } });
+      await bench.kubectl('patch', 'pod', names.member(ref, 0), '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP, podIPs: [{ ip: podIP }] } }));
+      const sample = parse(readFileSync(join(repoRoot, 'deploy', 'samples', 'etcdcluster.yaml'), 'utf8')) as EtcdCluster;
+      await apply({ ...sample, metadata: { name, namespace: bench.ns }, spec: sample.spec });
+      const uid = (JSON.parse(await bench.kubectl('get', 'etcdcluster', name, '-n', bench.ns, '-o', 'json')) as EtcdCluster).metadata.uid!;
+      await bench.kubectl('patch', 'etcdcluster', name, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { clusterID: 'abc' } }));
+      await waitFor('the cluster, its pod and Secret in the cache', () => (bench.cache.get('EtcdCluster', bench.ns, name)?.status as EtcdCluster['status'])?.clusterID === 'abc' && bench.cache.get('Pod', bench.ns, names.member(ref, 0))?.status?.podIP === podIP && bench.cache.get('Secret', bench.ns, names.operatorClientSecret(ref)) !== undefined);
+      const toS3 = { ...destination, endpoint: s3.endpoint, credentialsSecretRef: { name: 's3-doomed' } };
+      // A backup that finishes records the cluster object it is of, in status and on the object.
+      await apply({ ...backupObject('finished', name), spec: { clusterName: name, destination: toS3 } });
+      const finished = await waitFor('the first backup to succeed', async () => {
+        const got = await getBackup('finished');
+        return got.status?.phase === 'Succeeded' || got.status?.phase === 'Failed' ? got : undefined;
+      }, { timeoutMs: 20_000 });
+      expect(finished.status).toMatchObject({ phase: 'Succeeded', clusterUID: uid });
+      expect((await s3.head('backups', finished.status!.key!))?.metadata['etcd-cluster-uid']).toBe(uid);
+      process.kill(s3.process.pid, 'SIGSTOP');
+      await apply({ ...backupObject('interrupted', name), spec: { clusterName: name, destination: toS3 } });
+      const running = await waitFor('the attempt to start', async () => {
+        const got = await getBackup('interrupted');
+        return got.status?.phase === 'Running' ? got : undefined;
+      }, { timeoutMs: 20_000 });
+      expect(running.status?.clusterUID).toBe(uid);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const started = Date.now();
+      await bench.kubectl('delete', 'etcdcluster', name, '-n', bench.ns, '--wait=true');
+      const b = await waitFor('the backup to fail', async () => {
+        const got = await getBackup('interrupted');
+        return got.status?.phase === 'Failed' || got.status?.phase === 'Succeeded' ? got : undefined;
+      }, { timeoutMs: 15_000 }).catch(async (err: unknown) => {
+        throw new Error(`${String(err)}; status: ${JSON.stringify((await getBackup('interrupted')).status)}`);
+      });
+      const failed = b.status?.conditions?.find((c) => c.type === 'Failed');
+      console.log(`cluster deleted mid-upload: ${b.status?.phase} ${Date.now() - started} ms after the delete; ${failed?.reason}: ${failed?.message}`);
+      expect(failed).toMatchObject({ status: 'True', reason: 'ClusterNotFound', observedGeneration: b.metadata.generation });
+      expect(failed?.message).toContain('the attempt was stopped');
+      expect(b.status?.key).toBeUndefined();
+      expect(await warnings('interrupted')).toContain('ClusterNotFound');
+      // The store answers again: the aborted attempt completes nothing, and leaves no upload behind.
+      process.kill(s3.process.pid, 'SIGCONT');
+      await waitFor('no multipart upload left', async () => (await s3.pendingUploads('backups')) === 0, { timeoutMs: 15_000 });
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await s3.keys('backups')).toEqual([finished.status!.key]);
+      expect((await getBackup('interrupted')).status?.phase).toBe('Failed');
+    } finally {
+      process.kill(s3.process.pid, 'SIGCONT');
+      await s3.process.stop();
+      proxy?.close();
+      await etcd?.stop();
+    }
+  }, 120_000);
 
   // Last: it stops the controller. A store that accepts connections and then answers nothing (a
   // stopped process, a hung disk) must not hold the one schedule worker, which every cluster's

@@ -52,6 +52,63 @@ describe('EtcdCluster status.backup', () => {
     expect(await bench.pass('backed')).toEqual([]);
   });
 
+  // Before the fix the new cluster's status named the old one's backup as its last successful
+  // (backups were matched by cluster name alone), and a consented recovery would have taken it
+  // for a backup of this cluster.
+  it('a cluster deleted and created again under its name does not show the old one\'s backups as its own', async () => {
+    const name = 'again';
+    await bench.create(name);
+    const first = (await bench.cluster(name)).metadata.uid!;
+    const of = (b: EtcdBackup, clusterUID: string): EtcdBackup => ({ ...b, spec: { ...b.spec, clusterName: name }, status: { ...b.status, clusterUID } });
+    bench.backups = [of(backup('old-ok', 'Succeeded', '2026-01-01T00:00:00Z'), first), of(backup('old-broken', 'Failed', '2026-01-01T01:00:00Z'), first)];
+    await bench.pass(name);
+    expect((await bench.cluster(name)).status?.backup).toMatchObject({ lastSuccessful: { name: 'old-ok' }, failuresSinceSuccess: 1 });
+
+    await bench.kubectl('delete', 'etcdcluster', name, '-n', bench.ns, '--wait=true');
+    await bench.create(name);
+    await waitFor('the new cluster in the cache', () => bench.cache.get('EtcdCluster', bench.ns, name)?.metadata?.uid !== first);
+    await bench.pass(name);
+    const remade = await bench.cluster(name);
+    console.log(`re-created cluster: status.backup ${JSON.stringify(remade.status?.backup)}`);
+    expect(remade.metadata.uid).not.toBe(first);
+    expect(remade.status?.backup).toBeUndefined();
+    // Its own backups count again.
+    bench.backups.push(of(backup('new-ok', 'Succeeded', '2026-01-01T00:30:00Z'), remade.metadata.uid!));
+    await bench.pass(name);
+    expect((await bench.cluster(name)).status?.backup).toMatchObject({ lastSuccessful: { name: 'new-ok' }, failuresSinceSuccess: 0 });
+  });
+
+  // Retention prunes what this cluster's schedule made, not the scheduled backups an earlier
+  // cluster of the name left (perhaps the only copy of its data). Before the fix they counted as
+  // this schedule's: the oldest was due and retention tried to delete it (RetentionBlocked here,
+  // as the credentials Secret does not exist; with it, the backup and its object were gone).
+  it('retention of a cluster made again under a name leaves the earlier cluster\'s scheduled backups alone', async () => {
+    const name = 'heir';
+    const ref = { namespace: bench.ns, name };
+    await bench.create(name, { backup: { schedule: '* * * * *', suspend: false, destination, compression: 'none', retention: { keepLast: 1 } } });
+    await waitFor('the cluster in the cache', () => bench.cache.get('EtcdCluster', bench.ns, name) !== undefined);
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const slots = [4, 3].map((m) => new Date(minute - m * 60_000));
+    for (const slot of slots) {
+      const backupName = scheduledBackupName(ref, slot);
+      const object = { apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdBackup', metadata: { name: backupName, namespace: bench.ns, labels: scheduledBackupLabels(ref), annotations: { [backupSlotAnnotation]: slot.toISOString() } }, spec: { clusterName: name, compression: 'none', destination } };
+      const applied = await bench.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) });
+      expect(applied.code, applied.stderr).toBe(0);
+      const status = { phase: 'Succeeded', completionTime: slot.toISOString(), bucket: 'backups', key: `default/heir/${backupName}.db`, sha256: 'a'.repeat(64), clusterUID: '00000000-0000-0000-0000-0000000000aa' };
+      await bench.kubectl('patch', 'etcdbackup', backupName, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
+    }
+    const listed = async () => (JSON.parse(await bench.kubectl('get', 'etcdbackups', '-n', bench.ns, '-o', 'json')) as { items: EtcdBackup[] }).items.filter((b) => b.spec.clusterName === name);
+    let items = await listed();
+    const store = { list: () => items, get: (_: string, n: string) => items.find((b) => b.metadata.name === n) } as unknown as Store<EtcdBackup>;
+    const schedule = new ScheduleReconciler({ kc: bench.cp.kubeConfig(), cache: bench.cache, backups: () => store, clock: realClock });
+    await schedule.reconcile(`${bench.ns}/${name}`, { log: createLogger('error'), passId: 'test', signal: new AbortController().signal });
+    items = await listed();
+    const earlier = items.filter((b) => b.status?.clusterUID === '00000000-0000-0000-0000-0000000000aa');
+    console.log(`the earlier cluster's scheduled backups after a retention pass: ${JSON.stringify(earlier.map((b) => ({ name: b.metadata.name, conditions: b.status?.conditions?.map((c) => c.reason) })))}`);
+    expect(earlier.map((b) => b.metadata.name).sort()).toEqual(slots.map((slot) => scheduledBackupName(ref, slot)).sort());
+    expect(earlier.flatMap((b) => b.status?.conditions ?? [])).toEqual([]);
+  });
+
   it('a schedule for February 30 is Degraded with a Warning event, and fixing it clears both', async () => {
     bench.backups = [];
     await bench.create('never', { backup: { schedule: '0 0 30 2 *', suspend: false, destination, compression: 'none' } });
