@@ -152,6 +152,19 @@ export interface EtcdBackupStatus {
    */
   compression?: 'none' | 'gzip';
   /**
+   * How far the current (or last) attempt got, updated while it runs: an upload that stalls shows as lastProgressTime falling behind.
+   */
+  upload?: {
+    /**
+     * Bytes the object store has acknowledged in this attempt (whole parts of 8 MiB); once the backup succeeded, the size of the object.
+     */
+    storedBytes?: number;
+    /**
+     * When a byte last moved in this attempt, from the member or into the store. An attempt in which none moves for 30 s is aborted and tried again (reason StoreStalled, or SnapshotFailed when the member stopped sending).
+     */
+    lastProgressTime?: string;
+  };
+  /**
    * Complete (true once the object is uploaded and verified) and Failed (true when the backup stopped for good, with the reason); on a scheduled backup, RetentionBlocked (true when retention would delete it and cannot, with the reason).
    *
    * @maxItems 8

@@ -45,6 +45,10 @@ export const backupStatusSchema: Schema = object(
     bucket: string('Bucket the object was written to.', 63),
     key: string('Key of the uploaded object in the bucket.', 1024),
     compression: enumOf('Compression of the uploaded object.', ['none', 'gzip']),
+    upload: object('How far the current (or last) attempt got, updated while it runs: an upload that stalls shows as lastProgressTime falling behind.', {
+      storedBytes: int64('Bytes the object store has acknowledged in this attempt (whole parts of 8 MiB); once the backup succeeded, the size of the object.', { minimum: 0 }),
+      lastProgressTime: string('When a byte last moved in this attempt, from the member or into the store. An attempt in which none moves for 30 s is aborted and tried again (reason StoreStalled, or SnapshotFailed when the member stopped sending).', 64, { format: 'date-time' }),
+    }),
     conditions: array('Complete (true once the object is uploaded and verified) and Failed (true when the backup stopped for good, with the reason); on a scheduled backup, RetentionBlocked (true when retention would delete it and cannot, with the reason).', condition, 8, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
   },
   { title: 'EtcdBackupStatus' },

@@ -18,6 +18,7 @@ import { type UploadTarget, classifyUploadError, s3Client, upload, writerMetadat
 import { SnapshotRevisionReader } from './bolt-revision.js';
 import { type MemberEndpoint, openSnapshot } from './snapshot.js';
 import { Meter, SnapshotVerifier } from './stream.js';
+import { type StallWatch, type UploadProgress, stallCheckEveryMs, stallLimitMs, watchStall } from './stall.js';
 
 export interface AttemptInput {
   kc: KubeConfig;
@@ -30,6 +31,8 @@ export interface AttemptInput {
   tls: EtcdTls;
   callTimeoutMs: number;
   now: () => number;
+  /** Hears how far the attempt got, at most once a second: what status shows while it runs. */
+  onProgress?: (progress: UploadProgress) => void;
 }
 
 /** A failure with what the user should know; every error of an attempt ends up as one. */
@@ -75,7 +78,7 @@ export async function runAttempt(input: AttemptInput, signal: AbortSignal): Prom
   };
   let moved: Transferred;
   try {
-    moved = await transfer(snapshot.bytes, client, { bucket: destination.bucket, key, contentType: compression === 'gzip' ? 'application/gzip' : 'application/octet-stream', metadata }, compression, signal, destination.endpoint);
+    moved = await transfer(snapshot.bytes, client, { bucket: destination.bucket, key, contentType: compression === 'gzip' ? 'application/gzip' : 'application/octet-stream', metadata }, compression, signal, destination.endpoint, { now: input.now, memberName: input.memberName, onProgress: input.onProgress });
   } catch (err) {
     if (signal.aborted) throw new AttemptError({ reason: backupReasons.interrupted, message: 'the operator stopped the attempt (shutdown or leadership lost)', retryable: true });
     if (err instanceof AttemptError && err.failure.reason === backupReasons.snapshotFailed) {
@@ -124,12 +127,22 @@ function exactRevision(reader: SnapshotRevisionReader, before: number): Pick<Bac
   }
 }
 
+/** The stall deadline's inputs; tests shorten the limit. */
+export interface TransferWatch {
+  now: () => number;
+  memberName: string;
+  limitMs: number;
+  onProgress: (progress: UploadProgress) => void;
+}
+
 /**
  * Streams etcd's bytes through the check, optional gzip and the meter into a multipart upload.
  * Which side failed first decides the reason: a refused upload stops the snapshot, and a snapshot
- * that fails its check destroys the body, which makes the upload abort.
+ * that fails its check destroys the body, which makes the upload abort. A transfer in which no
+ * byte moves for the stall deadline is aborted (stall.ts decides).
  */
-export async function transfer(bytes: Readable, client: S3Client, target: UploadTarget, compression: 'none' | 'gzip', signal: AbortSignal, endpoint: string): Promise<Transferred> {
+export async function transfer(bytes: Readable, client: S3Client, target: UploadTarget, compression: 'none' | 'gzip', signal: AbortSignal, endpoint: string, watch: Partial<TransferWatch> = {}): Promise<Transferred> {
+  const { now = Date.now, memberName = 'the member', limitMs = stallLimitMs, onProgress = () => undefined } = watch;
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
   const verifier = new SnapshotVerifier();
@@ -138,19 +151,39 @@ export async function transfer(bytes: Readable, client: S3Client, target: Upload
   const body = new PassThrough();
   const stages: Transform[] = [verifier, reader, ...(compression === 'gzip' ? [createGzip({ level: 6 })] : []), meter];
   let uploadFailedFirst = false;
-  const piping = pipeline([bytes, ...stages, body], { signal: both });
-  const uploading = upload(client, target, body, both).catch((err: unknown) => {
+  let piped = false;
+  let stored = 0;
+  let stalled: BackupFailure | undefined;
+  let seen: StallWatch = { moved: 0, stored: 0, lastProgressAtMs: now() };
+  onProgress({ storedBytes: 0, lastProgressAtMs: seen.lastProgressAtMs });
+  const watchdog = setInterval(() => {
+    // The upload side holds things up when the body has bytes it has not taken (or has them all).
+    const waitingOn = piped || body.readableLength > 0 ? 'store' : 'member';
+    const verdict = watchStall(seen, { fromMember: meter.sizeBytes, stored, nowMs: now(), waitingOn }, limitMs, endpoint, memberName);
+    if (verdict.watch !== seen) onProgress({ storedBytes: stored, lastProgressAtMs: verdict.watch.lastProgressAtMs });
+    seen = verdict.watch;
+    if (verdict.stalled && !stalled) {
+      stalled = verdict.failure;
+      stop.abort(new AttemptError(verdict.failure));
+    }
+  }, Math.min(stallCheckEveryMs, limitMs));
+  const piping = pipeline([bytes, ...stages, body], { signal: both }).then(() => {
+    piped = true;
+  });
+  const uploading = upload(client, target, body, both, (bytes) => (stored = bytes)).catch((err: unknown) => {
     uploadFailedFirst = true;
     stop.abort();
     throw err;
   });
-  const [piped, uploaded] = await Promise.allSettled([piping, uploading]);
-  if (uploaded.status === 'rejected' && (uploadFailedFirst || piped.status === 'fulfilled')) {
+  const [pipeDone, uploaded] = await Promise.allSettled([piping, uploading]).finally(() => clearInterval(watchdog));
+  if (stalled) throw new AttemptError(stalled);
+  if (uploaded.status === 'rejected' && (uploadFailedFirst || pipeDone.status === 'fulfilled')) {
     throw new AttemptError(classifyUploadError(uploaded.reason, endpoint, target.bucket));
   }
-  if (piped.status === 'rejected') {
-    const failure = classifyUploadError(piped.reason, endpoint, target.bucket);
-    throw new AttemptError(failure.reason === backupReasons.snapshotCorrupt ? failure : { reason: backupReasons.snapshotFailed, message: String(piped.reason), retryable: true });
+  if (pipeDone.status === 'rejected') {
+    const failure = classifyUploadError(pipeDone.reason, endpoint, target.bucket);
+    throw new AttemptError(failure.reason === backupReasons.snapshotCorrupt ? failure : { reason: backupReasons.snapshotFailed, message: String(pipeDone.reason), retryable: true });
   }
+  onProgress({ storedBytes: meter.sizeBytes, lastProgressAtMs: now() });
   return { verifier, reader, meter };
 }

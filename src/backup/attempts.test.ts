@@ -75,6 +75,20 @@ describe('Attempts', () => {
     expect(attempts.busyWith('ns/db', 'ns/other')).toBeUndefined();
   });
 
+  it('a running attempt shows the progress it reports; once settled, a late report changes nothing', async () => {
+    const attempts = new Attempts(() => 9);
+    let report!: (p: { storedBytes: number; lastProgressAtMs: number }) => void;
+    let finish!: (r: BackupResult) => void;
+    attempts.start('ns/b', 'u', { key: 'ns/db', uid: 'c-1' }, 1, (_s, r) => ((report = r), new Promise<BackupResult>((resolve) => (finish = resolve))), parent, () => undefined);
+    expect(attempts.get('ns/b', 'u')).toMatchObject({ state: 'running' });
+    report({ storedBytes: 16, lastProgressAtMs: 5 });
+    expect(attempts.get('ns/b', 'u')).toMatchObject({ state: 'running', progress: { storedBytes: 16, lastProgressAtMs: 5 } });
+    finish({} as BackupResult);
+    await new Promise((r) => setTimeout(r, 0));
+    report({ storedBytes: 32, lastProgressAtMs: 6 });
+    expect(attempts.get('ns/b', 'u')).toMatchObject({ state: 'succeeded' });
+  });
+
   it('remembers that the outcome was reported', () => {
     const attempts = new Attempts(() => 0);
     attempts.start('ns/b', 'u', { key: 'ns/db', uid: 'c-1' }, 2, () => new Promise(() => undefined), parent, () => undefined);

@@ -6,6 +6,7 @@
 import type { AttemptState, BackupResult } from './plan.js';
 import { AttemptError } from './attempt.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
+import type { UploadProgress } from './stall.js';
 
 interface Entry {
   uid: string;
@@ -48,7 +49,7 @@ export class Attempts {
   }
 
   /** Runs `task`, replacing an earlier finished attempt of the same backup. */
-  start(backupKey: string, uid: string, cluster: { key: string; uid: string }, number: number, task: (signal: AbortSignal) => Promise<BackupResult>, parent: AbortSignal, onDone: () => void): void {
+  start(backupKey: string, uid: string, cluster: { key: string; uid: string }, number: number, task: (signal: AbortSignal, report: (progress: UploadProgress) => void) => Promise<BackupResult>, parent: AbortSignal, onDone: () => void): void {
     const abort = new AbortController();
     const entry: Entry = { uid, clusterKey: cluster.key, clusterUID: cluster.uid, state: { state: 'running' }, abort, reported: false, number, startedAtMs: this.now() };
     this.entries.set(backupKey, entry);
@@ -56,7 +57,10 @@ export class Attempts {
     const settle = (state: AttemptState) => {
       if (entry.state.state === 'running') entry.state = state;
     };
-    task(AbortSignal.any([abort.signal, parent]))
+    const report = (progress: UploadProgress) => {
+      if (entry.state.state === 'running') entry.state = { state: 'running', progress };
+    };
+    task(AbortSignal.any([abort.signal, parent]), report)
       .then(
         (result) => settle({ state: 'succeeded', result, atMs: this.now() }),
         (err: unknown) => {

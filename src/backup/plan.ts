@@ -20,6 +20,7 @@
  *   7. One backup at a time per cluster: wait while another of the same cluster runs.
  */
 import { type BackupFailure, backupReasons } from './reasons.js';
+import type { UploadProgress } from './stall.js';
 
 export const maxAttempts = 3;
 
@@ -45,7 +46,7 @@ export interface BackupResult {
 }
 
 /** An attempt of this process; `atMs` is when it finished. */
-export type AttemptState = { state: 'running' } | { state: 'succeeded'; result: BackupResult; atMs: number } | { state: 'failed'; failure: BackupFailure; atMs: number };
+export type AttemptState = { state: 'running'; progress?: UploadProgress } | { state: 'succeeded'; result: BackupResult; atMs: number } | { state: 'failed'; failure: BackupFailure; atMs: number };
 
 export interface BackupObservation {
   phase: BackupPhase | undefined;

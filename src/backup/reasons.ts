@@ -34,6 +34,8 @@ export const backupReasons = {
   snapshotCorrupt: 'SnapshotCorrupt',
   snapshotFailed: 'SnapshotFailed',
   uploadFailed: 'UploadFailed',
+  /** The store accepted connections but no bytes for the stall deadline (stall.ts). */
+  storeStalled: 'StoreStalled',
   interrupted: 'Interrupted',
   notFailed: 'NotFailed',
 } as const;

@@ -82,7 +82,7 @@ export class BackupReconciler implements Reconciler {
     });
     if (step.kind !== 'none' && step.kind !== 'wait') ctx.log.info('backup step', { step });
     await this.act(step, key, backup, cluster, health, attempt?.reported ?? false, ctx);
-    const status = backupStatus(backup, step, new Date(now));
+    const status = backupStatus(backup, step, new Date(now), attempt?.state === 'running' ? attempt.progress : undefined);
     if (attempt && step.kind !== 'none' && step.kind !== 'start') {
       status.attempts = attempts;
       status.startTime ??= new Date(attempt.startedAtMs).toISOString();
@@ -108,7 +108,7 @@ export class BackupReconciler implements Reconciler {
         const memberName = cluster.memberNames.get(member.url) ?? member.url;
         const input = { kc: this.deps.kc, backup, clusterUID: step.clusterUID, member, memberName, tls: cluster.tls!, callTimeoutMs: this.deps.callTimeoutMs, now: () => this.deps.clock.now() };
         const of = { key: `${backup.metadata.namespace}/${backup.spec.clusterName}`, uid: step.clusterUID };
-        this.deps.attempts.start(key, backup.metadata.uid ?? '', of, step.attempt, (signal) => runAttempt(input, signal), ctx.signal, () => {
+        this.deps.attempts.start(key, backup.metadata.uid ?? '', of, step.attempt, (signal, report) => runAttempt({ ...input, onProgress: report }, signal), ctx.signal, () => {
           // Logged when the attempt ends, not when a pass records it: one at a time per cluster is judged by these.
           ctx.log.info('backup attempt ended', { attempt: step.attempt });
           this.deps.enqueue(key);

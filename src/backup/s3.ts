@@ -103,8 +103,14 @@ async function abortUploadsOf(client: S3Client, target: UploadTarget, signal: Ab
   } while (keyMarker !== undefined || uploadIdMarker !== undefined);
 }
 
-/** Uploads `body` to completion, or aborts the multipart upload and rethrows. */
-export async function upload(client: S3Client, target: UploadTarget, body: Readable, signal: AbortSignal): Promise<void> {
+/** How long an aborted upload may take to abort its multipart upload before the attempt ends anyway. */
+export const abortUploadWithinMs = 3_000;
+
+/**
+ * Uploads `body` to completion, or aborts the multipart upload and rethrows. `onStored` hears the
+ * bytes the store acknowledged so far (whole parts).
+ */
+export async function upload(client: S3Client, target: UploadTarget, body: Readable, signal: AbortSignal, onStored: (bytes: number) => void = () => undefined): Promise<void> {
   await claimKey(client, target, signal);
   const job = new Upload({
     client,
@@ -113,11 +119,20 @@ export async function upload(client: S3Client, target: UploadTarget, body: Reada
     queueSize: partsInFlight,
     leavePartsOnError: false,
   });
-  job.on('httpUploadProgress', () => crashpoint('backup-upload-progress'));
+  job.on('httpUploadProgress', (progress) => {
+    crashpoint('backup-upload-progress');
+    if (progress.loaded !== undefined) onStored(progress.loaded);
+  });
   const onAbort = () => void job.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     await job.done();
+  } catch (err) {
+    // Upload gives up on an abort at once but aborts its multipart upload only once the parts in
+    // flight return, which from a hung store is never: abort it here, within a bound. Should the
+    // store not answer, the next attempt's claimKey aborts it.
+    if (signal.aborted) await abortUploadsOf(client, target, AbortSignal.timeout(abortUploadWithinMs)).catch(() => undefined);
+    throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

@@ -154,8 +154,8 @@ export class ScheduleReconciler implements Reconciler {
   private async remove(backup: EtcdBackup, ctx: PassContext): Promise<BackupFailure | undefined> {
     const { bucket, key } = backup.status ?? {};
     if (bucket && key) {
-      // The store's own client gives up on a silent connection only after 2 x 120 s: this pass
-      // holds the one schedule worker that every cluster's slots wait on, so it has its own deadline.
+      // The store's own client gives up on a silent connection only after 2 x its socket timeout:
+      // this pass holds the one schedule worker that every cluster's slots wait on, so it has its own deadline.
       const deadline = AbortSignal.timeout(retentionCallTimeoutMs);
       try {
         const [credentials, ca] = await Promise.all([readCredentials(this.deps.kc, backup, ctx.signal), readCa(this.deps.kc, backup, ctx.signal)]);

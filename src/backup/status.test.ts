@@ -54,6 +54,19 @@ describe('backupStatus', () => {
     expect(condition(s, 'Failed')).toMatchObject({ status: 'True', reason: 'BucketNotFound', message: 'no bucket' });
   });
 
+  it('while an attempt runs, status shows how far it got and when a byte last moved; a new attempt starts from nothing', () => {
+    const running = backupStatus(backup(), { kind: 'start', attempt: 1, clusterUID: 'uid-a' }, t0);
+    expect(running.upload).toEqual({ storedBytes: 0, lastProgressTime: t0.toISOString() });
+    const uploading = { kind: 'wait', reason: 'Uploading', message: 'streaming', afterMs: 0 } as const;
+    const moved = backupStatus(backup(running), uploading, t1, { storedBytes: 8 << 20, lastProgressAtMs: t0.getTime() + 500 });
+    expect(moved.upload).toEqual({ storedBytes: 8 << 20, lastProgressTime: new Date(t0.getTime() + 500).toISOString() });
+    // A pass without an attempt of this process to ask keeps what status said.
+    expect(backupStatus(backup(moved), uploading, t1).upload).toEqual(moved.upload);
+    const retried = backupStatus(backup(moved), { kind: 'start', attempt: 2, clusterUID: 'uid-a' }, t1);
+    expect(retried.upload).toEqual({ storedBytes: 0, lastProgressTime: t1.toISOString() });
+    expect(backupStatus(backup(retried), { kind: 'succeed', result }, t1).upload).toEqual({ storedBytes: result.sizeBytes, lastProgressTime: t1.toISOString() });
+  });
+
   it('a final backup keeps its status as it is', () => {
     const done = backupStatus(backup(), { kind: 'succeed', result }, t1);
     expect(backupStatus(backup(done), { kind: 'none' }, new Date('2027-01-01T00:00:00Z'))).toBe(done);

@@ -7,6 +7,7 @@ import type { EtcdBackup, EtcdBackupStatus } from '../api/backup-types.generated
 import { type ConditionInput, withTransitions } from '../controller/conditions.js';
 import type { BackupPhase, BackupResult, BackupStep } from './plan.js';
 import { backupConditionTypes, backupReasons } from './reasons.js';
+import type { UploadProgress } from './stall.js';
 
 const complete = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: backupConditionTypes.complete, status, reason, message });
 const failed = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: backupConditionTypes.failed, status, reason, message });
@@ -45,7 +46,8 @@ function conditionsOf(step: BackupStep): ConditionInput[] {
   }
 }
 
-export function backupStatus(backup: EtcdBackup, step: BackupStep, now: Date): EtcdBackupStatus {
+/** `progress`: how far the attempt this process runs got, shown while it runs. */
+export function backupStatus(backup: EtcdBackup, step: BackupStep, now: Date, progress?: UploadProgress): EtcdBackupStatus {
   const previous = backup.status ?? {};
   if (step.kind === 'none') return previous;
   const at = now.toISOString();
@@ -61,11 +63,13 @@ export function backupStatus(backup: EtcdBackup, step: BackupStep, now: Date): E
     status.startTime ??= at;
     // The first attempt decides which cluster object the backup is of; later ones keep it.
     status.clusterUID ??= step.clusterUID || undefined;
+    status.upload = { storedBytes: 0, lastProgressTime: at };
   }
+  if (step.kind === 'wait' && progress) status.upload = { storedBytes: progress.storedBytes, lastProgressTime: new Date(progress.lastProgressAtMs).toISOString() };
   if (step.kind === 'succeed' || step.kind === 'fail') status.completionTime ??= at;
   if (step.kind === 'succeed') {
     const r = step.result;
-    Object.assign(status, { member: r.member, revision: r.revision, clusterID: r.clusterID, clusterUID: r.clusterUID, etcdVersion: r.etcdVersion, snapshotSizeBytes: r.snapshotSizeBytes, snapshotSha256: r.snapshotSha256, sizeBytes: r.sizeBytes, sha256: r.sha256, bucket: r.bucket, key: r.key });
+    Object.assign(status, { member: r.member, revision: r.revision, clusterID: r.clusterID, clusterUID: r.clusterUID, etcdVersion: r.etcdVersion, snapshotSizeBytes: r.snapshotSizeBytes, snapshotSha256: r.snapshotSha256, sizeBytes: r.sizeBytes, sha256: r.sha256, bucket: r.bucket, key: r.key, upload: { storedBytes: r.sizeBytes, lastProgressTime: at } });
   }
   return status;
 }

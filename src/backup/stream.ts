@@ -33,6 +33,11 @@ export class SnapshotVerifier extends Transform {
   private tail = Buffer.alloc(0);
   private size = 0;
 
+  /** Bytes received from the member so far, the held-back tail included. */
+  get received(): number {
+    return this.size + this.tail.length;
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const joined = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
     const cut = Math.max(0, joined.length - sha256Length);

@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Server, createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { EtcdBackup } from '../../src/api/backup-types.generated.js';
 import type { EtcdCluster } from '../../src/api/types.generated.js';
 import { BackupController } from '../../src/backup/controller.js';
 import { ScheduleReconciler, retentionBlocked } from '../../src/backup/schedule.js';
+import { connectEndpoint } from '../../src/etcd/connection.js';
 import { issue } from '../../src/pki/x509.js';
 import { backupSlotAnnotation, clusterLabels, memberHost, memberSelector, names, ports, scheduledBackupLabels, scheduledBackupName } from '../../src/resources/names.js';
 import type { Store } from '../../src/runtime/store.js';
@@ -19,10 +22,16 @@ import { startS3Server } from '../harness/s3.js';
 import { waitFor } from '../harness/wait.js';
 import { ReconcilerBench } from './reconciler-bench.js';
 
-// The EtcdBackup controller as main runs it (informers, queue, schedule), against a real API
-// server, after the operator was away at the wrong moment, and when the cluster goes while it
-// works. Most cases need no etcd (faults decided before a snapshot is taken); one runs a real
-// member and a real S3 server.
+/** Passes bytes on at about `bytesPerSecond`: each chunk, then a pause as long as sending it takes. */
+function throttled(bytesPerSecond: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      this.push(chunk);
+      setTimeout(callback, (chunk.length * 1000) / bytesPerSecond);
+    },
+  });
+}
+
 describe('EtcdBackup controller after the operator was away', () => {
   let bench: ReconcilerBench;
   let controller: BackupController;
@@ -36,6 +45,62 @@ describe('EtcdBackup controller after the operator was away', () => {
     expect(res.code, res.stderr).toBe(0);
   };
   const backupObject = (name: string, clusterName: string) => ({ apiVersion: 'etcd.operator.dev/v1alpha1', kind: 'EtcdBackup', metadata: { name, namespace: bench.ns }, spec: { clusterName, destination } });
+
+  /**
+   * A real one-member etcd behind the pod IP the controller dials (a forwarder at etcd's client
+   * port: bytes only, TLS is end to end), its EtcdCluster, pod and client Secret, and a real S3
+   * server with a bucket and credentials. `bytesPerSecond` slows what the member sends, so an
+   * upload is still under way when a test stops the store.
+   */
+  const startMember = async (name: string, options: { bytesPerSecond?: number } = {}) => {
+    const ref = { namespace: bench.ns, name };
+    const podIP = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+    const base = await generatedTestPki();
+    const now = Date.now();
+    const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3600_000) };
+    // The member answers to the name the controller dials (its pod's DNS name).
+    const pki = { ...base, async certsFor({ name: member, host }: { name: string; host: string }) {
+      const leaf = () => issue({ commonName: member, dnsNames: ['localhost', memberHost(ref, 0)], ipAddresses: [host, podIP], usages: ['serverAuth', 'clientAuth'], ...validity, serialHex: `1${randomBytes(14).toString('hex')}` }, base.ca);
+      return { server: await leaf(), peer: await leaf() };
+    } };
+    let etcd: EtcdTestCluster | undefined;
+    let proxy: Server | undefined;
+    const s3 = await startS3Server(join(bench.cp.dir, name));
+    const stop = async () => {
+      process.kill(s3.process.pid, 'SIGCONT');
+      await s3.process.stop();
+      proxy?.close();
+      await etcd?.stop();
+    };
+    try {
+      etcd = await startEtcdCluster({ size: 1, pki, label: `backup-${name}` });
+      const target = new URL(etcd.endpoints()[0]!);
+      proxy = createServer((socket) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        socket.pipe(upstream);
+        if (options.bytesPerSecond) upstream.pipe(throttled(options.bytesPerSecond)).pipe(socket);
+        else upstream.pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      });
+      await new Promise<void>((resolve, reject) => proxy!.once('error', reject).listen(ports.client, podIP, resolve));
+      await s3.createBucket('backups');
+      await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `s3-${name}`, namespace: bench.ns }, stringData: { accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey } });
+      await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: names.operatorClientSecret(ref), namespace: bench.ns, labels: clusterLabels(ref) }, stringData: { 'tls.crt': base.client.certPem, 'tls.key': base.client.keyPem, 'ca.crt': base.trustedCaPem } });
+      await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: names.member(ref, 0), namespace: bench.ns, labels: { ...clusterLabels(ref), ...memberSelector(ref) } }, spec: { containers: [{ name: 'etcd', image: 'etcd' }] } });
+      await bench.kubectl('patch', 'pod', names.member(ref, 0), '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP, podIPs: [{ ip: podIP }] } }));
+      const sample = parse(readFileSync(join(repoRoot, 'deploy', 'samples', 'etcdcluster.yaml'), 'utf8')) as EtcdCluster;
+      await apply({ ...sample, metadata: { name, namespace: bench.ns }, spec: sample.spec });
+      const uid = (JSON.parse(await bench.kubectl('get', 'etcdcluster', name, '-n', bench.ns, '-o', 'json')) as EtcdCluster).metadata.uid!;
+      await bench.kubectl('patch', 'etcdcluster', name, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { clusterID: 'abc' } }));
+      await waitFor('the cluster, its pod and Secret in the cache', () => (bench.cache.get('EtcdCluster', bench.ns, name)?.status as EtcdCluster['status'])?.clusterID === 'abc' && bench.cache.get('Pod', bench.ns, names.member(ref, 0))?.status?.podIP === podIP && bench.cache.get('Secret', bench.ns, names.operatorClientSecret(ref)) !== undefined);
+      const tls = { caPem: base.trustedCaPem, certPem: base.client.certPem, keyPem: base.client.keyPem };
+      return { s3, uid, etcd, tls, stop, destination: { ...destination, endpoint: s3.endpoint, credentialsSecretRef: { name: `s3-${name}` } } };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  };
 
   beforeAll(async () => {
     bench = await ReconcilerBench.start('backup-controller-faults');
@@ -116,41 +181,10 @@ describe('EtcdBackup controller after the operator was away', () => {
   it('an attempt under way when its EtcdCluster is deleted is stopped: Failed with ClusterNotFound and a Warning event, nothing uploaded', async () => {
     aheadMs = 0;
     const name = 'doomed';
-    const ref = { namespace: bench.ns, name };
-    const podIP = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
-    const base = await generatedTestPki();
-    const now = Date.now();
-    const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3600_000) };
-    // The member answers to the name the controller dials (its pod's DNS name).
-    const pki = { ...base, async certsFor({ name: member, host }: { name: string; host: string }) {
-      const leaf = () => issue({ commonName: member, dnsNames: ['localhost', memberHost(ref, 0)], ipAddresses: [host, podIP], usages: ['serverAuth', 'clientAuth'], ...validity, serialHex: `1${randomBytes(14).toString('hex')}` }, base.ca);
-      return { server: await leaf(), peer: await leaf() };
-    } };
-    let etcd: EtcdTestCluster | undefined;
-    let proxy: Server | undefined;
-    const s3 = await startS3Server(join(bench.cp.dir, 'doomed'));
+    const m = await startMember(name);
+    const { s3, uid } = m;
     try {
-      etcd = await startEtcdCluster({ size: 1, pki, label: 'backup-doomed' });
-      const target = new URL(etcd.endpoints()[0]!);
-      // The pod IP at etcd's client port, forwarded to the member's port (bytes only: TLS is end to end).
-      proxy = createServer((socket) => {
-        const upstream = connect(Number(target.port), target.hostname);
-        socket.pipe(upstream).pipe(socket);
-        socket.on('error', () => upstream.destroy());
-        upstream.on('error', () => socket.destroy());
-      });
-      await new Promise<void>((resolve, reject) => proxy!.once('error', reject).listen(ports.client, podIP, resolve));
-      await s3.createBucket('backups');
-      await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-doomed', namespace: bench.ns }, stringData: { accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey } });
-      await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: names.operatorClientSecret(ref), namespace: bench.ns, labels: clusterLabels(ref) }, stringData: { 'tls.crt': base.client.certPem, 'tls.key': base.client.keyPem, 'ca.crt': base.trustedCaPem } });
-      await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: names.member(ref, 0), namespace: bench.ns, labels: { ...clusterLabels(ref), ...memberSelector(ref) } }, spec: { containers: [{ name: 'etcd', image: 'etcd' }] } });
-      await bench.kubectl('patch', 'pod', names.member(ref, 0), '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP, podIPs: [{ ip: podIP }] } }));
-      const sample = parse(readFileSync(join(repoRoot, 'deploy', 'samples', 'etcdcluster.yaml'), 'utf8')) as EtcdCluster;
-      await apply({ ...sample, metadata: { name, namespace: bench.ns }, spec: sample.spec });
-      const uid = (JSON.parse(await bench.kubectl('get', 'etcdcluster', name, '-n', bench.ns, '-o', 'json')) as EtcdCluster).metadata.uid!;
-      await bench.kubectl('patch', 'etcdcluster', name, '-n', bench.ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { clusterID: 'abc' } }));
-      await waitFor('the cluster, its pod and Secret in the cache', () => (bench.cache.get('EtcdCluster', bench.ns, name)?.status as EtcdCluster['status'])?.clusterID === 'abc' && bench.cache.get('Pod', bench.ns, names.member(ref, 0))?.status?.podIP === podIP && bench.cache.get('Secret', bench.ns, names.operatorClientSecret(ref)) !== undefined);
-      const toS3 = { ...destination, endpoint: s3.endpoint, credentialsSecretRef: { name: 's3-doomed' } };
+      const toS3 = m.destination;
       // A backup that finishes records the cluster object it is of, in status and on the object.
       await apply({ ...backupObject('finished', name), spec: { clusterName: name, destination: toS3 } });
       const finished = await waitFor('the first backup to succeed', async () => {
@@ -188,16 +222,73 @@ describe('EtcdBackup controller after the operator was away', () => {
       expect(await s3.keys('backups')).toEqual([finished.status!.key]);
       expect((await getBackup('interrupted')).status?.phase).toBe('Failed');
     } finally {
-      process.kill(s3.process.pid, 'SIGCONT');
-      await s3.process.stop();
-      proxy?.close();
-      await etcd?.stop();
+      await m.stop();
     }
   }, 120_000);
 
+  // A store that accepts connections and then answers nothing in the middle of an upload (a
+  // stopped process, a hung disk). Before the fix the attempt stayed Running (Uploading, nothing
+  // else said): it had not failed 300 s after the stop (the S3 client's 120 s requestTimeout
+  // only logs a warning), and status said nothing of the upload's progress.
+  it('an upload the store stops answering mid-way fails the attempt at the stall deadline, saying so, and the next attempt completes', async () => {
+    aheadMs = 0;
+    const name = 'stalled';
+    // About 12 MiB of incompressible values, sent at 8 MiB/s: a multipart upload of three parts (etcd's database holds them in about 20 MB).
+    const m = await startMember(name, { bytesPerSecond: 8 * 1024 * 1024 });
+    try {
+      const client = connectEndpoint(m.etcd.endpoints()[0]!, m.tls, 'localhost');
+      for (let i = 0; i < 12; i++) await client.put(`big/${i}`).value(randomBytes(1024 * 1024));
+      client.close();
+      await apply({ ...backupObject(name, name), spec: { clusterName: name, compression: 'none', destination: m.destination } });
+      const s3 = m.s3.client();
+      const partsStored = async () => {
+        const uploads = (await s3.send(new ListMultipartUploadsCommand({ Bucket: 'backups' }))).Uploads ?? [];
+        const parts = await Promise.all(uploads.map(async (u) => (await s3.send(new ListPartsCommand({ Bucket: 'backups', Key: u.Key, UploadId: u.UploadId }))).Parts?.length ?? 0));
+        return parts.reduce((a, b) => a + b, 0);
+      };
+      await waitFor('the first part stored', async () => (await partsStored()) > 0, { timeoutMs: 30_000, intervalMs: 50 }).catch(async (err: unknown) => {
+        throw new Error(`${String(err)}; status: ${JSON.stringify((await getBackup(name)).status)}`);
+      });
+      process.kill(m.s3.process.pid, 'SIGSTOP');
+      const stalledAt = Date.now();
+      let seen: EtcdBackup['status'];
+      const b = await waitFor('the attempt to fail', async () => {
+        const got = await getBackup(name);
+        if (got.status?.upload) seen = got.status;
+        const complete = got.status?.conditions?.find((c) => c.type === 'Complete');
+        return complete?.reason === 'Retrying' || got.status?.phase === 'Failed' ? got : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 500 }).catch(async (err: unknown) => {
+        throw new Error(`${String(err)} (${Date.now() - stalledAt} ms after the stop); status: ${JSON.stringify((await getBackup(name)).status)}`);
+      });
+      const tookMs = Date.now() - stalledAt;
+      const complete = b.status?.conditions?.find((c) => c.type === 'Complete');
+      console.log(`store stopped mid-upload: attempt failed ${tookMs} ms after the stop; ${complete?.reason}: ${complete?.message}; progress seen while running: ${JSON.stringify(seen?.upload)}`);
+      expect(b.status?.phase).toBe('Running');
+      expect(complete?.message).toContain('StoreStalled');
+      expect(complete?.message).toContain(m.s3.endpoint);
+      expect(tookMs).toBeLessThan(45_000);
+      // While it ran, status said how far it got, and when a byte last moved stood still from
+      // (about) the stop on; the attempt ended a stall deadline after it.
+      expect(seen?.upload?.storedBytes).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+      expect(Date.parse(seen!.upload!.lastProgressTime!)).toBeLessThanOrEqual(stalledAt + tookMs - 30_000);
+      expect(await warnings(name)).toContain('StoreStalled');
+      // The store answers again: the next attempt uploads the backup, and no upload is left behind.
+      process.kill(m.s3.process.pid, 'SIGCONT');
+      const done = await waitFor('the next attempt to finish', async () => {
+        const got = await getBackup(name);
+        return got.status?.phase === 'Succeeded' || got.status?.phase === 'Failed' ? got : undefined;
+      }, { timeoutMs: 40_000 });
+      expect(done.status).toMatchObject({ phase: 'Succeeded', attempts: 2 });
+      expect(done.status?.upload?.storedBytes).toBe(done.status?.sizeBytes);
+      expect(await m.s3.pendingUploads('backups')).toBe(0);
+    } finally {
+      await m.stop();
+    }
+  }, 150_000);
+
   // Last: it stops the controller. A store that accepts connections and then answers nothing (a
   // stopped process, a hung disk) must not hold the one schedule worker, which every cluster's
-  // slots wait on, for the client's inactivity timeouts (2 x 120 s): retention gives up after its
+  // slots wait on, for as long as the client would wait: retention gives up after its
   // own deadline, keeps the backup and says why, and the schedule stays on time.
   it('retention against a store that stopped answering gives up at its deadline, keeps the backup and says why', async () => {
     await controller.stop(1_000);

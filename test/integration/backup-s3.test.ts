@@ -143,6 +143,35 @@ describe('backup upload to a real S3 server (MinIO, TLS)', () => {
     client.destroy();
   });
 
+  // The stall deadline on the member's side (shortened here): a snapshot stream that stops
+  // sending mid-way ends the transfer as a retryable SnapshotFailed saying so, and the multipart
+  // upload already holding parts is aborted at once, not left for the next attempt.
+  it('aborts a transfer whose snapshot stream stops sending, and its multipart upload with it', async () => {
+    const client = s3Client(destination(), goodKeys(), s3.caPem);
+    const block = randomBytes(1024 * 1024);
+    let sent = 0;
+    const hangs = new Readable({
+      read() {
+        if (sent < 2 * partSizeBytes + block.length) {
+          sent += block.length;
+          this.push(block);
+        }
+      },
+    });
+    const seen: number[] = [];
+    const started = Date.now();
+    const err = await transfer(hangs, client, target('hung-member'), 'none', new AbortController().signal, s3.endpoint, { memberName: 'db-0', limitMs: 1_500, onProgress: (p) => seen.push(p.storedBytes) }).catch((e: unknown) => e);
+    const tookMs = Date.now() - started;
+    client.destroy();
+    console.log(`member stopped sending: transfer ended after ${tookMs} ms: ${(err as AttemptError).failure?.reason}: ${(err as AttemptError).failure?.message}`);
+    expect((err as AttemptError).failure).toMatchObject({ reason: 'SnapshotFailed', retryable: true });
+    expect((err as AttemptError).failure.message).toContain('db-0 sent nothing for');
+    expect(Math.max(...seen)).toBeGreaterThanOrEqual(partSizeBytes);
+    expect(tookMs).toBeLessThan(15_000);
+    expect(await s3.head(bucket, 'hung-member')).toBeUndefined();
+    expect(await s3.pendingUploads(bucket)).toBe(0);
+  });
+
   it('classifies an endpoint nobody listens on as unreachable (retryable)', async () => {
     const endpoint = `https://127.0.0.1:${await freePort()}`;
     const client = s3Client(destination({ endpoint }), goodKeys(), s3.caPem);
