@@ -12,6 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { BackupDestination } from '../api/backup-types.generated.js';
 import { crashpoint } from '../runtime/crashpoints.js';
 import { type BackupFailure, backupReasons } from './reasons.js';
+import { stallLimitMs } from './stall.js';
 import { SnapshotIntegrityError } from './stream.js';
 
 /** 8 MiB parts, two in flight: about 16 MiB of buffers whatever the database size. */
@@ -37,7 +38,10 @@ export function s3Client(destination: BackupDestination, credentials: S3Credenti
     maxAttempts: 2,
     requestHandler: {
       connectionTimeout: 10_000,
-      requestTimeout: 120_000,
+      // A socket silent this long fails its request (requestTimeout only logs a warning in this
+      // SDK unless throwOnRequestTimeout is set): every call to a store that stopped answering
+      // ends, the upload's parts and also the checks before it and retention's deletes.
+      socketTimeout: stallLimitMs,
       ...(tls ? { httpsAgent: new Agent({ keepAlive: true, ...(caPem ? { ca: caPem } : {}) }) } : {}),
     },
   });
