@@ -75,8 +75,14 @@ describe('every leaf certificate expired while the operator was away', () => {
     console.log(`QuorumLost events after the return: ${lostAfter}`);
     expect(lostAfter).toBe(0);
     expect(seen.filter((s) => s.endsWith('/QuorumLost'))).toEqual([]);
-    // The reissued client certificate works for etcdctl too.
-    expect(await env.etcdctl(ns, name, ['endpoint', 'health', '--cluster'])).toMatch(/is healthy/);
+    // The reissued client certificate works for etcdctl too, once every member serves its new
+    // server certificate (its pod's Ready comes from plain-HTTP probes, which say nothing of TLS;
+    // on a loaded machine a refreshed volume reached etcd after this line had run: clean-clone CI).
+    const health = await env.waitFor('etcdctl to find every member healthy', async () => {
+      const out = await env.etcdctl(ns, name, ['endpoint', 'health', '--cluster']).catch(() => undefined);
+      return out && /is healthy/.test(out) ? out : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    expect(health).toMatch(/is healthy/);
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
