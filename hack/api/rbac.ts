@@ -51,7 +51,7 @@ export const managerRules: Rule[] = [
     verbs: ['get', 'list', 'watch', 'create', 'patch'],
   },
   {
-    why: "Member pods are observed; an emptyDir member's pod is deleted to discard a removed member's data. spec.restore creates (applies) one restore pod per member, and the claims, before the StatefulSet.",
+    why: "Member pods are observed, and annotated (applied) with their refusal to start etcd on an emptied data directory; a pod whose etcd refused is deleted, as is an emptyDir member's pod to discard a removed member's data. spec.restore creates (applies) one restore pod per member, and the claims, before the StatefulSet.",
     apiGroups: [''],
     resources: ['pods'],
     verbs: ['list', 'watch', 'create', 'patch', 'delete'],

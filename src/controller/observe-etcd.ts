@@ -1,3 +1,4 @@
+import type { Logger } from 'winston';
 import type { EtcdAdmin } from '../etcd/types.js';
 import type { CertificateRefusal, EtcdAdminError } from '../etcd/errors.js';
 import type { EndpointProbe, EndpointStatus, EtcdMember, MemberList } from '../etcd/types.js';
@@ -222,5 +223,18 @@ export class NoMemberAnswered extends Error {
       const host = serverName.get(p.endpoint) ?? (URL.canParse(p.endpoint) ? new URL(p.endpoint).hostname : p.endpoint);
       return certificate ? [{ endpoint: p.endpoint, host, certificate }] : [];
     });
+  }
+}
+
+/**
+ * observeEtcd for a pass: no member answering is not an error but no view, with the endpoints
+ * whose handshake then failed on a certificate.
+ */
+export async function observeEtcdOrNone(admin: EtcdAdmin, ref: ClusterRef, endpoints: MemberEndpoint[], log: Pick<Logger, 'debug'>): Promise<{ etcd?: EtcdView; refused: RefusedEndpoint[] }> {
+  try {
+    return { etcd: await observeEtcd(admin, ref, endpoints), refused: [] };
+  } catch (err) {
+    log.debug('etcd did not answer', { error: err instanceof Error ? err.message : String(err) });
+    return { refused: err instanceof NoMemberAnswered ? err.refused : [] };
   }
 }

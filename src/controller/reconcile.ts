@@ -3,7 +3,6 @@ import { conditionReasons as R } from '../api/conditions.js';
 import type { EtcdBackup } from '../api/backup-types.generated.js';
 import type { EtcdCluster, EtcdClusterStatus } from '../api/types.generated.js';
 import { clusterBackupStatus, scheduleProblem } from '../backup/cluster-status.js';
-import type { EtcdAdmin } from '../etcd/types.js';
 import type { ClusterCache } from '../runtime/cache.js';
 import type { Clock } from '../runtime/clock.js';
 import { crashpoint } from '../runtime/crashpoints.js';
@@ -33,12 +32,13 @@ import { type LearnerRecords, defaultLearnerTimeoutMs, learnerProblems, nextLear
 import { type MembershipStep, planMembership } from './membership.js';
 import { type Notice, NoticeMemo, refusalNotices } from './notices.js';
 import { budgetVoters, memberOrdinals, membersMayTrust, membershipObservation, updateVolumeRecords } from './observation.js';
-import { type EtcdView, NoMemberAnswered, type RefusedEndpoint, observeEtcd } from './observe-etcd.js';
-import { type KubeView, type MemberEndpoint, memberEndpoints, observeKube } from './observe-kube.js';
+import { type EtcdView, type RefusedEndpoint, observeEtcdOrNone } from './observe-etcd.js';
+import { type KubeView, memberEndpoints, observeKube } from './observe-kube.js';
 import { availability, quorumLossEvent, recoveryQuorum } from './quorum-report.js';
 import { askHeldGuards, guardImage, withStartGuardProblems } from './start-guard.js';
 import { type AskGuard, askGuardOverHttp } from './guard-evidence.js';
 import { podNotices } from './pod-state.js';
+import { actEmptyData, planEmptyData, refusalInTemplate } from './empty-data.js';
 import { computeStatus } from './status.js';
 import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
 import { optionsRefusal } from '../versions/options-gate.js';
@@ -140,7 +140,7 @@ export class EtcdClusterReconciler implements Reconciler {
 
     const endpoints = memberEndpoints(kube, ref, this.deps.clusterDomain);
     const admin = certs.operatorTls && endpoints.length > 0 ? this.deps.admins.get(key, endpoints, certs.operatorTls) : undefined;
-    const observed = admin ? await this.observeEtcd(admin, ref, endpoints, ctx) : { refused: [] };
+    const observed = admin ? await observeEtcdOrNone(admin, ref, endpoints, ctx.log) : { refused: [] };
     const etcd = withStartGuardProblems(observed.etcd, kube, now, { answers: await askHeldGuards(observed.etcd, kube, now, this.deps.askGuard ?? askGuardOverHttp()), guardImage: this.memberInitImage });
     const unverified = (seen.refused = observed.refused);
     seen.etcd = etcd;
@@ -158,9 +158,10 @@ export class EtcdClusterReconciler implements Reconciler {
     seen.learners = learners;
     const trustBundleHash = certs.operatorTls ? certs.trustBundleHash : '';
     const live = kube.statefulSet;
-    const build = (image: string) => buildStatefulSet(cluster, live?.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, image);
+    const build = (image: string, refuse = true) => withLiveClaimTemplates(live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, image, refuse) : undefined, live);
     const initImage = guardImage(live, build(this.memberInitImage), this.memberInitImage);
-    const desiredSts = withLiveClaimTemplates(live ? build(initImage) : undefined, live);
+    const refuseEmptyData = refusalInTemplate(live, build(initImage, false));
+    const desiredSts = build(initImage, refuseEmptyData);
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
@@ -179,6 +180,7 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!paused) {
       await this.applyIfChanged([buildPodDisruptionBudget(cluster, budgetVoters(trusted, step))], ctx.signal);
       membershipConfig = await this.syncMembershipConfig(cluster, membershipConfig, trusted, records, learners, step);
+      await actEmptyData(planEmptyData(kube.pods, trusted), { cluster, ref, writer: this.deps.writer, log: ctx.log, now, signal: ctx.signal });
     }
     // Paused, or without the CA the template cannot be built as it must be: leave the StatefulSet
     // alone, or a spec change would reach pods recreated while the cluster is meant to be frozen.
@@ -187,7 +189,7 @@ export class EtcdClusterReconciler implements Reconciler {
       await this.deps.writer.apply(desiredSts!, ctx.signal);
       crashpoint('after-template-apply');
     }
-    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), membershipConfig, trustBundleHash, live, log: ctx.log, now });
+    const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, refuseEmptyData, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), membershipConfig, trustBundleHash, live, log: ctx.log, now });
     if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log.info('membership step', { step });
     await this.warnOfDecision(key, cluster, planned, ctx, now);
     // Storage grows only when membership has nothing to do; a refusal is said on every pass.
@@ -309,19 +311,6 @@ export class EtcdClusterReconciler implements Reconciler {
     if (!loss) return;
     ctx.log.warn('quorum lost', { message: loss.message });
     await this.deps.writer.event(cluster, 'Warning', loss.reason, loss.message, now);
-  }
-
-  /**
-   * The member list and statuses, or none when no member answers (not an error), with the
-   * endpoints whose handshake then failed on a certificate.
-   */
-  private async observeEtcd(admin: EtcdAdmin, ref: ClusterRef, endpoints: MemberEndpoint[], ctx: PassContext): Promise<{ etcd?: EtcdView; refused: RefusedEndpoint[] }> {
-    try {
-      return { etcd: await observeEtcd(admin, ref, endpoints), refused: [] };
-    } catch (err) {
-      ctx.log.debug('etcd did not answer', { error: err instanceof Error ? err.message : String(err) });
-      return { refused: err instanceof NoMemberAnswered ? err.refused : [] };
-    }
   }
 
   /**

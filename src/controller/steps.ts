@@ -20,6 +20,8 @@ export interface StepContext {
   ref: ClusterRef;
   domain: string;
   memberInitImage: string;
+  /** The member template refuses an emptied data directory (empty-data.ts refusalInTemplate); default yes. */
+  refuseEmptyData?: boolean;
   writer: KubeWriter;
   admin: EtcdAdmin | undefined;
   /** Volume records to keep in the membership ConfigMap. */
@@ -109,7 +111,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
   switch (step.kind) {
     case 'createStatefulSet':
     case 'scaleStatefulSet':
-      await ctx.writer.apply(withLiveClaimTemplates(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage), ctx.live));
+      await ctx.writer.apply(withLiveClaimTemplates(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage, ctx.refuseEmptyData ?? true), ctx.live));
       await event(ctx, step.kind === 'createStatefulSet' ? 'StatefulSetCreated' : 'StatefulSetScaled', `StatefulSet ${names.statefulSet(ref)} set to ${step.replicas} replicas`);
       return 'acted';
     case 'addLearner': {
@@ -151,6 +153,14 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
       await event(ctx, 'LeaderMoved', `moved leadership from ${hexId(step.fromId)} to ${hexId(step.toId)}`);
       return 'acted';
     case 'removeMember': {
+      // A member removed for its lost data left nothing on any volume: its volume record would
+      // later read as a removed member's log to keep (a retained volume, the user asked). Dropped
+      // first, so an operator dying after the remove leaves no such record; while the member is
+      // still listed, its hold or its volume's replacement proves the loss again without it.
+      if (step.reason === 'dataLost') {
+        ctx.records = Object.fromEntries(Object.entries(ctx.records).filter(([, id]) => id !== step.memberId));
+        await writeMembership(ctx, ctx.ordinals, ctx.learners);
+      }
       const remaining = await needAdmin(ctx).memberRemove(step.memberId);
       crashpoint('after-member-remove');
       await announce(ctx, remaining);

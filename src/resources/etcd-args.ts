@@ -16,6 +16,8 @@ export const env = {
   podIP: 'POD_IP',
   initialCluster: 'ETCD_OPERATOR_INITIAL_CLUSTER',
   initialClusterState: 'ETCD_OPERATOR_INITIAL_CLUSTER_STATE',
+  /** The pod's refusal to start on an empty data directory (empty-data-refusal.ts), or nothing. */
+  emptyDataRefusal: 'ETCD_OPERATOR_EMPTY_DATA_REFUSAL',
 } as const;
 
 /** Flags the operator sets unless the user's options name them. */
@@ -45,7 +47,8 @@ export function initialClusterToken(cluster: EtcdCluster, ref: ClusterRef): stri
   return `${ref.namespace}-${ref.name}-${cluster.metadata.uid}`;
 }
 
-export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string): string[] {
+/** `refuseEmptyData`: --initial-cluster ends with the pod's refusal (empty-data-refusal.ts). */
+export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string, refuseEmptyData = true): string[] {
   const host = memberHostExpression(ref, domain);
   const ip = `$(${env.podIP})`;
   const args = [
@@ -56,7 +59,7 @@ export function etcdArgs(cluster: EtcdCluster, ref: ClusterRef, domain: string):
     `--listen-peer-urls=https://${ip}:${ports.peer}`,
     `--initial-advertise-peer-urls=${memberPeerUrlExpression(ref, domain)}`,
     `--listen-metrics-urls=http://${ip}:${ports.metrics}`,
-    `--initial-cluster=$(${env.initialCluster})`,
+    `--initial-cluster=$(${env.initialCluster})${refuseEmptyData ? `$(${env.emptyDataRefusal})` : ''}`,
     `--initial-cluster-state=$(${env.initialClusterState})`,
     `--initial-cluster-token=${initialClusterToken(cluster, ref)}`,
     '--client-cert-auth=true',

@@ -53,6 +53,11 @@ export const annotationKeys = {
   restoreRetries: 'etcd.operator.dev/restore-retries',
   /** On such a PVC: "true" from the operator deleting a failed restore pod to run it again until it made the next. */
   restoreRetryPending: 'etcd.operator.dev/restore-retry-pending',
+  /**
+   * On a member pod, the operator's (src/resources/empty-data-refusal.ts): what its etcd container
+   * adds to --initial-cluster, so that etcd refuses to start there on an empty data directory.
+   */
+  emptyDataRefusal: 'etcd.operator.dev/empty-data-refusal',
 } as const;
 
 /** Labels of a cluster's restore pods: ours (cached, owned), never selected as members. */

@@ -2,7 +2,7 @@ import type { V1Affinity, V1Container, V1PodTemplateSpec, V1ResourceRequirements
 import type { EtcdCluster } from '../api/types.generated.js';
 import { etcdArgs, env, memberPeerUrlExpression, paths } from './etcd-args.js';
 import { membershipKeys } from './membership-config.js';
-import { type ClusterRef, labelKeys, memberSelector, names, ports } from './names.js';
+import { type ClusterRef, annotationKeys, labelKeys, memberSelector, names, ports } from './names.js';
 import { memberProbes } from './probes.js';
 
 /** The image of an etcd release unless the spec names one. */
@@ -45,6 +45,18 @@ function memberEnv(ref: ClusterRef) {
     configMapEnv(env.initialCluster, ref, membershipKeys.initialCluster),
     configMapEnv(env.initialClusterState, ref, membershipKeys.initialClusterState),
   ];
+}
+
+/**
+ * What the etcd container needs to refuse an emptied data directory (empty-data-refusal.ts): the
+ * pod's annotation as env, read again at every container start, and etcd's last words in the
+ * termination message, where the operator finds the refusal.
+ */
+function emptyDataRefusalFields(ref: ClusterRef): Pick<V1Container, 'env' | 'terminationMessagePolicy'> {
+  return {
+    env: [...memberEnv(ref), { name: env.emptyDataRefusal, valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${annotationKeys.emptyDataRefusal}']` } } }],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
 }
 
 const restrictedContainer: V1SecurityContext = {
@@ -99,7 +111,7 @@ export const trustBundleAnnotation = 'etcd.operator.dev/trust-bundle-hash';
  * guard. The user's podTemplate adds labels and annotations and replaces scheduling fields it
  * sets; it can never change the selector labels.
  */
-export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: string, trustBundleHash: string, initImage: string): V1PodTemplateSpec {
+export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: string, trustBundleHash: string, initImage: string, refuseEmptyData = true): V1PodTemplateSpec {
   const user = cluster.spec.podTemplate ?? {};
   const labels: Record<string, string> = { ...(user.metadata?.labels), ...memberSelector(ref), [labelKeys.managedBy]: 'etcd-operator' };
   return {
@@ -122,8 +134,8 @@ export function buildPodTemplate(cluster: EtcdCluster, ref: ClusterRef, domain: 
           image: etcdImage(cluster),
           imagePullPolicy: 'IfNotPresent',
           command: ['etcd'],
-          args: etcdArgs(cluster, ref, domain),
-          env: memberEnv(ref),
+          args: etcdArgs(cluster, ref, domain, refuseEmptyData),
+          ...(refuseEmptyData ? emptyDataRefusalFields(ref) : { env: memberEnv(ref) }),
           ports: [
             { name: 'client', containerPort: ports.client, protocol: 'TCP' },
             { name: 'peer', containerPort: ports.peer, protocol: 'TCP' },

@@ -15,7 +15,8 @@ import { defaultOperatorImage } from '../version.js';
  *   rolling update by the StatefulSet controller knows nothing of quorum or leadership.
  * - Volume retention follows spec.storage.retentionPolicy, Retain by default.
  */
-export function buildStatefulSet(cluster: EtcdCluster, replicas: number, trustBundleHash: string, domain = defaultClusterDomain, initImage = defaultOperatorImage): V1StatefulSet {
+/** `refuseEmptyData`: see empty-data-refusal.ts; off only to keep a live template from before it. */
+export function buildStatefulSet(cluster: EtcdCluster, replicas: number, trustBundleHash: string, domain = defaultClusterDomain, initImage = defaultOperatorImage, refuseEmptyData = true): V1StatefulSet {
   const ref = clusterRef(cluster);
   const storage = cluster.spec.storage;
   const policy = storage.retentionPolicy === 'Delete' ? 'Delete' : 'Retain';
@@ -29,7 +30,7 @@ export function buildStatefulSet(cluster: EtcdCluster, replicas: number, trustBu
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: memberSelector(ref) },
-      template: buildPodTemplate(cluster, ref, domain, trustBundleHash, initImage),
+      template: buildPodTemplate(cluster, ref, domain, trustBundleHash, initImage, refuseEmptyData),
       persistentVolumeClaimRetentionPolicy: { whenDeleted: policy, whenScaled: policy },
       volumeClaimTemplates:
         storage.type === 'EmptyDir'

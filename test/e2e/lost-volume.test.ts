@@ -1,7 +1,10 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Checker, expectNoLoss } from './checker.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
+import { killEtcd, volumePath } from './member-process.js';
 
 // A member whose volume was lost must never start etcd empty under its old member ID: etcd would
 // count its empty log as a vote. The pod's own start guard holds it until the operator has
@@ -102,6 +105,45 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     }, { timeoutMs: 120_000, intervalMs: 250 });
     await env.waitConverged(ns, name, 3);
     console.log(`operator back -> ${member} (no record) replaced and converged: ${Date.now() - started} ms`);
+    expect((await etcdMembers()).map((m) => m.id)).not.toContain(before);
+  });
+
+  // The start guard runs when a pod starts; a volume emptied under the running pod and then an
+  // etcd restart (a crash, a liveness kill) skips it. Before the refusal, etcd 3.6.16 started
+  // there empty under the old member's ID (or panicked in raft: tocommit out of range).
+  it('a volume emptied under its running pod: at the etcd container\'s restart etcd refuses to start, with the operator away, and the member is then replaced', async () => {
+    const member = `${name}-0`;
+    const before = (await memberId(member))!;
+    await env.waitFor(`${member}'s refusal annotation`, async () => (await pod(member)).metadata?.annotations?.['etcd.operator.dev/empty-data-refusal'] !== undefined, { timeoutMs: 30_000, intervalMs: 250 });
+    const old = await pod(member);
+    await env.operator().process.stop();
+    rmSync(join(await volumePath((...a) => env.kubectl(...a), ns, member), 'data'), { recursive: true, force: true });
+    killEtcd(member, old.status!.podIP!);
+    const lastWords = async () => {
+      const etcd = (await pod(member)).status?.containerStatuses?.find((c) => c.name === 'etcd');
+      return etcd?.state?.running ? undefined : (etcd?.state?.terminated?.message ?? etcd?.lastState?.terminated?.message);
+    };
+    await env.waitFor(`${member}'s etcd to refuse its empty data directory`, async () => (await lastWords())?.includes(`refused-empty-data-dir://member-${before}`), { timeoutMs: 30_000, intervalMs: 250 });
+    // For 5 s (the restart backoff's first 10 s): not running, the same pod, nothing joined under the old ID.
+    const until = Date.now() + 5_000;
+    while (Date.now() < until) {
+      const p = await pod(member);
+      expect(p.metadata?.uid).toBe(old.metadata?.uid);
+      expect(p.status?.containerStatuses?.find((c) => c.name === 'etcd')?.state?.running, `${member}'s etcd must not run on the emptied volume`).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const peers = [1, 2].map((i) => `https://${name}-${i}.${name}-peer.${ns}.svc.cluster.local:2379`);
+    expect((await etcdMembers(peers)).find((m) => m.host === member)?.id).toBe(before);
+    const started = Date.now();
+    await env.startOperator();
+    await env.waitFor(`a new member for ${member}`, async () => {
+      const id = await memberId(member);
+      return id !== undefined && id !== before;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.waitConverged(ns, name, 3);
+    console.log(`operator back -> ${member} (volume emptied in place) replaced and converged: ${Date.now() - started} ms; event: ${(await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'reason=MemberDataDirEmptied', '-o', 'jsonpath={.items[0].message}')).slice(0, 160)}`);
+    expect((await pod(member)).metadata?.uid).not.toBe(old.metadata?.uid);
+    expect(await env.eventReasons(ns)).toContain('MemberDataDirEmptied');
     expect((await etcdMembers()).map((m) => m.id)).not.toContain(before);
   });
 

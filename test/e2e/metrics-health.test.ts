@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { repoRoot } from '../harness/binaries.js';
 import { type PrometheusServer, promtool, startPrometheus } from '../harness/prometheus.js';
 import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 import { type Exposition, parseExposition } from './metrics-exposition.js';
+import { killEtcd } from './member-process.js';
 
 // The operator's per-cluster metrics against reality: a real 3-member cluster, the operator's
 // /metrics parsed and checked by promtool, a member killed (SIGKILL, again each time the agent
@@ -228,26 +229,6 @@ describe('per-cluster health metrics end to end', () => {
     await env.waitFor('the cluster\'s series to disappear', async () => !(await scrape()).text.includes(`cluster="${name}"`), { timeoutMs: 60_000, intervalMs: 500 });
   });
 });
-
-/** SIGKILLs the etcd process of `pod` (found by its name and pod IP on its command line). */
-function killEtcd(pod: string, ip: string): void {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmd: string[];
-    try {
-      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (cmd[0]?.endsWith('etcd') && cmd.includes(`--name=${pod}`) && cmd.includes(`--listen-client-urls=https://${ip}:2379`)) {
-      try {
-        process.kill(Number(entry), 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  }
-}
 
 function logLines(path: string): Record<string, unknown>[] {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);

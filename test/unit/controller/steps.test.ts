@@ -106,6 +106,19 @@ describe('membership steps', () => {
     expect(writer.events('Normal')).toEqual([event]);
   });
 
+  // Seen on the real harness: a volume emptied in place (the same PVC), its member removed as
+  // dataLost, then the record made that empty volume read as the removed member's retained log,
+  // and the operator waited for the user (RetainedVolume) instead of adding a new member.
+  it('removeMember (dataLost) drops the member\'s volume records before removing it; a scale-down keeps them', async () => {
+    const lost = setup();
+    await act({ kind: 'removeMember', memberId: lost.ids[0]!, ordinal: 0, reason: 'dataLost' }, lost.ctx({ records: { 'uid-pvc-0': lost.ids[0]!, 'uid-pvc-1': lost.ids[1]! } }));
+    expect(lost.writes()).toEqual(['apply ConfigMap/main-membership', 'apply ConfigMap/main-membership', 'event Normal/LostMemberRemoved']);
+    expect(lost.membership().memberVolumes).toEqual({ 'uid-pvc-1': lost.ids[1]! });
+    const down = setup();
+    await act({ kind: 'removeMember', memberId: down.ids[0]!, ordinal: 0, reason: 'scaleDown' }, down.ctx());
+    expect(down.membership().memberVolumes).toEqual({ 'uid-pvc-0': down.ids[0]! });
+  });
+
   it('recordLearnerTimeout writes the retry record and changes nothing in etcd', async () => {
     const { etcd, ctx, writes, membership } = setup();
     const retry = { memberId: '1', ordinal: 3, addedAt: now.toISOString(), why: 'notStarted' as const, failures: 1, retryAt: '2026-01-01T00:10:00.000Z' };
