@@ -159,6 +159,6 @@ describe('the operator CA nearing expiry, with short durations', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

@@ -173,6 +173,6 @@ describe('the CA Secret lost in the middle of a CA rotation', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

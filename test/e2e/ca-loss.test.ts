@@ -127,6 +127,6 @@ describe('the CA Secret of a running cluster is lost', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

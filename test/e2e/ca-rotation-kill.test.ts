@@ -85,6 +85,6 @@ describe('a CA rotation with the operator killed at each phase', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 50);
+    await expectNoLoss(checker);
   });
 });

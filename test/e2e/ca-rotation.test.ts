@@ -121,6 +121,6 @@ describe('a CA rotation requested on a running cluster', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

@@ -47,6 +47,6 @@ describe('operator crashes between membership steps', () => {
   });
 
   it('lost no acknowledged write and served no stale read through the crashes', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

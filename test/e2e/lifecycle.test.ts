@@ -111,7 +111,7 @@ describe('EtcdCluster lifecycle end to end', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 
   it('deletes everything the cluster owns when it is deleted, keeping volumes by default', async () => {

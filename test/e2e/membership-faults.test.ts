@@ -205,6 +205,6 @@ describe('membership faults next to the tested paths', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

@@ -171,6 +171,6 @@ describe('the operator away at the wrong moment', () => {
     const c = await env.waitConverged(ns, 'source', 3);
     console.log(`downgrade through a crash after the first restart: ${Date.now() - started} ms`);
     expect(c.status!.currentVersion).toBe('3.5.35');
-    await expectNoLoss(checker, 20);
+    await expectNoLoss(checker);
   }, 600_000);
 });

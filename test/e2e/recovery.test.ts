@@ -87,7 +87,7 @@ describe('consented recovery from the surviving member', () => {
     // The --force-new-cluster pod is gone and the members run from the StatefulSet.
     await env.waitFor('the force pod gone', async () => (await env.kubectl('get', 'pods', '-n', ns, '-o', 'name')).includes('force-new-cluster') === false, { timeoutMs: 60_000 });
     await env.waitFor('the checker writing again', () => checker.acknowledgedSoFar() > acked + 20, { timeoutMs: 60_000 });
-    const report = await expectNoLoss(checker, 40);
+    const report = await expectNoLoss(checker);
     console.log(`writes failed during the loss (never acknowledged): ${report.failedWrites}`);
   });
 

@@ -99,7 +99,7 @@ describe('retained volumes and recreated clusters', () => {
     });
 
     it('lost no acknowledged write and served no stale read', async () => {
-      await expectNoLoss(checker, 50);
+      await expectNoLoss(checker);
     });
   });
 

@@ -115,6 +115,6 @@ describe('a learner that cannot start', () => {
   });
 
   it('lost no acknowledged write and served no stale read throughout', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

@@ -177,6 +177,6 @@ describe('upgrade 3.5 -> 3.6', () => {
   });
 
   it('lost no acknowledged write and served no stale read', async () => {
-    await expectNoLoss(checker, 100);
+    await expectNoLoss(checker);
   });
 });

@@ -92,11 +92,24 @@ export class RecordingWriter extends KubeWriter {
     this.check('apply', what);
     this.writes.push({ op: 'apply', what, object: clone(obj) });
     const live = this.cache.get(obj.kind as Kind, obj.metadata!.namespace!, obj.metadata!.name!) as (KubernetesObject & { spec?: unknown; status?: unknown }) | undefined;
+    if (live && obj.kind === 'Pod' && !('spec' in obj)) return this.applyMetadata(obj, live, what);
     const changed = JSON.stringify((obj as { spec?: unknown }).spec) !== JSON.stringify(live?.spec);
     const generation = (live?.metadata?.generation ?? 0) + (live && !changed ? 0 : 1);
     const metadata = { ...obj.metadata, uid: live?.metadata?.uid ?? `uid-${obj.kind!.toLowerCase()}-${++this.uids}`, creationTimestamp: live?.metadata?.creationTimestamp ?? new Date(this.clock.now()).toISOString(), generation };
     const status = obj.kind === 'StatefulSet' ? { observedGeneration: generation, replicas: (obj as { spec?: { replicas?: number } }).spec?.replicas } : live?.status;
     this.cache.put({ ...obj, metadata, ...(status ? { status } : {}) });
+    return obj;
+  }
+
+  /** Annotation keys each object got from a metadata-only apply: applying without one removes it, as server-side apply does. */
+  private readonly appliedAnnotations = new Map<string, string[]>();
+
+  /** A metadata-only apply (a pod's annotation): the rest of the live object stays. */
+  private applyMetadata<T extends KubernetesObject>(obj: T, live: KubernetesObject, what: string): T {
+    const kept = Object.entries(live.metadata?.annotations ?? {}).filter(([k]) => !(this.appliedAnnotations.get(what) ?? []).includes(k));
+    const annotations = { ...Object.fromEntries(kept), ...obj.metadata!.annotations };
+    this.appliedAnnotations.set(what, Object.keys(obj.metadata!.annotations ?? {}));
+    this.cache.put({ ...live, metadata: { ...live.metadata, annotations } });
     return obj;
   }
 

@@ -66,8 +66,11 @@ describe('a new cluster', { timeout: 60_000 }, () => {
 
     w.kubelet();
     const third = await w.pass();
-    // Members answer: the ConfigMap now says `existing` with the volume records; the cluster ID is latched.
-    expect(writes(third)).toEqual(['apply PodDisruptionBudget/main', 'apply ConfigMap/main-membership', 'patchStatus EtcdCluster/main']);
+    // Members answer: the ConfigMap now says `existing` with the volume records; each pod whose
+    // member ran gets its refusal of an emptied data directory; the cluster ID is latched.
+    expect(writes(third)).toEqual(['apply PodDisruptionBudget/main', 'apply ConfigMap/main-membership', 'apply Pod/main-0', 'apply Pod/main-1', 'apply Pod/main-2', 'patchStatus EtcdCluster/main']);
+    const refusals = [0, 1, 2].map((i) => w.cache.get('Pod', 'db', `main-${i}`)?.metadata?.annotations?.['etcd.operator.dev/empty-data-refusal']);
+    expect(refusals).toEqual(w.etcd.view().map((m) => `,empty-data-dir=refused-empty-data-dir://member-${BigInt(m.id).toString(16)}`));
     expect(w.cluster().status).toMatchObject({ replicas: 3, readyReplicas: 3, clusterID: BigInt(w.etcd.clusterId).toString(16) });
     expect(w.condition('Available')).toMatchObject({ status: 'True', reason: 'QuorumHealthy' });
     expect(w.condition('Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
