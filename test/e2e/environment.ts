@@ -10,6 +10,7 @@ import { etcdBinary, repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '../harness/control-plane.js';
 import { type OperatorProcess, startOperator } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
+import { apiGet, apiPathOf } from './api-get.js';
 import { Checker } from './checker.js';
 
 /** The whole product on one machine: control plane, node agent, and the operator as a process. */
@@ -45,7 +46,10 @@ export interface E2eEnvironment {
 
 export async function startE2eEnvironment(label: string, options: ControlPlaneOptions = {}): Promise<E2eEnvironment> {
   const cp = await startControlPlane(label, options);
+  const kc = cp.kubeConfig();
   const kubectl = async (...args: string[]) => {
+    const path = apiPathOf(args);
+    if (path) return apiGet(kc, path, args);
     const res = await cp.kubectl(args);
     if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
     return res.stdout;
