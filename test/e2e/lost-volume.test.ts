@@ -41,6 +41,18 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     expect((await pod(member)).status?.initContainerStatuses?.[0]?.state?.running, `${member}'s start guard runs`).toBeDefined();
   }
 
+  /** After `trigger` (the operator started, the cluster unpaused): ms until `member` has a new ID and 3/3 converged. */
+  async function replacedAfter(member: string, before: string, trigger: () => Promise<unknown>): Promise<number> {
+    const started = Date.now();
+    await trigger();
+    await env.waitFor(`a new member for ${member}`, async () => {
+      const id = await memberId(member);
+      return id !== undefined && id !== before;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    await env.waitConverged(ns, name, 3);
+    return Date.now() - started;
+  }
+
   beforeAll(async () => {
     env = await startE2eEnvironment('e2e-lost-volume');
     await env.startOperator();
@@ -57,14 +69,8 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     await expectHeld(`${name}-1`, 8_000);
     // etcd still lists the old member: nothing has joined under its ID.
     expect((await etcdMembers()).find((m) => m.host === `${name}-1`)?.id).toBe(before);
-    const started = Date.now();
-    await env.startOperator();
-    await env.waitFor('a new member for lost-1', async () => {
-      const id = await memberId(`${name}-1`);
-      return id !== undefined && id !== before;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await env.waitConverged(ns, name, 3);
-    console.log(`operator back -> lost-1 replaced and converged: ${Date.now() - started} ms`);
+    const ms = await replacedAfter(`${name}-1`, before, () => env.startOperator());
+    console.log(`operator back -> lost-1 replaced and converged: ${ms} ms`);
     const p = await pod(`${name}-1`);
     expect(p.status!.containerStatuses!.find((c) => c.name === 'etcd')!.restartCount).toBe(0);
     expect(await env.eventReasons(ns)).toContain('LostMemberRemoved');
@@ -79,14 +85,8 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     const status = (await env.cluster(ns, name)).status!;
     expect(status.members!.find((m) => m.name === `${name}-2`)?.healthy, 'a held member is not healthy').not.toBe(true);
     expect(status.members!.find((m) => m.name === `${name}-2`)?.memberID).toBe(before);
-    const started = Date.now();
-    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', '{"spec":{"paused":false}}');
-    await env.waitFor('a new member for lost-2', async () => {
-      const id = await memberId(`${name}-2`);
-      return id !== undefined && id !== before;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await env.waitConverged(ns, name, 3);
-    console.log(`unpaused -> lost-2 replaced and converged: ${Date.now() - started} ms`);
+    const ms = await replacedAfter(`${name}-2`, before, () => env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', '{"spec":{"paused":false}}'));
+    console.log(`unpaused -> lost-2 replaced and converged: ${ms} ms`);
   });
 
   it('replaces a member that has no volume record (its ConfigMap deleted too, the operator down): the start guard\'s hold is the proof', async () => {
@@ -97,14 +97,8 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     // would for a voter lost between its bootstrap and the first pass that recorded it.
     await env.kubectl('delete', 'configmap', `${name}-membership`, '-n', ns);
     await loseVolume(member);
-    const started = Date.now();
-    await env.startOperator();
-    await env.waitFor(`a new member for ${member}`, async () => {
-      const id = await memberId(member);
-      return id !== undefined && id !== before;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await env.waitConverged(ns, name, 3);
-    console.log(`operator back -> ${member} (no record) replaced and converged: ${Date.now() - started} ms`);
+    const ms = await replacedAfter(member, before, () => env.startOperator());
+    console.log(`operator back -> ${member} (no record) replaced and converged: ${ms} ms`);
     expect((await etcdMembers()).map((m) => m.id)).not.toContain(before);
   });
 
@@ -134,14 +128,8 @@ describe('a member on an empty volume never rejoins under its old identity', () 
     }
     const peers = [1, 2].map((i) => `https://${name}-${i}.${name}-peer.${ns}.svc.cluster.local:2379`);
     expect((await etcdMembers(peers)).find((m) => m.host === member)?.id).toBe(before);
-    const started = Date.now();
-    await env.startOperator();
-    await env.waitFor(`a new member for ${member}`, async () => {
-      const id = await memberId(member);
-      return id !== undefined && id !== before;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
-    await env.waitConverged(ns, name, 3);
-    console.log(`operator back -> ${member} (volume emptied in place) replaced and converged: ${Date.now() - started} ms; event: ${(await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'reason=MemberDataDirEmptied', '-o', 'jsonpath={.items[0].message}')).slice(0, 160)}`);
+    const ms = await replacedAfter(member, before, () => env.startOperator());
+    console.log(`operator back -> ${member} (volume emptied in place) replaced and converged: ${ms} ms; event: ${(await env.kubectl('get', 'events', '-n', ns, '--field-selector', 'reason=MemberDataDirEmptied', '-o', 'jsonpath={.items[0].message}')).slice(0, 160)}`);
     expect((await pod(member)).metadata?.uid).not.toBe(old.metadata?.uid);
     expect(await env.eventReasons(ns)).toContain('MemberDataDirEmptied');
     expect((await etcdMembers()).map((m) => m.id)).not.toContain(before);
