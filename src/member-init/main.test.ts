@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasWal, parseGuardArgs, peerClientUrls } from './main.js';
+import { hasWal, parseGuardArgs, peerClientUrls, setAsideLeftovers } from './main.js';
 
 describe('the start guard entry point', () => {
   it('asks the other members at their client port', () => {
@@ -23,6 +23,32 @@ describe('the start guard entry point', () => {
       expect(hasWal(dir)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('moves a database left without a write-ahead log beside the data directory, and nothing else', () => {
+    const root = mkdtempSync(join(tmpdir(), 'guard-'));
+    const dir = join(root, 'data');
+    try {
+      // Empty or absent: nothing to move.
+      expect(setAsideLeftovers(dir)).toBeUndefined();
+      mkdirSync(join(dir, 'member'), { recursive: true });
+      expect(setAsideLeftovers(dir)).toBeUndefined();
+      // A log: etcd restarts from its data, which stays where it is.
+      mkdirSync(join(dir, 'member', 'wal'));
+      mkdirSync(join(dir, 'member', 'snap'));
+      writeFileSync(join(dir, 'member', 'snap', 'db'), 'bolt');
+      writeFileSync(join(dir, 'member', 'wal', '0000000000000000-0000000000000000.wal'), '');
+      expect(setAsideLeftovers(dir)).toBeUndefined();
+      // The log gone, the database left: moved whole, kept.
+      rmSync(join(dir, 'member', 'wal'), { recursive: true });
+      const aside = setAsideLeftovers(dir, new Date('2026-12-02T05:30:00.123Z'));
+      expect(aside).toBe(join(root, 'member-without-wal-2026-12-02T05-30-00-123Z'));
+      expect(existsSync(join(dir, 'member'))).toBe(false);
+      expect(readFileSync(join(aside!, 'snap', 'db'), 'utf8')).toBe('bolt');
+      expect(readdirSync(root).sort()).toEqual(['data', 'member-without-wal-2026-12-02T05-30-00-123Z']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 

@@ -4,8 +4,8 @@
  * `decide.ts`). It never exits non-zero for a refusal: a crash loop would only add backoff to
  * the moment the operator re-adds the member. Usage errors exit 2.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../api/duration.js';
 import { ports } from '../resources/names.js';
@@ -88,6 +88,25 @@ export function discardLog(dataDir: string): void {
   rmSync(join(dataDir, 'member'), { recursive: true, force: true });
 }
 
+/**
+ * What a volume without a write-ahead log still holds under `member/` (a bbolt file, snapshots),
+ * moved beside the data directory so etcd starts on nothing. etcd, started without a WAL, opens a
+ * `member/snap/db` left there and takes its consistent index as applied: a database from another
+ * history (a volume whose log alone was lost after a restore, or one copied from another cluster)
+ * makes the new member skip the cluster's entries up to that index. Seen with etcd 3.6.16: a
+ * learner on a leftover database at index 304 logged "restore consistentIndex 304" and never
+ * published itself ("failed to publish local member ... request timed out", every 7 s). Moved
+ * aside, not deleted: without a log it is nothing etcd can use, but it may be someone's last copy.
+ * Returns where it went, or undefined when there was nothing to move.
+ */
+export function setAsideLeftovers(dataDir: string, now = new Date()): string | undefined {
+  const member = join(dataDir, 'member');
+  if (hasWal(dataDir) || !existsSync(member) || readdirSync(member).length === 0) return undefined;
+  const aside = join(dirname(dataDir), `member-without-wal-${now.toISOString().replace(/[:.]/g, '-')}`);
+  renameSync(member, aside);
+  return aside;
+}
+
 export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines, clientURLOf = clientPortOf): Promise<void> {
   let last = '';
   // Opened at the first wait only: a guard that lets etcd start at once binds nothing.
@@ -95,6 +114,8 @@ export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines,
   for (;;) {
     const verdict = await check(options, clientURLOf);
     if (verdict.start) {
+      const aside = setAsideLeftovers(options.dataDir);
+      if (aside) log('warn', 'moved what a volume without a write-ahead log held aside, so etcd starts on an empty data directory', { movedTo: aside });
       // etcd binds the metrics port next.
       await status?.close();
       log('info', 'etcd may start on this volume', { reason: verdict.reason });

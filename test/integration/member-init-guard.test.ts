@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { createEtcdAdmin } from '../../src/etcd/client.js';
 import { type GuardOptions, check, hasWal, runGuard } from '../../src/member-init/main.js';
@@ -106,6 +107,37 @@ describe.each(['3.5.35', '3.6.16'])('the start guard against etcd %s', (version)
         expect(hasWal(m3.dataDir)).toBe(false);
         await cluster.startMember({ name: 'm3', initialCluster: withLearner, state: 'existing', ports: learnerPorts });
         await waitFor('the new learner to run', async () => ((await a.memberList()).members.find((m) => m.id === readded.member.id)?.name ? true : undefined), { process: cluster.members.get('m3')!.process, timeoutMs: 30_000, intervalMs: 200 });
+        await cluster.stopMember('m3', 'SIGKILL');
+
+        // The volume's log alone is lost and its database is from another history (a volume kept
+        // across a restore, or copied from another cluster): a one-member cluster x0 with 300
+        // writes, its consistent index past this cluster's. etcd started there without a WAL
+        // opens that database and takes its index as applied, so it skips this cluster's
+        // entries up to it and never publishes itself. The guard moves it aside first.
+        const otherPorts = await cluster.reservePorts();
+        await cluster.startMember({ name: 'x0', initialCluster: `x0=https://127.0.0.1:${otherPorts.peer}`, state: 'new', ports: otherPorts });
+        await cluster.waitHealthy('x0');
+        const other = new Etcd3({ hosts: [cluster.members.get('x0')!.clientUrl], credentials: { rootCertificate: Buffer.from(trustedCaPem), certChain: Buffer.from(client.certPem), privateKey: Buffer.from(client.keyPem) } });
+        try {
+          for (let i = 0; i < 300; i++) await other.put(`other-${i % 5}`).value(String(i));
+        } finally {
+          other.close();
+        }
+        await cluster.stopMember('x0', 'SIGTERM');
+        await a.memberRemove(readded.member.id);
+        const third = await waitFor('the learner added a third time', () => a.memberAddLearner([learnerPeer]).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 250 });
+        rmSync(join(m3.dataDir, 'member'), { recursive: true });
+        mkdirSync(join(m3.dataDir, 'member', 'snap'), { recursive: true });
+        copyFileSync(join(cluster.members.get('x0')!.dataDir, 'member', 'snap', 'db'), join(m3.dataDir, 'member', 'snap', 'db'));
+        const guarded: { message: string; fields: Record<string, unknown> }[] = [];
+        await runGuard({ ...onOldLog, pollMs: 100 }, (_level, message, fields) => guarded.push({ message, fields }), clientURLOf);
+        expect(String(guarded.at(-1)!.fields.reason)).toContain(`added as learner ${third.member.id}`);
+        const moved = guarded.filter((l) => l.message.startsWith('moved')).map((l) => String(l.fields.movedTo));
+        expect(moved).toHaveLength(1);
+        expect(existsSync(join(m3.dataDir, 'member'))).toBe(false);
+        expect(existsSync(join(moved[0]!, 'snap', 'db'))).toBe(true);
+        await cluster.startMember({ name: 'm3', initialCluster: withLearner, state: 'existing', ports: learnerPorts });
+        await waitFor('the third learner to run', async () => ((await a.memberList()).members.find((m) => m.id === third.member.id)?.name ? true : undefined), { process: cluster.members.get('m3')!.process, timeoutMs: 30_000, intervalMs: 200 });
         await cluster.stopMember('m3', 'SIGKILL');
       } finally {
         a.close();
