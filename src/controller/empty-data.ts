@@ -69,7 +69,14 @@ export async function actEmptyData(steps: EmptyDataStep[], ctx: EmptyDataContext
     if (step.kind === 'deletePod') {
       const message = `${step.pod} (member ${step.memberHex}) found its data directory empty when its etcd container restarted, and etcd refused to start under that member's identity (the volume was emptied under the running pod); the pod is deleted so that its start guard holds the empty volume until the member is replaced by a new one`;
       ctx.log.warn('member refused to start on an emptied data directory', { pod: step.pod, member: step.memberHex });
-      await ctx.writer.delete('Pod', 'v1', ref.namespace, step.pod, ctx.signal, { preconditions: { uid: step.uid } });
+      try {
+        await ctx.writer.delete('Pod', 'v1', ref.namespace, step.pod, ctx.signal, { preconditions: { uid: step.uid } });
+      } catch (err) {
+        // Gone, or replaced since the cache showed it (the uid precondition): the next pass looks
+        // at the pod there now.
+        if ([404, 409].includes(statusCodeOf(err) ?? 0)) continue;
+        throw err;
+      }
       await ctx.writer.event(ctx.cluster, 'Warning', 'MemberDataDirEmptied', message, ctx.now);
       continue;
     }
