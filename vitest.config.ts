@@ -18,10 +18,13 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // One at a time: an integration file is mostly an API server starting, which is CPU.
-          // Two at a time took 800 s at load 25 to 45 beside other work (498 s one at a time on
-          // a quieter machine): no clear gain, so not worth two API servers competing.
-          fileParallelism: false,
+          // Two files at a time: one at a time left the 2 cores half idle (8 files: 187 s at 53 %
+          // busy one at a time, 114 s at 86 % two at a time, 2026-12-02 on an otherwise idle
+          // machine; all 40 files in 525 s two at a time against 830 s one at a time in the last CI
+          // run; an earlier "no gain" came from a run beside other work at load 25 to 45).
+          // Each file has its own control plane and ports.
+          fileParallelism: true,
+          maxWorkers: 2,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },
