@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeView } from './observe-kube.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import type { GuardAnswer } from './guard-evidence.js';
-import { askHeldGuards, guardImage, heldByGuard, inStartGuard, withStartGuardProblems } from './start-guard.js';
+import { askHeldGuards, guardAskAgainMs, guardGraceMs, guardImage, guardLookAfterMs, heldByGuard, inStartGuard, withStartGuardProblems } from './start-guard.js';
 
 const guarded = (running: boolean, startedAt?: Date, image = 'op:v2'): V1Pod => ({
   spec: { containers: [], initContainers: [{ name: 'member-init', image }] },
@@ -79,6 +79,21 @@ describe('start guard in the status', () => {
     const pulling: V1Pod = { status: { containerStatuses: [{ name: 'etcd', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'no such image' } } }] } };
     const kube = { pods: new Map([[0, pulling], [1, pulling]]) } as unknown as KubeView;
     expect(withStartGuardProblems(etcd, kube, now)!.members.map((m) => m.problem)).toEqual([undefined, 'its pod cannot run etcd: container etcd: ImagePullBackOff: no such image']);
+  });
+
+  it('looks again at the end of a down member\'s guard grace, then every few seconds while it is unproven', () => {
+    const ago = (ms: number) => new Date(now.getTime() - ms);
+    const look = (members: EtcdView['members'], pods: [number, V1Pod][]) => guardLookAfterMs({ clusterId: '1', leaderId: '0', quorumConfirmed: true, members }, { pods: new Map(pods) } as unknown as KubeView, now);
+    // In its guard for 2 s: the grace ends in 3 s (a little after, so that pass finds it over).
+    expect(look([member(0, true), member(1, false)], [[0, guarded(false)], [1, guarded(true, ago(2_000))]])).toBe(guardGraceMs - 2_000 + 100);
+    // Past the grace and not proven (asked, no answer): ask again soon; the soonest of two.
+    expect(look([member(1, false), member(2, false)], [[1, guarded(true, ago(60_000))], [2, guarded(true, ago(4_000))]])).toBe(1_100);
+    expect(look([member(1, false)], [[1, guarded(true, ago(60_000))]])).toBe(guardAskAgainMs);
+    // Proven (its removal is the step), healthy, never started, or not in its guard: nothing to look at.
+    expect(look([{ ...member(1, false), heldByGuard: true }], [[1, guarded(true, ago(60_000))]])).toBe(Number.POSITIVE_INFINITY);
+    expect(look([member(1, true), { ...member(2, false), started: false }], [[1, guarded(true, ago(1_000))], [2, guarded(true, ago(1_000))]])).toBe(Number.POSITIVE_INFINITY);
+    expect(look([member(1, false)], [[1, guarded(false)]])).toBe(Number.POSITIVE_INFINITY);
+    expect(guardLookAfterMs(undefined, { pods: new Map() } as unknown as KubeView, now)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('counts a pod as held (its volume found empty) only once its guard ran past the grace', () => {

@@ -12,11 +12,14 @@ export function inStartGuard(pod: V1Pod | undefined): boolean {
 }
 
 /**
- * How long a guard may run before the member counts as held: it passes a volume with data within
- * a second or two, so a restarted member (a roll, a SIGKILL) is in its guard briefly, and only a
- * guard that keeps running has found an empty volume under a member that already ran.
+ * How long a guard may run before the operator asks it whether it holds the member: it passes a
+ * volume with data within a second or two, so a restarted member (a roll, a SIGKILL) is in its
+ * guard briefly. Not a proof by itself: the guard's own answer (guard-evidence.ts) names the lost
+ * member or nothing, whenever it is asked, so the grace only spares asking pods that pass at
+ * once. 15 s before; every member replaced on a volume emptied in place waited it out (a
+ * replacement took 38.7 to 44.7 s from the operator's start in test/e2e/lost-volume.test.ts).
  */
-export const guardGraceMs = 15_000;
+export const guardGraceMs = 5_000;
 
 /** The pod's start guard has run past guardGraceMs: it found the volume empty under a member that already ran. */
 export function heldByGuard(pod: V1Pod | undefined, now: Date): boolean {
@@ -24,6 +27,29 @@ export function heldByGuard(pod: V1Pod | undefined, now: Date): boolean {
   if (!running) return false;
   const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
   return now.getTime() - since >= guardGraceMs;
+}
+
+/** Asked and not proven (no answer, another image), a held guard is asked again this soon. */
+export const guardAskAgainMs = 5_000;
+
+/**
+ * When to look again for the start guards of down members: at the end of a guard's grace, when
+ * it is first asked, then every guardAskAgainMs while it runs unproven. Nothing else queues that
+ * pass: a pod waiting in its guard changes nothing Kubernetes shows, and a cluster with a down
+ * member and nothing to change is otherwise looked at on the 30 s refresh (a member replaced on
+ * an emptied volume waited up to 30 s after the grace). Infinity: no guard to look at. Pure.
+ */
+export function guardLookAfterMs(etcd: EtcdView | undefined, kube: KubeView, now: Date): number {
+  let soonest = Number.POSITIVE_INFINITY;
+  for (const m of etcd?.members ?? []) {
+    if (!m.started || m.healthy || m.ordinal === undefined || m.heldByGuard) continue;
+    const running = kube.pods.get(m.ordinal)?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
+    if (!running) continue;
+    const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
+    const graceLeft = since + guardGraceMs - now.getTime();
+    soonest = Math.min(soonest, graceLeft > 0 ? graceLeft + 100 : guardAskAgainMs);
+  }
+  return soonest;
 }
 
 /** A started, unhealthy member whose pod's status shows its guard running past the grace. */
