@@ -21,12 +21,18 @@ export function inStartGuard(pod: V1Pod | undefined): boolean {
  */
 export const guardGraceMs = 5_000;
 
+/** How long the grace of a pod's running start guard has left (≤ 0: over); undefined when no guard runs. */
+function guardGraceLeftMs(pod: V1Pod | undefined, now: Date): number | undefined {
+  const running = pod?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
+  if (!running) return undefined;
+  const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
+  return since + guardGraceMs - now.getTime();
+}
+
 /** The pod's start guard has run past guardGraceMs: it found the volume empty under a member that already ran. */
 export function heldByGuard(pod: V1Pod | undefined, now: Date): boolean {
-  const running = pod?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
-  if (!running) return false;
-  const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
-  return now.getTime() - since >= guardGraceMs;
+  const left = guardGraceLeftMs(pod, now);
+  return left !== undefined && left <= 0;
 }
 
 /** Asked and not proven (no answer, another image), a held guard is asked again this soon. */
@@ -43,11 +49,8 @@ export function guardLookAfterMs(etcd: EtcdView | undefined, kube: KubeView, now
   let soonest = Number.POSITIVE_INFINITY;
   for (const m of etcd?.members ?? []) {
     if (!m.started || m.healthy || m.ordinal === undefined || m.heldByGuard) continue;
-    const running = kube.pods.get(m.ordinal)?.status?.initContainerStatuses?.find((c) => c.name === memberInitContainer)?.state?.running;
-    if (!running) continue;
-    const since = running.startedAt ? new Date(running.startedAt).getTime() : Number.NEGATIVE_INFINITY;
-    const graceLeft = since + guardGraceMs - now.getTime();
-    soonest = Math.min(soonest, graceLeft > 0 ? graceLeft + 100 : guardAskAgainMs);
+    const left = guardGraceLeftMs(kube.pods.get(m.ordinal), now);
+    if (left !== undefined) soonest = Math.min(soonest, left > 0 ? left + 100 : guardAskAgainMs);
   }
   return soonest;
 }
