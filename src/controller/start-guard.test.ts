@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeView } from './observe-kube.js';
 import type { EtcdView, MemberView } from './observe-etcd.js';
 import type { GuardAnswer } from './guard-evidence.js';
-import { askHeldGuards, guardAskAgainMs, guardGraceMs, guardImage, guardLookAfterMs, heldByGuard, inStartGuard, withStartGuardProblems } from './start-guard.js';
+import { askHeldGuards, guardAskAgainMs, guardAskWindowMs, guardGraceMs, guardImage, guardLookAfterMs, heldByGuard, inStartGuard, withStartGuardProblems } from './start-guard.js';
 
 const guarded = (running: boolean, startedAt?: Date, image = 'op:v2'): V1Pod => ({
   spec: { containers: [], initContainers: [{ name: 'member-init', image }] },
@@ -87,8 +87,10 @@ describe('start guard in the status', () => {
     // In its guard for 2 s: the grace ends in 3 s (a little after, so that pass finds it over).
     expect(look([member(0, true), member(1, false)], [[0, guarded(false)], [1, guarded(true, ago(2_000))]])).toBe(guardGraceMs - 2_000 + 100);
     // Past the grace and not proven (asked, no answer): ask again soon; the soonest of two.
-    expect(look([member(1, false), member(2, false)], [[1, guarded(true, ago(60_000))], [2, guarded(true, ago(4_000))]])).toBe(1_100);
-    expect(look([member(1, false)], [[1, guarded(true, ago(60_000))]])).toBe(guardAskAgainMs);
+    expect(look([member(1, false), member(2, false)], [[1, guarded(true, ago(20_000))], [2, guarded(true, ago(4_000))]])).toBe(1_100);
+    expect(look([member(1, false)], [[1, guarded(true, ago(guardGraceMs + guardAskWindowMs))]])).toBe(guardAskAgainMs);
+    // A minute past the grace still unproven (a guard nobody reaches): the cluster's own refresh.
+    expect(look([member(1, false)], [[1, guarded(true, ago(guardGraceMs + guardAskWindowMs + 1))]])).toBe(Number.POSITIVE_INFINITY);
     // Proven (its removal is the step), healthy, never started, or not in its guard: nothing to look at.
     expect(look([{ ...member(1, false), heldByGuard: true }], [[1, guarded(true, ago(60_000))]])).toBe(Number.POSITIVE_INFINITY);
     expect(look([member(1, true), { ...member(2, false), started: false }], [[1, guarded(true, ago(1_000))], [2, guarded(true, ago(1_000))]])).toBe(Number.POSITIVE_INFINITY);

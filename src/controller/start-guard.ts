@@ -35,12 +35,17 @@ export function heldByGuard(pod: V1Pod | undefined, now: Date): boolean {
   return left !== undefined && left <= 0;
 }
 
-/** Asked and not proven (no answer, another image), a held guard is asked again this soon. */
+/**
+ * Asked and not proven (no answer, another image), a held guard is asked again this soon, for
+ * guardAskWindowMs after its grace; then on the cluster's own refresh, so that a guard nobody can
+ * reach (a network policy closing :2381) does not make its cluster pass every few seconds for good.
+ */
 export const guardAskAgainMs = 5_000;
+export const guardAskWindowMs = 60_000;
 
 /**
  * When to look again for the start guards of down members: at the end of a guard's grace, when
- * it is first asked, then every guardAskAgainMs while it runs unproven. Nothing else queues that
+ * it is first asked, then every guardAskAgainMs while it runs unproven (for guardAskWindowMs). Nothing else queues that
  * pass: a pod waiting in its guard changes nothing Kubernetes shows, and a cluster with a down
  * member and nothing to change is otherwise looked at on the 30 s refresh (a member replaced on
  * an emptied volume waited up to 30 s after the grace). Infinity: no guard to look at. Pure.
@@ -50,7 +55,8 @@ export function guardLookAfterMs(etcd: EtcdView | undefined, kube: KubeView, now
   for (const m of etcd?.members ?? []) {
     if (!m.started || m.healthy || m.ordinal === undefined || m.heldByGuard) continue;
     const left = guardGraceLeftMs(kube.pods.get(m.ordinal), now);
-    if (left !== undefined) soonest = Math.min(soonest, left > 0 ? left + 100 : guardAskAgainMs);
+    if (left === undefined || -left > guardAskWindowMs) continue;
+    soonest = Math.min(soonest, left > 0 ? left + 100 : guardAskAgainMs);
   }
   return soonest;
 }
