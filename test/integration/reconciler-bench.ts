@@ -102,10 +102,15 @@ export class ReconcilerBench {
     return Object.fromEntries(Object.entries(await this.versions(name)).filter(([k]) => k.startsWith('Secret/')));
   }
 
-  /** One pass, once the cache has seen every write made so far; returns the pass's writes. */
+  /**
+   * One pass, once the cache has seen every write made so far; returns the pass's writes. The
+   * objects are listed again on each look: a deleted cluster's children go while the garbage
+   * collector works through them, and one listed once and then gone would never reach the cache
+   * (a CI run waited out the 60 s for such a StatefulSet after a cluster was made again under its
+   * name).
+   */
   async pass(name: string): Promise<string[]> {
-    const seen = await this.versions(name);
-    await waitFor('cache to catch up', () => Object.entries(seen).every(([k, rv]) => {
+    await waitFor('cache to catch up', async () => Object.entries(await this.versions(name)).every(([k, rv]) => {
       const [kind, n] = k.split('/') as [string, string];
       const cached = this.cache.get(kind as 'Secret', this.ns, n)?.metadata?.resourceVersion;
       return cached !== undefined && Number(cached) >= Number(rv);
