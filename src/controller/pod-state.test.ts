@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { podCannotRun, podNotices } from './pod-state.js';
+import { podCannotRun, podLookAfterMs, podNotices, unschedulableGraceMs } from './pod-state.js';
 
 const waitingIn = (reason: string, message?: string, init = false): V1Pod => {
   const status = [{ name: init ? 'member-init' : 'etcd', image: 'i', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason, message } } }];
@@ -30,6 +30,14 @@ describe('a member pod that cannot run etcd by itself', () => {
     const why = podCannotRun(pod, now);
     if (expected) expect(why).toMatch(expected);
     else expect(why).toBeUndefined();
+  });
+
+  it('looks again as an Unschedulable pod\'s grace ends, the soonest first; nothing to look at otherwise', () => {
+    const look = (...pods: V1Pod[]) => podLookAfterMs(new Map(pods.map((p, i) => [i, p])), now);
+    expect(look(unschedulable(5_000), unschedulable(20_000))).toBe(unschedulableGraceMs - 20_000 + 100);
+    expect(look(unschedulable(31_000), waitingIn('ErrImagePull'), { status: {} })).toBe(Number.POSITIVE_INFINITY);
+    expect(look({ ...unschedulable(5_000), metadata: { deletionTimestamp: new Date() } })).toBe(Number.POSITIVE_INFINITY);
+    expect(look()).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('keeps a long message short', () => {

@@ -30,6 +30,30 @@ const brief = (text: string | undefined): string => {
  */
 export const unschedulableGraceMs = 30_000;
 
+/** How long this pod has been Unschedulable, or undefined when it is not (or is being deleted). */
+function unschedulableForMs(pod: V1Pod, now: Date): number | undefined {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (pod.metadata?.deletionTimestamp || scheduled?.status !== 'False' || scheduled.reason !== 'Unschedulable') return undefined;
+  const since = scheduled.lastTransitionTime ? new Date(scheduled.lastTransitionTime).getTime() : Number.NEGATIVE_INFINITY;
+  return now.getTime() - since;
+}
+
+/** How long until this pod's Unschedulable grace is over (> 0), or undefined when there is no such wait. */
+function unschedulableGraceLeftMs(pod: V1Pod, now: Date): number | undefined {
+  const forMs = unschedulableForMs(pod, now);
+  return forMs !== undefined && forMs < unschedulableGraceMs ? unschedulableGraceMs - forMs : undefined;
+}
+
+/**
+ * When to look again so that an Unschedulable pod is reported as its grace ends: nothing in
+ * Kubernetes changes then, and a cluster with a member down and nothing to change is otherwise
+ * looked at on its 30 s refresh (reported up to 30 s after the grace). Infinity: none. Pure.
+ */
+export function podLookAfterMs(pods: ReadonlyMap<number, V1Pod>, now: Date): number {
+  const left = [...pods.values()].map((p) => unschedulableGraceLeftMs(p, now)).filter((ms) => ms !== undefined);
+  return left.length > 0 ? Math.min(...left) + 100 : Number.POSITIVE_INFINITY;
+}
+
 /**
  * Why this pod cannot run etcd by itself, or undefined: it has been unschedulable for the grace,
  * or one of its containers waits in a state only a change to the pod ends. Pure; a pod being
@@ -37,9 +61,7 @@ export const unschedulableGraceMs = 30_000;
  */
 export function podCannotRun(pod: V1Pod | undefined, now: Date): string | undefined {
   if (!pod || pod.metadata?.deletionTimestamp) return undefined;
-  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  const since = scheduled?.lastTransitionTime ? new Date(scheduled.lastTransitionTime).getTime() : Number.NEGATIVE_INFINITY;
-  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' && now.getTime() - since >= unschedulableGraceMs) return `Unschedulable: ${brief(scheduled.message)}`;
+  if ((unschedulableForMs(pod, now) ?? -1) >= unschedulableGraceMs) return `Unschedulable: ${brief(pod.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message)}`;
   const c = stuckContainer(pod, memberStuck);
   return c ? `container ${c.name}: ${c.reason}${c.message ? `: ${brief(c.message)}` : ''}` : undefined;
 }

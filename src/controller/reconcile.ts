@@ -37,7 +37,7 @@ import { type KubeView, memberEndpoints, observeKube } from './observe-kube.js';
 import { availability, quorumLossEvent, recoveryQuorum } from './quorum-report.js';
 import { askHeldGuards, guardImage, guardLookAfterMs, withStartGuardProblems } from './start-guard.js';
 import { type AskGuard, askGuardOverHttp } from './guard-evidence.js';
-import { podNotices } from './pod-state.js';
+import { podLookAfterMs, podNotices } from './pod-state.js';
 import { actEmptyData, planEmptyData, refusalInTemplate } from './empty-data.js';
 import { computeStatus } from './status.js';
 import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.js';
@@ -217,7 +217,7 @@ export class EtcdClusterReconciler implements Reconciler {
     await this.sendNotices(key, cluster, [...certs.problems, ...refused, ...(schedule ? [schedule] : []), ...upkeep.problems, ...(recovery.problem ? [recovery.problem] : []), ...pods, ...refusalNotices(etcd, unverified)], now);
     this.deps.metrics?.reconciled(ref, now);
     const storageRequeue = grown === 'acted' ? 500 : storage.kind === 'wait' ? 2_000 : Infinity;
-    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, guardLookAfterMs(etcd, kube, now), requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, cluster.status?.lastRevision, trusted, cluster.spec.replicas))) };
+    return { requeueAfterMs: Math.min(storageRequeue, upkeep.requeueAfterMs, downgrade?.requeueAfterMs ?? Infinity, guardLookAfterMs(etcd, kube, now), podLookAfterMs(kube.pods, now), requeueAfter(step, outcome, certs.nextRenewalAt, now, settled(status, cluster.status?.lastRevision, trusted, cluster.spec.replicas))) };
   }
 
   /** The status of a cluster whose restore runs or stopped: no member, no change of etcd. */
