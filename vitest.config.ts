@@ -18,13 +18,13 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // Two files at a time: one at a time left the 2 cores half idle (8 files: 187 s at 53 %
-          // busy one at a time, 114 s at 86 % two at a time, 2026-12-02 on an otherwise idle
-          // machine; all 40 files in 525 s two at a time against 830 s one at a time in the last CI
-          // run; an earlier "no gain" came from a run beside other work at load 25 to 45).
-          // Each file has its own control plane and ports.
-          fileParallelism: true,
-          maxWorkers: 2,
+          // One at a time. Two at a time would leave fewer cores idle (8 files: 187 s at 53 % busy
+          // one at a time, 114 s at 86 % two at a time; all 40 files 497 to 525 s against 830 s),
+          // but two of three clean-clone runs of it (2026-12-02) failed a case that assumes a
+          // machine to itself: the reconciler bench's cache wait (fixed since) and the hung-member
+          // timing (a SIGSTOPped member answered the first pass). Back to two at a time once those
+          // cases hold under load.
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },
