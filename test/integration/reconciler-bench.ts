@@ -106,7 +106,7 @@ export class ReconcilerBench {
    * One pass, once the cache has seen every write made so far; returns the pass's writes. The
    * objects are listed again on each look: a deleted cluster's children go while the garbage
    * collector works through them, and one listed once and then gone would never reach the cache
-   * (a CI run waited out the 60 s for such a StatefulSet after a cluster was made again under its
+   * (a CI run waited out the 60 s for such an object after a cluster was made again under its
    * name).
    */
   async pass(name: string): Promise<string[]> {
