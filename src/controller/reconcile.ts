@@ -44,6 +44,7 @@ import { heldByDowngrade, reconcileDowngrade } from '../versions/downgrade-act.j
 import { optionsRefusal } from '../versions/options-gate.js';
 import { act, announcedOrdinals, membershipUnchanged } from './steps.js';
 import { isSubset, sameJson } from './subset.js';
+import { stamped } from '../resources/applied.js';
 import { type ClusterMetrics, snapshotOf } from '../telemetry/cluster-metrics.js';
 import { Upkeep } from '../upkeep/index.js';
 import type { UpkeepMetrics } from '../upkeep/metrics.js';
@@ -158,10 +159,12 @@ export class EtcdClusterReconciler implements Reconciler {
     seen.learners = learners;
     const trustBundleHash = certs.operatorTls ? certs.trustBundleHash : '';
     const live = kube.statefulSet;
-    const build = (image: string, refuse = true) => withLiveClaimTemplates(live ? buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, image, refuse) : undefined, live);
+    // Stamped with the digest of what is built (before the live claim templates replace the built
+    // ones), as steps.ts stamps its create and scale; the guard's and refusal's checks go unstamped.
+    const build = (image: string, refuse = true, stamp = <T>(o: T) => o) => withLiveClaimTemplates(live ? stamp(buildStatefulSet(cluster, live.spec?.replicas ?? 0, trustBundleHash, this.deps.clusterDomain, image, refuse)) : undefined, live);
     const initImage = guardImage(live, build(this.memberInitImage), this.memberInitImage);
     const refuseEmptyData = refusalInTemplate(live, build(initImage, false));
-    const desiredSts = build(initImage, refuseEmptyData);
+    const desiredSts = build(initImage, refuseEmptyData, stamped);
     const templateChanged = !!live && !isSubset(desiredSts, live);
     const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
@@ -333,7 +336,8 @@ export class EtcdClusterReconciler implements Reconciler {
     for (const obj of objects) {
       const kind = obj.kind as 'Service' | 'PodDisruptionBudget' | 'ConfigMap';
       const live = this.deps.cache.get(kind, obj.metadata!.namespace!, obj.metadata!.name!);
-      if (!live || !isSubset(obj, live)) await this.deps.writer.apply(obj as never, signal);
+      const desired = stamped(obj);
+      if (!live || !isSubset(desired, live)) await this.deps.writer.apply(desired as never, signal);
     }
   }
 }

@@ -6,6 +6,7 @@ import { crashpoint } from '../runtime/crashpoints.js';
 import type { EtcdAdmin, EtcdMember } from '../etcd/types.js';
 import { buildMembershipConfig, membershipKeys } from '../resources/membership-config.js';
 import { type ClusterRef, memberPeerUrl, names } from '../resources/names.js';
+import { stamped } from '../resources/applied.js';
 import { buildStatefulSet } from '../resources/statefulset.js';
 import { withLiveClaimTemplates } from '../storage/observe.js';
 import type { KubeWriter } from './kube-writer.js';
@@ -111,7 +112,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
   switch (step.kind) {
     case 'createStatefulSet':
     case 'scaleStatefulSet':
-      await ctx.writer.apply(withLiveClaimTemplates(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage, ctx.refuseEmptyData ?? true), ctx.live));
+      await ctx.writer.apply(withLiveClaimTemplates(stamped(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage, ctx.refuseEmptyData ?? true)), ctx.live));
       await event(ctx, step.kind === 'createStatefulSet' ? 'StatefulSetCreated' : 'StatefulSetScaled', `StatefulSet ${names.statefulSet(ref)} set to ${step.replicas} replicas`);
       return 'acted';
     case 'addLearner': {

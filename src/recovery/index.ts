@@ -22,6 +22,7 @@ import { buildRestoreClaim } from '../restore/pods.js';
 import { type RestorePodActs, createRestorePods, observeRestorePods, podFailure, restoreClaimViews, retryRestorePods } from '../restore/reconcile.js';
 import { sourceFromBackup } from '../restore/source.js';
 import { backupOfCluster } from '../backup/origin.js';
+import { stamped } from '../resources/applied.js';
 import { buildForcePod } from './force-pod.js';
 import { type ForcePodView, type RecoveryObservation, type RecoveryStep, holdsPass, planRecovery, recoveryActive } from './plan.js';
 import { nextLastRevision, quorumRecoveryReport, referenceRevision, survivorsOf } from './report.js';
@@ -289,7 +290,7 @@ async function act(ctx: RecoveryContext, step: RecoveryStep): Promise<EtcdCluste
       crashpoint('recovery-deleteForcePod');
       return record;
     case 'createStatefulSet':
-      await writer.apply(buildStatefulSet(cluster, step.replicas, ctx.certs.trustBundleHash, ctx.domain, ctx.memberInitImage), signal);
+      await writer.apply(stamped(buildStatefulSet(cluster, step.replicas, ctx.certs.trustBundleHash, ctx.domain, ctx.memberInitImage)), signal);
       await event('Normal', 'StatefulSetCreated', `StatefulSet ${names.statefulSet(ref)} created with ${step.replicas} replicas to start the recovered member ${record?.member}`);
       return record;
     case 'complete':

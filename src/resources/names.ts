@@ -58,6 +58,11 @@ export const annotationKeys = {
    * adds to --initial-cluster, so that etcd refuses to start there on an empty data directory.
    */
   emptyDataRefusal: 'etcd.operator.dev/empty-data-refusal',
+  /**
+   * On a child the operator applies (StatefulSet, Services, PodDisruptionBudget): a digest of what
+   * it last applied (src/resources/applied.ts), so a field removed from the spec is applied too.
+   */
+  applied: 'etcd.operator.dev/applied',
 } as const;
 
 /** Labels of a cluster's restore pods: ours (cached, owned), never selected as members. */

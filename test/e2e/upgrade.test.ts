@@ -156,6 +156,33 @@ describe('upgrade 3.5 -> 3.6', () => {
     expect(await env.eventReasons(ns)).toEqual(expect.arrayContaining(['MemberPodFailing', 'StuckMemberRestarted']));
   });
 
+  it('takes a field removed from spec.podTemplate off the members, after it left one unschedulable', async () => {
+    // Before the fix the removal never reached the StatefulSet: what was left of the template was
+    // already there, so the apply was skipped and the member stayed Pending for good.
+    const selector = { 'etcd.operator.dev/e2e-nowhere': 'true' };
+    let started = Date.now();
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { podTemplate: { nodeSelector: selector } } }));
+    const pending = await env.waitFor('a member pod that cannot be scheduled', async () => {
+      const p = (await pods()).find((x) => x.spec?.nodeSelector?.['etcd.operator.dev/e2e-nowhere'] && !x.metadata!.deletionTimestamp);
+      const scheduled = p?.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' ? p!.metadata!.name! : undefined;
+    }, { timeoutMs: 120_000 });
+    await env.waitFor('Degraded to say the member cannot be scheduled', async () => {
+      const c = (await env.cluster(ns, name)).status?.conditions?.find((x) => x.type === 'Degraded');
+      return c?.status === 'True' && c.message?.includes('cannot run etcd: Unschedulable: ') ? c : undefined;
+    }, { timeoutMs: 90_000 });
+    console.log(`nodeSelector nowhere -> ${pending} Pending and Degraded said so: ${Date.now() - started} ms`);
+    started = Date.now();
+    await env.kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/podTemplate/nodeSelector' }]));
+    await env.waitFor('the selector off the StatefulSet and every pod', async () => {
+      const all = await pods();
+      const sts = await statefulSet();
+      return !sts.spec!.template.spec!.nodeSelector && all.length === 3 && all.every((p) => !p.spec?.nodeSelector && !p.metadata!.deletionTimestamp) ? true : undefined;
+    }, { timeoutMs: 120_000 });
+    await env.waitConverged(ns, name, 3);
+    console.log(`nodeSelector removed -> converged: ${Date.now() - started} ms`);
+  });
+
   it('a new cluster on an image that cannot be pulled says so, and starts once the image is set back', async () => {
     const one = 'pull';
     const manifest = join(mkdtempSync(join(tmpdir(), 'e2e-pull-')), 'pull.json');

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observeEtcd } from '../../src/controller/observe-etcd.js';
 import { createEtcdAdmin } from '../../src/etcd/client.js';
@@ -26,6 +27,13 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** Whether every thread of a process is stopped (state T in /proc/<pid>/task/<tid>/stat). */
+function everyThreadStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  // The state follows the command name, which is in parentheses and may hold spaces.
+  return tasks.every((tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.startsWith('T'));
+}
+
 /** What one pass asks of etcd while it adds (or removes) a learner: observe, then one change. */
 async function timedPass(change: () => Promise<unknown>): Promise<{ observeMs: number; changeMs: number; problem: string | undefined }> {
   const t0 = performance.now();
@@ -45,6 +53,9 @@ describe('a member that hangs (SIGSTOP)', () => {
     if (view.members.find((m) => m.isLeader)?.name === 'm2') await admin.moveLeader(view.members.find((m) => m.name === 'm0')!.id);
     const hung = cluster.members.get('m2')!;
     process.kill(hung.process.pid, 'SIGSTOP');
+    // The signal is delivered, not yet acted on, when kill returns: on a busy machine a thread of
+    // the member may still answer a call or two. The member hangs once every thread is stopped.
+    await waitFor('every thread of the member stopped', () => Promise.resolve(everyThreadStopped(hung.process.pid) || undefined), { timeoutMs: 10_000, intervalMs: 20 });
 
     // Changes that etcd allows with a voter hung: leadership moves (a learner add it refuses while
     // a voter is disconnected). Each finds the leader from the members' statuses first.
