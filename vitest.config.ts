@@ -18,13 +18,13 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          // One at a time. Two at a time would leave fewer cores idle (8 files: 187 s at 53 % busy
-          // one at a time, 114 s at 86 % two at a time; all 40 files 497 to 525 s against 830 s),
-          // but two of three clean-clone runs of it (2026-12-02) failed a case that assumes a
-          // machine to itself: the reconciler bench's cache wait (fixed since) and the hung-member
-          // timing (a SIGSTOPped member answered the first pass). Back to two at a time once those
-          // cases hold under load.
-          fileParallelism: false,
+          // Two files at a time: most of an integration file waits on etcd or the API server
+          // (8 files: 187 s at 53 % busy one at a time, 114 s at 86 % two at a time; all 40 files
+          // 497 to 525 s against 830 s). Two clean-clone runs of it (2026-12-02) failed cases that
+          // assumed a machine to themselves, both mended since: the reconciler bench's cache wait,
+          // and the hung-member test reading a member as hung before every thread of it stopped.
+          fileParallelism: true,
+          maxWorkers: 2,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },
