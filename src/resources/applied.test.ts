@@ -31,8 +31,9 @@ describe('stamped', () => {
 
   it('leaves its own stamp and the other annotations as they are, and is stable', () => {
     const once = stamped({ metadata: { annotations: { user: 'x' } }, spec: 1 });
-    expect(once.metadata.annotations.user).toBe('x');
-    expect(once.metadata.annotations[annotationKeys.applied]).toMatch(/^[0-9a-f]{16}$/);
+    const annotations: Record<string, string> = once.metadata.annotations;
+    expect(annotations.user).toBe('x');
+    expect(annotations[annotationKeys.applied]).toMatch(/^[0-9a-f]{16}$/);
     expect(stamped(once)).toEqual(once);
     expect(stamped(undefined)).toBeUndefined();
   });
