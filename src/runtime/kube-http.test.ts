@@ -1,22 +1,24 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeApiError, kubeRequest, userAgent, watchStream } from './kube-http.js';
 import { LeadershipLostError, runInPass } from './pass-scope.js';
 
 /** An in-process HTTP server standing in for the API server's transport (no process started). */
-async function serve(handler: http.RequestListener): Promise<{ kc: KubeConfig; requests: http.IncomingMessage[]; close: () => Promise<void> }> {
+async function serve(handler: http.RequestListener): Promise<{ kc: KubeConfig; requests: http.IncomingMessage[]; connections: Socket[]; close: () => Promise<void> }> {
   const requests: http.IncomingMessage[] = [];
+  const connections: Socket[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req);
     handler(req, res);
   });
+  server.on('connection', (socket) => connections.push(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-  return { kc, requests, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return { kc, requests, connections, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }
 
 let close: (() => Promise<void>) | undefined;
@@ -56,6 +58,36 @@ describe('kubeRequest', () => {
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err).toMatchObject({ statusCode: 429, retryAfterMs: 0 });
     expect(always.requests).toHaveLength(4);
+  });
+
+  it('keeps its connection to the API server from one request to the next', async () => {
+    const s = await serve((_req, res) => json(res, 200, {}));
+    close = s.close;
+    for (let i = 0; i < 5; i++) await kubeRequest(s.kc, '/api', i % 2 ? { method: 'PATCH', body: {} } : {});
+    // client-node's agent kept nothing: five requests, five connections (and five TLS handshakes).
+    expect(s.requests).toHaveLength(5);
+    expect(s.connections).toHaveLength(1);
+  });
+
+  it('sends a read once more on a new connection when the kept one is closed as it is taken, and not a write', async () => {
+    let served = 0;
+    // Answers the first request on each connection and drops the connection at the second.
+    const s = await serve((req, res) => {
+      const socket = req.socket as Socket & { answered?: boolean };
+      if (socket.answered) {
+        socket.destroy();
+        return;
+      }
+      socket.answered = true;
+      served++;
+      json(res, 200, { n: served });
+    });
+    close = s.close;
+    await expect(kubeRequest(s.kc, '/api')).resolves.toEqual({ n: 1 });
+    await expect(kubeRequest(s.kc, '/api')).resolves.toEqual({ n: 2 });
+    expect(s.connections).toHaveLength(2);
+    await expect(kubeRequest(s.kc, '/api', { method: 'PATCH', body: {} })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(s.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET', 'PATCH']);
   });
 
   it('gives up at its deadline when the server never answers', async () => {

@@ -58,6 +58,31 @@ export interface KubeStatus {
   message?: string;
 }
 
+/** A free connection closes after this long unused: well inside the API server's 90 s idle timeout, so it never closes one as it is reused. */
+export const idleConnectionMs = 30_000;
+
+const agents = new WeakMap<KubeConfig, { material: string; agent: http.Agent }>();
+
+/**
+ * One agent per kubeconfig that keeps its connections: client-node's `applyToHTTPSOptions` gives
+ * an agent without keep-alive, so every request (each status patch, each apply, each lease
+ * renewal) opened a TCP connection and made a TLS handshake with the API server, on the path of
+ * the write and at both ends' CPU. The TLS material is read again for every request (a rotated
+ * client certificate makes a new agent; the old one's connections end on their own). A proxy
+ * keeps client-node's agent.
+ */
+function keptAlive(kc: KubeConfig, opts: https.RequestOptions, protocol: string): http.Agent | undefined {
+  if (kc.getCurrentCluster()?.proxyUrl) return undefined;
+  const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized };
+  const material = JSON.stringify([protocol, ...Object.values(tls).map((v) => (v === undefined ? null : String(v)))]);
+  const known = agents.get(kc);
+  if (known?.material === material) return known.agent;
+  const defined = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
+  const agent = protocol === 'http:' ? new http.Agent({ keepAlive: true, timeout: idleConnectionMs }) : new https.Agent({ keepAlive: true, timeout: idleConnectionMs, ...defined });
+  agents.set(kc, { material, agent });
+  return agent;
+}
+
 /**
  * Sends a request. Inside a pass, a write is fenced first (no write once leadership may be gone)
  * and every request ends when the pass is aborted.
@@ -70,15 +95,23 @@ async function open(kc: KubeConfig, path: string, options: RequestOptions, signa
   if (method !== 'GET') fenceWrite();
   const opts: https.RequestOptions = { method, headers: { Accept: 'application/json', 'User-Agent': userAgent } };
   await kc.applyToHTTPSOptions(opts);
+  opts.agent = keptAlive(kc, opts, url.protocol) ?? opts.agent;
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   // An explicit length: Node does not chunk a DELETE body, and the server would wait for one.
   if (payload !== undefined) opts.headers = { ...opts.headers, 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) };
   const transport = url.protocol === 'http:' ? http : https;
-  return new Promise((resolve, reject) => {
-    const req = transport.request(url, { ...opts, signal }, resolve);
-    req.once('error', reject);
-    req.end(payload);
-  });
+  const send = (again: boolean) =>
+    new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = transport.request(url, { ...opts, signal }, resolve);
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        // A kept connection the server closed as it was taken (it restarted, say): a read is sent
+        // once more on a new one. A write is not: it may have been done; the pass that sent it fails.
+        if (again && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) resolve(send(false));
+        else reject(err);
+      });
+      req.end(payload);
+    });
+  return send(method === 'GET');
 }
 
 async function readBody(res: http.IncomingMessage): Promise<string> {

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -7,6 +9,7 @@ import winston from 'winston';
 import { InformerCache } from '../../src/runtime/cache.js';
 import { Controller } from '../../src/runtime/controller.js';
 import { Manager } from '../../src/runtime/manager.js';
+import { kubeRequest } from '../../src/runtime/kube-http.js';
 import { clusterLabels } from '../../src/resources/names.js';
 import { etcdBinary, repoRoot } from '../harness/binaries.js';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.js';
@@ -79,6 +82,9 @@ describe('runtime informers', () => {
 
   it('keeps working after the API server is stopped and started again', async () => {
     const failedBefore = stats.failed;
+    const kc = cp.kubeConfig();
+    // A connection kept from before the outage must not fail the first request after it.
+    await kubeRequest(kc, `/api/v1/namespaces/${ns}`);
     await cp.stopApiServer();
     await waitFor('the informers to notice the outage', () => stats.failed > failedBefore, { timeoutMs: 30_000 });
     await cp.startApiServer();
@@ -86,6 +92,25 @@ describe('runtime informers', () => {
     await core.createNamespacedConfigMap({ namespace: ns, body: ours('after-restart') });
     await reconciledSince(`${ns}/c1`, since);
     await waitFor('the new ConfigMap in the cache', () => cache.get('ConfigMap', ns, 'after-restart'), { timeoutMs: 30_000 });
+    await expect(kubeRequest(kc, `/api/v1/namespaces/${ns}/configmaps/after-restart`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { data: { x: '1' } } })).resolves.toMatchObject({ data: { x: '1' } });
+  });
+
+  it('sends its requests over one kept connection to the API server', async () => {
+    const kc = cp.kubeConfig();
+    const port = Number(new URL(kc.getCurrentCluster()!.server).port);
+    const reused: boolean[] = [];
+    const onResponse = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (request.socket?.remotePort === port && request.path.endsWith('/configmaps/after-restart')) reused.push(request.reusedSocket);
+    };
+    diagnostics.subscribe('http.client.response.finish', onResponse);
+    try {
+      for (let i = 0; i < 5; i++) await kubeRequest(kc, `/api/v1/namespaces/${ns}/configmaps/after-restart`, i % 2 ? { method: 'PATCH', contentType: 'application/merge-patch+json', body: { data: { i: String(i) } } } : {});
+    } finally {
+      diagnostics.unsubscribe('http.client.response.finish', onResponse);
+    }
+    // Before: [false, false, false, false, false], a TCP connection and a TLS handshake each.
+    expect(reused).toEqual([false, true, true, true, true]);
   });
 
   it('lists again after its watch expired (410 Gone) and sees what changed meanwhile', async () => {
