@@ -67,6 +67,11 @@ describe('kubeRequest', () => {
     // client-node's agent kept nothing: five requests, five connections (and five TLS handshakes).
     expect(s.requests).toHaveLength(5);
     expect(s.connections).toHaveLength(1);
+    // The same kubeconfig loaded again shares the connection.
+    const again = new KubeConfig();
+    again.loadFromString(s.kc.exportConfig());
+    await kubeRequest(again, '/api');
+    expect(s.connections).toHaveLength(1);
   });
 
   it('sends a read once more on a new connection when the kept one is closed as it is taken, and not a write', async () => {

@@ -61,25 +61,34 @@ export interface KubeStatus {
 /** A free connection closes after this long unused: well inside the API server's 90 s idle timeout, so it never closes one as it is reused. */
 export const idleConnectionMs = 30_000;
 
-const agents = new WeakMap<KubeConfig, { material: string; agent: http.Agent }>();
+/** Agents by TLS material, the one used last at the end; a few kept, for the kubeconfigs of one process (a rotated certificate makes another). */
+const agents = new Map<string, http.Agent>();
+const maxAgents = 8;
 
 /**
- * One agent per kubeconfig that keeps its connections: client-node's `applyToHTTPSOptions` gives
- * an agent without keep-alive, so every request (each status patch, each apply, each lease
- * renewal) opened a TCP connection and made a TLS handshake with the API server, on the path of
- * the write and at both ends' CPU. The TLS material is read again for every request (a rotated
- * client certificate makes a new agent; the old one's connections end on their own). A proxy
- * keeps client-node's agent.
+ * An agent that keeps its connections, one per TLS material (CA, client certificate and key,
+ * server name): client-node's `applyToHTTPSOptions` gives an agent without keep-alive, so every
+ * request (each status patch, each apply, each lease renewal) opened a TCP connection and made a
+ * TLS handshake with the API server, on the path of the write and at both ends' CPU (bench/
+ * kube-requests.ts). The material is read again for every request, so a rotated client
+ * certificate gets a new agent; the old one's connections close once idle. Keyed by the material,
+ * not the KubeConfig object, so kubeconfigs loaded again share their connections. A proxy keeps
+ * client-node's agent.
  */
 function keptAlive(kc: KubeConfig, opts: https.RequestOptions, protocol: string): http.Agent | undefined {
   if (kc.getCurrentCluster()?.proxyUrl) return undefined;
   const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized };
-  const material = JSON.stringify([protocol, ...Object.values(tls).map((v) => (v === undefined ? null : String(v)))]);
-  const known = agents.get(kc);
-  if (known?.material === material) return known.agent;
-  const defined = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
-  const agent = protocol === 'http:' ? new http.Agent({ keepAlive: true, timeout: idleConnectionMs }) : new https.Agent({ keepAlive: true, timeout: idleConnectionMs, ...defined });
-  agents.set(kc, { material, agent });
+  const material = JSON.stringify([protocol, ...Object.values(tls).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : (v ?? null)))]);
+  let agent = agents.get(material);
+  agents.delete(material);
+  if (agent) agents.set(material, agent);
+  else {
+    const defined = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
+    agent = protocol === 'http:' ? new http.Agent({ keepAlive: true, timeout: idleConnectionMs }) : new https.Agent({ keepAlive: true, timeout: idleConnectionMs, ...defined });
+    agents.set(material, agent);
+    // An agent let go still finishes what it carries (a watch); its free connections close when idle.
+    if (agents.size > maxAgents) agents.delete(agents.keys().next().value!);
+  }
   return agent;
 }
 

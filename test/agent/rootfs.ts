@@ -48,8 +48,9 @@ export function mountScript(c: ContainerRoot): string {
   const binds = [...c.binds].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
   for (const b of binds) {
     const target = q(inside(c.root, b.target));
-    lines.push(`mount --bind ${q(b.source)} ${target}`);
-    if (b.readOnly) lines.push(`mount -o remount,bind,ro ${target}`);
+    // util-linux (2.27 on) makes a read-only bind in one call, remounting it itself: one process
+    // fewer per read-only mount, about ten per member container start.
+    lines.push(`mount --bind${b.readOnly ? ' -o ro' : ''} ${q(b.source)} ${target}`);
   }
   if (c.readOnlyRoot) lines.push(`mount -o remount,bind,ro ${q(c.root)}`);
   const groups = c.groups.length ? ` --groups=${c.groups.join(',')}` : '';

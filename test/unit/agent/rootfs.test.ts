@@ -20,11 +20,9 @@ describe('container root mount script', () => {
       'set -eu',
       "hostname 'demo-0'",
       "mount --bind '/agent/pods/p/rootfs' '/agent/pods/p/rootfs'",
-      "mount --bind '/agent/hosts' '/agent/pods/p/rootfs/etc/hosts'",
-      "mount -o remount,bind,ro '/agent/pods/p/rootfs/etc/hosts'",
+      "mount --bind -o ro '/agent/hosts' '/agent/pods/p/rootfs/etc/hosts'",
       "mount --bind '/agent/vol/data' '/agent/pods/p/rootfs/var/lib/etcd'",
-      "mount --bind '/agent/vol/tls' '/agent/pods/p/rootfs/etc/etcd/tls/server'",
-      "mount -o remount,bind,ro '/agent/pods/p/rootfs/etc/etcd/tls/server'",
+      "mount --bind -o ro '/agent/vol/tls' '/agent/pods/p/rootfs/etc/etcd/tls/server'",
       "mount -o remount,bind,ro '/agent/pods/p/rootfs'",
       `exec /usr/sbin/chroot --userspec=65532:65532 --groups=65532 '/agent/pods/p/rootfs' "$@"`,
     ]);
