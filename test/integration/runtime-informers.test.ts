@@ -110,7 +110,9 @@ describe('runtime informers', () => {
       diagnostics.unsubscribe('http.client.response.finish', onResponse);
     }
     // Before: [false, false, false, false, false], a TCP connection and a TLS handshake each.
-    expect(reused).toEqual([false, true, true, true, true]);
+    // The first may find the connection the test before left (the same kubeconfig, loaded again).
+    expect(reused).toHaveLength(5);
+    expect(reused.slice(1)).toEqual([true, true, true, true]);
   });
 
   it('lists again after its watch expired (410 Gone) and sees what changed meanwhile', async () => {
