@@ -7,14 +7,8 @@ import https from 'node:https';
 import { kubeRequest } from '../src/runtime/kube-http.js';
 import { startControlPlane } from '../test/harness/control-plane.js';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadAverage } from './machine.js';
-
-/** A process's CPU so far in ms (utime + stime from /proc, 100 ticks a second). */
-const cpuOf = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
+import { cpuSeconds } from './proc.js';
 
 const n = Number(process.argv[2] ?? 200);
 const rounds = Number(process.argv[3] ?? 3);
@@ -44,13 +38,13 @@ try {
   const port = new URL(fresh.getCurrentCluster()!.server).port;
   const apiServer = Number(execFileSync('pgrep', ['-f', `kube-apiserver.*--secure-port=${port}`], { encoding: 'utf8' }).trim().split('\n')[0]);
   const measure = async (label: string, send: (i: number) => Promise<unknown>) => {
-    const server0 = cpuOf(apiServer);
+    const server0 = cpuSeconds(apiServer);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < n; i++) await send(i);
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    return { label, msPerRequest: +(ms / n).toFixed(2), cpuMsPerRequest: +((cpu.user + cpu.system) / 1000 / n).toFixed(2), apiServerCpuMsPerRequest: +((cpuOf(apiServer) - server0) / n).toFixed(2) };
+    return { label, msPerRequest: +(ms / n).toFixed(2), cpuMsPerRequest: +((cpu.user + cpu.system) / 1000 / n).toFixed(2), apiServerCpuMsPerRequest: +(((cpuSeconds(apiServer) - server0) * 1000) / n).toFixed(2) };
   };
   const rows: unknown[] = [];
   for (let r = 0; r < rounds; r++) {
