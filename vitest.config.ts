@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/harness/sequencer.js';
 
 // Unit tests run in parallel and never start a process. Integration and end-to-end tests start
 // one real control plane per file, with its own free ports.
@@ -7,6 +8,8 @@ export default defineConfig({
     // Prints the Node that runs the tests, so a log shows it is the pinned one.
     globalSetup: ['test/harness/node-version.ts'],
     teardownTimeout: 60_000,
+    // The longest files start first, so the two at a time finish together (test/harness/test-order.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         test: {
