@@ -166,7 +166,8 @@ export class EtcdClusterReconciler implements Reconciler {
     const refuseEmptyData = refusalInTemplate(live, build(initImage, false));
     const desiredSts = build(initImage, refuseEmptyData, stamped);
     const templateChanged = !!live && !isSubset(desiredSts, live);
-    const templatePending = templateChanged || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
+    // Only a spec change waits for the StatefulSet controller; its metadata (the stamp) restarts nothing.
+    const templatePending = (templateChanged && !isSubset(desiredSts?.spec, live?.spec)) || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
     const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key, trusted) ?? planMembership(observation);
     // Paused clusters, clusters without usable certificates and options the version does not

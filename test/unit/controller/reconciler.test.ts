@@ -88,6 +88,22 @@ describe('a new cluster', { timeout: 60_000 }, () => {
   });
 });
 
+describe('an operator upgrade', { timeout: 60_000 }, () => {
+  it('stamps a StatefulSet made before the stamp without a moment of Progressing: its pod template is unchanged', async () => {
+    const w = await formed();
+    // As a release before src/resources/applied.ts left it: the same object, no digest annotation.
+    const live = w.cache.get('StatefulSet', 'db', 'main')!;
+    const annotations = { ...live.metadata!.annotations };
+    delete annotations['etcd.operator.dev/applied'];
+    w.cache.put({ ...live, metadata: { ...live.metadata, annotations } } as KubernetesObject);
+    const pass = await w.pass();
+    expect(writes(pass).filter((x) => !x.startsWith('patchStatus'))).toEqual(['apply StatefulSet/main']);
+    expect(w.condition('Progressing')).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(w.cache.get('StatefulSet', 'db', 'main')!.metadata!.annotations!['etcd.operator.dev/applied']).toBeDefined();
+    expect(writes(await w.pass())).toEqual([]);
+  });
+});
+
 describe('membership changes, one per pass', { timeout: 60_000 }, () => {
   it('scales 3 -> 5: adds one learner, starts it, promotes it only once caught up, then the next', async () => {
     const w = await formed();
