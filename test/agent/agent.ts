@@ -8,7 +8,7 @@ import { statusCodeOf } from '../../src/runtime/kube-http.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { cacheDir, pinnedVersions, repoRoot } from '../harness/binaries.js';
 import { AddressPool } from './addresses.js';
-import { eventRecorder } from './events.js';
+import { type EventRecorder, eventRecorder } from './events.js';
 import { dnsEntries, HostsFile, renderHosts } from './hosts.js';
 import { apiObjectSource } from './kube.js';
 import { NodeHeartbeat } from './node.js';
@@ -91,7 +91,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const hostIP = '127.0.0.1';
   const hosts = new HostsFile(join(dir, 'hosts'));
   const addresses = new AddressPool();
-  const kubeletEvents = eventRecorder(kc, 'kubelet', nodeName, log);
+  let stopped = false;
+  // Stopping, the agent kills every container; their Killing events are not sent, since the API
+  // server may be going down at the same moment (the demo's Ctrl-C stops everything at once), and
+  // each failed one logged a warning.
+  const kubelet = eventRecorder(kc, 'kubelet', nodeName, log);
+  const kubeletEvents: EventRecorder = { record: (...event) => (stopped ? undefined : kubelet.record(...event)) };
   const heartbeat = new NodeHeartbeat(kc, { name: nodeName, hostIP, kubeletVersion: pinnedVersions.kubernetes, dir }, log);
   const provisioner = new Provisioner(kc, options.storageClassName ?? 'local-agent', nodeName, dir, eventRecorder(kc, provisionerComponent, nodeName, log), log);
   const scheduler = new Scheduler(kc, nodeName, eventRecorder(kc, 'default-scheduler', nodeName, log), log);
@@ -104,7 +109,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   let passing = false;
   let again = false;
-  let stopped = false;
   const pass = async () => {
     const podList = pods.list();
     hosts.update(renderHosts(dnsEntries(podList, services.list(), domain)));

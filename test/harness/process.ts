@@ -31,8 +31,15 @@ function installHandlers(): void {
     for (const p of live) killQuietly(p.pid, 'SIGKILL');
     for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
   });
+  // A Ctrl-C reaches this process more than once: the terminal signals the whole process group,
+  // and npm and tsx each pass it on to their child. A signal with no listener left would end the
+  // process at once, before the exit hook stops what runs and removes its directory (the demo
+  // left its directory behind that way), so every one is heard and the ones after the first wait.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       void Promise.allSettled([...live].map((p) => p.stop(2_000))).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
