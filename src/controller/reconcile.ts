@@ -9,7 +9,7 @@ import { crashpoint } from '../runtime/crashpoints.js';
 import { splitKey } from '../runtime/kinds.js';
 import type { PassContext, Reconciler, Result } from '../runtime/reconciler.js';
 import { buildMembershipConfig } from '../resources/membership-config.js';
-import { type ClusterRef, names } from '../resources/names.js';
+import { type ClusterRef, annotationKeys, names } from '../resources/names.js';
 import { clusterRef } from '../resources/owner.js';
 import { buildPodDisruptionBudget } from '../resources/pdb.js';
 import { buildClientService, buildPeerService } from '../resources/services.js';
@@ -166,8 +166,10 @@ export class EtcdClusterReconciler implements Reconciler {
     const refuseEmptyData = refusalInTemplate(live, build(initImage, false));
     const desiredSts = build(initImage, refuseEmptyData, stamped);
     const templateChanged = !!live && !isSubset(desiredSts, live);
-    // Only a spec change waits for the StatefulSet controller; its metadata (the stamp) restarts nothing.
-    const templatePending = (templateChanged && !isSubset(desiredSts?.spec, live?.spec)) || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
+    // A StatefulSet an earlier release made has no stamp: if its spec is as desired, the stamp is
+    // all that changes and no pod waits on it. A changed stamp may be a field removed: it waits.
+    const unstampedOnly = !!live && !live.metadata?.annotations?.[annotationKeys.applied] && isSubset(desiredSts?.spec, live.spec);
+    const templatePending = (templateChanged && !unstampedOnly) || (!!live && (live.status?.observedGeneration ?? 0) < (live.metadata?.generation ?? 0));
     const observation = { ...membershipObservation(cluster, kube, etcd, records, { now, learnerTimeoutMs: this.deps.learnerTimeoutMs ?? defaultLearnerTimeoutMs }), templatePending };
     const planned = mismatch ?? predatingVolumeGate(observation, identity.expected) ?? this.upkeep.gate(key, trusted) ?? planMembership(observation);
     // Paused clusters, clusters without usable certificates and options the version does not

@@ -102,6 +102,15 @@ describe('an operator upgrade', { timeout: 60_000 }, () => {
     expect(w.cache.get('StatefulSet', 'db', 'main')!.metadata!.annotations!['etcd.operator.dev/applied']).toBeDefined();
     expect(writes(await w.pass())).toEqual([]);
   });
+
+  it('a field removed from the spec still reads as a template change in the pass that applies it', async () => {
+    const w = await formed({ podTemplate: { nodeSelector: { disk: 'ssd' } } });
+    w.edit({ podTemplate: {} });
+    const pass = await w.pass();
+    expect(writes(pass)).toContain('apply StatefulSet/main');
+    expect(w.cache.get('StatefulSet', 'db', 'main')!.spec!.template.spec!.nodeSelector).toBeUndefined();
+    expect(w.condition('Progressing')).toMatchObject({ status: 'True', reason: 'RestartingMember' });
+  });
 });
 
 describe('membership changes, one per pass', { timeout: 60_000 }, () => {
