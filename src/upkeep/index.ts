@@ -166,7 +166,9 @@ export class Upkeep {
     // next pass, on the health refresh or an event, tries again. Polling every second instead made
     // each one-member cluster pass once a second (bench/many-clusters.ts).
     const untilCheck = settings.consistency.enabled && memo.nextCheckAt > p.now.getTime() ? Math.max(1_000, memo.nextCheckAt - p.now.getTime()) : Infinity;
-    const requeueAfterMs = acted ? 500 : noSpace.length > 0 ? 5_000 : untilCheck;
+    // A member still applying a compaction is looked at again soon, not on the next health refresh.
+    const applying = step.kind === 'wait' && step.reason === 'compactionApplying';
+    const requeueAfterMs = acted ? 500 : applying ? 2_000 : noSpace.length > 0 ? 5_000 : untilCheck;
     return { step, problems, progress: describeProgress(step, noSpace.length > 0), requeueAfterMs };
   }
 

@@ -21,6 +21,12 @@
  * In both cases one member at a time: followers first (most free bytes first), the leader last,
  * and only after leadership moved to a healthy voter, since a defragmenting leader stalls every
  * write. A single-member cluster has nowhere to move leadership: it is defragmented in place.
+ * - Leader last means after every follower that a compaction will fragment too. Members apply a
+ *   compaction one after another (the leader usually first, a large one takes each of them a
+ *   while), so a pass can see the leader fragmented and a follower not yet. A follower holding
+ *   more bytes in use than the leader, enough to be fragmented once it matches the leader, is
+ *   still applying it: wait, instead of moving leadership now and again after that follower (a CI
+ *   run saw MovedLeader, Defragmented x2, MovedLeader, Defragmented).
  */
 
 import type { EtcdAlarm } from '../etcd/types.js';
@@ -63,7 +69,7 @@ export interface UpkeepObservation {
   noSpaceDefragmented?: readonly string[];
 }
 
-export type UpkeepWait = 'inconsistent' | 'membershipBusy' | 'memberUnhealthy' | 'noSpaceNeedsUser';
+export type UpkeepWait = 'inconsistent' | 'membershipBusy' | 'memberUnhealthy' | 'noSpaceNeedsUser' | 'compactionApplying';
 
 export type UpkeepStep =
   | { kind: 'compact'; revision: bigint }
@@ -100,7 +106,17 @@ export function planUpkeep(o: UpkeepObservation): UpkeepStep {
   const noSpace = o.alarms.filter((a) => a.alarm === 'NOSPACE');
   if (noSpace.length > 0) return planNoSpace(o, noSpace);
   if (!o.defrag.enabled) return { kind: 'none' };
-  return nextDefragmentation(o.members, (m) => fragmented(m, o.defrag), 'fragmented') ?? { kind: 'none' };
+  const step = nextDefragmentation(o.members, (m) => fragmented(m, o.defrag), 'fragmented') ?? { kind: 'none' };
+  if (step.kind === 'moveLeader' && o.members.some((m) => compactionPending(m, o.members.find((l) => l.isLeader)!, o.defrag))) {
+    return { kind: 'wait', reason: 'compactionApplying' };
+  }
+  return step;
+}
+
+/** A follower not fragmented now that would be with no more bytes in use than the leader has. */
+function compactionPending(m: UpkeepMember, leader: UpkeepMember, s: DefragSettings): boolean {
+  if (m.isLeader || fragmented(m, s) || m.dbSizeInUse === undefined || leader.dbSizeInUse === undefined) return false;
+  return fragmented({ ...m, dbSizeInUse: Math.min(m.dbSizeInUse, leader.dbSizeInUse) }, s);
 }
 
 function planNoSpace(o: UpkeepObservation, alarms: EtcdAlarm[]): UpkeepStep {
