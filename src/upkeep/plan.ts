@@ -107,10 +107,9 @@ export function planUpkeep(o: UpkeepObservation): UpkeepStep {
   if (noSpace.length > 0) return planNoSpace(o, noSpace);
   if (!o.defrag.enabled) return { kind: 'none' };
   const step = nextDefragmentation(o.members, (m) => fragmented(m, o.defrag), 'fragmented') ?? { kind: 'none' };
-  if (step.kind === 'moveLeader' && o.members.some((m) => compactionPending(m, o.members.find((l) => l.isLeader)!, o.defrag))) {
-    return { kind: 'wait', reason: 'compactionApplying' };
-  }
-  return step;
+  if (step.kind !== 'moveLeader') return step;
+  const leader = o.members.find((m) => m.id === step.fromId)!;
+  return o.members.some((m) => compactionPending(m, leader, o.defrag)) ? { kind: 'wait', reason: 'compactionApplying' } : step;
 }
 
 /** A follower not fragmented now that would be with no more bytes in use than the leader has. */
