@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, appendFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, appendFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type ContainerRoot, mountScript } from './rootfs.js';
+import { type ContainerRoot, containerFstab, mountScript } from './rootfs.js';
 
 export interface Exit {
   code: number | null;
@@ -39,15 +39,18 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /**
  * Starts a container: `unshare` gives it private mount and UTS namespaces, the mount script
- * assembles its root, and the command runs chrooted as the container's user. One process from
- * unshare to etcd (each step execs the next), so its PID is the container's.
+ * assembles its root from the fstab written beside its log, and the command runs chrooted as the
+ * container's user. One process from unshare to etcd (each step execs the next), so its PID is
+ * the container's.
  */
 export function launch(root: ContainerRoot, argv: string[], env: ReadonlyMap<string, string>, logPath: string): ContainerProcess {
   installExitHook();
   mkdirSync(dirname(logPath), { recursive: true });
   appendFileSync(logPath, `--- ${new Date().toISOString()} ${argv.join(' ')}\n`);
+  const fstab = logPath.replace(/(\.log)?$/, '.fstab');
+  writeFileSync(fstab, containerFstab(root));
   const fd = openSync(logPath, 'a');
-  const args = ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(root), 'container', ...argv];
+  const args = ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(root, fstab), 'container', ...argv];
   const child = spawn('/usr/bin/unshare', args, { stdio: ['ignore', fd, fd], env: Object.fromEntries(env) });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start unshare for ${argv[0]}`);

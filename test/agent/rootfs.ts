@@ -34,24 +34,35 @@ function inside(root: string, target: string): string {
   return join(root, normal);
 }
 
+/** A path as fstab(5) spells it: space, tab, newline and backslash as octal escapes. */
+export function fstabPath(path: string): string {
+  return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
 /**
- * The shell step run inside a fresh mount (and UTS) namespace: bind the container's root onto
- * itself, mount volumes, devices, /proc and /etc/hosts onto it, make it read-only if asked, then
- * exec the command chrooted, as the container's user. Mounts are private to the namespace and
- * vanish with its last process, so nothing reaches the host's mount table.
+ * The container's mounts as an fstab, in the order they are made: its root bound onto itself,
+ * then volumes, devices, /proc and /etc/hosts onto it, parents before children (so a volume under
+ * another volume's path lands on top of it). One `mount --all` makes them all: about sixteen
+ * `mount` processes fewer per container start, which under load took 0.2 to 0.5 s of it.
+ * util-linux (2.27 on) makes a read-only bind in one call, remounting it itself.
+ */
+export function containerFstab(c: ContainerRoot): string {
+  const line = (source: string, target: string, readOnly: boolean) => `${fstabPath(source)} ${fstabPath(target)} none bind${readOnly ? ',ro' : ''} 0 0`;
+  const binds = [...c.binds].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+  return [line(c.root, c.root, false), ...binds.map((b) => line(b.source, inside(c.root, b.target), b.readOnly))].join('\n') + '\n';
+}
+
+/**
+ * The shell step run inside a fresh mount (and UTS) namespace: make the mounts `containerFstab`
+ * lists (written to `fstab` by the caller), make the root read-only if asked, then exec the
+ * command chrooted, as the container's user. Mounts are private to the namespace and vanish with
+ * its last process, so nothing reaches the host's mount table. `mount --all` stops at nothing
+ * (it reports a failed entry in its status, which `set -e` turns into the container's failure).
  * The command and its arguments follow as "$@", never through the shell's parser.
  */
-export function mountScript(c: ContainerRoot): string {
+export function mountScript(c: ContainerRoot, fstab: string): string {
   const q = shellQuote;
-  const lines = ['set -eu', `hostname ${q(c.hostname)}`, `mount --bind ${q(c.root)} ${q(c.root)}`];
-  // Parents before children, so a volume under another volume's path lands on top of it.
-  const binds = [...c.binds].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
-  for (const b of binds) {
-    const target = q(inside(c.root, b.target));
-    // util-linux (2.27 on) makes a read-only bind in one call, remounting it itself: one process
-    // fewer per read-only mount, about ten per member container start.
-    lines.push(`mount --bind${b.readOnly ? ' -o ro' : ''} ${q(b.source)} ${target}`);
-  }
+  const lines = ['set -eu', `hostname ${q(c.hostname)}`, `mount --all --fstab ${q(fstab)}`];
   if (c.readOnlyRoot) lines.push(`mount -o remount,bind,ro ${q(c.root)}`);
   const groups = c.groups.length ? ` --groups=${c.groups.join(',')}` : '';
   lines.push(`exec /usr/sbin/chroot --userspec=${c.uid}:${c.gid}${groups} ${q(c.root)} "$@"`);
