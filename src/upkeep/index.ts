@@ -18,7 +18,7 @@ import { actUpkeep } from './act.js';
 import { type ConsistencyResult, checkConsistency, divergentMembers } from './consistency.js';
 import { describeNoSpace, describeProgress } from './describe.js';
 import type { UpkeepMetrics } from './metrics.js';
-import { type UpkeepMember, type UpkeepStep, planUpkeep } from './plan.js';
+import { type UpkeepMember, type UpkeepStep, compactionWaitMs, planUpkeep } from './plan.js';
 import { settingsOf } from './settings.js';
 
 /** An inconclusive check is tried again this soon (a lagging member, a compaction in between). */
@@ -31,6 +31,8 @@ interface Memo {
   compactedRevision?: bigint;
   /** Members defragmented since that compaction (see planUpkeep). */
   noSpaceDefragmented: string[];
+  /** Since when leadership has waited for followers still applying a compaction (ms). */
+  applyingSince?: number;
 }
 
 export interface UpkeepPass {
@@ -153,6 +155,7 @@ export class Upkeep {
       revision,
       compactedRevision: memo.compactedRevision,
       noSpaceDefragmented: memo.noSpaceDefragmented,
+      compactionWaitOver: memo.applyingSince !== undefined && p.now.getTime() - memo.applyingSince >= compactionWaitMs,
     });
     if (step.kind === 'wait') p.log.debug('upkeep waits', { reason: step.reason, alarms: alarms.length });
     const acted = await actUpkeep(step, { admin: p.admin, cluster: p.cluster, ref: p.ref, writer: p.writer, log: p.log, now: p.now, metrics: this.metrics });
@@ -168,6 +171,7 @@ export class Upkeep {
     const untilCheck = settings.consistency.enabled && memo.nextCheckAt > p.now.getTime() ? Math.max(1_000, memo.nextCheckAt - p.now.getTime()) : Infinity;
     // A member still applying a compaction is looked at again soon, not on the next health refresh.
     const applying = step.kind === 'wait' && step.reason === 'compactionApplying';
+    memo.applyingSince = applying ? (memo.applyingSince ?? p.now.getTime()) : undefined;
     const requeueAfterMs = acted ? 500 : applying ? 2_000 : noSpace.length > 0 ? 5_000 : untilCheck;
     return { step, problems, progress: describeProgress(step, noSpace.length > 0), requeueAfterMs };
   }

@@ -36,6 +36,7 @@ const cases: [string, Partial<UpkeepObservation>, UpkeepStep][] = [
   ['equally tidy voters: the first by name', { members: [bloated[0]!, member(1, 50 * Mi, 50 * Mi), member(2, 40 * Mi, 40 * Mi)] }, { kind: 'moveLeader', fromId: id(0), toId: id(1), toName: 'main-1', forMember: 'main-0' }],
   // A CI run: the leader had applied the compaction, the followers not yet (their files as big, still in use).
   ['only the leader fragmented, a follower still applying the compaction: wait, leadership moves once', { members: [member(0, 300 * Mi, 50 * Mi), member(1, 300 * Mi, 290 * Mi), member(2, 60 * Mi, 40 * Mi)] }, { kind: 'wait', reason: 'compactionApplying' }],
+  ['a follower still applying after the wait: leadership moves anyway', { members: [member(0, 300 * Mi, 50 * Mi), member(1, 300 * Mi, 290 * Mi), member(2, 60 * Mi, 40 * Mi)], compactionWaitOver: true }, { kind: 'moveLeader', fromId: id(0), toId: id(1), toName: 'main-1', forMember: 'main-0' }],
   ['a follower with a little more in use than the leader is not waited for', { members: [bloated[0]!, member(1, 50 * Mi, 40 * Mi), member(2, 60 * Mi, 58 * Mi)] }, { kind: 'moveLeader', fromId: id(0), toId: id(2), toName: 'main-2', forMember: 'main-0' }],
   ['the former leader, now a follower', { members: [member(0, 300 * Mi, 50 * Mi, { isLeader: false }), member(1, 50 * Mi, 50 * Mi), member(2, 40 * Mi, 40 * Mi, { isLeader: true })] }, defrag(0, 300 * Mi, 250 * Mi)],
   ['a single member is defragmented in place: nowhere to move leadership', { members: [bloated[0]!] }, defrag(0, 300 * Mi, 250 * Mi)],

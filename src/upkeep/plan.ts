@@ -67,7 +67,16 @@ export interface UpkeepObservation {
   compactedRevision: bigint | undefined;
   /** Members (IDs) defragmented since that compaction, while NOSPACE is raised. */
   noSpaceDefragmented?: readonly string[];
+  /**
+   * The planner has waited `compactionWaitMs` for followers to apply a compaction: they are no
+   * longer waited for (a follower that keeps more in use than the leader for good, say while a
+   * long read holds its pages, must not keep the leader from being defragmented).
+   */
+  compactionWaitOver?: boolean;
 }
+
+/** How long leadership waits for followers still applying a compaction before it moves anyway. */
+export const compactionWaitMs = 60_000;
 
 export type UpkeepWait = 'inconsistent' | 'membershipBusy' | 'memberUnhealthy' | 'noSpaceNeedsUser' | 'compactionApplying';
 
@@ -109,7 +118,8 @@ export function planUpkeep(o: UpkeepObservation): UpkeepStep {
   const step = nextDefragmentation(o.members, (m) => fragmented(m, o.defrag), 'fragmented') ?? { kind: 'none' };
   if (step.kind !== 'moveLeader') return step;
   const leader = o.members.find((m) => m.id === step.fromId)!;
-  return o.members.some((m) => compactionPending(m, leader, o.defrag)) ? { kind: 'wait', reason: 'compactionApplying' } : step;
+  const pending = !o.compactionWaitOver && o.members.some((m) => compactionPending(m, leader, o.defrag));
+  return pending ? { kind: 'wait', reason: 'compactionApplying' } : step;
 }
 
 /** A follower not fragmented now that would be with no more bytes in use than the leader has. */
