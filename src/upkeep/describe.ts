@@ -2,7 +2,7 @@
 import { conditionReasons as R } from '../api/conditions.js';
 import { hexId } from '../etcd/convert.js';
 import type { EtcdAlarm } from '../etcd/types.js';
-import { disarmBelow, type UpkeepStep } from './plan.js';
+import { compactionWaitMs, disarmBelow, type UpkeepStep } from './plan.js';
 
 /** Reasons of upkeep's Normal events. */
 export const upkeepEvents = {
@@ -14,7 +14,11 @@ export const upkeepEvents = {
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-/** The Progressing reason and message of an upkeep step that acts; undefined for waits and none. */
+/**
+ * The Progressing reason and message of an upkeep step that acts, or of the one wait that is part
+ * of a defragmentation under way (followers still applying the compaction that fragmented the
+ * leader); undefined for the other waits and none.
+ */
 export function describeProgress(step: UpkeepStep, noSpace: boolean): { reason: string; message: string } | undefined {
   const reason = noSpace ? R.recoveringSpace : R.defragmenting;
   switch (step.kind) {
@@ -27,6 +31,11 @@ export function describeProgress(step: UpkeepStep, noSpace: boolean): { reason: 
     case 'disarm':
       return { reason, message: `disarming the NOSPACE alarm of member ${hexId(step.alarm.memberId)}: every database file is below ${disarmBelow * 100}% of the quota` };
     case 'wait':
+      if (!step.applying) return undefined;
+      return {
+        reason,
+        message: `defragmenting ${step.applying.forMember} once leadership moves; waiting up to ${compactionWaitMs / 1000} s for ${step.applying.followers.join(', ')} to apply the compaction first, so leadership moves only once`,
+      };
     case 'none':
       return undefined;
   }

@@ -85,7 +85,7 @@ export type UpkeepStep =
   | { kind: 'moveLeader'; fromId: string; toId: string; toName: string; forMember: string }
   | { kind: 'defragment'; memberId: string; name: string; endpoint: string; dbSize: number; freeBytes: number; reason: 'fragmented' | 'noSpace' }
   | { kind: 'disarm'; alarm: EtcdAlarm }
-  | { kind: 'wait'; reason: UpkeepWait }
+  | { kind: 'wait'; reason: UpkeepWait; applying?: { forMember: string; followers: string[] } }
   | { kind: 'none' };
 
 /**
@@ -118,8 +118,8 @@ export function planUpkeep(o: UpkeepObservation): UpkeepStep {
   const step = nextDefragmentation(o.members, (m) => fragmented(m, o.defrag), 'fragmented') ?? { kind: 'none' };
   if (step.kind !== 'moveLeader') return step;
   const leader = o.members.find((m) => m.id === step.fromId)!;
-  const pending = !o.compactionWaitOver && o.members.some((m) => compactionPending(m, leader, o.defrag));
-  return pending ? { kind: 'wait', reason: 'compactionApplying' } : step;
+  const followers = o.compactionWaitOver ? [] : o.members.filter((m) => compactionPending(m, leader, o.defrag)).map((m) => m.name);
+  return followers.length > 0 ? { kind: 'wait', reason: 'compactionApplying', applying: { forMember: leader.name, followers } } : step;
 }
 
 /** A follower not fragmented now that would be with no more bytes in use than the leader has. */

@@ -60,10 +60,13 @@ describe('upkeep passes over a fake cluster', () => {
     // As if a long read held its pages: it never comes down to the leader's bytes in use.
     etcd.setSize(stuck!, 300 * Mi, 290 * Mi);
     const first = await pass();
-    expect(first.step).toEqual({ kind: 'wait', reason: 'compactionApplying' });
+    const names = Object.fromEntries((await etcd.memberList()).members.map((m) => [m.id, m.name]));
+    expect(first.step).toEqual({ kind: 'wait', reason: 'compactionApplying', applying: { forMember: names[leader], followers: [names[stuck!]] } });
     expect(first.requeueAfterMs).toBe(2_000);
+    // Said in status as part of the defragmentation under way.
+    expect(first.progress?.message).toMatch(new RegExp(`^defragmenting ${names[leader]} once leadership moves; waiting up to 60 s for ${names[stuck!]} to apply the compaction`));
     advance(50_000);
-    expect((await pass()).step).toEqual({ kind: 'wait', reason: 'compactionApplying' });
+    expect((await pass()).step).toMatchObject({ kind: 'wait', reason: 'compactionApplying' });
     advance(10_000);
     for (let i = 0; i < 3; i++) await pass();
     expect(events.map((e) => e.reason)).toEqual(['MovedLeader', 'Defragmented']);
