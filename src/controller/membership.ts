@@ -36,6 +36,10 @@
  *   log a new member cannot start on: it is deleted first, but only with retentionPolicy Delete
  *   or the user's reclaim annotation on it. A retained volume, or one older than this
  *   EtcdCluster, is the user's data: wait for their decision instead.
+ * - Before the first add, the StatefulSet grows to the size the scale-up ends at, so the pods of
+ *   the members still to be added are scheduled, bound and waiting in their start guards while
+ *   etcd refuses the add (its window after the last membership change) and while the learners
+ *   before them catch up; each starts etcd as soon as etcd lists its member (startsAhead).
  * - Restart members whose pod runs an outdated template (new flags, version, trust bundle) only
  *   when membership matches and every member is healthy and caught up: one at a time, highest
  *   ordinal first, the leader last and only after leadership moved to a member already up to
@@ -138,7 +142,7 @@ export interface LearnerDeadline {
 
 export type MembershipStep =
   | { kind: 'createStatefulSet'; replicas: number; bootstrap: boolean }
-  | { kind: 'scaleStatefulSet'; replicas: number; reason: 'startLearner' | 'shrink' }
+  | { kind: 'scaleStatefulSet'; replicas: number; reason: 'startLearner' | 'startAhead' | 'shrink' }
   | { kind: 'addLearner'; ordinal: number }
   | { kind: 'promoteLearner'; memberId: string; ordinal: number }
   | { kind: 'moveLeader'; fromId: string; toId: string }
@@ -243,7 +247,8 @@ function advanceLearner(o: MembershipObservation, members: ObservedMember[]): Me
   if (!pending) return undefined;
   if (!pending.started) {
     if (pending.ordinal !== undefined && o.statefulSetReplicas! <= pending.ordinal) {
-      return leavingBelow(o, pending.ordinal + 1) ?? { kind: 'scaleStatefulSet', replicas: pending.ordinal + 1, reason: 'startLearner' };
+      const replicas = Math.max(pending.ordinal + 1, startsAhead(o, members));
+      return leavingBelow(o, pending.ordinal + 1) ?? { kind: 'scaleStatefulSet', replicas, reason: 'startLearner' };
     }
     return withDeadline(o, pending, pending.isLearner ? 'learnerStarting' : 'memberStarting');
   }
@@ -273,9 +278,50 @@ function scaleDown(o: MembershipObservation, members: ObservedMember[]): Members
   return { kind: 'removeMember', memberId: target.id, ordinal: target.ordinal, reason: foreign ? 'foreign' : 'scaleDown' };
 }
 
+/** The StatefulSet size the members need: up to the highest ordinal etcd lists. */
+function neededReplicas(members: ObservedMember[]): number {
+  return Math.max(0, ...members.map((m) => (m.ordinal ?? -1) + 1));
+}
+
+/**
+ * A new member may start at this ordinal on the volume there: none, or one no member was ever
+ * recorded on that is not older than this EtcdCluster (what scaleUp adds a learner on without
+ * asking), and not being deleted.
+ */
+function freshOrdinal(o: MembershipObservation, ordinal: number): boolean {
+  if ((o.leavingVolumes ?? []).includes(ordinal)) return false;
+  const v = volumeOf(o, ordinal);
+  return !v || (v.memberId === undefined && !v.predatesCluster);
+}
+
+/**
+ * The StatefulSet size that has the pods of the members a scale-up still has to add already
+ * running, each waiting in its start guard (src/member-init) until etcd lists its member; the
+ * guard lets nothing start on an ordinal etcd does not give to a new member, so a pod started
+ * ahead can only wait. The ordinals are the ones scaleUp adds next, above the highest member,
+ * and only while each is fresh: a removed member's volume is decided on first (scaleUp), and a
+ * pod started on it now would hold the very claim that decision may delete. Not during the wait
+ * after a learner's timeout: the pods of that scale-up go, so that the add after the wait starts
+ * its pod anew (one that could not start gets another chance, on the current template).
+ */
+function startsAhead(o: MembershipObservation, members: ObservedMember[]): number {
+  const needed = neededReplicas(members);
+  if (members.length >= o.desired || retryBackoff(o)) return needed;
+  const taken = new Set(members.map((m) => m.ordinal));
+  // Free ordinals below the highest member are added first; their pods exist already.
+  let missing = o.desired - members.length - Array.from({ length: needed }, (_, i) => i).filter((i) => !taken.has(i)).length;
+  let size = needed;
+  while (missing > 0 && freshOrdinal(o, size)) {
+    size++;
+    missing--;
+  }
+  return size;
+}
+
+/** Shrinks the StatefulSet to what the members need, keeping the pods started ahead of a scale-up. */
 function trimStatefulSet(o: MembershipObservation, members: ObservedMember[]): MembershipStep | undefined {
-  const needed = Math.max(0, ...members.map((m) => (m.ordinal ?? -1) + 1));
-  if (o.statefulSetReplicas! > needed) return { kind: 'scaleStatefulSet', replicas: needed, reason: 'shrink' };
+  const keep = startsAhead(o, members);
+  if (o.statefulSetReplicas! > keep) return { kind: 'scaleStatefulSet', replicas: keep, reason: 'shrink' };
   return undefined;
 }
 
@@ -294,5 +340,7 @@ function scaleUp(o: MembershipObservation, members: ObservedMember[]): Membershi
     if (o.retainVolumes === false && !left.predatesCluster) return { kind: 'deleteVolume', ordinal, reason: 'stale' };
     return { kind: 'awaitDecision', decision: { reason: 'retainedVolume', ordinal, memberId: left.memberId, predatesCluster: !!left.predatesCluster } };
   }
+  const ahead = startsAhead(o, members);
+  if (o.statefulSetReplicas! < ahead) return { kind: 'scaleStatefulSet', replicas: ahead, reason: 'startAhead' };
   return { kind: 'addLearner', ordinal };
 }

@@ -68,9 +68,9 @@ export function progressReason(step: MembershipStep | undefined, formed: boolean
     case 'createStatefulSet':
       return { reason: step.bootstrap ? R.bootstrapping : R.scalingUp, message: `creating the StatefulSet with ${step.replicas} members` };
     case 'scaleStatefulSet':
-      return step.reason === 'startLearner'
-        ? { reason: R.scalingUp, message: `starting member ${step.replicas - 1}` }
-        : { reason: R.scalingDown, message: `shrinking the StatefulSet to ${step.replicas}` };
+      if (step.reason === 'startLearner') return { reason: R.scalingUp, message: `growing the StatefulSet to ${step.replicas} pods to start the learner` };
+      if (step.reason === 'startAhead') return { reason: R.scalingUp, message: `growing the StatefulSet to ${step.replicas} pods ahead of the learner adds: each new pod waits in its start guard until etcd lists its member` };
+      return { reason: R.scalingDown, message: `shrinking the StatefulSet to ${step.replicas}` };
     case 'addLearner':
       return { reason: R.addingLearner, message: `adding member ${step.ordinal} as a learner` };
     case 'promoteLearner':

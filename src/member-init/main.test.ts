@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasWal, parseGuardArgs, peerClientUrls, setAsideLeftovers } from './main.js';
+import { hasWal, nextPollMs, parseGuardArgs, peerClientUrls, quickPollMs, quickPollWindowMs, setAsideLeftovers } from './main.js';
 
 describe('the start guard entry point', () => {
   it('asks the other members at their client port', () => {
@@ -50,6 +50,15 @@ describe('the start guard entry point', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it.each([
+    ['first refusal: a pod started ahead of its add looks again quickly', 1_000, 0, quickPollMs],
+    ['within the quick window', 1_000, quickPollWindowMs - 1, quickPollMs],
+    ['past the quick window: the configured interval', 1_000, quickPollWindowMs, 1_000],
+    ['an interval below the quick one is kept', 50, 0, 50],
+  ])('polls: %s', (_name, pollMs, waitedMs, expected) => {
+    expect(nextPollMs(pollMs, waitedMs)).toBe(expected);
   });
 
   it('refuses bad arguments with a message', () => {

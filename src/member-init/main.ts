@@ -107,8 +107,26 @@ export function setAsideLeftovers(dataDir: string, now = new Date()): string | u
   return aside;
 }
 
+/**
+ * For this long after its first refusal the guard looks again every quickPollMs rather than
+ * every --poll-interval: a pod the operator starts ahead of its member's add (a scale-up starts
+ * the pods of every member still to add, src/controller/membership.ts) waits here through etcd's
+ * refusal window and the learners before it, and its etcd should start within a fraction of a
+ * second of the add, not up to a second later. Past the window (a member held for lost data, a
+ * scale-up blocked on a person), the slower interval spares the peers: each look is one member
+ * list per peer.
+ */
+export const quickPollMs = 150;
+export const quickPollWindowMs = 60_000;
+
+/** The wait before the next look, `waitedMs` after the guard first refused. Pure. */
+export function nextPollMs(pollMs: number, waitedMs: number): number {
+  return waitedMs < quickPollWindowMs ? Math.min(pollMs, quickPollMs) : pollMs;
+}
+
 export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines, clientURLOf = clientPortOf): Promise<void> {
   let last = '';
+  let firstRefusal: number | undefined;
   // Opened at the first wait only: a guard that lets etcd start at once binds nothing.
   let status: StatusServer | undefined;
   for (;;) {
@@ -130,7 +148,8 @@ export async function runGuard(options: GuardOptions, log: GuardLog = jsonLines,
     }
     if (verdict.reason !== last) log('warn', 'etcd must not start on this volume yet', { reason: verdict.reason });
     last = verdict.reason;
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+    firstRefusal ??= Date.now();
+    await new Promise((resolve) => setTimeout(resolve, nextPollMs(options.pollMs, Date.now() - firstRefusal!)));
   }
 }
 
