@@ -52,16 +52,20 @@ export function firstWriteAfterChange(events: AuditEvent[], clusterName: string)
   return { ms: (micros(write.requestReceivedTimestamp) - committed) / 1000, what: `${write.verb} ${r?.resource}${r?.subresource ? `/${r.subresource}` : ''} ${r?.name ?? ''}`.trim() };
 }
 
+/** Event reasons of the membership changes etcd accepted (src/controller/steps.ts). */
+const memberChangeReasons = new Set(['MemberAdded', 'MemberPromoted', 'MemberRemoved', 'LeaderMoved', 'LostMemberRemoved', 'LearnerRemoved']);
+
 /**
  * When etcd accepted the first membership change after the spec change: the operator's first
- * Event after it (it records each accepted add; a refused one writes none), as epoch ms on the
- * API server's clock (the same host's clock as Date.now()).
+ * Event of a membership change after it (it records each accepted add; a refused one writes none;
+ * the StatefulSet grown ahead of the adds writes one too, told apart by its reason), as epoch ms
+ * on the API server's clock (the same host's clock as Date.now()).
  */
 export function firstMemberChangeAt(events: AuditEvent[], clusterName: string): number | undefined {
   const change = events.find((e) => e.user.username !== operatorUser && writeVerbs.has(e.verb) && e.objectRef?.resource === 'etcdclusters' && e.objectRef.name === clusterName);
   if (!change) return undefined;
   const committed = micros(change.stageTimestamp);
-  const event = events.find((e) => e.user.username === operatorUser && e.verb === 'create' && e.objectRef?.resource === 'events' && micros(e.requestReceivedTimestamp) >= committed);
+  const event = events.find((e) => e.user.username === operatorUser && e.verb === 'create' && e.objectRef?.resource === 'events' && micros(e.requestReceivedTimestamp) >= committed && memberChangeReasons.has(e.requestObject?.reason ?? ''));
   return event ? micros(event.requestReceivedTimestamp) / 1000 : undefined;
 }
 
@@ -93,7 +97,8 @@ export function timeline(events: AuditEvent[], clusterName: string): string[] {
     .map((e) => {
       const r = e.objectRef;
       const who = e.user.username === operatorUser ? 'operator' : 'agent';
-      return `+${Math.round((micros(e.requestReceivedTimestamp) - t0) / 1000)} ms ${who} ${e.verb} ${r?.resource}${r?.subresource ? `/${r.subresource}` : ''} ${r?.name ?? ''}`.trim();
+      const reason = e.requestObject?.reason ? ` (${e.requestObject.reason})` : '';
+      return `+${Math.round((micros(e.requestReceivedTimestamp) - t0) / 1000)} ms ${who} ${e.verb} ${r?.resource}${r?.subresource ? `/${r.subresource}` : ''} ${r?.name ?? ''}`.trim() + reason;
     });
 }
 

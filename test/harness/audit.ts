@@ -10,6 +10,8 @@ export interface AuditEvent {
   user: { username: string };
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string };
   responseStatus?: { code?: number };
+  /** The body sent, for the requests the policy records at Request level (the operator's Events). */
+  requestObject?: { reason?: string };
   requestReceivedTimestamp: string;
   stageTimestamp: string;
 }
@@ -20,7 +22,8 @@ export const writeVerbs = new Set(['create', 'update', 'patch', 'delete', 'delet
 /**
  * A policy that records the operator's requests, the bench's own writes to EtcdClusters (the
  * start of event-to-action) and pod status reports, at Metadata level, and nothing else, to keep
- * the log and its cost small.
+ * the log and its cost small. The operator's Events also at Request level: their reason tells a
+ * membership change (MemberAdded) from the other steps of a pass that write an Event.
  */
 export function writeAuditPolicy(dir: string, operatorUsers: string | string[]): string {
   const path = join(dir, 'audit-policy.json');
@@ -29,6 +32,7 @@ export function writeAuditPolicy(dir: string, operatorUsers: string | string[]):
     kind: 'Policy',
     omitStages: ['RequestReceived'],
     rules: [
+      { level: 'Request', users: typeof operatorUsers === 'string' ? [operatorUsers] : operatorUsers, verbs: ['create'], resources: [{ group: '', resources: ['events'] }] },
       { level: 'Metadata', users: typeof operatorUsers === 'string' ? [operatorUsers] : operatorUsers },
       { level: 'Metadata', verbs: [...writeVerbs], resources: [{ group: 'etcd.operator.dev', resources: ['etcdclusters'] }] },
       // The agent's pod status reports, so a timeline shows when each member started and was Ready.
