@@ -113,6 +113,7 @@ async function actOnce(step: MembershipStep, ctx: StepContext): Promise<StepOutc
     case 'createStatefulSet':
     case 'scaleStatefulSet':
       await ctx.writer.apply(withLiveClaimTemplates(stamped(buildStatefulSet(ctx.cluster, step.replicas, ctx.trustBundleHash, ctx.domain, ctx.memberInitImage, ctx.refuseEmptyData ?? true)), ctx.live));
+      if (step.kind === 'scaleStatefulSet' && step.reason === 'startAhead') crashpoint('after-start-ahead');
       await event(ctx, step.kind === 'createStatefulSet' ? 'StatefulSetCreated' : 'StatefulSetScaled', `StatefulSet ${names.statefulSet(ref)} set to ${step.replicas} replicas`);
       return 'acted';
     case 'addLearner': {

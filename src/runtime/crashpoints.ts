@@ -24,6 +24,8 @@ const armed = parse(process.env.ETCD_OPERATOR_CRASHPOINTS ?? '');
 
 export type Crashpoint =
   | 'after-member-add'
+  /** A scale-up grew the StatefulSet ahead of its first add: new pods, no member added yet. */
+  | 'after-start-ahead'
   | 'after-member-promote'
   | 'after-member-remove'
   | 'after-leader-move'

@@ -6,12 +6,17 @@ import { type E2eEnvironment, startE2eEnvironment } from './environment.js';
 // The operator dies (SIGKILL) right after each membership change, before the step that must
 // follow it (growing or shrinking the StatefulSet, announcing the new membership). A new operator
 // process must pick up from what it observes and converge, with no write lost.
-const table: { point: Crashpoint; from: number; to: number; leaderLeaving?: boolean }[] = [
+const table: { point: Crashpoint; from: number; to: number; leaderLeaving?: boolean; holdsAhead?: boolean }[] = [
   { point: 'after-member-add', from: 3, to: 5 },
   { point: 'after-member-promote', from: 5, to: 7 },
   // Leadership is moved to the member that leaves first, so the operator must move it away.
   { point: 'after-leader-move', from: 7, to: 5, leaderLeaving: true },
   { point: 'after-member-remove', from: 5, to: 3 },
+  // The pods of a scale-up start before its first add: with the operator away they must only
+  // wait in their start guards, adding no member and starting no etcd. The volumes the removed
+  // members 3 and 4 left (retentionPolicy Retain) are deleted first, as a user would, or the
+  // scale-up waits for that decision instead.
+  { point: 'after-start-ahead', from: 3, to: 5, holdsAhead: true },
 ];
 
 describe('operator crashes between membership steps', () => {
@@ -29,11 +34,33 @@ describe('operator crashes between membership steps', () => {
   });
   afterAll(async () => env?.stop());
 
-  it.each(table)('converges after a crash $point while scaling $from -> $to', async ({ point, from, to, leaderLeaving }) => {
+  /** The pods above `from` run their start guards, and keep running them; etcd lists `from` members. */
+  async function expectHeldAhead(from: number, to: number): Promise<void> {
+    type Pod = { status?: { initContainerStatuses?: { name: string; state?: { running?: object } }[]; containerStatuses?: { name: string; state?: { running?: object; terminated?: object } }[] } };
+    const guarding = async (ordinal: number) => {
+      const pod = JSON.parse(await env.kubectl('get', 'pod', `${name}-${ordinal}`, '-n', ns, '-o', 'json').catch(() => '{}')) as Pod;
+      const guard = pod.status?.initContainerStatuses?.find((c) => c.name === 'member-init');
+      const etcd = pod.status?.containerStatuses?.find((c) => c.name === 'etcd');
+      return guard?.state?.running !== undefined && etcd?.state?.running === undefined && etcd?.state?.terminated === undefined;
+    };
+    const ahead = Array.from({ length: to - from }, (_, i) => from + i);
+    await env.waitFor(`pods ${ahead.join(', ')} in their start guards`, async () => (await Promise.all(ahead.map(guarding))).every(Boolean), { timeoutMs: 60_000 });
+    // Longer than etcd's window after the last change: nothing adds a member while the operator is away.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(await Promise.all(ahead.map(guarding))).toEqual(ahead.map(() => true));
+    const listed = JSON.parse(await env.etcdctl(ns, name, ['member', 'list', '-w', 'json'])) as { members: unknown[] };
+    expect(listed.members).toHaveLength(from);
+  }
+
+  it.each(table)('converges after a crash $point while scaling $from -> $to', async ({ point, from, to, leaderLeaving, holdsAhead }) => {
     if (leaderLeaving) {
       const highest = (await env.cluster(ns, name)).status!.members!.find((m) => m.name === `${name}-${from - 1}`)!;
       await env.etcdctl(ns, name, ['move-leader', highest.memberID]);
       await env.waitFor('the status to show the new leader', async () => (await env.cluster(ns, name)).status?.leader === highest.name);
+    }
+    if (holdsAhead) {
+      const claims = Array.from({ length: to - from }, (_, i) => `data-${name}-${from + i}`);
+      await env.kubectl('delete', 'pvc', ...claims, '-n', ns, '--ignore-not-found', '--wait=true');
     }
     await env.operator().process.stop();
     const crashing = await env.startOperator([], { ETCD_OPERATOR_CRASHPOINTS: point });
@@ -42,6 +69,7 @@ describe('operator crashes between membership steps', () => {
     expect(await crashing.process.exited).toBeNull(); // killed by a signal, not an exit
     const sts = JSON.parse(await env.kubectl('get', 'statefulset', name, '-n', ns, '-o', 'json')) as { spec: { replicas: number } };
     console.log(`${point}: crashed with the StatefulSet at ${sts.spec.replicas}`);
+    if (holdsAhead) await expectHeldAhead(from, to);
     await env.startOperator();
     await env.waitConverged(ns, name, to);
   });
