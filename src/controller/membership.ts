@@ -39,7 +39,7 @@
  * - Before the first add, the StatefulSet grows to the size the scale-up ends at, so the pods of
  *   the members still to be added are scheduled, bound and waiting in their start guards while
  *   etcd refuses the add (its window after the last membership change) and while the learners
- *   before them catch up; each starts etcd as soon as etcd lists its member (startsAhead).
+ *   before them catch up; each starts etcd as soon as etcd lists its member (start-ahead.ts).
  * - Restart members whose pod runs an outdated template (new flags, version, trust bundle) only
  *   when membership matches and every member is healthy and caught up: one at a time, highest
  *   ordinal first, the leader last and only after leadership moved to a member already up to
@@ -49,6 +49,7 @@
 
 import type { LearnerRecord, LearnerRetry } from '../resources/membership-config.js';
 import { cancelLearner, expireLearner, learnerDeadline, retryBackoff } from './learners.js';
+import { startsAhead } from './start-ahead.js';
 import { quorumLost, voterHealth } from '../etcd/quorum.js';
 import type { Decision } from './decisions.js';
 import { planRoll } from '../versions/roll.js';
@@ -276,46 +277,6 @@ function scaleDown(o: MembershipObservation, members: ObservedMember[]): Members
     if (next) return { kind: 'moveLeader', fromId: target.id, toId: next.id };
   }
   return { kind: 'removeMember', memberId: target.id, ordinal: target.ordinal, reason: foreign ? 'foreign' : 'scaleDown' };
-}
-
-/** The StatefulSet size the members need: up to the highest ordinal etcd lists. */
-function neededReplicas(members: ObservedMember[]): number {
-  return Math.max(0, ...members.map((m) => (m.ordinal ?? -1) + 1));
-}
-
-/**
- * A new member may start at this ordinal on the volume there: none, or one no member was ever
- * recorded on that is not older than this EtcdCluster (what scaleUp adds a learner on without
- * asking), and not being deleted.
- */
-function freshOrdinal(o: MembershipObservation, ordinal: number): boolean {
-  if ((o.leavingVolumes ?? []).includes(ordinal)) return false;
-  const v = volumeOf(o, ordinal);
-  return !v || (v.memberId === undefined && !v.predatesCluster);
-}
-
-/**
- * The StatefulSet size that has the pods of the members a scale-up still has to add already
- * running, each waiting in its start guard (src/member-init) until etcd lists its member; the
- * guard lets nothing start on an ordinal etcd does not give to a new member, so a pod started
- * ahead can only wait. The ordinals are the ones scaleUp adds next, above the highest member,
- * and only while each is fresh: a removed member's volume is decided on first (scaleUp), and a
- * pod started on it now would hold the very claim that decision may delete. Not during the wait
- * after a learner's timeout: the pods of that scale-up go, so that the add after the wait starts
- * its pod anew (one that could not start gets another chance, on the current template).
- */
-function startsAhead(o: MembershipObservation, members: ObservedMember[]): number {
-  const needed = neededReplicas(members);
-  if (members.length >= o.desired || retryBackoff(o)) return needed;
-  const taken = new Set(members.map((m) => m.ordinal));
-  // Free ordinals below the highest member are added first; their pods exist already.
-  let missing = o.desired - members.length - Array.from({ length: needed }, (_, i) => i).filter((i) => !taken.has(i)).length;
-  let size = needed;
-  while (missing > 0 && freshOrdinal(o, size)) {
-    size++;
-    missing--;
-  }
-  return size;
 }
 
 /** Shrinks the StatefulSet to what the members need, keeping the pods started ahead of a scale-up. */
