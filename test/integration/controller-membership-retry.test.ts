@@ -88,6 +88,10 @@ describe('EtcdCluster reconciler: a refused learner add', () => {
 
     await kubectl('patch', 'etcdcluster', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { replicas: 5 } }));
     await waitFor('the new spec in the cache', () => (cache.get('EtcdCluster', ns, name) as EtcdCluster | undefined)?.spec.replicas === 5);
+    // The pods of the two members to add start first, to wait in their start guards.
+    const ahead = await pass();
+    expect(ahead).toContain('event StatefulSetScaled');
+    expect(membershipWrites(ahead)).toEqual([]);
     const refusals = 6;
     for (let i = 0; i < refusals; i++) fake.failNext('memberAddLearner', 'UnhealthyCluster');
     const before = (await membership()).metadata!.resourceVersion!;
