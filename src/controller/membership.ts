@@ -248,8 +248,8 @@ function advanceLearner(o: MembershipObservation, members: ObservedMember[]): Me
   if (!pending) return undefined;
   if (!pending.started) {
     if (pending.ordinal !== undefined && o.statefulSetReplicas! <= pending.ordinal) {
-      const replicas = Math.max(pending.ordinal + 1, startsAhead(o, members));
-      return leavingBelow(o, pending.ordinal + 1) ?? { kind: 'scaleStatefulSet', replicas, reason: 'startLearner' };
+      // At least up to the learner: it is one of the members.
+      return leavingBelow(o, pending.ordinal + 1) ?? { kind: 'scaleStatefulSet', replicas: startsAhead(o, members), reason: 'startLearner' };
     }
     return withDeadline(o, pending, pending.isLearner ? 'learnerStarting' : 'memberStarting');
   }
