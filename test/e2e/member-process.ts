@@ -1,8 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 
-/** SIGKILLs the etcd process of `pod` (found by its name and pod IP on its command line). */
-export function killEtcd(pod: string, ip: string): void {
+/** SIGKILLs the etcd process of `pod` (found by its name and pod IP on its command line); returns how many it killed. */
+export function killEtcd(pod: string, ip: string): number {
+  let killed = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let cmd: string[];
@@ -14,11 +15,13 @@ export function killEtcd(pod: string, ip: string): void {
     if (cmd[0]?.endsWith('etcd') && cmd.includes(`--name=${pod}`) && cmd.includes(`--listen-client-urls=https://${ip}:2379`)) {
       try {
         process.kill(Number(entry), 'SIGKILL');
+        killed += 1;
       } catch {
         // gone already
       }
     }
   }
+  return killed;
 }
 
 /** Where the local agent keeps a member's volume on this host (its PV's `local.path`). */

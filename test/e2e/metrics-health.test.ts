@@ -165,19 +165,25 @@ describe('per-cluster health metrics end to end', () => {
   });
 
   it('a killed member lowers ready members and quorum margin and fires EtcdMemberDown; all recover when it is back', async () => {
-    const victim = (await env.cluster(ns, name)).status!.leader!;
-    const ip = pods.find((p) => p.name === victim)!.ip;
+    // The leader and its address as they are now: on a loaded machine an election may have moved
+    // the leader since the cluster converged, and a status written between leaders names none.
+    const victim = await env.waitFor('a leader in status', async () => (await env.cluster(ns, name)).status?.leader, { timeoutMs: 60_000, intervalMs: 250 });
+    const ip = (await memberPods()).find((p) => p.name === victim)?.ip;
+    expect(ip, `a pod address for ${victim}`).toBeTruthy();
     const changesBefore = (await metrics()).one('etcd_operator_cluster_leader_changes_total', c);
     const started = Date.now();
     // The agent restarts a crashed container (at once, then after 10 s, 20 s...): keep killing it.
-    const killer = setInterval(() => killEtcd(victim, ip), 100);
+    let kills = 0;
+    const killer = setInterval(() => (kills += killEtcd(victim, ip!)), 100);
     try {
+      // A kill that finds no process would leave the member up and every wait below timing out.
+      await env.waitFor(`the etcd process of ${victim} (${ip}) killed`, () => kills > 0, { timeoutMs: 30_000, intervalMs: 100 });
       const down = await env.waitFor(`${victim} down in the operator's metrics`, async () => {
         const m = await metrics();
         const seen = { ready: m.one('etcd_operator_cluster_ready_members', c), margin: m.one('etcd_operator_cluster_quorum_margin', c), healthy: m.one('etcd_operator_member_healthy', { ...c, member: victim }) };
         return seen.ready === 2 && seen.margin === 0 && seen.healthy === 0 ? seen : undefined;
       }, { timeoutMs: 60_000, intervalMs: 250 });
-      console.log(`killed leader ${victim}: metrics show it down after ${Date.now() - started} ms: ${JSON.stringify(down)}`);
+      console.log(`killed leader ${victim} (${kills} kills so far): metrics show it down after ${Date.now() - started} ms: ${JSON.stringify(down)}`);
       const alert = await env.waitFor('EtcdMemberDown firing in Prometheus', async () => (await prometheus.alerts()).find((a) => a.labels.alertname === 'EtcdMemberDown' && a.labels.member === victim && a.state === 'firing'), { timeoutMs: 60_000, intervalMs: 500 });
       console.log(`EtcdMemberDown firing after ${Date.now() - started} ms: ${alert.annotations.summary}`);
       expect(alert.labels).toMatchObject({ namespace: ns, cluster: name, member: victim, severity: 'warning' });
