@@ -1,5 +1,5 @@
 // The benchmark runner: every scenario several times, beside the floor measured in the same run.
-// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,recovery,quiet,upgrade,consent,operator,backup,starve,restore,many]
+// Run: npx tsx bench/run.ts [--runs N] [--quick] [--only floor,ready,scale,scalebig,recovery,quiet,upgrade,consent,operator,backup,starve,restore,many]
 // `--only many` takes `--clusters 200,100,50,10,1` (the largest is the fleet) and `--churn-seconds 60`; it runs dist/main.js.
 // Writes bench/results.json and bench/RESULTS.md. Figures are reported, never asserted.
 // `--render` only writes RESULTS.md again from results.json (after editing bench/notes.ts).
@@ -19,11 +19,12 @@ import { manyClusters } from './many-clusters.js';
 import { renderMarkdown } from './report.js';
 import { Results } from './results.js';
 import { scaling, timeToReady } from './scenarios.js';
+import { scalingLarge } from './scale-large.js';
 import { restoreBench } from './restore.js';
 import { starvation } from './starve.js';
 import { upgradeBench } from './upgrade.js';
 
-const sections = ['floor', 'ready', 'scale', 'recovery', 'quiet', 'upgrade', 'consent', 'operator', 'backup', 'starve', 'restore', 'many'] as const;
+const sections = ['floor', 'ready', 'scale', 'scalebig', 'recovery', 'quiet', 'upgrade', 'consent', 'operator', 'backup', 'starve', 'restore', 'many'] as const;
 type Section = (typeof sections)[number];
 
 export interface RunOptions {
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const before = machine();
   if (only.has('floor')) await section(results, 'floor', () => floorScenarios(results, run.runs));
-  const kube = (['ready', 'scale', 'recovery', 'quiet', 'upgrade', 'consent'] as const).filter((s) => only.has(s));
+  const kube = (['ready', 'scale', 'scalebig', 'recovery', 'quiet', 'upgrade', 'consent'] as const).filter((s) => only.has(s));
   if (kube.length > 0) {
     let env: BenchEnvironment | undefined;
     await section(results, 'environment', async () => {
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
         const e = env;
         if (only.has('ready')) await section(results, 'ready', () => timeToReady(e, results, run));
         if (only.has('scale')) await section(results, 'scale', () => scaling(e, results, run));
+        if (only.has('scalebig')) await section(results, 'scalebig', () => scalingLarge(e, results, run));
         if (only.has('recovery')) await section(results, 'recovery', () => recovery(e, results, run));
         if (only.has('quiet')) await section(results, 'quiet', () => quietPass(e, results, run));
         // Its floor (a bare rolling restart) is measured inside the section, round by round.
