@@ -2,6 +2,7 @@
 import type { Machine } from './machine.js';
 import { notes, method } from './notes.js';
 import { type Figure, ratioToFloor, summarise } from './results.js';
+import { targetRows, verdict } from './targets.js';
 
 export interface Report {
   commit: string;
@@ -52,6 +53,16 @@ function machineTable(report: Report): string[] {
   ];
 }
 
+/** Issue 19's targets beside this run's samples (bench/targets.ts). */
+function targetTable(report: Report): string[] {
+  const rows = ['| Target | Figure | Samples (this run) | Bound | Verdict |', '|---|---|---|---:|---|'];
+  for (const r of targetRows(report.figures)) {
+    const v = (n: number) => `${value(n, r.unit ?? 'ms')}${unitSuffix(r.unit ?? 'ms')}`;
+    rows.push(`| ${r.text} | \`${r.figure}\` | ${r.samples.length === 0 ? '—' : r.samples.map(v).join(', ')} | ${r.bound === undefined ? '—' : v(r.bound)} | ${verdict(r)} |`);
+  }
+  return rows;
+}
+
 export function renderMarkdown(report: Report): string {
   const out: string[] = [
     '# Benchmarks',
@@ -62,6 +73,12 @@ export function renderMarkdown(report: Report): string {
     '## Machine',
     '',
     ...machineTable(report),
+    '',
+    '## Targets',
+    '',
+    'The targets of issue 19 beside the samples of this run (a target is met when the median of its samples is within the bound).',
+    '',
+    ...targetTable(report),
     '',
   ];
   const sections = [...new Set(report.figures.map((f) => f.section))];

@@ -17,7 +17,7 @@ export const refreshMs = 30_000;
  * changed behind our back. Elections are counted by the raft term, whatever the gap between two
  * passes (src/telemetry/cluster-metrics.ts); renewals, upkeep and every wait ask for their own
  * sooner pass. Each refresh costs a dial and a few etcd calls (about 13 ms of CPU at 200
- * clusters, bench/RESULTS.md), so a fleet of quiet clusters costs half as much at 60 s.
+ * clusters, bench/HISTORY.md), so a fleet of quiet clusters costs half as much at 60 s.
  */
 export const settledRefreshMs = 60_000;
 

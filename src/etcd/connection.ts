@@ -26,7 +26,7 @@ const sendOnce: FaultPolicy = {
  * CA store, the key, the chain: CPU to build and native memory that only a full V8 collection
  * frees once the client is closed and dropped). A settled cluster's client is closed after each
  * pass and dialled again on the next, so 200 clusters left 200 such contexts a minute as garbage
- * (bench/RESULTS.md, many clusters, rounds five and six). Keyed by the PEMs' digest; the least
+ * (bench/HISTORY.md, many clusters, rounds five and six). Keyed by the PEMs' digest; the least
  * recently used goes first (a renewed certificate's old material, a deleted cluster's).
  */
 const channelCredentials = new ParseMemo<ChannelCredentials>(1024);

@@ -16,7 +16,7 @@
  * and signs through WebCrypto. Its costs: about 20 small packages, a Reflect polyfill for its
  * dependency injection (reflect-metadata, see peculiar.ts), and CPU: about 8 ms to build one
  * certificate where node-forge took about 2 (a full set from pooled keys: 40 ms of CPU against 12;
- * with keys generated on demand: 60 against 370; bench/RESULTS.md, pki.issue.ecdsa). Signing
+ * with keys generated on demand: 60 against 370; bench/HISTORY.md, pki.issue.ecdsa). Signing
  * through Node's synchronous crypto.sign instead of WebCrypto's thread pool was tried: no change.
  */
 import { type KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCallback } from 'node:crypto';
