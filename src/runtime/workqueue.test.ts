@@ -142,6 +142,30 @@ describe('WorkQueue', () => {
     expect(await ready(queue)).toEqual(['old', 'e2']);
   });
 
+  it('overdue background keys and events take turns: a change never waits behind the whole lane', async () => {
+    const { clock, queue } = setup();
+    for (let i = 0; i < 5; i++) queue.add(`b${i}`, 'background');
+    clock.advance(backgroundMaxWaitMs);
+    for (const key of ['e1', 'e2']) queue.add(key);
+    // Before, every overdue background key went first: b0..b4, then e1 and e2.
+    expect(await ready(queue)).toEqual(['b0', 'e1', 'b1', 'e2', 'b2', 'b3', 'b4']);
+  });
+
+  it('a background lane that stays overdue still gets every other turn', async () => {
+    const { clock, queue } = setup();
+    queue.add('b0', 'background');
+    queue.add('b1', 'background');
+    clock.advance(backgroundMaxWaitMs);
+    const handed: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      queue.add(`e${i}`);
+      const key = (await queue.get())!;
+      handed.push(key);
+      queue.done(key);
+    }
+    expect(handed).toEqual(['b0', 'e0', 'b1', 'e1']);
+  });
+
   it('reports how long a key waited and how long it was worked on', async () => {
     const clock = new FakeClock();
     const waited: number[] = [];
