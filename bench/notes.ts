@@ -23,6 +23,7 @@ export const notes: Record<string, string> = {
   'backup.operator': 'The operator streams the snapshot straight into the multipart upload (no file), checking etcd\'s SHA-256 and hashing the object on the way: the same bytes as the floor, on the same cores.',
   'backup.heap': 'The JS heap stays bounded whatever the database size: 8 MiB parts, two in flight.',
   'backup.rss': 'RSS grows by what gRPC, TLS and the upload buffer outside the JS heap, which the allocator keeps once used; it does not grow again with the next backups.',
+  'many.cost.rss.200': 'What grows with what: passes with clusters (a settled cluster is refreshed once a minute, src/controller/requeue.ts); API requests not at all (every read comes from the informer cache; watches renew on their own schedule); CPU with passes (each refresh dials the cluster, asks each member\'s Status and the member list, and closes the client); RSS with clusters, mostly outside V8\'s heap (TLS and HTTP/2 state per dial, kept until a collection). Below about 50 clusters the idle cost dominates the per-pass figure.',
   'starve.beside': 'Shape: 6 clusters of 1 -> 3 beside one 3-member cluster whose third member is SIGSTOPped (every call to it runs out its deadline) and which is asked for 5 replicas, so it waits and passes every 2 s. The scaling clusters must not wait behind it: compare with the rounds without it.',
 };
 
