@@ -196,12 +196,8 @@ export class EtcdClusterReconciler implements Reconciler {
       crashpoint('after-template-apply');
     }
     const outcome = await act(step, { cluster, ref, domain: this.deps.clusterDomain, memberInitImage: initImage, refuseEmptyData, writer: this.deps.writer, admin, records, learners, ordinals: memberOrdinals(trusted), membershipConfig, trustBundleHash, live, log: ctx.log, now });
-    // A change etcd refused (its window after the last change) is asked again every 250 ms: said
-    // at debug, so the log shows each step once, when it was carried out.
-    if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') {
-      if (outcome === 'notReady') ctx.log.debug('membership step not taken yet: etcd refused it', { step });
-      else ctx.log.info('membership step', { step });
-    }
+    // A change etcd refused for now is asked again every 250 ms: at debug, so info shows each step once.
+    if (step.kind !== 'none' && step.kind !== 'wait' && step.kind !== 'awaitDecision') ctx.log[outcome === 'notReady' ? 'debug' : 'info']('membership step', { step, outcome });
     await this.warnOfDecision(key, cluster, planned, ctx, now);
     // Storage grows only when membership has nothing to do; a refusal is said on every pass.
     const storage = await this.planStorage(cluster, kube, !blocked && step.kind === 'none', ctx);
