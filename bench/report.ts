@@ -57,7 +57,7 @@ function machineTable(report: Report): string[] {
 function targetTable(report: Report): string[] {
   const rows = ['| Target | Figure | Samples (this run) | Bound | Verdict |', '|---|---|---|---:|---|'];
   for (const r of targetRows(report.figures)) {
-    const v = (n: number) => `${value(n, r.unit ?? 'ms')}${unitSuffix(r.unit ?? 'ms')}`;
+    const v = (n: number) => `${value(n, r.unit)}${unitSuffix(r.unit)}`;
     rows.push(`| ${r.text} | \`${r.figure}\` | ${r.samples.length === 0 ? '—' : r.samples.map(v).join(', ')} | ${r.bound === undefined ? '—' : v(r.bound)} | ${verdict(r)} |`);
   }
   return rows;

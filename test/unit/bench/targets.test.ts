@@ -26,5 +26,7 @@ describe('issue 19 targets beside one run', () => {
     const rows = targetRows([fig('ready.3.pods', [2000])]);
     expect(verdict(rows.find((r) => r.figure === 'ready.3.pods')!)).toBe('no floor in this run');
     expect(verdict(rows.find((r) => r.figure === 'many.rss')!)).toBe('not measured in this run');
+    // The bound keeps its unit when the run did not measure the figure.
+    expect(rows.find((r) => r.figure === 'many.rss')).toMatchObject({ unit: 'MiB', bound: 250 });
   });
 });
